@@ -1,0 +1,88 @@
+// The Network contract: what every transport backend offers the bus.
+// Both backends (kernel AF_IPN, user-space AF_UNIX mesh) implement it and
+// pass one conformance suite, so the bus never knows which one it runs on.
+import type { EventEmitter } from 'node:events';
+
+/** Kernel-stamped (or SO_PEERCRED-derived) identity of a sender. */
+export interface Credentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** One whole message, reassembled if it crossed the wire in fragments. */
+export interface IncomingMessage {
+  /** Member id of the sender, stamped by the transport: trustworthy. */
+  from: bigint;
+  /** Present when the network was opened with `credentials: true`. */
+  creds?: Credentials;
+  bytes: Buffer;
+  /** Unix fds passed with a unicast message (caller owns and closes them). */
+  fds: number[];
+  /** Messages this member lost just before this one (lossy networks). */
+  dropped: number;
+  /** True for a unicast addressed to us, false for a broadcast. */
+  unicast: boolean;
+}
+
+export interface MemberInfo {
+  id: bigint;
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Bloom routing: every broadcast may carry a 16-byte bloom. A member's filter
+ * is a list of 16-byte masks; a broadcast is delivered to it when, for at
+ * least one mask, (bloom & mask) == mask. No filter = everything. A message
+ * sent without a bloom matches every filter (bloom of all ones).
+ */
+export const BLOOM_BYTES = 16;
+
+export type BackendKind = 'kernel' | 'user';
+
+export interface OpenOptions {
+  /** Who decides the backend when creating; joiners follow what exists. */
+  backend?: BackendKind | 'auto';
+  /** Create the network if absent (default true). */
+  create?: boolean;
+  /** Mode of a newly created network (default 0o700). */
+  mode?: number;
+  /** Lossless (default) blocks/queues senders; lossy drops and counts. */
+  lossless?: boolean;
+  /** Deliver own broadcasts back to self (default false). */
+  loopback?: boolean;
+  /** Attach sender credentials to each message (default true). */
+  credentials?: boolean;
+}
+
+export interface NetworkEvents {
+  message: [IncomingMessage];
+  join: [MemberInfo];
+  leave: [MemberInfo];
+  /** Emitted when queued sends have drained after a `false` return. */
+  drain: [];
+  error: [Error];
+}
+
+export interface Network extends EventEmitter<NetworkEvents> {
+  readonly backend: BackendKind;
+  /** The bus address's path (directory or socket node). */
+  readonly path: string;
+  /** Own member id: never 0, never reused in this network's lifetime. */
+  readonly id: bigint;
+  /** Members currently known, self excluded. */
+  members(): MemberInfo[];
+  /**
+   * Send to every other member. Returns false when the send had to be queued
+   * because a receiver was full (lossless): wait for 'drain' before more.
+   */
+  broadcast(bytes: Uint8Array, bloom?: Uint8Array): boolean;
+  /** Send to one member. Throws EHOSTUNREACH-coded error if it is gone. */
+  send(member: bigint, bytes: Uint8Array, fds?: number[]): boolean;
+  /** Opaque prefilter: null = receive every broadcast. */
+  setFilter(masks: Uint8Array[] | null): void;
+  /** Leave the network; the others see a 'leave'. Idempotent. */
+  close(): void;
+}

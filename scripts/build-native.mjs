@@ -1,0 +1,26 @@
+// Builds the Node-API addon in native/ with node-gyp, unless a prebuilt
+// binary for this platform ships in native/prebuilds. Run by the root
+// postinstall, because npm 11 does not run workspace install scripts
+// unless they are allowed.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const nativeDir = join(root, 'native');
+const prebuilt = join(nativeDir, 'prebuilds', `${process.platform}-${process.arch}`);
+
+if (!existsSync(join(nativeDir, 'binding.gyp'))) {
+  console.error('build-native: native/binding.gyp missing');
+  process.exit(1);
+}
+if (existsSync(prebuilt) && process.env.IPNBUS_BUILD_FROM_SOURCE !== '1') {
+  console.log(`build-native: using ${prebuilt}`);
+  process.exit(0);
+}
+const require = createRequire(import.meta.url);
+const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [nativeDir, root] });
+const result = spawnSync(process.execPath, [gyp, 'rebuild'], { cwd: nativeDir, stdio: 'inherit' });
+process.exit(result.status ?? 1);

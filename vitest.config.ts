@@ -1,0 +1,13 @@
+// Test runner configuration: every package's tests plus the repo-level
+// multi-process tests. Kernel-backend tests run inside the VM instead
+// (scripts/test-kernel.sh), selected with IPNBUS_TEST_BACKEND=kernel.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
