@@ -1,0 +1,183 @@
+// decodeMessage: parses and validates exactly one whole message (header fields, padding, body).
+import { bodyDecoders, readSignature, variantDecoder } from './decoder.js';
+import { WireError } from './errors.js';
+import { FIXED_HEADER_LENGTH, messageByteLength } from './frame-length.js';
+import { MAX_TOTAL_DEPTH } from './limits.js';
+import { HeaderField, MessageType, type Message } from './message.js';
+import { isValidBusName, isValidErrorName, isValidInterfaceName, isValidMemberName, isValidObjectPath } from './names.js';
+import { toBuffer } from './body.js';
+import { Reader } from './reader.js';
+
+export interface DecodeOptions {
+  /** Copy 'ay' values out instead of returning views of the input (default false). */
+  copyBytes?: boolean;
+}
+
+// The one signature each known header field must carry, by field code.
+const FIELD_SIG = ['', 'o', 's', 's', 's', 'u', 's', 's', 'g', 'u'];
+const FIELD_NAME = ['', 'PATH', 'INTERFACE', 'MEMBER', 'ERROR_NAME', 'REPLY_SERIAL', 'DESTINATION', 'SENDER', 'SIGNATURE', 'UNIX_FDS'];
+
+function readString(r: Reader): string {
+  r.align(4, 4);
+  const len = r.dv.getUint32(r.pos, r.le);
+  r.pos += 4;
+  return r.string(len);
+}
+
+/**
+ * Decodes one message. `bytes` must hold exactly the message: a shorter
+ * input is 'truncated', a longer one 'trailing-bytes'. 'ay' values in the
+ * body are views of `bytes` unless `copyBytes` is set.
+ */
+export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): Message {
+  const buf = toBuffer(bytes);
+  const total = messageByteLength(buf, 0);
+  if (total === undefined) throw new WireError('truncated', `message needs at least ${FIXED_HEADER_LENGTH} bytes, got ${buf.length}`, buf.length);
+  if (buf.length < total) throw new WireError('truncated', `message needs ${total} bytes, got ${buf.length}`, buf.length);
+  if (buf.length > total) throw new WireError('trailing-bytes', `${buf.length - total} bytes after the message's end`, total);
+  const le = buf[0] === 0x6c;
+  const type = buf[1]!;
+  if (type < MessageType.METHOD_CALL || type > MessageType.SIGNAL) {
+    throw new WireError('bad-message-type', `message type ${type} is not 1..4`, 1);
+  }
+  const r = new Reader(buf, 0, total, 0, le);
+  const serial = r.dv.getUint32(8, le);
+  if (serial === 0) throw new WireError('bad-serial', 'serial is 0', 8);
+  const bodyLen = r.dv.getUint32(4, le);
+  const fieldsEnd = FIXED_HEADER_LENGTH + r.dv.getUint32(12, le);
+  const bodyStart = (fieldsEnd + 7) & ~7;
+
+  let path: string | undefined;
+  let iface: string | undefined;
+  let member: string | undefined;
+  let errorName: string | undefined;
+  let replySerial: number | undefined;
+  let destination: string | undefined;
+  let sender: string | undefined;
+  let signature: string | undefined;
+  let unixFds: number | undefined;
+  let seen = 0;
+
+  // Header fields: an array of (yv). Known codes must carry their one type.
+  r.end = fieldsEnd;
+  r.pos = FIXED_HEADER_LENGTH;
+  while (r.pos < fieldsEnd) {
+    r.align(8, 1);
+    const at = r.pos;
+    const code = r.buf[r.pos++]!;
+    if (code === 0) r.fail('bad-field-code', 'header field code 0 is invalid', at);
+    if (code >= FIELD_SIG.length) {
+      // Unknown fields are skipped, but their value must still be well formed.
+      const sig = readSignature(r);
+      const inner = variantDecoder(sig);
+      // The value sits inside the fields array, a struct and a variant.
+      if (3 + inner.node.depth > MAX_TOTAL_DEPTH) r.fail('too-deep', 'unknown header field nests too deep', at);
+      r.depth = 3;
+      inner.decode(r);
+      r.depth = 0;
+      continue;
+    }
+    if (seen & (1 << code)) r.fail('duplicate-field', `header field ${FIELD_NAME[code]} appears twice`, at);
+    seen |= 1 << code;
+    const want = FIELD_SIG[code]!;
+    if (r.pos + 3 > r.end || r.buf[r.pos] !== 1 || r.buf[r.pos + 1] !== want.charCodeAt(0) || r.buf[r.pos + 2] !== 0) {
+      const sig = r.pos + 3 <= r.end && r.buf[r.pos] === 1 ? String.fromCharCode(r.buf[r.pos + 1]!) : '?';
+      r.fail('bad-field-type', `header field ${FIELD_NAME[code]} must be '${want}', is '${sig}'`, at);
+    }
+    r.pos += 3;
+    const vat = r.pos;
+    switch (code) {
+      case HeaderField.PATH:
+        path = readString(r);
+        if (!isValidObjectPath(path)) r.fail('bad-object-path', `invalid PATH '${path.slice(0, 80)}'`, vat);
+        break;
+      case HeaderField.INTERFACE:
+        iface = readString(r);
+        if (!isValidInterfaceName(iface)) r.fail('bad-name', `invalid INTERFACE '${iface.slice(0, 80)}'`, vat);
+        break;
+      case HeaderField.MEMBER:
+        member = readString(r);
+        if (!isValidMemberName(member)) r.fail('bad-name', `invalid MEMBER '${member.slice(0, 80)}'`, vat);
+        break;
+      case HeaderField.ERROR_NAME:
+        errorName = readString(r);
+        if (!isValidErrorName(errorName)) r.fail('bad-name', `invalid ERROR_NAME '${errorName.slice(0, 80)}'`, vat);
+        break;
+      case HeaderField.REPLY_SERIAL:
+        r.align(4, 4);
+        replySerial = r.dv.getUint32(r.pos, le);
+        r.pos += 4;
+        if (replySerial === 0) r.fail('bad-serial', 'REPLY_SERIAL is 0', vat);
+        break;
+      case HeaderField.DESTINATION:
+        destination = readString(r);
+        if (!isValidBusName(destination)) r.fail('bad-name', `invalid DESTINATION '${destination.slice(0, 80)}'`, vat);
+        break;
+      case HeaderField.SENDER:
+        sender = readString(r);
+        if (!isValidBusName(sender)) r.fail('bad-name', `invalid SENDER '${sender.slice(0, 80)}'`, vat);
+        break;
+      case HeaderField.SIGNATURE:
+        signature = readSignature(r);
+        break;
+      case HeaderField.UNIX_FDS:
+        r.align(4, 4);
+        unixFds = r.dv.getUint32(r.pos, le);
+        r.pos += 4;
+        break;
+    }
+  }
+  if (r.pos !== fieldsEnd) r.fail('bad-array-length', 'last header field runs past the fields array');
+  r.end = total;
+  r.align(8, 0);
+  if (r.pos !== bodyStart) r.fail('bad-padding', 'header is not padded to 8 bytes');
+
+  switch (type) {
+    case MessageType.METHOD_CALL:
+      if (path === undefined) r.fail('missing-field', 'method call without PATH', 0);
+      if (member === undefined) r.fail('missing-field', 'method call without MEMBER', 0);
+      break;
+    case MessageType.METHOD_RETURN:
+      if (replySerial === undefined) r.fail('missing-field', 'method return without REPLY_SERIAL', 0);
+      break;
+    case MessageType.ERROR:
+      if (errorName === undefined) r.fail('missing-field', 'error without ERROR_NAME', 0);
+      if (replySerial === undefined) r.fail('missing-field', 'error without REPLY_SERIAL', 0);
+      break;
+    case MessageType.SIGNAL:
+      if (path === undefined) r.fail('missing-field', 'signal without PATH', 0);
+      if (iface === undefined) r.fail('missing-field', 'signal without INTERFACE', 0);
+      if (member === undefined) r.fail('missing-field', 'signal without MEMBER', 0);
+      break;
+  }
+
+  let body: unknown[];
+  const sig = signature ?? '';
+  if (sig === '') {
+    if (bodyLen !== 0) r.fail('missing-field', `body of ${bodyLen} bytes without SIGNATURE`, 4);
+    body = [];
+  } else {
+    const decoders = bodyDecoders(sig);
+    r.fdLimit = unixFds ?? 0;
+    r.copyBytes = opts?.copyBytes === true;
+    body = new Array<unknown>(decoders.length);
+    for (let i = 0; i < decoders.length; i++) body[i] = decoders[i]!(r);
+    if (r.pos !== total) r.fail('bad-body-length', `${total - r.pos} bytes of body left over after the values`);
+  }
+
+  return {
+    type,
+    flags: buf[2]!,
+    serial,
+    path,
+    interface: iface,
+    member,
+    errorName,
+    replySerial,
+    destination,
+    sender,
+    signature: sig,
+    body,
+    unixFds,
+  };
+}

@@ -1,0 +1,156 @@
+// encodeMessage: validates a Message and marshals header and body into one Buffer.
+import { bodyEncoders, writeSignature } from './encoder.js';
+import { WireError } from './errors.js';
+import { BIG_ENDIAN_BYTE, LITTLE_ENDIAN_BYTE, MAX_MESSAGE_LENGTH, PROTOCOL_VERSION } from './limits.js';
+import { HeaderField, MessageType, type Endian, type Message } from './message.js';
+import { isValidBusName, isValidErrorName, isValidInterfaceName, isValidMemberName, isValidObjectPath } from './names.js';
+import { acquireWriter, releaseWriter, type Writer } from './writer.js';
+
+function bad(rule: string, message: string): never {
+  throw new WireError(rule, message);
+}
+
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null;
+}
+
+/** Checks the header of `msg`; throws WireError naming the first problem. */
+function validateHeader(msg: Message): void {
+  if (msg === null || typeof msg !== 'object') bad('bad-message', 'message is not an object');
+  const t = msg.type;
+  if (t !== 1 && t !== 2 && t !== 3 && t !== 4) bad('bad-message-type', `message type ${String(t)} is not 1..4`);
+  const flags = msg.flags ?? 0;
+  if (typeof flags !== 'number' || (flags & 0xff) !== flags) bad('bad-flags', `flags ${String(flags)} is not a byte`);
+  const serial = msg.serial;
+  if (typeof serial !== 'number' || serial >>> 0 !== serial || serial === 0) {
+    bad('bad-serial', `serial ${String(serial)} is not an integer 1..2^32-1`);
+  }
+  if (present(msg.path) && !isValidObjectPath(msg.path)) bad('bad-object-path', `invalid PATH '${String(msg.path)}'`);
+  if (present(msg.interface) && !isValidInterfaceName(msg.interface)) bad('bad-name', `invalid INTERFACE '${String(msg.interface)}'`);
+  if (present(msg.member) && !isValidMemberName(msg.member)) bad('bad-name', `invalid MEMBER '${String(msg.member)}'`);
+  if (present(msg.errorName) && !isValidErrorName(msg.errorName)) bad('bad-name', `invalid ERROR_NAME '${String(msg.errorName)}'`);
+  if (present(msg.destination) && !isValidBusName(msg.destination)) bad('bad-name', `invalid DESTINATION '${String(msg.destination)}'`);
+  if (present(msg.sender) && !isValidBusName(msg.sender)) bad('bad-name', `invalid SENDER '${String(msg.sender)}'`);
+  if (present(msg.replySerial)) {
+    const rs = msg.replySerial;
+    if (typeof rs !== 'number' || rs >>> 0 !== rs || rs === 0) bad('bad-serial', `REPLY_SERIAL ${String(rs)} is not an integer 1..2^32-1`);
+  }
+  if (present(msg.unixFds)) {
+    const n = msg.unixFds;
+    if (typeof n !== 'number' || n >>> 0 !== n) bad('bad-value', `UNIX_FDS ${String(n)} is not an unsigned integer`);
+  }
+  switch (t) {
+    case MessageType.METHOD_CALL:
+      if (!present(msg.path)) bad('missing-field', 'a method call needs PATH');
+      if (!present(msg.member)) bad('missing-field', 'a method call needs MEMBER');
+      break;
+    case MessageType.METHOD_RETURN:
+      if (!present(msg.replySerial)) bad('missing-field', 'a method return needs REPLY_SERIAL');
+      break;
+    case MessageType.ERROR:
+      if (!present(msg.errorName)) bad('missing-field', 'an error needs ERROR_NAME');
+      if (!present(msg.replySerial)) bad('missing-field', 'an error needs REPLY_SERIAL');
+      break;
+    case MessageType.SIGNAL:
+      if (!present(msg.path)) bad('missing-field', 'a signal needs PATH');
+      if (!present(msg.interface)) bad('missing-field', 'a signal needs INTERFACE');
+      if (!present(msg.member)) bad('missing-field', 'a signal needs MEMBER');
+      break;
+  }
+}
+
+/** Writes one header field struct: code, variant signature, value. */
+function stringField(w: Writer, code: number, sigChar: number, s: string, enc: (w: Writer, v: unknown) => void): void {
+  w.align(8, 4);
+  const buf = w.buf;
+  buf[w.pos] = code;
+  buf[w.pos + 1] = 1;
+  buf[w.pos + 2] = sigChar;
+  buf[w.pos + 3] = 0;
+  w.pos += 4;
+  enc(w, s);
+}
+
+const [encS, encO, encU] = [bodyEncoders('s')[0]!, bodyEncoders('o')[0]!, bodyEncoders('u')[0]!];
+const CHAR_S = 0x73;
+const CHAR_O = 0x6f;
+const CHAR_U = 0x75;
+const CHAR_G = 0x67;
+
+/**
+ * Marshals a message. Fields go out in code order and only when set, which is
+ * what dbus-next writes, so the bytes match it exactly. Little-endian unless
+ * `endian: 'big'`.
+ */
+export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer {
+  validateHeader(msg);
+  const signature = msg.signature ?? '';
+  const body = msg.body ?? [];
+  let encoders;
+  try {
+    encoders = bodyEncoders(signature);
+  } catch (e) {
+    if (e instanceof WireError) bad(e.rule, `bad SIGNATURE: ${e.message}`);
+    throw e;
+  }
+  if (!Array.isArray(body) || body.length !== encoders.length) {
+    bad('bad-value', `signature '${signature}' needs ${encoders.length} body values, got ${Array.isArray(body) ? body.length : typeof body}`);
+  }
+  const le = opts?.endian !== 'big';
+  const unixFds = msg.unixFds ?? 0;
+  const w = acquireWriter();
+  try {
+    w.reset(0, le, unixFds);
+    w.ensure(16);
+    const buf = w.buf;
+    buf[0] = le ? LITTLE_ENDIAN_BYTE : BIG_ENDIAN_BYTE;
+    buf[1] = msg.type;
+    buf[2] = msg.flags ?? 0;
+    buf[3] = PROTOCOL_VERSION;
+    w.dv.setUint32(8, msg.serial, le);
+    w.pos = 16;
+    if (present(msg.path)) stringField(w, HeaderField.PATH, CHAR_O, msg.path!, encO);
+    if (present(msg.interface)) stringField(w, HeaderField.INTERFACE, CHAR_S, msg.interface!, encS);
+    if (present(msg.member)) stringField(w, HeaderField.MEMBER, CHAR_S, msg.member!, encS);
+    if (present(msg.errorName)) stringField(w, HeaderField.ERROR_NAME, CHAR_S, msg.errorName!, encS);
+    if (present(msg.replySerial)) {
+      w.align(8, 4);
+      w.buf[w.pos] = HeaderField.REPLY_SERIAL;
+      w.buf[w.pos + 1] = 1;
+      w.buf[w.pos + 2] = CHAR_U;
+      w.buf[w.pos + 3] = 0;
+      w.pos += 4;
+      encU(w, msg.replySerial);
+    }
+    if (present(msg.destination)) stringField(w, HeaderField.DESTINATION, CHAR_S, msg.destination!, encS);
+    if (present(msg.sender)) stringField(w, HeaderField.SENDER, CHAR_S, msg.sender!, encS);
+    if (signature !== '') {
+      w.align(8, 4);
+      w.buf[w.pos] = HeaderField.SIGNATURE;
+      w.buf[w.pos + 1] = 1;
+      w.buf[w.pos + 2] = CHAR_G;
+      w.buf[w.pos + 3] = 0;
+      w.pos += 4;
+      writeSignature(w, signature);
+    }
+    if (unixFds > 0) {
+      w.align(8, 4);
+      w.buf[w.pos] = HeaderField.UNIX_FDS;
+      w.buf[w.pos + 1] = 1;
+      w.buf[w.pos + 2] = CHAR_U;
+      w.buf[w.pos + 3] = 0;
+      w.pos += 4;
+      encU(w, unixFds);
+    }
+    w.dv.setUint32(12, w.pos - 16, le);
+    w.align(8, 0);
+    const bodyStart = w.pos;
+    for (let i = 0; i < encoders.length; i++) encoders[i]!(w, body[i]);
+    const total = w.pos;
+    if (total > MAX_MESSAGE_LENGTH) w.fail('too-long', `message of ${total} bytes is over the 128 MiB limit`);
+    w.dv.setUint32(4, total - bodyStart, le);
+    return w.take(0);
+  } finally {
+    releaseWriter(w);
+  }
+}

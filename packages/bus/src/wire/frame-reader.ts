@@ -1,0 +1,116 @@
+// FrameReader: cuts a byte stream (e.g. a unix socket after SASL) into whole messages.
+import { decodeMessage, type DecodeOptions } from './decode-message.js';
+import { FIXED_HEADER_LENGTH, messageByteLength } from './frame-length.js';
+import type { Message } from './message.js';
+import { WireError } from './errors.js';
+import { MAX_MESSAGE_LENGTH } from './limits.js';
+
+export interface FrameReaderOptions extends DecodeOptions {
+  /** Refuse frames longer than this ('too-long'), below the spec's 128 MiB, e.g. to bound a client's memory. */
+  maxMessageLength?: number;
+}
+
+/**
+ * Feed it chunks in arrival order, however they are split; it returns each
+ * message as soon as its last byte arrives. Chunks are kept as a list and
+ * joined once per frame, so a message fed one byte at a time costs O(n), not
+ * O(n^2). A frame that fits in one chunk is returned as a view of that chunk
+ * (no copy): do not reuse chunk buffers after pushing them.
+ *
+ * A framing error (bad endian byte, version or length) throws WireError and
+ * the stream cannot be resynchronised: the caller should drop the connection.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Length of the frame being assembled, or -1 until its fixed header is in. */
+  private need = -1;
+  private readonly decodeOpts: DecodeOptions | undefined;
+  private readonly maxMessageLength: number;
+
+  constructor(opts?: FrameReaderOptions) {
+    this.decodeOpts = opts;
+    this.maxMessageLength = opts?.maxMessageLength ?? MAX_MESSAGE_LENGTH;
+  }
+
+  /** Bytes received but not yet returned as a frame. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  /** Adds a chunk; returns the messages it completes, decoded. Throws WireError on a bad message. */
+  push(chunk: Uint8Array): Message[] {
+    const frames = this.pushRaw(chunk);
+    const out = new Array<Message>(frames.length);
+    for (let i = 0; i < frames.length; i++) out[i] = decodeMessage(frames[i]!, this.decodeOpts);
+    return out;
+  }
+
+  /** Adds a chunk; returns the whole frames it completes, undecoded. */
+  pushRaw(chunk: Uint8Array): Buffer[] {
+    const out: Buffer[] = [];
+    if (chunk.length === 0) return out;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Fast path: nothing pending, so whole frames can be cut straight from the chunk.
+    let off = 0;
+    if (this.buffered === 0) {
+      for (;;) {
+        const n = this.frameLength(buf, off);
+        if (n === undefined || off + n > buf.length) break;
+        out.push(buf.subarray(off, off + n));
+        off += n;
+      }
+      if (off === buf.length) return out;
+    }
+    this.chunks.push(off === 0 ? buf : buf.subarray(off));
+    this.buffered += buf.length - off;
+    for (;;) {
+      if (this.need < 0) {
+        if (this.buffered < FIXED_HEADER_LENGTH) break;
+        if (this.chunks[0]!.length < FIXED_HEADER_LENGTH) this.flatten();
+        this.need = this.frameLength(this.chunks[0]!, 0)!;
+      }
+      if (this.buffered < this.need) break;
+      out.push(this.take(this.need));
+      this.need = -1;
+    }
+    return out;
+  }
+
+  private frameLength(buf: Buffer, off: number): number | undefined {
+    const n = messageByteLength(buf, off);
+    if (n !== undefined && n > this.maxMessageLength) {
+      throw new WireError('too-long', `message of ${n} bytes is over this reader's limit of ${this.maxMessageLength}`, 4);
+    }
+    return n;
+  }
+
+  private flatten(): void {
+    const all = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [all];
+  }
+
+  /** Removes and returns the first `n` buffered bytes. */
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    let frame: Buffer;
+    if (first.length >= n) {
+      frame = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      frame = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) {
+        const c = this.chunks[0]!;
+        const k = Math.min(c.length, n - got);
+        c.copy(frame, got, 0, k);
+        got += k;
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      }
+    }
+    this.buffered -= n;
+    return frame;
+  }
+}

@@ -1,0 +1,51 @@
+// The Message shape, message types, flags and header field codes.
+
+/** The four message types (fixed header byte 1). */
+export enum MessageType {
+  METHOD_CALL = 1,
+  METHOD_RETURN = 2,
+  ERROR = 3,
+  SIGNAL = 4,
+}
+
+/** Flag bits (fixed header byte 2); unknown bits are carried, never rejected, as the spec says. */
+export const MessageFlags = {
+  NO_REPLY_EXPECTED: 1,
+  NO_AUTO_START: 2,
+  ALLOW_INTERACTIVE_AUTHORIZATION: 4,
+} as const;
+
+/** Header field codes and the one type each must carry. */
+export enum HeaderField {
+  PATH = 1,
+  INTERFACE = 2,
+  MEMBER = 3,
+  ERROR_NAME = 4,
+  REPLY_SERIAL = 5,
+  DESTINATION = 6,
+  SENDER = 7,
+  SIGNATURE = 8,
+  UNIX_FDS = 9,
+}
+
+/** One D-Bus message, header and body, as plain JS values. */
+export interface Message {
+  type: MessageType;
+  flags: number;
+  serial: number;
+  path?: string;
+  interface?: string;
+  member?: string;
+  errorName?: string;
+  replySerial?: number;
+  destination?: string;
+  sender?: string;
+  /** '' when there is no body. */
+  signature: string;
+  /** One JS value per complete type in `signature`. */
+  body: unknown[];
+  /** Number of unix fds carried with the message (header field UNIX_FDS). */
+  unixFds?: number;
+}
+
+export type Endian = 'little' | 'big';
