@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/*
+ * AF_UNIX SOCK_SEQPACKET ping-pong: the physical floor for one method-call
+ * round trip between two processes (no marshalling, no bus, no event loop).
+ *
+ * Usage: pingpong ITERATIONS SIZE
+ * Prints one JSON object: round-trip p50/p99 in nanoseconds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	int sv[2], i, iters, size, warmup = 100;
+	long long *rtt;
+	char *buf;
+	pid_t pid;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: pingpong ITERATIONS SIZE\n");
+		return 2;
+	}
+	iters = atoi(argv[1]);
+	size = atoi(argv[2]);
+	if (iters <= 0 || size <= 0 || size > 65536) {
+		fprintf(stderr, "pingpong: bad arguments\n");
+		return 2;
+	}
+	buf = calloc(1, size);
+	rtt = calloc(iters, sizeof(*rtt));
+	if (!buf || !rtt || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) {
+		perror("pingpong: setup");
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("pingpong: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		/* Echo until the parent closes its end. */
+		ssize_t n;
+
+		close(sv[0]);
+		while ((n = recv(sv[1], buf, size, 0)) > 0)
+			if (send(sv[1], buf, n, 0) != n)
+				_exit(1);
+		_exit(0);
+	}
+	close(sv[1]);
+	for (i = -warmup; i < iters; i++) {
+		long long t0 = now_ns();
+
+		if (send(sv[0], buf, size, 0) != size ||
+		    recv(sv[0], buf, size, 0) != size) {
+			perror("pingpong: io");
+			return 1;
+		}
+		if (i >= 0)
+			rtt[i] = now_ns() - t0;
+	}
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	qsort(rtt, iters, sizeof(*rtt), cmp_ll);
+	printf("{\"iterations\":%d,\"size\":%d,\"rtt_p50_ns\":%lld,\"rtt_p99_ns\":%lld}\n",
+	       iters, size, rtt[iters / 2], rtt[(long long)iters * 99 / 100]);
+	return 0;
+}

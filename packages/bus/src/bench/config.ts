@@ -1,0 +1,68 @@
+// How much each benchmark mode measures: full (the published run), quick (< 2 min), smoke (tests).
+
+export type Mode = 'full' | 'quick' | 'smoke';
+export type Transport = 'auto' | 'kernel' | 'user';
+
+export interface PayloadSpec {
+  name: 'small' | '4k';
+  /** Payload bytes in the Tick's `ay` (the stamp and header come on top). */
+  bytes: number;
+  /** Total deliveries per round; messages = deliveries / subscribers, clamped. */
+  deliveries: number;
+}
+
+export interface BenchConfig {
+  mode: Mode;
+  transport: Transport;
+  subscribers: number[];
+  payloads: PayloadSpec[];
+  minMessages: number;
+  maxMessages: number;
+  latency: { rate: number; count: number; warmup: number };
+  calls: { inflight: number[]; count: number };
+  floor: { iterations: number; messages: number };
+  /** Longest wait for one fan-out round before collecting what arrived. */
+  roundTimeoutMs: number;
+}
+
+export function configFor(mode: Mode, transport: Transport): BenchConfig {
+  switch (mode) {
+    case 'full':
+      return {
+        mode, transport,
+        subscribers: [1, 4, 16, 64],
+        payloads: [{ name: 'small', bytes: 16, deliveries: 64_000 }, { name: '4k', bytes: 4096, deliveries: 16_000 }],
+        minMessages: 1000, maxMessages: 20_000,
+        latency: { rate: 200, count: 1000, warmup: 20 },
+        calls: { inflight: [1, 16], count: 4000 },
+        floor: { iterations: 20_000, messages: 20_000 },
+        roundTimeoutMs: 90_000,
+      };
+    case 'quick':
+      return {
+        mode, transport,
+        subscribers: [1, 16],
+        payloads: [{ name: 'small', bytes: 16, deliveries: 24_000 }, { name: '4k', bytes: 4096, deliveries: 8000 }],
+        minMessages: 500, maxMessages: 8000,
+        latency: { rate: 200, count: 400, warmup: 20 },
+        calls: { inflight: [1, 16], count: 1500 },
+        floor: { iterations: 5000, messages: 5000 },
+        roundTimeoutMs: 30_000,
+      };
+    case 'smoke':
+      return {
+        mode, transport,
+        subscribers: [1, 16],
+        payloads: [{ name: 'small', bytes: 16, deliveries: 3200 }],
+        minMessages: 200, maxMessages: 1000,
+        latency: { rate: 200, count: 100, warmup: 10 },
+        calls: { inflight: [1, 16], count: 300 },
+        floor: { iterations: 1000, messages: 1000 },
+        roundTimeoutMs: 20_000,
+      };
+  }
+}
+
+export function messagesFor(cfg: BenchConfig, p: PayloadSpec, subscribers: number): number {
+  return Math.max(cfg.minMessages, Math.min(cfg.maxMessages, Math.round(p.deliveries / subscribers)));
+}

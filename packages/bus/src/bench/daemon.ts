@@ -1,0 +1,87 @@
+// A private dbus-daemon for the baseline, plus /proc readings of its CPU and memory.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface PrivateDaemon {
+  address: string;
+  pid: number;
+  version: string;
+  stop(): Promise<void>;
+}
+
+/** Start `dbus-daemon --session` on a socket in `dir`; resolves once it prints its address. */
+export async function startDbusDaemon(dir: string): Promise<PrivateDaemon> {
+  const socket = join(dir, 'dbus-daemon.sock');
+  const child: ChildProcess = spawn('dbus-daemon', [
+    '--session', `--address=unix:path=${socket}`, '--nofork', '--print-address',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`dbus-daemon did not start within 10 s: ${err}`)), 10_000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run dbus-daemon (${e.message}); install the dbus-daemon package`));
+    });
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl).trim());
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dbus-daemon exited with ${code}: ${err}`));
+    });
+  });
+  let version = 'unknown';
+  try {
+    version = execFileSync('dbus-daemon', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+  } catch {
+    // Version is only informative.
+  }
+  return {
+    address,
+    pid: child.pid!,
+    version,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+/** Whether dbus-broker could be launched here (it needs dbus-broker-launch and, in practice, systemd). */
+export function dbusBrokerStatus(): string {
+  for (const dir of ['/usr/bin', '/usr/sbin', '/usr/local/bin']) {
+    if (existsSync(join(dir, 'dbus-broker-launch'))) {
+      return 'installed but not measured: dbus-broker-launch needs a systemd user manager, absent here';
+    }
+  }
+  return 'not installed on this machine (not measured)';
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system) a process has used, in microseconds, from /proc. */
+export function procCpuUs(pid: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; comm may itself contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) / clockTicks) * 1e6;
+}
+
+/** Resident set size of a process in bytes, from /proc. */
+export function procRss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}

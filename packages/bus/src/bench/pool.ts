@@ -1,0 +1,105 @@
+// Starting benchmark worker processes and waiting for their reports.
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Command, Report, WorkerArgs } from './protocol.js';
+
+const WORKER = new URL('./worker.js', import.meta.url);
+
+export class BenchWorkerError extends Error {
+  override readonly name = 'BenchWorkerError';
+}
+
+export class BenchTimeout extends BenchWorkerError {}
+
+type ReportOf<T extends Report['t']> = Extract<Report, { t: T }>;
+
+/** One live worker: a queue of its reports and the waiters for them. */
+export class Worker {
+  readonly pid: number;
+  private readonly queue: Report[] = [];
+  private waiter: ((r: Report | Error) => void) | undefined;
+  private exited: Error | undefined;
+  private stderr = '';
+
+  private constructor(private readonly child: ChildProcess) {
+    this.pid = child.pid ?? -1;
+    child.on('message', (r: Report) => this.push(r));
+    child.stderr?.on('data', (d: Buffer) => {
+      // Keep only the tail: enough to explain a crash, bounded in memory.
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = new BenchWorkerError(`worker ${this.pid} exited (${signal ?? code})${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
+      this.waiter?.(this.exited);
+    });
+  }
+
+  static async start(args: WorkerArgs, timeoutMs = 30_000): Promise<Worker> {
+    const child = fork(WORKER, [JSON.stringify(args)], {
+      serialization: 'advanced', // bigints cross the IPC channel as they are
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    const w = new Worker(child);
+    await w.next('ready', timeoutMs);
+    return w;
+  }
+
+  private push(r: Report): void {
+    if (this.waiter) this.waiter(r);
+    else this.queue.push(r);
+  }
+
+  send(cmd: Command): void {
+    if (this.exited) throw this.exited;
+    this.child.send(cmd);
+  }
+
+  /** The next report, which must be of type `t`; errors and timeouts reject. */
+  async next<T extends Report['t']>(t: T, timeoutMs: number): Promise<ReportOf<T>> {
+    const r = this.queue.shift() ?? (await new Promise<Report | Error>((resolve) => {
+      if (this.exited) return resolve(this.exited);
+      const timer = setTimeout(() => {
+        // Forget the waiter so a late report is queued for the next caller, not lost.
+        this.waiter = undefined;
+        resolve(new BenchTimeout(`worker ${this.pid}: no '${t}' report within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = (x) => {
+        clearTimeout(timer);
+        this.waiter = undefined;
+        resolve(x);
+      };
+    }));
+    if (r instanceof Error) throw r;
+    if (r.t === 'error') throw new BenchWorkerError(`worker ${this.pid}: ${r.message}`);
+    if (r.t !== t) throw new BenchWorkerError(`worker ${this.pid}: expected '${t}' report, got '${r.t}'`);
+    return r as ReportOf<T>;
+  }
+
+  /** Polite exit, then SIGKILL if it lingers; always resolves. */
+  async stop(): Promise<void> {
+    if (this.exited || this.child.exitCode !== null) return;
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    try {
+      this.child.send({ t: 'exit' } satisfies Command);
+    } catch {
+      // IPC already closed; the kill below covers it.
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/** Start `n` workers in parallel (bounded, so 64 starts do not thrash two cores). */
+export async function startMany(n: number, args: WorkerArgs, parallel = 8): Promise<Worker[]> {
+  const out: Worker[] = [];
+  try {
+    for (let i = 0; i < n; i += parallel) {
+      const batch = await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => Worker.start(args)));
+      out.push(...batch);
+    }
+  } catch (err) {
+    await Promise.all(out.map((w) => w.stop()));
+    throw err;
+  }
+  return out;
+}

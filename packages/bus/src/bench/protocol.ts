@@ -1,0 +1,33 @@
+// Messages between the benchmark runner and its worker processes (node IPC
+// channel, out of band from the bus under test so it never skews the numbers).
+
+export type Backend = 'ipnbus' | 'dbus-daemon';
+
+export interface WorkerArgs {
+  backend: Backend;
+  address: string;
+  /** ipnbus only: transport backend to create the bus with. */
+  transport?: 'auto' | 'kernel' | 'user';
+  role: 'sub' | 'pub' | 'service' | 'caller';
+}
+
+/** Runner -> worker. */
+export type Command =
+  | { t: 'count'; expect: number } // sub: count Ticks, report when `expect` arrived
+  | { t: 'latency'; expect: number } // sub: record stamp-to-receive latency per Tick
+  | { t: 'collect' } // sub: report now, whatever arrived
+  | { t: 'blast'; count: number; size: number } // pub: send as fast as the bus takes them
+  | { t: 'paced'; count: number; rate: number; size: number } // pub: send at a steady rate
+  | { t: 'calls'; count: number; inflight: number } // caller: Echo round trips
+  | { t: 'exit' };
+
+export interface CpuSample { user: number; system: number }
+
+/** Worker -> runner. */
+export type Report =
+  | { t: 'ready'; pid: number }
+  | { t: 'counted'; received: number; first: bigint; last: bigint; cpuUs: number; rss: number }
+  | { t: 'latencies'; samplesNs: number[]; cpuUs: number }
+  | { t: 'sent'; start: bigint; end: bigint; cpuUs: number; rss: number }
+  | { t: 'called'; rttNs: number[]; elapsedNs: number; cpuUs: number }
+  | { t: 'error'; message: string };

@@ -1,0 +1,152 @@
+// A benchmark worker process: one bus client (ipnbus or dbus-next) in one role,
+// driven by the runner over the node IPC channel. Run only by the runner.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { BenchClient } from './client.js';
+import { connectDbusNext } from './client-dbusnext.js';
+import type { Command, Report, WorkerArgs } from './protocol.js';
+
+function report(r: Report): void {
+  process.send?.(r);
+}
+
+function cpuUs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
+}
+
+async function open(args: WorkerArgs): Promise<BenchClient> {
+  if (args.backend === 'dbus-daemon') return connectDbusNext(args.address);
+  // Loaded lazily so the baseline workers never load ipnbus code at all.
+  // The specifier is a variable until the core connection lands in this tree.
+  const mod = './client-ipnbus.js';
+  const { connectIpnbus } = (await import(mod)) as { connectIpnbus: (a: string, t: string) => Promise<BenchClient> };
+  return connectIpnbus(args.address, args.transport ?? 'auto');
+}
+
+/** Subscriber state: what the current round asks for. */
+let mode: 'idle' | 'count' | 'latency' = 'idle';
+let expect = 0;
+let received = 0;
+let first = 0n;
+let last = 0n;
+let samples: number[] = [];
+let cpuStart = process.cpuUsage();
+
+function finishRound(): void {
+  if (mode === 'count') {
+    report({ t: 'counted', received, first, last, cpuUs: cpuUs(cpuStart), rss: process.memoryUsage().rss });
+  } else if (mode === 'latency') {
+    report({ t: 'latencies', samplesNs: samples, cpuUs: cpuUs(cpuStart) });
+  }
+  mode = 'idle';
+}
+
+function onTick(stamp: bigint): void {
+  if (mode === 'idle') return;
+  const now = process.hrtime.bigint();
+  if (received === 0) first = now;
+  last = now;
+  received++;
+  if (mode === 'latency') samples.push(Number(now - stamp));
+  if (received >= expect) finishRound();
+}
+
+async function blast(client: BenchClient, count: number, size: number): Promise<void> {
+  const payload = Buffer.alloc(size, 0x5a);
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    client.emitTick(process.hrtime.bigint(), payload);
+    // Give the event loop a turn now and then so writes go out while we produce;
+    // the same cadence for both clients.
+    if ((i & 63) === 63) await yieldToLoop();
+  }
+  await client.flush();
+  report({ t: 'sent', start, end: process.hrtime.bigint(), cpuUs: cpuUs(cpu), rss: process.memoryUsage().rss });
+}
+
+async function paced(client: BenchClient, count: number, rate: number, size: number): Promise<void> {
+  const payload = Buffer.alloc(size, 0x5a);
+  const cpu = process.cpuUsage();
+  const intervalNs = 1e9 / rate;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const target = start + BigInt(Math.round(i * intervalNs));
+    const waitMs = Number(target - process.hrtime.bigint()) / 1e6;
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    client.emitTick(process.hrtime.bigint(), payload);
+  }
+  await client.flush();
+  report({ t: 'sent', start, end: process.hrtime.bigint(), cpuUs: cpuUs(cpu), rss: process.memoryUsage().rss });
+}
+
+async function calls(client: BenchClient, count: number, inflight: number): Promise<void> {
+  // Warm up JIT and connection state on both sides before measuring.
+  for (let i = 0; i < 50; i++) await client.callEcho('warmup');
+  const rtt: number[] = [];
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    while (next < count) {
+      next++;
+      const t0 = process.hrtime.bigint();
+      await client.callEcho('ping');
+      rtt.push(Number(process.hrtime.bigint() - t0));
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, loop));
+  report({ t: 'called', rttNs: rtt, elapsedNs: Number(process.hrtime.bigint() - start), cpuUs: cpuUs(cpu) });
+}
+
+async function main(): Promise<void> {
+  const raw = process.argv[2];
+  if (raw === undefined || process.send === undefined) {
+    process.stderr.write('bench worker: run by `ipnbus bench` only\n');
+    process.exit(2);
+  }
+  const args = JSON.parse(raw) as WorkerArgs;
+  const client = await open(args);
+  if (args.role === 'sub') await client.subscribe(onTick);
+  if (args.role === 'service') await client.serveEcho();
+
+  process.on('message', (cmd: Command) => {
+    const fail = (err: unknown) => report({ t: 'error', message: (err as Error)?.stack ?? String(err) });
+    switch (cmd.t) {
+      case 'count':
+      case 'latency':
+        mode = cmd.t;
+        expect = cmd.expect;
+        received = 0;
+        samples = [];
+        cpuStart = process.cpuUsage();
+        break;
+      case 'collect':
+        finishRound();
+        break;
+      case 'blast':
+        blast(client, cmd.count, cmd.size).catch(fail);
+        break;
+      case 'paced':
+        paced(client, cmd.count, cmd.rate, cmd.size).catch(fail);
+        break;
+      case 'calls':
+        calls(client, cmd.count, cmd.inflight).catch(fail);
+        break;
+      case 'exit':
+        client.close();
+        process.exit(0);
+    }
+  });
+  // The runner went away: do not linger as an orphan.
+  process.on('disconnect', () => {
+    client.close();
+    process.exit(0);
+  });
+  report({ t: 'ready', pid: process.pid });
+}
+
+main().catch((err: unknown) => {
+  report({ t: 'error', message: (err as Error)?.stack ?? String(err) });
+  process.exit(1);
+});
