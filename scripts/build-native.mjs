@@ -22,5 +22,10 @@ if (existsSync(prebuilt) && process.env.IPNBUS_BUILD_FROM_SOURCE !== '1') {
 }
 const require = createRequire(import.meta.url);
 const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [nativeDir, root] });
-const result = spawnSync(process.execPath, [gyp, 'rebuild'], { cwd: nativeDir, stdio: 'inherit' });
+// The machines here cannot download Node's headers; the distribution's
+// copy in /usr/include/node matches the installed node, so point node-gyp at
+// it unless the caller chose a nodedir.
+const args = [gyp, 'rebuild'];
+if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
+const result = spawnSync(process.execPath, args, { cwd: nativeDir, stdio: 'inherit' });
 process.exit(result.status ?? 1);

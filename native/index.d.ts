@@ -1,0 +1,92 @@
+// Types for the ipnbus addon (native/src/addon.cc): syscalls and readiness only.
+
+/** Sender identity: SO_PEERCRED, SCM_CREDENTIALS or IPN_CMSG_CREDS. */
+export interface NativeCreds { pid: number; uid: number; gid: number }
+
+/** An IPN membership notice (IPN_CMSG_MEMBER_EVENT). */
+export interface NativeMemberEvent extends NativeCreds { id: bigint; type: 'join' | 'leave' | 'unknown' }
+
+/** One received datagram (or, from recvReady, a readiness/hang-up notice). */
+export interface RecvItem {
+  /** Socket it came from (recvReady only). */
+  fd?: number;
+  /** Sender member id from msg_name (AF_IPN); 0n on AF_UNIX. */
+  from: bigint;
+  bytes: Buffer;
+  /** Fds received with SCM_RIGHTS (close-on-exec; the caller owns them). */
+  fds: number[];
+  creds?: NativeCreds;
+  /** IPN_CMSG_DROPPED: messages lost just before this one. */
+  dropped: number;
+  event?: NativeMemberEvent;
+  /** The datagram or its control data did not fit. */
+  truncated?: boolean;
+  /** recvReady: the socket hung up (no bytes). */
+  eof?: boolean;
+  /** recvReady: a notify-only fd (a listener) is readable (no bytes). */
+  notify?: boolean;
+}
+
+export declare const constants: Readonly<Record<string, number>> & { IPN_FAMILY_SYSFS: string };
+
+/** AF_IPN family number from sysfs, or null when ipn.ko is not loaded. */
+export declare function ipnFamily(): number | null;
+
+/** socket(2), always SOCK_NONBLOCK | SOCK_CLOEXEC. */
+export declare function socket(domain: number, type: number, protocol: number): number;
+/** Path, or abstract when it starts with "\0" or "@". */
+export declare function bindUnix(fd: number, path: string): void;
+/** 0 when connected; -EAGAIN/-EINPROGRESS when the backlog is full. */
+export declare function connectUnix(fd: number, path: string): number;
+export declare function bindIpn(fd: number, family: number, path: string): void;
+export declare function connectIpn(fd: number, family: number, path: string): void;
+export declare function listen(fd: number, backlog: number): void;
+/** New fd, or -EAGAIN when none is pending. */
+export declare function accept(fd: number): number;
+export declare function close(fd: number): void;
+export declare function setsockoptInt(fd: number, level: number, name: number, value: number): void;
+export declare function getsockoptInt(fd: number, level: number, name: number): number;
+export declare function getsockoptU64(fd: number, level: number, name: number): bigint;
+export declare function getsockoptBuffer(fd: number, level: number, name: number, size: number): Buffer;
+export declare function peerCred(fd: number): NativeCreds;
+/** SIOCOUTQ: bytes sent but not yet read by the peer. */
+export declare function outq(fd: number): number;
+
+export interface BpfInsn { code: number; jt: number; jf: number; k: number }
+/** SO_ATTACH_FILTER with a classic BPF program. */
+export declare function attachFilter(fd: number, prog: Buffer | BpfInsn[]): void;
+export declare function detachFilter(fd: number): void;
+
+export type Parts = Uint8Array | Uint8Array[];
+/**
+ * sendmsg(2) with MSG_NOSIGNAL. dest = member id (AF_IPN unicast), fds go as
+ * SCM_RIGHTS. Returns bytes, or -EAGAIN / -EPIPE / -ECONNRESET /
+ * -EHOSTUNREACH / -ENOTCONN without throwing.
+ */
+export declare function sendmsg(fd: number, parts: Parts, family: number, dest?: bigint | null, fds?: number[] | null, flags?: number): number;
+/** One message to many sockets; results[i] = bytes or -errno. Returns successes. */
+export declare function sendToMany(fds: Int32Array, parts: Parts, flags: number, results: Int32Array): number;
+/**
+ * Sequenced fan-out under flock(lockFd): see addon.cc. Returns the sequence
+ * number, or -(i + 1) when sndbuf > 0 and fds[i] had no room (nothing sent).
+ */
+export declare function seqSendToMany(lockFd: number, fds: Int32Array, drops: Int32Array | null, parts: Uint8Array[],
+  seqOffset: number, dropOffset: number, sndbuf: number, results: Int32Array): number;
+/** Every ready datagram (up to vlen) in one call; `eof` set when hung up. */
+export declare function recvmmsg(fd: number, vlen: number, maxBytes: number): RecvItem[] & { eof?: boolean };
+export declare function epollCreate(): number;
+/** Readable interest; notifyOnly fds are reported, not read. */
+export declare function epollAdd(epfd: number, fd: number, notifyOnly?: boolean): void;
+export declare function epollDel(epfd: number, fd: number): void;
+/** Non-blocking epoll_wait then recvmmsg on every ready socket. */
+export declare function recvReady(epfd: number, maxEvents: number, vlen: number, maxBytes: number): RecvItem[];
+/** flock(2): 0, or -EWOULDBLOCK with LOCK_NB. */
+export declare function flock(fd: number, op: number): number;
+
+/** libuv uv_poll_t for one fd. events bits: 1 readable, 2 writable, 4 disconnect. */
+export declare class Poller {
+  constructor();
+  start(fd: number, readable: boolean, writable: boolean, cb: (status: number, events: number) => void): void;
+  stop(): void;
+  close(): void;
+}
