@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipn_bcast.c - AF_IPN: message allocation, broadcast and unicast delivery,
+ * membership events
+ *
+ * Everything that queues an skb on a receiver runs under net->lock, which
+ * is what makes the order of messages the same for every member.
+ */
+#include <linux/filter.h>
+#include <linux/sched/signal.h>
+#include <linux/skbuff.h>
+#include <net/scm.h>
+#include <net/sock.h>
+
+#include "ipn_internal.h"
+
+/* A single page-backed skb holds at most this many payload bytes. */
+#define IPN_CHUNK	(MAX_SKB_FRAGS * PAGE_SIZE)
+
+static void ipn_skb_destruct(struct sk_buff *skb)
+{
+	struct ipn_skb_parms *cb = IPNCB(skb);
+
+	put_pid(cb->pid);
+	cb->pid = NULL;
+	if (cb->fp) {
+		struct scm_cookie scm = { .fp = cb->fp };
+
+		cb->fp = NULL;
+		__scm_destroy(&scm);
+	}
+	sock_rfree(skb);
+}
+
+/*
+ * Chain one more page-backed skb of @len bytes to @head's frag_list and
+ * charge it to @sk's send buffer, as the head itself is.
+ */
+static int ipn_append_chunk(struct sock *sk, struct sk_buff *head,
+			    struct sk_buff ***tail, size_t len)
+{
+	struct sk_buff *frag;
+	int err;
+
+	frag = alloc_skb_with_frags(0, len, 0, &err, sk->sk_allocation);
+	if (!frag)
+		return err;
+	frag->len = len;
+	frag->data_len = len;
+	**tail = frag;
+	*tail = &frag->next;
+	head->len += len;
+	head->data_len += len;
+	head->truesize += frag->truesize;
+	refcount_add(frag->truesize, &sk->sk_wmem_alloc);
+	return 0;
+}
+
+/**
+ * ipn_alloc_msg_skb - allocate an skb for one message of @len bytes
+ * @sk: sending socket, charged for the memory until delivery
+ * @len: payload bytes
+ * @noblock: do not wait for send buffer space
+ * @err: set to a negative errno when NULL is returned
+ *
+ * Small messages are linear.  Large ones are built from pages (frags in
+ * the head, then a frag_list of page-backed skbs) so a 4 MiB message never
+ * needs a high-order allocation.
+ *
+ * Return: the skb with len == @len and no data copied, or NULL.
+ */
+struct sk_buff *ipn_alloc_msg_skb(struct sock *sk, size_t len, int noblock,
+				  int *err)
+{
+	struct sk_buff *skb, **tail;
+	size_t paged, rest;
+
+	if (len <= SKB_MAX_ALLOC) {
+		skb = sock_alloc_send_pskb(sk, len, 0, noblock, err, 0);
+		if (skb)
+			skb_put(skb, len);
+		return skb;
+	}
+	paged = min_t(size_t, len, IPN_CHUNK);
+	skb = sock_alloc_send_pskb(sk, 0, paged, noblock, err, 0);
+	if (!skb)
+		return NULL;
+	skb->len = paged;
+	skb->data_len = paged;
+	tail = &skb_shinfo(skb)->frag_list;
+	for (rest = len - paged; rest; rest -= paged) {
+		paged = min_t(size_t, rest, IPN_CHUNK);
+		*err = ipn_append_chunk(sk, skb, &tail, paged);
+		if (*err) {
+			kfree_skb(skb);
+			return NULL;
+		}
+	}
+	return skb;
+}
+
+/* A receiver is full once its queue has reached its SO_RCVBUF. */
+static bool ipn_rx_full(struct ipn_sock *rx)
+{
+	return atomic_read(&rx->sk.sk_rmem_alloc) >= READ_ONCE(rx->sk.sk_rcvbuf);
+}
+
+static bool ipn_is_receiver(struct ipn_sock *rx, struct ipn_sock *self)
+{
+	return rx->may_recv && (rx != self || READ_ONCE(self->loopback));
+}
+
+/*
+ * Run @rx's socket filter on a private clone of @skb.  The cap of skb->len
+ * keeps a filter's return value from truncating a datagram.
+ *
+ * Return: the clone to queue, or NULL when filtered out (*err = 0) or out
+ * of memory (*err < 0).
+ */
+static struct sk_buff *ipn_clone_filtered(struct ipn_sock *rx,
+					  struct sk_buff *skb, int *err)
+{
+	struct sk_buff *nskb;
+
+	*err = 0;
+	nskb = skb_clone(skb, GFP_KERNEL);
+	if (!nskb) {
+		*err = -ENOBUFS;
+		return NULL;
+	}
+	if (sk_filter_trim_cap(&rx->sk, nskb, nskb->len)) {
+		consume_skb(nskb);
+		return NULL;
+	}
+	return nskb;
+}
+
+/* Would @rx make a lossless sender of @skb wait?  Called under net->lock. */
+static bool ipn_rx_blocks(struct ipn_sock *rx, struct sk_buff *skb)
+{
+	struct sk_buff *nskb;
+	int err;
+
+	if (!ipn_rx_full(rx))
+		return false;
+	if (!rcu_access_pointer(rx->sk.sk_filter))
+		return true;
+	/* A full receiver that would filter the message out does not block. */
+	nskb = ipn_clone_filtered(rx, skb, &err);
+	if (!nskb)
+		return !!err;
+	consume_skb(nskb);
+	return true;
+}
+
+static struct ipn_sock *ipn_find_member(struct ipn_network *net, u64 id)
+{
+	struct ipn_sock *rx;
+
+	list_for_each_entry(rx, &net->members, member)
+		if (rx->id == id)
+			return rx;
+	return NULL;
+}
+
+/*
+ * Would sending @skb (to @to, or to everyone when @to is 0) block now?
+ * Called under net->lock.
+ */
+static bool ipn_send_blocks(struct ipn_network *net, struct ipn_sock *self,
+			    struct sk_buff *skb, u64 to)
+{
+	struct ipn_sock *rx;
+
+	if (to) {
+		rx = ipn_find_member(net, to);
+		return rx && rx->may_recv && ipn_rx_full(rx);
+	}
+	list_for_each_entry(rx, &net->members, member)
+		if (ipn_is_receiver(rx, self) && ipn_rx_blocks(rx, skb))
+			return true;
+	return false;
+}
+
+/**
+ * ipn_net_has_room - would a broadcast from @self go through without waiting
+ * @net: the network
+ * @self: the would-be sender
+ *
+ * Used by poll() on lossless networks.  Filters are not consulted: POLLOUT
+ * is withheld while any receiver is full.
+ *
+ * Return: true when no receiver is full.
+ */
+bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self)
+{
+	struct ipn_sock *rx;
+	bool room = true;
+
+	mutex_lock(&net->lock);
+	list_for_each_entry(rx, &net->members, member) {
+		if (ipn_is_receiver(rx, self) && ipn_rx_full(rx)) {
+			room = false;
+			break;
+		}
+	}
+	mutex_unlock(&net->lock);
+	return room;
+}
+
+/*
+ * Take net->lock for sending @skb.  On lossless networks wait (honouring
+ * *@timeo and signals) until no receiver of it is full; the wait ends with
+ * the lock held.
+ */
+static int ipn_lock_for_send(struct ipn_network *net, struct ipn_sock *self,
+			     struct sk_buff *skb, u64 to, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	bool queued = false;
+	int err = 0;
+
+	mutex_lock(&net->lock);
+	if (!(net->flags & IPN_FLAG_LOSSLESS))
+		return 0;
+	while (ipn_send_blocks(net, self, skb, to)) {
+		mutex_unlock(&net->lock);
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		if (!queued) {
+			/* Re-check once on the queue so no wake-up is lost. */
+			add_wait_queue(&net->wait, &wait);
+			queued = true;
+			smp_mb();
+		} else {
+			*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
+		}
+		mutex_lock(&net->lock);
+	}
+	if (queued)
+		remove_wait_queue(&net->wait, &wait);
+	return err;
+}
+
+/* Queue @skb on @rx.  Called under net->lock; takes over @skb. */
+static void ipn_queue(struct ipn_sock *rx, struct sk_buff *skb)
+{
+	struct ipn_skb_parms *cb = IPNCB(skb);
+	struct sock *sk = &rx->sk;
+
+	cb->dropped = rx->pending_drops;
+	rx->pending_drops = 0;
+	get_pid(cb->pid);
+	skb_set_owner_r(skb, sk);
+	skb->destructor = ipn_skb_destruct;
+	skb_queue_tail(&sk->sk_receive_queue, skb);
+	sk->sk_data_ready(sk);
+}
+
+/* Count a lost message for @rx.  Called under net->lock. */
+static void ipn_drop(struct ipn_sock *rx)
+{
+	WRITE_ONCE(rx->drops, rx->drops + 1);
+	rx->pending_drops++;
+}
+
+/**
+ * ipn_broadcast - deliver @skb to every receiver of @self's network
+ * @self: sender, a member
+ * @skb: the message with its cb filled; stays owned by the caller
+ * @timeo: send timeout left, updated while waiting (lossless)
+ *
+ * Each receiver gets a clone; its filter runs on that clone first.  In
+ * lossy mode a full receiver loses the message and is told later.
+ *
+ * Return: 0, or -EAGAIN / -EINTR / -ERESTARTSYS while waiting for room.
+ */
+int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo)
+{
+	struct ipn_network *net = self->net;
+	struct sk_buff *nskb;
+	struct ipn_sock *rx;
+	int err;
+
+	err = ipn_lock_for_send(net, self, skb, 0, timeo);
+	if (err)
+		return err;
+	list_for_each_entry(rx, &net->members, member) {
+		if (!ipn_is_receiver(rx, self))
+			continue;
+		if (ipn_rx_full(rx) && !(net->flags & IPN_FLAG_LOSSLESS) &&
+		    !rcu_access_pointer(rx->sk.sk_filter)) {
+			ipn_drop(rx);
+			continue;
+		}
+		nskb = ipn_clone_filtered(rx, skb, &err);
+		if (!nskb) {
+			if (err)
+				ipn_drop(rx);
+			continue;
+		}
+		if (ipn_rx_full(rx) && !(net->flags & IPN_FLAG_LOSSLESS)) {
+			consume_skb(nskb);
+			ipn_drop(rx);
+			continue;
+		}
+		ipn_queue(rx, nskb);
+	}
+	mutex_unlock(&net->lock);
+	return 0;
+}
+
+/**
+ * ipn_unicast - deliver @skb to member @to only
+ * @self: sender, a member
+ * @to: destination member id
+ * @skb: the message; taken over on success (return 0)
+ * @fpp: SCM_RIGHTS files to pass, moved into the message when queued
+ * @timeo: send timeout left (lossless)
+ *
+ * Unicast is addressed, so socket filters do not apply.
+ *
+ * Return: 0; -EHOSTUNREACH if @to is not a member; -ECONNREFUSED if it may
+ * not receive; -EAGAIN / -EINTR / -ERESTARTSYS while waiting for room.
+ */
+int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
+		struct scm_fp_list **fpp, long *timeo)
+{
+	struct ipn_network *net = self->net;
+	struct ipn_sock *rx;
+	int err;
+
+	err = ipn_lock_for_send(net, self, skb, to, timeo);
+	if (err)
+		return err;
+	rx = ipn_find_member(net, to);
+	if (!rx) {
+		err = -EHOSTUNREACH;
+		goto out;
+	}
+	if (!rx->may_recv) {
+		err = -ECONNREFUSED;
+		goto out;
+	}
+	if (ipn_rx_full(rx) && !(net->flags & IPN_FLAG_LOSSLESS)) {
+		ipn_drop(rx);
+		consume_skb(skb);
+		goto out;
+	}
+	skb_orphan(skb);
+	IPNCB(skb)->fp = *fpp;
+	*fpp = NULL;
+	ipn_queue(rx, skb);
+out:
+	mutex_unlock(&net->lock);
+	return err;
+}
+
+/* Queue one membership event about @subject on @to.  Under net->lock. */
+static void ipn_event_one(struct ipn_sock *to, struct ipn_sock *subject,
+			  u16 event)
+{
+	struct ipn_skb_parms *cb;
+	struct sk_buff *skb;
+
+	if (!to->may_recv)
+		return;
+	skb = alloc_skb(0, GFP_KERNEL);
+	if (!skb) {
+		/* Never silent: the receiver sees the gap as a drop. */
+		ipn_drop(to);
+		return;
+	}
+	cb = IPNCB(skb);
+	memset(cb, 0, sizeof(*cb));
+	cb->from = subject->id;
+	cb->pid = subject->pid;
+	cb->uid = subject->uid;
+	cb->gid = subject->gid;
+	cb->event = event;
+	/* Events are never dropped for a full queue, hence no room check. */
+	ipn_queue(to, skb);
+}
+
+/**
+ * ipn_event_all - tell every member that wants events about @subject
+ * @net: the network, locked
+ * @subject: the member that joined or is leaving (not told itself)
+ * @event: IPN_EVENT_JOIN or IPN_EVENT_LEAVE
+ */
+void ipn_event_all(struct ipn_network *net, struct ipn_sock *subject,
+		   u16 event)
+{
+	struct ipn_sock *rx;
+
+	lockdep_assert_held(&net->lock);
+	list_for_each_entry(rx, &net->members, member)
+		if (rx != subject && READ_ONCE(rx->events))
+			ipn_event_one(rx, subject, event);
+}
+
+/**
+ * ipn_event_snapshot - queue a JOIN on @to for each other current member
+ * @net: the network, locked
+ * @to: the member that just asked for events
+ */
+void ipn_event_snapshot(struct ipn_network *net, struct ipn_sock *to)
+{
+	struct ipn_sock *m;
+
+	lockdep_assert_held(&net->lock);
+	list_for_each_entry(m, &net->members, member)
+		if (m != to)
+			ipn_event_one(to, m, IPN_EVENT_JOIN);
+}

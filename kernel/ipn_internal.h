@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ipn_internal.h - AF_IPN: structures shared by the module's source files
+ *
+ * See af_ipn.c for the locking rules that govern these structures.
+ */
+#ifndef _IPN_INTERNAL_H
+#define _IPN_INTERNAL_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/path.h>
+#include <linux/pid.h>
+#include <linux/skbuff.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <net/sock.h>
+
+#include "include/uapi/linux/ipn.h"
+
+/**
+ * struct ipn_network - one IPN network, keyed by its socket node's inode
+ * @node: entry in ipn_networks, protected by ipn_nets_mutex
+ * @path: the socket node (holds the dentry and mount)
+ * @name: path string given to bind(), for /proc/net/ipn and getname()
+ * @lock: serialises delivery (the total order) and the member list
+ * @members: list of struct ipn_sock, protected by @lock
+ * @nmembers: length of @members; the network is freed when it drops to 0
+ * @next_id: next member id; ids start at 1 and are never reused
+ * @wait: lossless senders sleep here until every receiver has room
+ * @protocol: IPN_BROADCAST
+ * @flags: IPN_FLAG_*
+ * @mtu: largest message in bytes
+ * @mode: node permission bits as created
+ */
+struct ipn_network {
+	struct list_head node;
+	struct path path;
+	char name[IPN_PATH_MAX + 1];
+	struct mutex lock;
+	struct list_head members;
+	u32 nmembers;
+	u64 next_id;
+	wait_queue_head_t wait;
+	u32 protocol;
+	u32 flags;
+	u32 mtu;
+	u32 mode;
+};
+
+/**
+ * struct ipn_sock - an AF_IPN socket
+ * @sk: the generic socket; must stay first
+ * @net: network joined, or NULL; set once under lock_sock() and
+ *	ipn_nets_mutex, cleared only by release
+ * @member: entry in @net->members
+ * @id: member id in @net, 0 while not a member
+ * @pid: thread group of the process that joined (for events and /proc)
+ * @uid: effective uid of the joiner
+ * @gid: effective gid of the joiner
+ * @may_recv: node granted r at connect time
+ * @may_send: node granted w at connect time
+ * @loopback: IPN_SO_LOOPBACK
+ * @passcred: IPN_SO_PASSCRED
+ * @events: IPN_SO_MEMBER_EVENTS
+ * @drops: messages dropped for this member (lossy mode), under @net->lock
+ * @pending_drops: drops not yet reported with IPN_CMSG_DROPPED
+ * @opt_mode: IPN_SO_MODE before bind()
+ * @opt_flags: IPN_SO_FLAGS before bind()
+ * @opt_mtu: IPN_SO_MTU before bind()
+ */
+struct ipn_sock {
+	struct sock sk;
+	struct ipn_network *net;
+	struct list_head member;
+	u64 id;
+	struct pid *pid;
+	kuid_t uid;
+	kgid_t gid;
+	bool may_recv;
+	bool may_send;
+	bool loopback;
+	bool passcred;
+	bool events;
+	u64 drops;
+	u32 pending_drops;
+	u32 opt_mode;
+	u32 opt_flags;
+	u32 opt_mtu;
+};
+
+static inline struct ipn_sock *ipn_sk(const struct sock *sk)
+{
+	return (struct ipn_sock *)sk;
+}
+
+/*
+ * Per-message state in skb->cb.  Each receiver gets its own skb (a clone
+ * for broadcasts), so each has its own copy and its own references.
+ */
+struct ipn_skb_parms {
+	u64 from;			/* sender's (or event subject's) id */
+	struct pid *pid;		/* referenced once queued */
+	struct scm_fp_list *fp;		/* SCM_RIGHTS, unicast only */
+	kuid_t uid;
+	kgid_t gid;
+	u32 dropped;			/* drops just before this message */
+	u16 event;			/* 0 = data, else IPN_EVENT_* */
+};
+
+#define IPNCB(skb) ((struct ipn_skb_parms *)&((skb)->cb))
+
+struct scm_fp_list;
+
+extern int ipn_family;
+extern struct mutex ipn_nets_mutex;
+extern struct list_head ipn_networks;
+
+/* ipn_bcast.c */
+struct sk_buff *ipn_alloc_msg_skb(struct sock *sk, size_t len, int noblock,
+				  int *err);
+int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo);
+int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
+		struct scm_fp_list **fpp, long *timeo);
+bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self);
+void ipn_event_all(struct ipn_network *net, struct ipn_sock *subject,
+		   u16 event);
+void ipn_event_snapshot(struct ipn_network *net, struct ipn_sock *to);
+
+/* ipn_proc.c */
+int ipn_proc_init(void);
+void ipn_proc_exit(void);
+
+#endif /* _IPN_INTERNAL_H */

@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# lib.sh - shared helpers of the ipnbus VM harness: which kernel, and whether
+# everything needed to boot it under qemu is installed.
+
+# Kernel ABI of Debian's linux-image-amd64 (never the host's uname -r: the
+# host kernel cannot load modules).  IPNBUS_VM_KVER overrides.
+ipnvm_kver() {
+	if [ -n "${IPNBUS_VM_KVER:-}" ]; then
+		echo "$IPNBUS_VM_KVER"
+		return
+	fi
+	dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
+		sed -n 's/^linux-image-\([^ ,]*\).*/\1/p'
+}
+
+# Print why the VM cannot run (one line) and fail; succeed silently if it can.
+ipnvm_missing() {
+	local kver cmd
+	for cmd in qemu-system-x86_64 cpio gcc make modprobe xz busybox; do
+		command -v "$cmd" >/dev/null 2>&1 ||
+			{ echo "missing $cmd (apt-get install qemu-system-x86 cpio build-essential kmod xz-utils busybox-static)"; return 1; }
+	done
+	if ldd "$(command -v busybox)" >/dev/null 2>&1; then
+		echo "busybox is dynamically linked (install busybox-static)"
+		return 1
+	fi
+	kver=$(ipnvm_kver)
+	[ -n "$kver" ] || { echo "no Debian kernel image (apt-get install linux-image-amd64)"; return 1; }
+	[ -r "/boot/vmlinuz-$kver" ] || { echo "no kernel image /boot/vmlinuz-$kver"; return 1; }
+	[ -f "/lib/modules/$kver/build/Makefile" ] ||
+		{ echo "no kernel headers for $kver (apt-get install linux-headers-amd64)"; return 1; }
+	return 0
+}

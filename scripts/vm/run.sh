@@ -1,0 +1,221 @@
+#!/bin/bash
+# run.sh - run a command inside a throw-away qemu VM booted with Debian's
+# kernel, with ipn.ko built from kernel/ and loaded.
+#
+# Usage: scripts/vm/run.sh [--] COMMAND [ARGS...]
+#   scripts/vm/run.sh kernel/test/bin/ipn_test
+#   IPNBUS_TEST_BACKEND=kernel scripts/vm/run.sh \
+#       node node_modules/vitest/vitest.mjs run packages/transport-ipn/test
+#
+# Steps: build ipn.ko against Debian's headers and the C tests
+# (kernel/test/bin), boot the VM (TCG unless the CPU has vmx/svm), insmod
+# ipn.ko, run COMMAND as root in the checkout (mounted read-write at the same
+# path; cwd = the current directory) with the host's /usr and /etc, then
+# rmmod ipn (failure to unload = failure) and scan dmesg.
+#
+# Environment passed to the guest command: every IPNBUS_* variable, CI, and
+# the names listed in IPNBUS_VM_ENV.  IPNBUS_KO is set to the module's path
+# in the guest, IPNBUS_VM=1.
+#
+# Knobs:
+#   IPNBUS_VM_TIMEOUT   seconds before the VM is killed             (900)
+#   IPNBUS_VM_MEM       guest RAM in MiB                            (2048)
+#   IPNBUS_VM_SMP       guest CPUs                                  (2)
+#   IPNBUS_VM_ACCEL     auto | kvm | tcg                            (auto)
+#   IPNBUS_VM_MODARGS   insmod parameters for ipn.ko, e.g. family=19 ("")
+#   IPNBUS_VM_SHARE_FS  virtiofs | 9p for the checkout              (virtiofs)
+#   IPNBUS_VM_KVER      kernel ABI (default: linux-image-amd64's)
+#   IPNBUS_VM_WORK      cache and per-run directories    (/tmp/ipnbus-vm)
+#   IPNBUS_VM_VERBOSE=1 kernel log at loglevel 7 on the console
+#   IPNBUS_VM_QUIET=1   print only the guest command's output and errors
+#
+# Exit status: the command's; 2 host-side build/setup failure, 120 the
+# kernel logged a WARNING/BUG/Oops, 121 rmmod ipn failed, 124 timeout,
+# 125 no status came back (VM failure or guest panic), 126 insmod failed.
+set -euo pipefail
+
+[ $# -ge 1 ] || { sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2; }
+[ "$1" = "--" ] && shift
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+WORK=${IPNBUS_VM_WORK:-/tmp/ipnbus-vm}
+TIMEOUT=${IPNBUS_VM_TIMEOUT:-900}
+MEM=${IPNBUS_VM_MEM:-2048}
+SMP=${IPNBUS_VM_SMP:-2}
+ACCEL=${IPNBUS_VM_ACCEL:-auto}
+SHARE_FS=${IPNBUS_VM_SHARE_FS:-virtiofs}
+QUIET=${IPNBUS_VM_QUIET:-0}
+T0=$(date +%s%N)
+say() {
+	[ "$QUIET" = 1 ] && return 0
+	printf '[vm %5.1fs] %s\n' "$(( ($(date +%s%N) - T0) / 1000000 ))e-3" "$*" >&2
+}
+die() { printf '[vm] ERROR: %s\n' "$*" >&2; exit 2; }
+
+why=$(ipnvm_missing) || die "$why"
+KVER=$(ipnvm_kver)
+KBUILD=/lib/modules/$KVER/build
+mkdir -p "$WORK"
+RUN=$(mktemp -d "$WORK/run.XXXXXX")
+VFS_PID=''
+QEMU_PIDFILE=$RUN/qemu.pid
+cleanup() {
+	local pid
+	pid=$(cat "$QEMU_PIDFILE" 2>/dev/null || true)
+	if [ -n "$pid" ] && grep -q qemu "/proc/$pid/comm" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
+	fi
+	if [ -n "$VFS_PID" ]; then kill "$VFS_PID" 2>/dev/null || true; fi
+	rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------- build
+# Builds share the checkout with other runs: serialise them, and copy the
+# results into this run's directory before letting go of the lock.
+mkdir -p "$RUN/root/ipnvm/bin"
+(
+	flock 9
+	make -C "$REPO/kernel" KDIR="$KBUILD" modules >"$RUN/build.log" 2>&1 ||
+		{ cat "$RUN/build.log" >&2; exit 1; }
+	if grep -E 'warning:|error:' "$RUN/build.log" >&2; then
+		echo "[vm] ipn.ko build has warnings" >&2; exit 1
+	fi
+	make -C "$REPO/kernel/test" >>"$RUN/build.log" 2>&1 ||
+		{ cat "$RUN/build.log" >&2; exit 1; }
+	cp "$REPO/kernel/ipn.ko" "$RUN/root/ipnvm/ipn.ko"
+) 9>"$REPO/kernel/.build.lock" || die "build failed"
+say "built ipn.ko against $KVER and the C tests"
+
+# ------------------------------------------------------------- kernel
+# qemu boots the uncompressed vmlinux through its PVH entry, ~3 s faster
+# under TCG than letting the bzImage decompress itself.
+KIMG=/boot/vmlinuz-$KVER
+KBOOT=$KIMG
+VMLINUX=$WORK/vmlinux-$KVER
+if [ ! -s "$VMLINUX" ]; then
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$KIMG" | head -1 | cut -d: -f1 || true)
+	if [ -n "$off" ] && tail -c +$((off + 1)) "$KIMG" |
+		xz -dc --single-stream >"$RUN/vmlinux" 2>/dev/null &&
+		readelf -n "$RUN/vmlinux" 2>/dev/null | grep -qE 'type: \(0x00000012\)|PHYS32_ENTRY'; then
+		mv "$RUN/vmlinux" "$VMLINUX"
+	fi
+fi
+[ -s "$VMLINUX" ] && KBOOT=$VMLINUX
+
+# ------------------------------------------------------------- initramfs
+R=$RUN/root
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,newroot}
+cp "$(command -v busybox)" "$R/bin/busybox"
+ln -s busybox "$R/bin/sh"
+: >"$R/ipnvm/kmods.list"
+modprobe -S "$KVER" --show-depends -a virtio_pci 9pnet_virtio 9p virtiofs |
+	awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r m; do
+		mkdir -p "$R$(dirname "$m")"
+		cp "$m" "$R$m"
+		echo "$m" >>"$R/ipnvm/kmods.list"
+	done
+cp "$HERE/guest-init.sh" "$R/init"
+chmod +x "$R/init"
+RO_DIRS="/usr /etc"
+for d in /bin /sbin /lib /lib64; do	# a host without merged /usr
+	if [ -d "$d" ] && [ ! -L "$d" ]; then RO_DIRS="$RO_DIRS $d"; fi
+done
+ROOT_LINKS=''
+for l in /bin /sbin /lib /lib32 /lib64 /libx32; do
+	[ -L "$l" ] && ROOT_LINKS="$ROOT_LINKS $l:$(readlink "$l")"
+done
+if [ "$SHARE_FS" = virtiofs ] && [ ! -x /usr/lib/qemu/virtiofsd ]; then
+	SHARE_FS=9p
+fi
+CWD=$PWD
+case "$CWD/" in "$REPO"/*) ;; *) CWD=$REPO ;; esac
+{
+	printf 'MODARGS=%q\n' "${IPNBUS_VM_MODARGS:-}"
+	printf 'SHARE=%q\nRO_DIRS=%q\nROOT_LINKS=%q\n' "$REPO" "$RO_DIRS" "$ROOT_LINKS"
+} >"$R/ipnvm/config"
+{
+	echo "export IPNBUS_VM=1 IPNBUS_KO=/run/ipnvm/ipn.ko"
+	for v in $(compgen -e | grep -E '^(IPNBUS_|CI$)' || true) ${IPNBUS_VM_ENV:-}; do
+		[ -n "${!v+x}" ] && printf 'export %s=%q\n' "$v" "${!v}"
+	done
+	printf 'cd %q || exit 1\n' "$CWD"
+	printf '%q ' "$@"
+	echo
+} >"$R/ipnvm/cmd.sh"
+
+# ------------------------------------------------------------- boot
+if [ "$ACCEL" = auto ]; then
+	ACCEL=tcg
+	if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then ACCEL=kvm; fi
+fi
+CPU=max
+[ "$ACCEL" = kvm ] && CPU=host
+Q=(-nodefaults -no-user-config -machine pc -accel "$ACCEL" -cpu "$CPU"
+	-m "$MEM" -smp "$SMP" -display none -no-reboot -nic none
+	-kernel "$KBOOT" -initrd "$RUN/initramfs.cpio"
+	-serial stdio -serial "file:$RUN/rc")
+if [ "$SHARE_FS" = virtiofs ]; then
+	/usr/lib/qemu/virtiofsd --socket-path="$RUN/vfs.sock" -o source="$REPO" \
+		-o cache=auto -o sandbox=chroot >"$RUN/virtiofsd.log" 2>&1 &
+	VFS_PID=$!
+	for _ in $(seq 50); do [ -S "$RUN/vfs.sock" ] && break; sleep 0.1; done
+	if [ -S "$RUN/vfs.sock" ]; then
+		Q+=(-object "memory-backend-memfd,id=mem,size=${MEM}M,share=on"
+			-numa node,memdev=mem -chardev "socket,id=vfs,path=$RUN/vfs.sock"
+			-device vhost-user-fs-pci,chardev=vfs,tag=share)
+	else
+		say "virtiofsd did not start; sharing the checkout over 9p"
+		kill "$VFS_PID" 2>/dev/null || true
+		VFS_PID=''
+		SHARE_FS=9p
+	fi
+fi
+[ "$SHARE_FS" = 9p ] &&
+	Q+=(-virtfs "local,path=$REPO,mount_tag=share,security_model=none,multidevs=remap")
+echo "SHARE_FS=$SHARE_FS" >>"$R/ipnvm/config"
+i=0
+for d in $RO_DIRS; do
+	Q+=(-virtfs "local,path=$d,mount_tag=ro$i,security_model=none,readonly=on,multidevs=remap")
+	i=$((i + 1))
+done
+LOGLEVEL=4
+[ "${IPNBUS_VM_VERBOSE:-0}" = 1 ] && LOGLEVEL=7
+Q+=(-append "console=ttyS0 panic=-1 oops=panic loglevel=$LOGLEVEL quiet")
+(cd "$R" && find . | cpio -o -H newc --quiet) >"$RUN/initramfs.cpio"
+: >"$RUN/rc"
+
+say "booting $KVER (accel=$ACCEL, share=$SHARE_FS, timeout ${TIMEOUT}s)"
+set +e
+if [ "$QUIET" = 1 ]; then
+	# only the guest command's own output
+	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${Q[@]}" \
+		-pidfile "$QEMU_PIDFILE" </dev/null 2>&1 | sed -u 's/\r$//' |
+		awk '/^----- end of guest command/ { on = 0 }
+		     on { print; fflush() }
+		     /^----- guest command -----/ { on = 1 }
+		     /^ipnvm: (DMESG|rmmod|insmod)/ { print; p = 1; fflush(); next }
+		     p { print; fflush() }'
+else
+	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${Q[@]}" \
+		-pidfile "$QEMU_PIDFILE" </dev/null 2>&1 | sed -u 's/\r$//'
+fi
+QSTATUS=${PIPESTATUS[0]}
+set -e
+RC=$(tr -dc '0-9\n' <"$RUN/rc" | grep -m1 . || true)
+if [ -z "$RC" ]; then
+	if [ "$QSTATUS" = 124 ] || [ "$QSTATUS" = 137 ]; then
+		RC=124
+		say "VM timed out after ${TIMEOUT}s"
+	else
+		RC=125
+		say "no status came back from the guest (qemu status $QSTATUS)"
+	fi
+fi
+say "guest status $RC"
+exit "$RC"
