@@ -1,0 +1,38 @@
+// The one message members exchange about names: a name record, broadcast after every change.
+import { MessageType, type Message } from '../wire/index.js';
+import type { NameState } from './name-state.js';
+
+/**
+ * A plain D-Bus signal on a private interface, so it travels like any other
+ * message; the core consumes it and never shows it to applications. It is
+ * broadcast without a bloom, which every member's filter lets through.
+ */
+export const ANNOUNCE_INTERFACE = 'org.ipnbus.Core';
+export const ANNOUNCE_PATH = '/org/ipnbus/Core';
+export const ANNOUNCE_MEMBER = 'NameRecord';
+export const ANNOUNCE_SIGNATURE = 'sta(tu)';
+
+export function announcement(state: NameState, serial: number): Message {
+  return {
+    type: MessageType.SIGNAL,
+    flags: 0,
+    serial,
+    path: ANNOUNCE_PATH,
+    interface: ANNOUNCE_INTERFACE,
+    member: ANNOUNCE_MEMBER,
+    signature: ANNOUNCE_SIGNATURE,
+    body: [state.name, BigInt(state.version), state.owners.map((c) => [c.id, c.flags])],
+  };
+}
+
+export function isAnnouncement(msg: Message): boolean {
+  return msg.type === MessageType.SIGNAL && msg.interface === ANNOUNCE_INTERFACE;
+}
+
+/** The record carried, or undefined for a malformed announcement. */
+export function parseAnnouncement(msg: Message): NameState | undefined {
+  if (msg.member !== ANNOUNCE_MEMBER || msg.signature !== ANNOUNCE_SIGNATURE) return undefined;
+  const [name, version, owners] = msg.body as [string, bigint, Array<[bigint, number]>];
+  if (version > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  return { name, version: Number(version), owners: owners.map(([id, flags]) => ({ id, flags })) };
+}

@@ -1,0 +1,134 @@
+// Bloom routing prefix: a 16-byte bloom per broadcast and one mask per match rule.
+import { MessageType, type Message } from '../wire/index.js';
+import { BLOOM_BYTES } from '@ipnbus/transport-ipn';
+import type { MatchRule } from './match-rule.js';
+
+/**
+ * Each element sets BLOOM_HASHES bits out of 128. With the handful of
+ * elements a signal has (interface, member, path and its prefixes, arg0) a
+ * bloom stays sparse, so a rule's mask rarely passes a message it does not
+ * match; a false positive only costs a wake-up, never a wrong delivery,
+ * because match rules are checked again in full on receipt.
+ */
+const BLOOM_BITS = BLOOM_BYTES * 8;
+const BLOOM_HASHES = 3;
+
+/**
+ * One salt per key, so equal strings under different keys (an interface
+ * named like a member, a path equal to arg0) set different bits.
+ */
+const SALT = {
+  interface: 0x9e3779b1,
+  member: 0x85ebca77,
+  path: 0xc2b2ae3d,
+  pathPrefix: 0x27d4eb2f,
+  arg0: 0x165667b1,
+} as const;
+export type BloomKey = keyof typeof SALT;
+
+/** FNV-1a over UTF-16 code units, seeded, with murmur3's finaliser for avalanche. */
+function hash32(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Sets the element's bits in `bloom` (double hashing: h1 + i*h2). */
+export function bloomAdd(bloom: Uint8Array, key: BloomKey, value: string): void {
+  const h1 = hash32(value, SALT[key]);
+  const h2 = hash32(value, ~SALT[key]) | 1;
+  for (let i = 0; i < BLOOM_HASHES; i++) {
+    const bit = ((h1 + Math.imul(i, h2)) >>> 0) % BLOOM_BITS;
+    bloom[bit >> 3]! |= 1 << (bit & 7);
+  }
+}
+
+/** Every prefix of an object path, '/' and the path itself included. */
+export function pathPrefixes(path: string): string[] {
+  const out = ['/'];
+  if (path === '/') return out;
+  let i = path.indexOf('/', 1);
+  while (i > 0) {
+    out.push(path.slice(0, i));
+    i = path.indexOf('/', i + 1);
+  }
+  out.push(path);
+  return out;
+}
+
+/** The bloom a broadcast signal carries. */
+export function messageBloom(msg: Pick<Message, 'interface' | 'member' | 'path' | 'signature' | 'body'>): Uint8Array {
+  const bloom = new Uint8Array(BLOOM_BYTES);
+  if (msg.interface !== undefined) bloomAdd(bloom, 'interface', msg.interface);
+  if (msg.member !== undefined) bloomAdd(bloom, 'member', msg.member);
+  if (msg.path !== undefined) {
+    bloomAdd(bloom, 'path', msg.path);
+    for (const p of pathPrefixes(msg.path)) bloomAdd(bloom, 'pathPrefix', p);
+  }
+  if (msg.signature.charCodeAt(0) === 0x73 /* 's' */ && typeof msg.body[0] === 'string') {
+    bloomAdd(bloom, 'arg0', msg.body[0]);
+  }
+  return bloom;
+}
+
+/**
+ * The mask of one rule: the bits of each key it fixes. Returns null when
+ * the rule fixes no bloomable key (it may match any broadcast), and
+ * 'never' when it can match no broadcast at all (wrong type, or a
+ * destination: broadcasts have none).
+ */
+export function ruleMask(rule: MatchRule): Uint8Array | null | 'never' {
+  if (rule.type !== undefined && rule.type !== MessageType.SIGNAL) return 'never';
+  if (rule.destination !== undefined) return 'never';
+  const mask = new Uint8Array(BLOOM_BYTES);
+  let fixed = false;
+  if (rule.interface !== undefined) { bloomAdd(mask, 'interface', rule.interface); fixed = true; }
+  if (rule.member !== undefined) { bloomAdd(mask, 'member', rule.member); fixed = true; }
+  if (rule.path !== undefined) { bloomAdd(mask, 'path', rule.path); fixed = true; }
+  if (rule.pathNamespace !== undefined && rule.pathNamespace !== '/') {
+    bloomAdd(mask, 'pathPrefix', rule.pathNamespace);
+    fixed = true;
+  }
+  const arg0 = rule.args.get(0);
+  if (arg0 !== undefined) { bloomAdd(mask, 'arg0', arg0); fixed = true; }
+  return fixed ? mask : null;
+}
+
+/**
+ * The filter for a set of rules: null (take everything) when any rule has
+ * no bloomable key; otherwise one mask per rule that can match a broadcast
+ * (an empty list: no broadcast wakes this member).
+ */
+export function filterForRules(rules: Iterable<MatchRule>): Uint8Array[] | null {
+  const masks: Uint8Array[] = [];
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    const m = ruleMask(rule);
+    if (m === 'never') continue;
+    if (m === null) return null;
+    const k = Buffer.from(m).toString('hex');
+    if (!seen.has(k)) {
+      seen.add(k);
+      masks.push(m);
+    }
+  }
+  return masks;
+}
+
+/** The test a backend applies: does some mask fit inside the bloom? */
+export function bloomPasses(bloom: Uint8Array, masks: Uint8Array[] | null): boolean {
+  if (masks === null) return true;
+  outer: for (const m of masks) {
+    for (let i = 0; i < BLOOM_BYTES; i++) if ((bloom[i]! & m[i]!) !== m[i]) continue outer;
+    return true;
+  }
+  return false;
+}

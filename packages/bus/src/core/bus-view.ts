@@ -1,0 +1,147 @@
+// The replicated view of the bus each member keeps: members, well-known names, owner changes.
+import type { MemberInfo } from '@ipnbus/transport-ipn';
+import { BUS_NAME } from './constants.js';
+import { dropMembers, type NameState } from './name-state.js';
+
+/** ':1.<member id>'. */
+export function uniqueNameOf(id: bigint): string {
+  return `:1.${id}`;
+}
+
+/** The member id of a ':1.<id>' name, or undefined for anything else. */
+export function memberIdOf(name: string): bigint | undefined {
+  const m = /^:1\.(\d{1,20})$/.exec(name);
+  if (m === null) return undefined;
+  const id = BigInt(m[1]!);
+  return id > 0n && id < 1n << 64n ? id : undefined;
+}
+
+/** One owner change: undefined means "no owner" (NameOwnerChanged uses ''). */
+export type OwnerChangeListener = (name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined) => void;
+
+/**
+ * The view is changed from three sources only: the snapshot at connect,
+ * announcements (a whole name record, newest version wins) and membership
+ * events. A leave is applied by every member in the same way (drop the
+ * member's claims, queue heads move up), so all views agree on the new
+ * owner before the new owner has even written its record.
+ */
+export class BusView {
+  readonly self: MemberInfo;
+  readonly #members = new Map<bigint, MemberInfo>();
+  readonly #departed = new Set<bigint>();
+  readonly #names = new Map<string, NameState>();
+  readonly #onChange: OwnerChangeListener;
+
+  constructor(self: MemberInfo, members: MemberInfo[], onChange: OwnerChangeListener) {
+    this.self = self;
+    this.#onChange = onChange;
+    for (const m of members) this.#members.set(m.id, m);
+  }
+
+  member(id: bigint): MemberInfo | undefined {
+    return id === this.self.id ? this.self : this.#members.get(id);
+  }
+
+  hasMember(id: bigint): boolean {
+    return id === this.self.id || this.#members.has(id);
+  }
+
+  /** Left the bus: ids are never reused, so this stays true. */
+  departed(id: bigint): boolean {
+    return this.#departed.has(id);
+  }
+
+  memberIds(): bigint[] {
+    return [this.self.id, ...this.#members.keys()];
+  }
+
+  nameState(name: string): NameState | undefined {
+    return this.#names.get(name);
+  }
+
+  /** Names whose record lists `id` as owner or in the queue. */
+  namesOf(id: bigint): string[] {
+    const out: string[] = [];
+    for (const [n, s] of this.#names) if (s.owners.some((c) => c.id === id)) out.push(n);
+    return out;
+  }
+
+  primaryOf(name: string): bigint | undefined {
+    return this.#names.get(name)?.owners[0]?.id;
+  }
+
+  /** The unique name owning `name` (a unique name owns itself), if any. */
+  ownerOf(name: string): string | undefined {
+    if (name === BUS_NAME) return BUS_NAME;
+    if (name.startsWith(':')) {
+      const id = memberIdOf(name);
+      return id !== undefined && this.hasMember(id) ? name : undefined;
+    }
+    const id = this.primaryOf(name);
+    return id === undefined ? undefined : uniqueNameOf(id);
+  }
+
+  /** Member id a message for `name` goes to. */
+  resolve(name: string): bigint | undefined {
+    if (name.startsWith(':')) {
+      const id = memberIdOf(name);
+      return id !== undefined && this.hasMember(id) ? id : undefined;
+    }
+    return this.primaryOf(name);
+  }
+
+  listNames(): string[] {
+    const out = [BUS_NAME];
+    for (const id of this.memberIds()) out.push(uniqueNameOf(id));
+    for (const [n, s] of this.#names) if (s.owners.length > 0) out.push(n);
+    return out;
+  }
+
+  /**
+   * Takes a record (snapshot or announcement) if newer than what we hold.
+   * Claims of members known to have left are dropped on the way: a record
+   * written just before a leave must not bring a dead owner back.
+   */
+  apply(state: NameState): void {
+    const cur = this.#names.get(state.name);
+    if (cur !== undefined && cur.version >= state.version) return;
+    const clean = dropMembers(state, (id) => this.#departed.has(id)).state;
+    this.#set(clean, cur);
+  }
+
+  #set(next: NameState, cur: NameState | undefined): void {
+    const before = cur?.owners[0]?.id;
+    if (next.owners.length === 0 && next.version === 0) this.#names.delete(next.name);
+    else this.#names.set(next.name, next);
+    const after = next.owners[0]?.id;
+    if (before !== after) this.#onChange(next.name, before, after);
+  }
+
+  joined(info: MemberInfo): void {
+    if (info.id === this.self.id || this.#members.has(info.id) || this.#departed.has(info.id)) return;
+    this.#members.set(info.id, info);
+    this.#onChange(uniqueNameOf(info.id), undefined, info.id);
+  }
+
+  /**
+   * A member left (closed, exited or was killed). Returns the names whose
+   * new primary owner is this member: it must now take them on disk.
+   */
+  left(id: bigint): string[] {
+    if (id === this.self.id || this.#departed.has(id)) return [];
+    this.#departed.add(id);
+    const wasMember = this.#members.delete(id);
+    const promoted: string[] = [];
+    // Well-known names first, then the unique name, as dbus-daemon orders
+    // NameOwnerChanged on a disconnect.
+    for (const name of this.namesOf(id)) {
+      const cur = this.#names.get(name)!;
+      const { state } = dropMembers(cur, (c) => c === id);
+      this.#set(state, cur);
+      if (state.owners[0]?.id === this.self.id && cur.owners[0]?.id === id) promoted.push(name);
+    }
+    if (wasMember) this.#onChange(uniqueNameOf(id), id, undefined);
+    return promoted;
+  }
+}

@@ -1,0 +1,70 @@
+// connect(): join (or create) the bus at an address and return a Connection.
+import * as transport from '@ipnbus/transport-ipn';
+import type { Network, OpenOptions } from '@ipnbus/transport-ipn';
+import { defaultAddress, parseAddress } from './address.js';
+import { openBusDir } from './bus-dir.js';
+import { Connection } from './connection.js';
+import { DBusError, ErrorNames } from './errors.js';
+import { LiveLock } from './liveness.js';
+import type { Logger } from './logger.js';
+
+export interface ConnectOptions {
+  /** 'ipnbus:path=/dir'; default $IPNBUS_ADDRESS, else ipnbus:path=$XDG_RUNTIME_DIR/ipnbus/session. */
+  address?: string;
+  /** Backend when creating the bus ('auto': kernel when ipn.ko is loaded); joiners follow the bus. */
+  backend?: 'auto' | 'kernel' | 'user';
+  /** Mode of a newly created bus (default 0o700): who may join. */
+  mode?: number;
+  logger?: Logger;
+}
+
+type OpenFn = (path: string, opts: OpenOptions) => Network | Promise<Network>;
+
+function transportOpen(): OpenFn {
+  const open = (transport as unknown as { open?: OpenFn }).open;
+  if (typeof open !== 'function') {
+    throw new DBusError(ErrorNames.NotSupported, '@ipnbus/transport-ipn has no open()');
+  }
+  return open;
+}
+
+/** Errors from the transport become DBusErrors a caller can branch on. */
+function asDBusError(e: unknown, path: string): DBusError {
+  if (e instanceof DBusError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const code = err?.code;
+  const name =
+    code === 'EACCES' || code === 'EPERM'
+      ? ErrorNames.AccessDenied
+      : code === 'ENOENT' || code === 'ECONNREFUSED'
+        ? ErrorNames.ServiceUnknown
+        : ErrorNames.Failed;
+  const out = new DBusError(name, `cannot connect to the bus at ${path}: ${err?.message ?? String(e)}`);
+  (out as { cause?: unknown }).cause = e;
+  return out;
+}
+
+/** Connects to the bus, creating it (mode 0700 unless told) if absent. */
+export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
+  const { path } = parseAddress(opts.address ?? defaultAddress());
+  const mode = opts.mode ?? 0o700;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+    throw new DBusError(ErrorNames.InvalidArgs, `mode must be a permission mode (0..0o777), got ${mode}`);
+  }
+  let network: Network;
+  try {
+    network = await transportOpen()(path, { backend: opts.backend ?? 'auto', mode, credentials: true });
+  } catch (e) {
+    throw asDBusError(e, path);
+  }
+  let live: LiveLock | undefined;
+  try {
+    const dir = openBusDir(path);
+    live = new LiveLock(dir.liveDir, network.id);
+    return new Connection({ network, dir, live, ...(opts.logger ? { logger: opts.logger } : {}) });
+  } catch (e) {
+    live?.release();
+    network.close();
+    throw asDBusError(e, path);
+  }
+}

@@ -1,0 +1,666 @@
+// Connection: one member of a brokerless bus, with D-Bus semantics (routing, calls, names, matches).
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import type { IncomingMessage, MemberInfo, Network } from '@ipnbus/transport-ipn';
+import {
+  MessageFlags,
+  MessageType,
+  WireError,
+  decodeMessage,
+  encodeMessage,
+  isValidBusName,
+  type Message,
+} from '../wire/index.js';
+import { announcement, isAnnouncement, parseAnnouncement } from './announce.js';
+import { messageBloom, filterForRules } from './bloom.js';
+import type { BusDir } from './bus-dir.js';
+import { handleBusCall, type DriverHost } from './bus-driver.js';
+import { BusView, memberIdOf, uniqueNameOf } from './bus-view.js';
+import {
+  BUS_INTERFACE,
+  BUS_NAME,
+  BUS_PATH,
+  DEFAULT_CALL_TIMEOUT_MS,
+  PEER_INTERFACE,
+} from './constants.js';
+import { DBusError, ErrorNames } from './errors.js';
+import { probeAlive, type LiveLock } from './liveness.js';
+import { logger as rootLogger, type Logger } from './logger.js';
+import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
+import { releaseName as releaseNameOp, requestName as requestNameOp, type NameState } from './name-state.js';
+import { NameStore } from './name-store.js';
+import { machineId } from './machine-id.js';
+
+/** A METHOD_CALL addressed to this connection that the core does not answer itself. */
+export interface IncomingCall {
+  msg: Message;
+  fds: number[];
+}
+
+export interface CallOptions {
+  /** Default 25000, as libdbus. */
+  timeoutMs?: number;
+  fds?: number[];
+  /** Set NO_REPLY_EXPECTED: resolve once sent, with an empty placeholder reply. */
+  noReply?: boolean;
+}
+
+export interface CallResult {
+  reply: Message;
+  fds: number[];
+}
+
+/** Counters for tests and benchmarks. */
+export interface ConnectionStats {
+  /** Messages the transport handed us (every wake-up for a message). */
+  received: number;
+  /** Messages emitted as 'message'. */
+  delivered: number;
+  /** Broadcasts received that no match rule wanted (prefilter false positives). */
+  filtered: number;
+  sent: number;
+}
+
+interface Pending {
+  resolve: (r: CallResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  /** Member the call went to; 0n for org.freedesktop.DBus (answered locally). */
+  target: bigint;
+  destination: string;
+  member: string;
+}
+
+interface RuleEntry {
+  rule: MatchRule;
+  count: number;
+}
+
+export interface ConnectionInit {
+  network: Network;
+  dir: BusDir;
+  live: LiveLock;
+  logger?: Logger;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function closeFds(fds: number[]): void {
+  for (const fd of fds) {
+    try { fs.closeSync(fd); } catch { /* already closed */ }
+  }
+}
+
+/**
+ * Built by connect(); see core/index.ts for the contract. Events:
+ * 'message' (msg, fds), 'methodCall' (IncomingCall), 'disconnect', 'error'.
+ */
+export class Connection extends EventEmitter {
+  readonly uniqueName: string;
+  readonly memberId: bigint;
+  readonly busId: string;
+  /** The transport under this connection (diagnostics, benchmarks). */
+  readonly network: Network;
+  readonly stats: ConnectionStats = { received: 0, delivered: 0, filtered: 0, sent: 0 };
+  readonly view: BusView;
+
+  readonly #dir: BusDir;
+  readonly #store: NameStore;
+  readonly #live: LiveLock;
+  readonly #log: Logger;
+  readonly #rules = new Map<string, RuleEntry>();
+  readonly #pending = new Map<number, Pending>();
+  #serial = 0;
+  #busSerial = 0;
+  #announceSerial = 0;
+  #closed = false;
+  #ready = false;
+  #monitor: MatchRule[] | undefined;
+  readonly #onMessage = (m: IncomingMessage): void => this.#receive(m);
+  readonly #onJoin = (info: MemberInfo): void => this.#joined(info);
+  readonly #onLeave = (info: MemberInfo): void => this.#left(info.id);
+  readonly #onError = (e: Error): void => this.#transportError(e);
+
+  /** Use connect(); this assembles an already opened network and bus directory. */
+  constructor(init: ConnectionInit) {
+    super();
+    this.network = init.network;
+    this.#dir = init.dir;
+    this.#live = init.live;
+    this.#store = new NameStore(init.dir);
+    this.memberId = init.network.id;
+    this.uniqueName = uniqueNameOf(this.memberId);
+    this.busId = init.dir.busId;
+    this.#log = (init.logger ?? rootLogger).child({ member: this.uniqueName });
+    const self: MemberInfo = {
+      id: this.memberId,
+      pid: process.pid,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+    };
+    this.view = new BusView(self, init.network.members(), (n, o, w) => this.#ownerChanged(n, o, w));
+    // Listen before reading the names directory: a record written after the
+    // read is announced to us; one written before is in the file.
+    this.network.on('message', this.#onMessage);
+    this.network.on('join', this.#onJoin);
+    this.network.on('leave', this.#onLeave);
+    this.network.on('error', this.#onError);
+    for (const state of this.#store.readAll()) this.view.apply(this.#withoutDead(state));
+    // No rules yet: no broadcast needs to wake us.
+    this.network.setFilter([]);
+    this.#ready = true;
+    this.#log.debug({ members: this.view.memberIds().length }, 'connected');
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  #nextSerial(): number {
+    this.#serial = this.#serial >= 0xffffffff ? 1 : this.#serial + 1;
+    return this.#serial;
+  }
+
+  /**
+   * Sends one message: signals without destination are broadcast, the rest
+   * go to the destination's owner. Returns the serial. Throws DBusError
+   * (ServiceUnknown, InvalidArgs, Disconnected, NoReply when the member
+   * vanished just now).
+   */
+  send(msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[]): number {
+    if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+    const full: Message = {
+      flags: 0,
+      signature: '',
+      body: [],
+      ...msg,
+      serial: this.#nextSerial(),
+      sender: this.uniqueName,
+    } as Message;
+    if (fds !== undefined && fds.length > 0) full.unixFds = fds.length;
+    else delete full.unixFds;
+    const dest = full.destination;
+    if (dest === undefined) {
+      if (full.type !== MessageType.SIGNAL) {
+        throw new DBusError(ErrorNames.InvalidArgs, 'only signals may be sent without a destination');
+      }
+      if (full.unixFds) throw new DBusError(ErrorNames.InvalidArgs, 'unix fds can only go with a unicast message');
+      const bytes = this.#encode(full);
+      this.network.broadcast(bytes, messageBloom(full));
+      this.stats.sent++;
+      // dbus-daemon delivers a signal to its own sender too when it matches.
+      if (this.#wants(full)) {
+        const copy = decodeMessage(bytes, { copyBytes: true });
+        setImmediate(() => this.#dispatch(copy, [], false));
+      }
+      return full.serial;
+    }
+    if (dest === BUS_NAME) {
+      this.#encode(full); // validate as if it went on the wire
+      void this.#driverCall(full);
+      return full.serial;
+    }
+    if (!isValidBusName(dest)) throw new DBusError(ErrorNames.InvalidArgs, `'${dest}' is not a valid bus name`);
+    const target = this.view.resolve(dest);
+    if (target === undefined) {
+      throw new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
+    }
+    const bytes = this.#encode(full);
+    if (target === this.memberId) {
+      const copy = decodeMessage(bytes, { copyBytes: true });
+      copy.sender = this.uniqueName;
+      setImmediate(() => this.#dispatch(copy, fds ?? [], true));
+    } else {
+      try {
+        this.network.send(target, bytes, fds);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EHOSTUNREACH' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ECONNRESET') {
+          throw new DBusError(ErrorNames.NoReply, `${dest} (${uniqueNameOf(target)}) left the bus`);
+        }
+        throw e;
+      }
+    }
+    this.stats.sent++;
+    return full.serial;
+  }
+
+  #encode(msg: Message): Buffer {
+    try {
+      return encodeMessage(msg);
+    } catch (e) {
+      if (e instanceof WireError) {
+        throw new DBusError(ErrorNames.InvalidArgs, `cannot send message: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * A method call; resolves with the METHOD_RETURN, rejects with DBusError
+   * for an ERROR reply, NoReply on timeout or when the callee leaves,
+   * ServiceUnknown for a name nobody owns.
+   */
+  call(
+    msg: Partial<Message> & { destination: string; path: string; member: string },
+    opts: CallOptions = {},
+  ): Promise<CallResult> {
+    const noReply = opts.noReply === true || ((msg.flags ?? 0) & MessageFlags.NO_REPLY_EXPECTED) !== 0;
+    const flags = (msg.flags ?? 0) | (noReply ? MessageFlags.NO_REPLY_EXPECTED : 0);
+    return new Promise<CallResult>((resolve, reject) => {
+      let serial: number;
+      try {
+        serial = this.send({ ...msg, flags, type: MessageType.METHOD_CALL }, opts.fds);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      if (noReply) {
+        resolve({
+          reply: { type: MessageType.METHOD_RETURN, flags: 0, serial: 0, replySerial: serial, signature: '', body: [] },
+          fds: [],
+        });
+        return;
+      }
+      const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+      const timer = setTimeout(() => {
+        this.#pending.delete(serial);
+        reject(
+          new DBusError(
+            ErrorNames.NoReply,
+            `Did not receive a reply to ${msg.interface ?? ''}.${msg.member} from ${msg.destination} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const target = msg.destination === BUS_NAME ? 0n : this.view.resolve(msg.destination) ?? 0n;
+      this.#pending.set(serial, {
+        resolve,
+        reject,
+        timer,
+        target,
+        destination: msg.destination,
+        member: msg.member,
+      });
+    });
+  }
+
+  /** METHOD_RETURN to `call`, unless it said NO_REPLY_EXPECTED. A caller gone meanwhile is not an error. */
+  reply(call: Message, signature: string, body: unknown[], fds?: number[]): void {
+    this.#replyTo(call, { type: MessageType.METHOD_RETURN, signature, body }, fds);
+  }
+
+  replyError(call: Message, errorName: string, text: string): void {
+    this.#replyTo(call, { type: MessageType.ERROR, errorName, signature: 's', body: [text] });
+  }
+
+  #replyTo(call: Message, msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[]): void {
+    if (call.flags & MessageFlags.NO_REPLY_EXPECTED) return;
+    if (call.sender === undefined) throw new DBusError(ErrorNames.InvalidArgs, 'the call has no sender to reply to');
+    try {
+      this.send({ ...msg, replySerial: call.serial, destination: call.sender }, fds);
+    } catch (e) {
+      if (e instanceof DBusError && (e.name === ErrorNames.ServiceUnknown || e.name === ErrorNames.NoReply)) {
+        this.#log.debug({ to: call.sender }, 'reply dropped: the caller left');
+        return;
+      }
+      throw e;
+    }
+  }
+
+  emitSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
+    this.send({ type: MessageType.SIGNAL, path, interface: iface, member, signature, body });
+  }
+
+  // ---- match rules --------------------------------------------------------
+
+  /** Adds a rule (counted: a rule added twice needs two removals). Throws MatchRuleInvalid. */
+  addMatch(rule: string): void {
+    const parsed = parseMatchRule(rule);
+    const entry = this.#rules.get(parsed.key);
+    if (entry !== undefined) entry.count++;
+    else this.#rules.set(parsed.key, { rule: parsed, count: 1 });
+    this.#updateFilter();
+  }
+
+  /** Throws MatchRuleInvalid or MatchRuleNotFound. */
+  removeMatch(rule: string): void {
+    const parsed = parseMatchRule(rule);
+    const entry = this.#rules.get(parsed.key);
+    if (entry === undefined) {
+      throw new DBusError(ErrorNames.MatchRuleNotFound, `The given match rule wasn't found and can't be removed`);
+    }
+    if (--entry.count === 0) this.#rules.delete(parsed.key);
+    this.#updateFilter();
+  }
+
+  #updateFilter(): void {
+    if (this.#closed) return;
+    const rules = [...this.#rules.values()].map((e) => e.rule);
+    this.network.setFilter(this.#monitor !== undefined ? null : filterForRules(rules));
+  }
+
+  /** Does a broadcast (or bus-generated) signal match one of our rules? */
+  #wants(msg: Message): boolean {
+    const ownerOf = (n: string): string | undefined => this.view.ownerOf(n);
+    if (this.#monitor !== undefined) {
+      return this.#monitor.length === 0 || this.#monitor.some((r) => matchesRule(r, msg, ownerOf));
+    }
+    for (const { rule } of this.#rules.values()) if (matchesRule(rule, msg, ownerOf)) return true;
+    return false;
+  }
+
+  /**
+   * org.freedesktop.DBus.Monitoring.BecomeMonitor: from now on every
+   * broadcast this member can see (matching `rules`, all when empty) is
+   * delivered. Unicast traffic between others never reaches us: there is
+   * no broker to copy it.
+   */
+  becomeMonitor(rules: string[]): void {
+    this.#monitor = rules.map((r) => parseMatchRule(r));
+    this.#updateFilter();
+  }
+
+  // ---- names --------------------------------------------------------------
+
+  #gone = (id: bigint): boolean =>
+    id !== this.memberId && (this.view.departed(id) || !probeAlive(this.#dir.liveDir, id));
+
+  #withoutDead(state: NameState): NameState {
+    return { ...state, owners: state.owners.filter((c) => !this.#gone(c.id)) };
+  }
+
+  #publish = (state: NameState): void => {
+    this.#announceSerial = this.#announceSerial >= 0xffffffff ? 1 : this.#announceSerial + 1;
+    const msg = announcement(state, this.#announceSerial);
+    msg.sender = this.uniqueName;
+    // No bloom: every member must see every record.
+    this.network.broadcast(encodeMessage(msg));
+  };
+
+  #checkName(name: string): void {
+    if (typeof name !== 'string' || !isValidBusName(name)) {
+      throw new DBusError(ErrorNames.InvalidArgs, `'${String(name)}' is not a valid bus name`);
+    }
+    if (name.startsWith(':')) {
+      throw new DBusError(ErrorNames.InvalidArgs, `Cannot acquire or release a unique name such as '${name}'`);
+    }
+    if (name === BUS_NAME) {
+      throw new DBusError(ErrorNames.InvalidArgs, `'${BUS_NAME}' is reserved for the bus itself`);
+    }
+  }
+
+  /** RequestName; resolves with the spec's reply code (RequestNameReply). */
+  async requestName(name: string, flags = 0): Promise<number> {
+    this.#checkName(name);
+    if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
+      throw new DBusError(ErrorNames.InvalidArgs, `RequestName flags must be a uint32, got ${flags}`);
+    }
+    if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+    const out = await this.#store.mutate(name, this.#gone, (s) => requestNameOp(s, this.memberId, flags), this.#publish);
+    if (!this.#closed) this.view.apply(out.state);
+    this.#log.debug({ name, flags, reply: out.reply }, 'RequestName');
+    return out.reply;
+  }
+
+  /** ReleaseName; resolves with the spec's reply code (ReleaseNameReply). */
+  async releaseName(name: string): Promise<number> {
+    this.#checkName(name);
+    if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+    const out = await this.#store.mutate(name, this.#gone, (s) => releaseNameOp(s, this.memberId), this.#publish);
+    if (!this.#closed) this.view.apply(out.state);
+    this.#log.debug({ name, reply: out.reply }, 'ReleaseName');
+    return out.reply;
+  }
+
+  /** After a leave made us primary owner: write it down (the old owner's lock is gone). */
+  async #takeOver(name: string): Promise<void> {
+    try {
+      const out = await this.#store.mutate(
+        name,
+        this.#gone,
+        (s) => ({ state: s, reply: undefined, changed: false }),
+        this.#publish,
+      );
+      if (!this.#closed) this.view.apply(out.state);
+    } catch (e) {
+      this.#log.warn({ name, err: errorText(e) }, 'could not record a name taken over from a departed owner');
+    }
+  }
+
+  #ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
+    if (!this.#ready || this.#closed) return;
+    const oldName = oldOwner === undefined ? '' : uniqueNameOf(oldOwner);
+    const newName = newOwner === undefined ? '' : uniqueNameOf(newOwner);
+    if (oldOwner === this.memberId) this.#busSignal('NameLost', [name], this.uniqueName);
+    this.#busSignal('NameOwnerChanged', [name, oldName, newName]);
+    if (newOwner === this.memberId) this.#busSignal('NameAcquired', [name], this.uniqueName);
+  }
+
+  /** A signal from org.freedesktop.DBus, made here (every member makes its own). */
+  #busSignal(member: string, body: string[], destination?: string): void {
+    this.#busSerial = this.#busSerial >= 0xffffffff ? 1 : this.#busSerial + 1;
+    const msg: Message = {
+      type: MessageType.SIGNAL,
+      flags: 0,
+      serial: this.#busSerial,
+      path: BUS_PATH,
+      interface: BUS_INTERFACE,
+      member,
+      sender: BUS_NAME,
+      signature: 's'.repeat(body.length),
+      body,
+    };
+    if (destination !== undefined) msg.destination = destination;
+    this.#dispatch(msg, [], destination !== undefined);
+  }
+
+  /** The org.freedesktop.DBus view, synchronously. */
+  listNames(): string[] {
+    return this.view.listNames();
+  }
+
+  getNameOwner(name: string): string | undefined {
+    return this.view.ownerOf(name);
+  }
+
+  getCredentials(name: string): { pid: number; uid: number; gid: number } | undefined {
+    const owner = this.view.ownerOf(name);
+    const id = owner === undefined ? undefined : memberIdOf(owner);
+    const m = id === undefined ? undefined : this.view.member(id);
+    return m === undefined ? undefined : { pid: m.pid, uid: m.uid, gid: m.gid };
+  }
+
+  machineId(): string {
+    return machineId(this.busId);
+  }
+
+  async #driverCall(msg: Message): Promise<void> {
+    const host: DriverHost = this;
+    let reply: Message;
+    try {
+      const out = await handleBusCall(host, msg);
+      reply = {
+        type: MessageType.METHOD_RETURN,
+        flags: 0,
+        serial: 0,
+        replySerial: msg.serial,
+        signature: out.signature,
+        body: out.body,
+      };
+    } catch (e) {
+      const err = e instanceof DBusError ? e : new DBusError(ErrorNames.Failed, errorText(e));
+      reply = {
+        type: MessageType.ERROR,
+        flags: 0,
+        serial: 0,
+        replySerial: msg.serial,
+        errorName: err.name,
+        signature: 's',
+        body: [err.message],
+      };
+    }
+    if (this.#closed || msg.flags & MessageFlags.NO_REPLY_EXPECTED) return;
+    this.#busSerial = this.#busSerial >= 0xffffffff ? 1 : this.#busSerial + 1;
+    reply.serial = this.#busSerial;
+    reply.sender = BUS_NAME;
+    reply.destination = this.uniqueName;
+    // Round-trip through the wire format so the caller gets what a remote
+    // reply would give (Buffers for 'ay', plain objects for dicts...).
+    let decoded: Message;
+    try {
+      decoded = decodeMessage(encodeMessage(reply), { copyBytes: true });
+    } catch (e) {
+      this.#log.error({ err: errorText(e), member: msg.member }, 'bus driver produced an unencodable reply');
+      return;
+    }
+    this.#dispatch(decoded, [], true);
+  }
+
+  // ---- receiving ----------------------------------------------------------
+
+  #receive(m: IncomingMessage): void {
+    this.stats.received++;
+    if (this.#closed) {
+      closeFds(m.fds);
+      return;
+    }
+    let msg: Message;
+    try {
+      msg = decodeMessage(m.bytes, { copyBytes: true });
+    } catch (e) {
+      this.#log.warn({ from: m.from.toString(), err: errorText(e) }, 'dropping an undecodable message');
+      closeFds(m.fds);
+      return;
+    }
+    // The transport's id is the only trusted identity: whatever SENDER the
+    // message claims is overwritten.
+    msg.sender = uniqueNameOf(m.from);
+    if (m.dropped > 0) this.#log.warn({ dropped: m.dropped }, 'the transport dropped messages for us');
+    if (!m.unicast && isAnnouncement(msg)) {
+      const state = parseAnnouncement(msg);
+      if (state !== undefined) this.view.apply(state);
+      return;
+    }
+    if ((msg.unixFds ?? 0) !== m.fds.length) {
+      this.#log.warn({ declared: msg.unixFds ?? 0, got: m.fds.length }, 'dropping a message whose fd count is wrong');
+      closeFds(m.fds);
+      return;
+    }
+    this.#dispatch(msg, m.fds, m.unicast);
+  }
+
+  #emitSafe(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (e) {
+      // A throwing application handler must not break message dispatch.
+      this.#log.error({ event, err: errorText(e) }, 'a listener threw');
+      if (this.listenerCount('error') > 0 && event !== 'error') this.emit('error', e);
+    }
+  }
+
+  #deliver(msg: Message, fds: number[]): void {
+    this.stats.delivered++;
+    this.#emitSafe('message', msg, fds);
+  }
+
+  #dispatch(msg: Message, fds: number[], unicast: boolean): void {
+    if (this.#closed) {
+      closeFds(fds);
+      return;
+    }
+    switch (msg.type) {
+      case MessageType.METHOD_RETURN:
+      case MessageType.ERROR: {
+        const p = msg.replySerial === undefined ? undefined : this.#pending.get(msg.replySerial);
+        const from = msg.sender === BUS_NAME ? 0n : memberIdOf(msg.sender ?? '');
+        this.#deliver(msg, fds);
+        if (p !== undefined && p.target === from) {
+          this.#pending.delete(msg.replySerial!);
+          clearTimeout(p.timer);
+          if (msg.type === MessageType.ERROR) p.reject(DBusError.fromReply(msg));
+          else p.resolve({ reply: msg, fds });
+        }
+        return;
+      }
+      case MessageType.SIGNAL:
+        if (unicast || msg.destination !== undefined || this.#wants(msg)) this.#deliver(msg, fds);
+        else {
+          this.stats.filtered++;
+          closeFds(fds);
+        }
+        return;
+      case MessageType.METHOD_CALL:
+        this.#deliver(msg, fds);
+        this.#methodCall(msg, fds);
+        return;
+    }
+  }
+
+  #methodCall(msg: Message, fds: number[]): void {
+    if (msg.interface === PEER_INTERFACE) {
+      if (msg.member === 'Ping') return this.reply(msg, '', []);
+      if (msg.member === 'GetMachineId') return this.reply(msg, 's', [this.machineId()]);
+      return this.replyError(msg, ErrorNames.UnknownMethod, `org.freedesktop.DBus.Peer has no method ${msg.member}`);
+    }
+    if (this.listenerCount('methodCall') > 0) {
+      const call: IncomingCall = { msg, fds };
+      this.#emitSafe('methodCall', call);
+      return;
+    }
+    closeFds(fds);
+    this.replyError(
+      msg,
+      ErrorNames.UnknownMethod,
+      `No such method '${msg.member}' in interface '${msg.interface ?? ''}' at object path '${msg.path}'`,
+    );
+  }
+
+  // ---- membership ---------------------------------------------------------
+
+  #joined(info: MemberInfo): void {
+    if (this.#closed) return;
+    this.view.joined(info);
+  }
+
+  #left(id: bigint): void {
+    if (this.#closed) return;
+    for (const [serial, p] of this.#pending) {
+      if (p.target !== id) continue;
+      this.#pending.delete(serial);
+      clearTimeout(p.timer);
+      p.reject(new DBusError(ErrorNames.NoReply, `${p.destination} left the bus before replying to ${p.member}`));
+    }
+    for (const name of this.view.left(id)) void this.#takeOver(name);
+  }
+
+  #transportError(e: Error): void {
+    this.#log.error({ err: errorText(e) }, 'transport error');
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  /** Leaves the bus. Pending calls fail with Disconnected; our names pass to the next in queue. */
+  disconnect(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new DBusError(ErrorNames.Disconnected, 'the connection was closed'));
+    }
+    this.#pending.clear();
+    this.network.off('message', this.#onMessage);
+    this.network.off('join', this.#onJoin);
+    this.network.off('leave', this.#onLeave);
+    this.network.off('error', this.#onError);
+    // Unlink our member lock before leaving: whoever sees the leave finds us
+    // dead on disk too.
+    this.#live.release();
+    this.network.close();
+    this.#log.debug('disconnected');
+    this.#emitSafe('disconnect');
+  }
+}

@@ -1,0 +1,58 @@
+// flock(2) through the native addon: crash-safe file locks the kernel drops when a holder dies.
+import { createRequire } from 'node:module';
+import { DBusError, ErrorNames } from './errors.js';
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+interface FlockAddon {
+  /** 0, or -EWOULDBLOCK with LOCK_NB; throws (code = errno name) otherwise. */
+  flock(fd: number, operation: number): number;
+}
+
+let addon: FlockAddon | undefined;
+
+/**
+ * Loaded lazily so that code paths that never lock (parsing, tests of pure
+ * logic) do not need the compiled addon.
+ */
+function native(): FlockAddon {
+  if (addon === undefined) {
+    const require = createRequire(import.meta.url);
+    const mod = require('@ipnbus/native') as Partial<FlockAddon>;
+    if (typeof mod.flock !== 'function') {
+      throw new DBusError(ErrorNames.NotSupported, 'the @ipnbus/native addon has no flock()');
+    }
+    addon = mod as FlockAddon;
+  }
+  return addon;
+}
+
+/** Takes the lock without waiting: true if taken, false if someone holds it. */
+export function tryLock(fd: number, exclusive = true): boolean {
+  return native().flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) === 0;
+}
+
+export function unlock(fd: number): void {
+  native().flock(fd, LOCK_UN);
+}
+
+/**
+ * Waits for the lock without blocking the event loop: short polls with a
+ * growing pause. Locks in the bus directory are held for a few file writes
+ * only, so the wait is short; `timeoutMs` guards against a holder that is
+ * alive but stuck.
+ */
+export async function lock(fd: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let pause = 1;
+  while (!tryLock(fd)) {
+    if (Date.now() > deadline) {
+      throw new DBusError(ErrorNames.Timeout, `timed out after ${timeoutMs} ms waiting for a bus directory lock`);
+    }
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 20);
+  }
+}

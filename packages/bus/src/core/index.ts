@@ -1,0 +1,25 @@
+// The brokerless bus connection: public API of packages/bus/src/core.
+export { connect, type ConnectOptions } from './connect.js';
+export {
+  Connection,
+  type IncomingCall,
+  type CallOptions,
+  type CallResult,
+  type ConnectionStats,
+} from './connection.js';
+export { DBusError, ErrorNames } from './errors.js';
+export { logger } from './logger.js';
+export {
+  NameFlag,
+  RequestNameReply,
+  ReleaseNameReply,
+  StartReply,
+  BUS_NAME,
+  BUS_PATH,
+  BUS_INTERFACE,
+  DEFAULT_CALL_TIMEOUT_MS,
+} from './constants.js';
+export { parseAddress, defaultAddress, defaultBusPath, escapeAddressValue, type BusAddress } from './address.js';
+export { parseMatchRule, matchesRule, quoteMatchValue, type MatchRule } from './match-rule.js';
+export { messageBloom, ruleMask, filterForRules, bloomPasses } from './bloom.js';
+export { uniqueNameOf, memberIdOf } from './bus-view.js';

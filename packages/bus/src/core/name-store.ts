@@ -1,0 +1,128 @@
+// Name records in the bus directory: read, and change under a guard lock, one file per name.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { BusDir } from './bus-dir.js';
+import { lock, unlock } from './flock.js';
+import { logger } from './logger.js';
+import { dropMembers, type NameState, type Outcome } from './name-state.js';
+
+interface StoredState {
+  name: string;
+  version: number;
+  owners: Array<{ id: string; flags: number }>;
+}
+
+/** File names stay under NAME_MAX (255) even for the longest bus names. */
+function fileBase(name: string): string {
+  return name.length <= 200 ? name : 'h-' + createHash('sha256').update(name).digest('hex');
+}
+
+function parse(text: string, expectName?: string): NameState | undefined {
+  try {
+    const s = JSON.parse(text) as StoredState;
+    if (typeof s.name !== 'string' || !Number.isSafeInteger(s.version) || !Array.isArray(s.owners)) return undefined;
+    if (expectName !== undefined && s.name !== expectName) return undefined;
+    return {
+      name: s.name,
+      version: s.version,
+      owners: s.owners.map((o) => ({ id: BigInt(o.id), flags: o.flags >>> 0 })),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export class NameStore {
+  readonly #dir: BusDir;
+
+  constructor(dir: BusDir) {
+    this.#dir = dir;
+  }
+
+  empty(name: string): NameState {
+    return { name, version: 0, owners: [] };
+  }
+
+  /** The stored state of `name` (version 0 and no owners if none). */
+  read(name: string): NameState {
+    const path = join(this.#dir.namesDir, fileBase(name) + '.json');
+    let text: string;
+    try {
+      text = fs.readFileSync(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return this.empty(name);
+      throw e;
+    }
+    const s = parse(text, name);
+    if (s === undefined) {
+      logger.warn({ path }, 'ignoring a corrupt name record');
+      return this.empty(name);
+    }
+    return s;
+  }
+
+  /** Every stored name record: the snapshot a new member starts from. */
+  readAll(): NameState[] {
+    const out: NameState[] = [];
+    for (const f of fs.readdirSync(this.#dir.namesDir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const s = parse(fs.readFileSync(join(this.#dir.namesDir, f), 'utf8'));
+        if (s !== undefined) out.push(s);
+      } catch (e) {
+        // Removed between readdir and read: nothing to take.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    return out;
+  }
+
+  #write(state: NameState): void {
+    const base = join(this.#dir.namesDir, fileBase(state.name));
+    const stored: StoredState = {
+      name: state.name,
+      version: state.version,
+      owners: state.owners.map((o) => ({ id: o.id.toString(), flags: o.flags })),
+    };
+    // Write then rename: readers without the guard (snapshots) see the old
+    // or the new record, never half of one.
+    const tmp = `${base}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(stored));
+    fs.renameSync(tmp, base + '.json');
+  }
+
+  /**
+   * Changes one name under its guard lock: claims of dead members are
+   * dropped first (so the queue head takes over from a killed owner), then
+   * `fn` applies the request. A changed record is written with the next
+   * version and handed to `publish` while the guard is still held, so
+   * announcements of one name go out in version order.
+   */
+  async mutate<R>(
+    name: string,
+    gone: (id: bigint) => boolean,
+    fn: (s: NameState) => Outcome<R>,
+    publish: (s: NameState) => void,
+  ): Promise<{ state: NameState; reply: R; changed: boolean }> {
+    const lockPath = join(this.#dir.namesDir, fileBase(name) + '.lock');
+    const fd = fs.openSync(lockPath, 'a', 0o600);
+    try {
+      await lock(fd);
+      try {
+        const stored = this.read(name);
+        const cleaned = dropMembers(stored, gone);
+        const out = fn(cleaned.state);
+        if (!cleaned.changed && !out.changed) return { state: stored, reply: out.reply, changed: false };
+        const next: NameState = { ...out.state, version: stored.version + 1 };
+        this.#write(next);
+        publish(next);
+        return { state: next, reply: out.reply, changed: true };
+      } finally {
+        unlock(fd);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
