@@ -17,9 +17,7 @@ function cpuUs(since: NodeJS.CpuUsage): number {
 async function open(args: WorkerArgs): Promise<BenchClient> {
   if (args.backend === 'dbus-daemon') return connectDbusNext(args.address);
   // Loaded lazily so the baseline workers never load ipnbus code at all.
-  // The specifier is a variable until the core connection lands in this tree.
-  const mod = './client-ipnbus.js';
-  const { connectIpnbus } = (await import(mod)) as { connectIpnbus: (a: string, t: string) => Promise<BenchClient> };
+  const { connectIpnbus } = await import('./client-ipnbus.js');
   return connectIpnbus(args.address, args.transport ?? 'auto');
 }
 
