@@ -34,12 +34,14 @@ export function marshal(signature: string, values: unknown[], opts?: BodyOptions
   const shift = checkOffset(opts?.offset);
   const w = acquireWriter();
   try {
-    // Start `shift` bytes into the scratch buffer with the origin at 0, so
-    // padding falls where it would at that offset in a message.
-    w.reset(0, opts?.endian !== 'big', Infinity);
-    w.pos = shift;
+    // Start `shift` bytes after an 8-aligned origin, so padding falls where
+    // it would at that offset in a message.
+    w.begin(opts?.endian !== 'big', Infinity, shift);
     for (let i = 0; i < encoders.length; i++) encoders[i]!(w, values[i]);
-    return w.take(shift);
+    return w.finish(shift);
+  } catch (e) {
+    w.abandon();
+    throw e;
   } finally {
     releaseWriter(w);
   }

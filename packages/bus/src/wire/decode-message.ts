@@ -40,12 +40,41 @@ export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): Message 
   if (type < MessageType.METHOD_CALL || type > MessageType.SIGNAL) {
     throw new WireError('bad-message-type', `message type ${type} is not 1..4`, 1);
   }
-  const r = new Reader(buf, 0, total, 0, le);
-  const serial = r.dv.getUint32(8, le);
+  const r = acquireReader();
+  try {
+    r.reset(buf, le);
+    return decodeWith(r, total, opts);
+  } finally {
+    releaseReader(r);
+  }
+}
+
+// One reader is reused across calls (no allocation per message); a nested
+// call, impossible today, would get its own.
+const sharedReader = new Reader(Buffer.alloc(0), 0, 0, 0, true);
+let sharedBusy = false;
+
+function acquireReader(): Reader {
+  if (sharedBusy) return new Reader(Buffer.alloc(0), 0, 0, 0, true);
+  sharedBusy = true;
+  return sharedReader;
+}
+
+function releaseReader(r: Reader): void {
+  if (r === sharedReader) sharedBusy = false;
+}
+
+function decodeWith(r: Reader, total: number, opts: DecodeOptions | undefined): Message {
+  const o = r.origin;
+  const le = r.le;
+  const buf = r.buf;
+  const type = buf[o + 1]!;
+  const serial = r.dv.getUint32(o + 8, le);
   if (serial === 0) throw new WireError('bad-serial', 'serial is 0', 8);
-  const bodyLen = r.dv.getUint32(4, le);
-  const fieldsEnd = FIXED_HEADER_LENGTH + r.dv.getUint32(12, le);
-  const bodyStart = (fieldsEnd + 7) & ~7;
+  const bodyLen = r.dv.getUint32(o + 4, le);
+  const fieldsEnd = o + FIXED_HEADER_LENGTH + r.dv.getUint32(o + 12, le);
+  const end = o + total;
+  const bodyStart = o + ((fieldsEnd - o + 7) & ~7);
 
   let path: string | undefined;
   let iface: string | undefined;
@@ -60,7 +89,7 @@ export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): Message 
 
   // Header fields: an array of (yv). Known codes must carry their one type.
   r.end = fieldsEnd;
-  r.pos = FIXED_HEADER_LENGTH;
+  r.pos = o + FIXED_HEADER_LENGTH;
   while (r.pos < fieldsEnd) {
     r.align(8, 1);
     const at = r.pos;
@@ -128,33 +157,33 @@ export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): Message 
     }
   }
   if (r.pos !== fieldsEnd) r.fail('bad-array-length', 'last header field runs past the fields array');
-  r.end = total;
+  r.end = end;
   r.align(8, 0);
   if (r.pos !== bodyStart) r.fail('bad-padding', 'header is not padded to 8 bytes');
 
   switch (type) {
     case MessageType.METHOD_CALL:
-      if (path === undefined) r.fail('missing-field', 'method call without PATH', 0);
-      if (member === undefined) r.fail('missing-field', 'method call without MEMBER', 0);
+      if (path === undefined) r.fail('missing-field', 'method call without PATH', o);
+      if (member === undefined) r.fail('missing-field', 'method call without MEMBER', o);
       break;
     case MessageType.METHOD_RETURN:
-      if (replySerial === undefined) r.fail('missing-field', 'method return without REPLY_SERIAL', 0);
+      if (replySerial === undefined) r.fail('missing-field', 'method return without REPLY_SERIAL', o);
       break;
     case MessageType.ERROR:
-      if (errorName === undefined) r.fail('missing-field', 'error without ERROR_NAME', 0);
-      if (replySerial === undefined) r.fail('missing-field', 'error without REPLY_SERIAL', 0);
+      if (errorName === undefined) r.fail('missing-field', 'error without ERROR_NAME', o);
+      if (replySerial === undefined) r.fail('missing-field', 'error without REPLY_SERIAL', o);
       break;
     case MessageType.SIGNAL:
-      if (path === undefined) r.fail('missing-field', 'signal without PATH', 0);
-      if (iface === undefined) r.fail('missing-field', 'signal without INTERFACE', 0);
-      if (member === undefined) r.fail('missing-field', 'signal without MEMBER', 0);
+      if (path === undefined) r.fail('missing-field', 'signal without PATH', o);
+      if (iface === undefined) r.fail('missing-field', 'signal without INTERFACE', o);
+      if (member === undefined) r.fail('missing-field', 'signal without MEMBER', o);
       break;
   }
 
   let body: unknown[];
   const sig = signature ?? '';
   if (sig === '') {
-    if (bodyLen !== 0) r.fail('missing-field', `body of ${bodyLen} bytes without SIGNATURE`, 4);
+    if (bodyLen !== 0) r.fail('missing-field', `body of ${bodyLen} bytes without SIGNATURE`, o + 4);
     body = [];
   } else {
     const decoders = bodyDecoders(sig);
@@ -162,12 +191,12 @@ export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): Message 
     r.copyBytes = opts?.copyBytes === true;
     body = new Array<unknown>(decoders.length);
     for (let i = 0; i < decoders.length; i++) body[i] = decoders[i]!(r);
-    if (r.pos !== total) r.fail('bad-body-length', `${total - r.pos} bytes of body left over after the values`);
+    if (r.pos !== end) r.fail('bad-body-length', `${end - r.pos} bytes of body left over after the values`);
   }
 
   return {
     type,
-    flags: buf[2]!,
+    flags: buf[o + 2]!,
     serial,
     path,
     interface: iface,

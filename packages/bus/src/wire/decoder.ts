@@ -98,10 +98,7 @@ export function readSignature(r: Reader): string {
   if (r.pos >= r.end) r.truncated(1);
   const at = r.pos;
   const len = r.buf[r.pos++]!;
-  if (r.pos + len + 1 > r.end) r.truncated(len + 1);
-  if (r.buf[r.pos + len] !== 0) r.fail('missing-nul', 'signature is not NUL-terminated', r.pos + len);
-  const s = r.buf.toString('latin1', r.pos, r.pos + len);
-  r.pos += len + 1;
+  const s = r.string(len);
   try {
     parseSignature(s);
   } catch (e) {

@@ -71,7 +71,8 @@ function stringField(w: Writer, code: number, sigChar: number, s: string, enc: (
   enc(w, s);
 }
 
-const [encS, encO, encU] = [bodyEncoders('s')[0]!, bodyEncoders('o')[0]!, bodyEncoders('u')[0]!];
+// PATH is validated with the header, so it is written with the plain string encoder.
+const [encS, encU] = [bodyEncoders('s')[0]!, bodyEncoders('u')[0]!];
 const CHAR_S = 0x73;
 const CHAR_O = 0x6f;
 const CHAR_U = 0x75;
@@ -100,16 +101,17 @@ export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer 
   const unixFds = msg.unixFds ?? 0;
   const w = acquireWriter();
   try {
-    w.reset(0, le, unixFds);
+    w.begin(le, unixFds);
     w.ensure(16);
     const buf = w.buf;
-    buf[0] = le ? LITTLE_ENDIAN_BYTE : BIG_ENDIAN_BYTE;
-    buf[1] = msg.type;
-    buf[2] = msg.flags ?? 0;
-    buf[3] = PROTOCOL_VERSION;
-    w.dv.setUint32(8, msg.serial, le);
-    w.pos = 16;
-    if (present(msg.path)) stringField(w, HeaderField.PATH, CHAR_O, msg.path!, encO);
+    const o = w.origin;
+    buf[o] = le ? LITTLE_ENDIAN_BYTE : BIG_ENDIAN_BYTE;
+    buf[o + 1] = msg.type;
+    buf[o + 2] = msg.flags ?? 0;
+    buf[o + 3] = PROTOCOL_VERSION;
+    w.dv.setUint32(o + 8, msg.serial, le);
+    w.pos = o + 16;
+    if (present(msg.path)) stringField(w, HeaderField.PATH, CHAR_O, msg.path!, encS);
     if (present(msg.interface)) stringField(w, HeaderField.INTERFACE, CHAR_S, msg.interface!, encS);
     if (present(msg.member)) stringField(w, HeaderField.MEMBER, CHAR_S, msg.member!, encS);
     if (present(msg.errorName)) stringField(w, HeaderField.ERROR_NAME, CHAR_S, msg.errorName!, encS);
@@ -142,14 +144,17 @@ export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer 
       w.pos += 4;
       encU(w, unixFds);
     }
-    w.dv.setUint32(12, w.pos - 16, le);
+    w.dv.setUint32(w.origin + 12, w.pos - w.origin - 16, le);
     w.align(8, 0);
     const bodyStart = w.pos;
     for (let i = 0; i < encoders.length; i++) encoders[i]!(w, body[i]);
-    const total = w.pos;
+    const total = w.pos - w.origin;
     if (total > MAX_MESSAGE_LENGTH) w.fail('too-long', `message of ${total} bytes is over the 128 MiB limit`);
-    w.dv.setUint32(4, total - bodyStart, le);
-    return w.take(0);
+    w.dv.setUint32(w.origin + 4, w.pos - bodyStart, le);
+    return w.finish();
+  } catch (e) {
+    w.abandon();
+    throw e;
   } finally {
     releaseWriter(w);
   }

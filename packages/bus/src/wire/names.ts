@@ -10,12 +10,36 @@ const MEMBER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const UNIQUE_NAME = /^:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+$/;
 const WELL_KNOWN_NAME = /^[A-Za-z_-][A-Za-z0-9_-]*(?:\.[A-Za-z_-][A-Za-z0-9_-]*)+$/;
 
+// Names repeat (every signal from a service carries the same path, interface
+// and member), so names already found valid are remembered. Bounded: a peer
+// inventing names costs a regex each, never memory.
+const MEMO_LIMIT = 2048;
+
+function memo(test: (s: string) => boolean): (s: unknown) => boolean {
+  const ok = new Set<string>();
+  return (s) => {
+    if (typeof s !== 'string') return false;
+    if (ok.has(s)) return true;
+    if (!test(s)) return false;
+    if (ok.size >= MEMO_LIMIT) ok.clear();
+    ok.add(s);
+    return true;
+  };
+}
+
+const objectPathOk = memo((s) => OBJECT_PATH.test(s));
+const interfaceOk = memo((s) => s.length <= MAX_NAME_LENGTH && INTERFACE.test(s));
+const memberOk = memo((s) => s.length <= MAX_NAME_LENGTH && MEMBER.test(s));
+const busNameOk = memo(
+  (s) => s.length <= MAX_NAME_LENGTH && (s.charCodeAt(0) === 0x3a ? UNIQUE_NAME.test(s) : WELL_KNOWN_NAME.test(s)),
+);
+
 export function isValidObjectPath(s: unknown): boolean {
-  return typeof s === 'string' && OBJECT_PATH.test(s);
+  return objectPathOk(s);
 }
 
 export function isValidInterfaceName(s: unknown): boolean {
-  return typeof s === 'string' && s.length <= MAX_NAME_LENGTH && INTERFACE.test(s);
+  return interfaceOk(s);
 }
 
 /** Error names follow the interface-name rules. */
@@ -24,15 +48,11 @@ export function isValidErrorName(s: unknown): boolean {
 }
 
 export function isValidMemberName(s: unknown): boolean {
-  return typeof s === 'string' && s.length <= MAX_NAME_LENGTH && MEMBER.test(s);
+  return memberOk(s);
 }
 
 export function isValidBusName(s: unknown): boolean {
-  return (
-    typeof s === 'string' &&
-    s.length <= MAX_NAME_LENGTH &&
-    (s.charCodeAt(0) === 0x3a ? UNIQUE_NAME.test(s) : WELL_KNOWN_NAME.test(s))
-  );
+  return busNameOk(s);
 }
 
 export function isValidUniqueName(s: unknown): boolean {
