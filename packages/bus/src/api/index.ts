@@ -27,3 +27,5 @@ export { topicToPath, pathToTopic, topicPatternToFilter, TopicError, PUBSUB_ROOT
 export { packValue, unpackValue } from './pubsub.js';
 export type { PublishInfo, TopicHandler, SubscribeOptions } from './pubsub.js';
 export { PEER, INTROSPECTABLE, PROPERTIES, OBJECT_MANAGER, STANDARD_INTERFACES } from './standard-interfaces.js';
+export { connect, sessionBus } from './connect.js';
+export type { ConnectOptions } from './connect.js';
