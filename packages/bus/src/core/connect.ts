@@ -7,6 +7,7 @@ import { Connection } from './connection.js';
 import { DBusError, ErrorNames } from './errors.js';
 import { LiveLock } from './liveness.js';
 import type { Logger } from './logger.js';
+import { formatProxiedCredentials, validProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
 
 export interface ConnectOptions {
   /** 'ipnbus:path=/dir'; default $IPNBUS_ADDRESS, else ipnbus:path=$XDG_RUNTIME_DIR/ipnbus/session. */
@@ -16,6 +17,12 @@ export interface ConnectOptions {
   /** Mode of a newly created bus (default 0o700): who may join. */
   mode?: number;
   logger?: Logger;
+  /**
+   * Credentials to report for this member instead of this process's: for a
+   * gateway joining on behalf of a stock client (its SO_PEERCRED). Others
+   * honour them only for the same uid, or any uid when we run as root.
+   */
+  credentials?: ProxiedCredentials;
 }
 
 type OpenFn = (path: string, opts: OpenOptions) => Network | Promise<Network>;
@@ -51,6 +58,9 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
     throw new DBusError(ErrorNames.InvalidArgs, `mode must be a permission mode (0..0o777), got ${mode}`);
   }
+  if (opts.credentials !== undefined && !validProxiedCredentials(opts.credentials)) {
+    throw new DBusError(ErrorNames.InvalidArgs, 'credentials must be { pid, uid, gid } as uint32 values');
+  }
   let network: Network;
   try {
     network = await transportOpen()(path, { backend: opts.backend ?? 'auto', mode, credentials: true });
@@ -60,8 +70,15 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   let live: LiveLock | undefined;
   try {
     const dir = openBusDir(path);
-    live = new LiveLock(dir.liveDir, network.id);
-    return new Connection({ network, dir, live, ...(opts.logger ? { logger: opts.logger } : {}) });
+    const creds = opts.credentials;
+    live = new LiveLock(dir.liveDir, network.id, creds === undefined ? undefined : formatProxiedCredentials(creds));
+    return new Connection({
+      network,
+      dir,
+      live,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(creds ? { credentials: creds } : {}),
+    });
   } catch (e) {
     live?.release();
     network.close();

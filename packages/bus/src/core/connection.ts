@@ -30,6 +30,7 @@ import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
 import { releaseName as releaseNameOp, requestName as requestNameOp, type NameState } from './name-state.js';
 import { NameStore } from './name-store.js';
 import { machineId } from './machine-id.js';
+import { readProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
 
 /** A METHOD_CALL addressed to this connection that the core does not answer itself. */
 export interface IncomingCall {
@@ -81,6 +82,8 @@ export interface ConnectionInit {
   dir: BusDir;
   live: LiveLock;
   logger?: Logger;
+  /** Reported instead of this process's (a gateway's stock client): see proxied-credentials.ts. */
+  credentials?: ProxiedCredentials;
 }
 
 function errorText(e: unknown): string {
@@ -134,12 +137,9 @@ export class Connection extends EventEmitter {
     this.uniqueName = uniqueNameOf(this.memberId);
     this.busId = init.dir.busId;
     this.#log = (init.logger ?? rootLogger).child({ member: this.uniqueName });
-    const self: MemberInfo = {
-      id: this.memberId,
-      pid: process.pid,
-      uid: process.getuid?.() ?? 0,
-      gid: process.getgid?.() ?? 0,
-    };
+    const self: MemberInfo = init.credentials
+      ? { id: this.memberId, pid: init.credentials.pid, uid: init.credentials.uid, gid: init.credentials.gid }
+      : { id: this.memberId, pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
     this.view = new BusView(self, init.network.members(), (n, o, w) => this.#ownerChanged(n, o, w));
     // Listen before reading the names directory: a record written after the
     // read is announced to us; one written before is in the file.
@@ -471,7 +471,12 @@ export class Connection extends EventEmitter {
     const owner = this.view.ownerOf(name);
     const id = owner === undefined ? undefined : memberIdOf(owner);
     const m = id === undefined ? undefined : this.view.member(id);
-    return m === undefined ? undefined : { pid: m.pid, uid: m.uid, gid: m.gid };
+    if (m === undefined) return undefined;
+    if (id !== this.memberId) {
+      const proxied = readProxiedCredentials(this.#dir.liveDir, m.id, m.uid);
+      if (proxied !== undefined) return proxied;
+    }
+    return { pid: m.pid, uid: m.uid, gid: m.gid };
   }
 
   machineId(): string {

@@ -17,7 +17,8 @@ export class LiveLock {
   readonly path: string;
   #fd: number | undefined;
 
-  constructor(liveDir: string, id: bigint) {
+  /** `content`: what the file says about the member (proxied credentials), if anything. */
+  constructor(liveDir: string, id: bigint, content?: string) {
     this.path = join(liveDir, id.toString());
     // Lock a private file first and only then give it its public name: a
     // probe can never see the file unlocked while its member is alive.
@@ -25,6 +26,7 @@ export class LiveLock {
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
       if (!tryLock(fd)) throw new DBusError(ErrorNames.Failed, `cannot lock ${tmp}`);
+      if (content !== undefined) fs.writeFileSync(fd, content);
       fs.renameSync(tmp, this.path);
     } catch (e) {
       fs.closeSync(fd);
