@@ -25,6 +25,8 @@ export interface RecvItem {
   eof?: boolean;
   /** recvReady: a notify-only fd (a listener) is readable (no bytes). */
   notify?: boolean;
+  /** recvReady: this socket (fd -1: the whole set) may hold more unread. */
+  more?: boolean;
 }
 
 export declare const constants: Readonly<Record<string, number>> & { IPN_FAMILY_SYSFS: string };
@@ -80,6 +82,8 @@ export declare function epollAdd(epfd: number, fd: number, notifyOnly?: boolean)
 export declare function epollDel(epfd: number, fd: number): void;
 /** Non-blocking epoll_wait then recvmmsg on every ready socket. */
 export declare function recvReady(epfd: number, maxEvents: number, vlen: number, maxBytes: number): RecvItem[];
+/** dup(2) with close-on-exec. */
+export declare function dup(fd: number): number;
 /** flock(2): 0, or -EWOULDBLOCK with LOCK_NB. */
 export declare function flock(fd: number, op: number): number;
 

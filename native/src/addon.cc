@@ -695,7 +695,8 @@ Napi::Value EpollDel(const Napi::CallbackInfo &info) {
 // recvReady(epfd, maxEvents, vlen, maxBytes) -> RecvItem[] (each with fd).
 // Polls the set without waiting and drains up to vlen datagrams from every
 // ready socket. Hung-up sockets yield {fd, eof: true}; notify-only fds yield
-// {fd, notify: true}.
+// {fd, notify: true}; {fd, more: true} says that socket (or, fd -1, the set)
+// may hold more than this call read.
 Napi::Value RecvReady(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int epfd = ArgFd(info, 0);
@@ -711,6 +712,13 @@ Napi::Value RecvReady(const Napi::CallbackInfo &info) {
   if (n < 0) ThrowErrno(env, errno, "epoll_wait");
   Napi::Array out = Napi::Array::New(env);
   uint32_t idx = 0;
+  if (n == maxEvents) {
+    // More sockets may be ready than we asked about: the pass is partial.
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("fd", Napi::Number::New(env, -1));
+    o.Set("more", Napi::Boolean::New(env, true));
+    out.Set(idx++, o);
+  }
   for (int i = 0; i < n; i++) {
     int fd = (int)(uint32_t)(evs[i].data.u64 & 0xffffffffu);
     bool notify = (evs[i].data.u64 >> 32) != 0;
@@ -722,8 +730,25 @@ Napi::Value RecvReady(const Napi::CallbackInfo &info) {
       continue;
     }
     bool eof = false;
-    idx += RecvInto(env, fd, vlen, size, out, idx, true, &eof);
-    if (!eof && (evs[i].events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+    // Drain the socket (bounded), so that a caller ordering messages across
+    // sockets knows the pass saw everything queued before it started.
+    bool more = false;
+    for (int round = 0;; round++) {
+      uint32_t got = RecvInto(env, fd, vlen, size, out, idx, true, &eof);
+      idx += got;
+      if (eof || got < vlen) break;
+      if (round == 7) {
+        more = true;
+        break;
+      }
+    }
+    if (more) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("fd", Napi::Number::New(env, fd));
+      o.Set("more", Napi::Boolean::New(env, true));
+      out.Set(idx++, o);
+    }
+    if (!eof && !more && (evs[i].events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
       // Hung up: anything still queued was just read; drain what is left.
       uint32_t got;
       do {
@@ -740,6 +765,14 @@ Napi::Value RecvReady(const Napi::CallbackInfo &info) {
     }
   }
   return out;
+}
+
+// dup(fd) with close-on-exec: lets a message to oneself carry its own fds.
+Napi::Value Dup(const Napi::CallbackInfo &info) {
+  int fd = ArgFd(info, 0);
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (nfd < 0) ThrowErrno(info.Env(), errno, "fcntl");
+  return Napi::Number::New(info.Env(), nfd);
 }
 
 // ---- flock ----------------------------------------------------------------
@@ -904,6 +937,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("epollDel", Napi::Function::New(env, EpollDel));
   exports.Set("recvReady", Napi::Function::New(env, RecvReady));
   exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("dup", Napi::Function::New(env, Dup));
   exports.Set("Poller", Poller::Define(env));
   return exports;
 }

@@ -1,0 +1,314 @@
+// The kernel backend: one AF_IPN socket through the addon. The kernel gives
+// total order, member ids, credentials, membership events, loss accounting
+// and backpressure; this class adds fragmentation, the bloom socket filter
+// and a bounded send queue for MSG_DONTWAIT's EAGAIN.
+import { EventEmitter } from 'node:events';
+import { unlinkSync } from 'node:fs';
+import native from '@ipnbus/native';
+import type { BackendKind, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
+import { BLOOM_BYTES } from '../network.js';
+import { TransportError, fromErrno } from '../errors.js';
+import { BLOOM_OFFSET, HEADER_BYTES, Kind, readHeader } from '../header.js';
+import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
+import { compileBloomFilter } from '../bpf.js';
+import { checkMessage, fragment, type Datagram } from '../fragment.js';
+import { Reassembler } from '../reassembly.js';
+import { closeQuietly } from '../user/layout.js';
+
+const C = native.constants;
+const EAGAIN = C.EAGAIN!;
+const MSG_DONTWAIT = C.MSG_DONTWAIT!;
+const SOL_IPN = C.SOL_IPN!;
+const VLEN = 64;
+const MAX_QUEUED_BYTES = 512 * 1024 * 1024;
+
+export interface KernelOpenOptions {
+  create: boolean;
+  mode: number;
+  lossless: boolean;
+  loopback: boolean;
+  credentials: boolean;
+}
+
+interface OutItem {
+  dgram: Datagram;
+  dest: bigint | null;
+  fds: number[] | null;
+}
+
+export class KernelNetwork extends EventEmitter<NetworkEvents> implements Network {
+  readonly backend: BackendKind = 'kernel';
+  readonly path: string;
+  readonly id: bigint;
+  readonly mtu: number;
+
+  private readonly fd: number;
+  private readonly family: number;
+  private readonly fragPayload: number;
+  private readonly poller: InstanceType<typeof native.Poller>;
+  private readonly known = new Map<bigint, MemberInfo>();
+  private readonly reasm = new Map<bigint, Reassembler>();
+  private readonly credentials: boolean;
+  private filter: Uint8Array[] | null = null;
+  /** The filter could not be compiled to BPF: check it here instead. */
+  private filterInUser = false;
+  private closed = false;
+  private nextMsgId = 1;
+  private queue: OutItem[] = [];
+  private queuedBytes = 0;
+  private needDrain = false;
+  private writeWait = false;
+  private carryDropped = 0;
+
+  private constructor(path: string, fd: number, family: number, opts: KernelOpenOptions) {
+    super();
+    this.path = path;
+    this.fd = fd;
+    this.family = family;
+    this.credentials = opts.credentials;
+    this.id = native.getsockoptU64(fd, SOL_IPN, C.IPN_SO_MEMBER_ID!);
+    const ni = native.getsockoptBuffer(fd, SOL_IPN, C.IPN_SO_NETINFO!, 24);
+    this.mtu = ni.length >= 12 ? ni.readUInt32LE(8) : C.IPN_MTU_DEFAULT!;
+    this.fragPayload = this.mtu - HEADER_BYTES;
+    this.poller = new native.Poller();
+    this.startPoll();
+  }
+
+  static async open(path: string, opts: KernelOpenOptions): Promise<KernelNetwork> {
+    const family = native.ipnFamily();
+    if (family === null) throw new TransportError('ERR_NO_KERNEL', 'the ipn kernel module is not loaded');
+    let fd = -1;
+    try {
+      if (opts.create) {
+        fd = KernelNetwork.socket(family, C.IPN_BROADCAST!, opts);
+        native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_MODE!, opts.mode);
+        native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_FLAGS!, opts.lossless ? C.IPN_FLAG_LOSSLESS! : 0);
+        try {
+          native.bindIpn(fd, family, path);
+          // bind() also ignores umask's effect we did not want: the network
+          // mode is what the creator asked for.
+          return new KernelNetwork(path, fd, family, opts);
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+          closeQuietly(fd);
+          fd = -1;
+          // Somebody created it first: join theirs.
+        }
+      }
+      fd = KernelNetwork.socket(family, C.IPN_ANY!, opts);
+      try {
+        native.connectIpn(fd, family, path);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ECONNREFUSED' || !opts.create) throw err;
+        // A stale node left by a network whose members all died: replace it.
+        closeQuietly(fd);
+        fd = -1;
+        unlinkSync(path);
+        return KernelNetwork.open(path, opts);
+      }
+      return new KernelNetwork(path, fd, family, opts);
+    } catch (err) {
+      if (fd >= 0) closeQuietly(fd);
+      throw fromErrno(err, `opening ${path}`);
+    }
+  }
+
+  private static socket(family: number, protocol: number, opts: KernelOpenOptions): number {
+    const fd = native.socket(family, C.SOCK_RAW!, protocol);
+    try {
+      // Before joining, so the membership snapshot comes with the join.
+      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_MEMBER_EVENTS!, 1);
+      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_PASSCRED!, opts.credentials ? 1 : 0);
+      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_LOOPBACK!, opts.loopback ? 1 : 0);
+    } catch (err) {
+      closeQuietly(fd);
+      throw err;
+    }
+    return fd;
+  }
+
+  private startPoll(): void {
+    this.poller.start(this.fd, true, this.writeWait, (_status, events) => {
+      if ((events & 2) !== 0 && this.writeWait) {
+        this.writeWait = false;
+        this.startPoll();
+        this.flush();
+      }
+      if ((events & 5) !== 0) this.drain();
+    });
+  }
+
+  members(): MemberInfo[] {
+    return [...this.known.values()];
+  }
+
+  broadcast(bytes: Uint8Array, bloom?: Uint8Array): boolean {
+    this.checkOpen();
+    checkBloom(bloom);
+    return this.enqueue(Kind.Broadcast, checkMessage(bytes), bloom, null, null);
+  }
+
+  send(member: bigint, bytes: Uint8Array, fds?: number[]): boolean {
+    this.checkOpen();
+    if (typeof member !== 'bigint') throw new TransportError('ERR_INVALID_ARG', 'member must be a bigint id');
+    if (fds !== undefined && (!Array.isArray(fds) || fds.some((f) => !Number.isInteger(f) || f < 0))) {
+      throw new TransportError('ERR_INVALID_ARG', 'fds must be an array of file descriptors');
+    }
+    const payload = checkMessage(bytes);
+    if (member !== this.id && !this.known.has(member)) {
+      throw new TransportError('EHOSTUNREACH', `member ${member} is not in the network`);
+    }
+    return this.enqueue(Kind.Unicast, payload, undefined, member, fds && fds.length > 0 ? fds : null);
+  }
+
+  setFilter(masks: Uint8Array[] | null): void {
+    this.checkOpen();
+    this.filter = checkMasks(masks);
+    this.filterInUser = false;
+    try {
+      if (this.filter === null) {
+        native.detachFilter(this.fd);
+        return;
+      }
+      const prog = compileBloomFilter(this.filter);
+      if (prog === null) {
+        native.detachFilter(this.fd);
+        this.filterInUser = true;
+      } else {
+        native.attachFilter(this.fd, prog);
+      }
+    } catch (err) {
+      throw fromErrno(err, 'setting the socket filter');
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.poller.close();
+    for (const r of this.reasm.values()) r.abandon();
+    this.queue = [];
+    closeQuietly(this.fd);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new TransportError('ERR_CLOSED', 'the network is closed');
+  }
+
+  private enqueue(kind: Kind, payload: Buffer, bloom: Uint8Array | undefined, dest: bigint | null,
+    fds: number[] | null): boolean {
+    const dgrams = fragment(kind, payload, bloom, this.nextMsgId++, this.fragPayload);
+    const size = payload.length + dgrams.length * HEADER_BYTES;
+    if (this.queue.length === 0 && dgrams.length === 1) {
+      // Fast path: straight to the kernel.
+      const r = this.sendOne({ dgram: dgrams[0]!, dest, fds });
+      if (r !== 'again') return true;
+    } else if (this.queuedBytes + size > MAX_QUEUED_BYTES) {
+      throw new TransportError('ENOBUFS', `send queue full (${this.queuedBytes} bytes waiting): wait for 'drain'`);
+    }
+    dgrams.forEach((d, i) => this.queue.push({ dgram: d, dest, fds: i === 0 ? fds : null }));
+    this.queuedBytes += size;
+    this.flush();
+    if (this.queue.length > 0) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** One datagram; 'again' when the kernel had no room (lossless). */
+  private sendOne(it: OutItem): 'ok' | 'again' | 'gone' {
+    const r = native.sendmsg(this.fd, it.dgram.parts, this.family, it.dest, it.fds, MSG_DONTWAIT);
+    if (r === -EAGAIN) return 'again';
+    if (r < 0) {
+      if (it.dest !== null && this.queue.length === 0) {
+        throw new TransportError('EHOSTUNREACH', `member ${it.dest} is not in the network`);
+      }
+      return 'gone';
+    }
+    return 'ok';
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      const it = this.queue[0]!;
+      let r: 'ok' | 'again' | 'gone';
+      try {
+        r = this.sendOne(it);
+      } catch {
+        // A queued unicast whose member left meanwhile: nobody to tell.
+        r = 'gone';
+      }
+      if (r === 'again') {
+        if (!this.writeWait) {
+          this.writeWait = true;
+          this.startPoll();
+        }
+        return;
+      }
+      this.queue.shift();
+      this.queuedBytes -= it.dgram.bytes;
+    }
+    if (this.needDrain && this.queue.length === 0) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private drain(): void {
+    if (this.closed) return;
+    try {
+      for (let round = 0; round < 16 && !this.closed; round++) {
+        const items = native.recvmmsg(this.fd, VLEN, this.mtu);
+        for (const it of items) this.onItem(it);
+        if (items.length < VLEN) break;
+      }
+    } catch (err) {
+      this.emit('error', fromErrno(err, 'receiving'));
+    }
+  }
+
+  private onItem(it: ReturnType<typeof native.recvmmsg>[number]): void {
+    this.carryDropped += it.dropped;
+    if (it.event !== undefined) {
+      const ev = it.event;
+      if (ev.id === this.id) return;
+      const mi: MemberInfo = { id: ev.id, pid: ev.pid, uid: ev.uid, gid: ev.gid };
+      if (ev.type === 'join') {
+        this.known.set(ev.id, mi);
+        this.emit('join', mi);
+      } else if (ev.type === 'leave') {
+        this.known.delete(ev.id);
+        this.reasm.get(ev.id)?.abandon();
+        this.reasm.delete(ev.id);
+        this.emit('leave', mi);
+      }
+      return;
+    }
+    const h = it.truncated === true ? null : readHeader(it.bytes);
+    if (h === null || (h.kind !== Kind.Broadcast && h.kind !== Kind.Unicast)) {
+      for (const fd of it.fds) closeQuietly(fd);
+      return;
+    }
+    let r = this.reasm.get(it.from);
+    if (r === undefined) {
+      r = new Reassembler();
+      this.reasm.set(it.from, r);
+    }
+    const a = r.push(h, it.bytes, it.fds);
+    const lost = r.takeDiscarded();
+    // The kernel counts datagrams; a broken message it did not report
+    // (none dropped for us) still counts as one lost message.
+    if (lost > 0 && this.carryDropped === 0) this.carryDropped = lost;
+    if (a === null) return;
+    if (this.filterInUser && h.kind === Kind.Broadcast &&
+      !bloomMatches(it.bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
+      return;
+    }
+    const m: IncomingMessage = { from: it.from, bytes: a.bytes, fds: a.fds, dropped: this.carryDropped,
+      unicast: h.kind === Kind.Unicast };
+    this.carryDropped = 0;
+    if (this.credentials && it.creds !== undefined) m.creds = it.creds;
+    this.emit('message', m);
+  }
+}

@@ -1,0 +1,678 @@
+// The user backend: a brokerless full mesh of AF_UNIX SOCK_SEQPACKET
+// connections among the members of a bus directory (see layout.ts).
+//
+// Ordering: broadcasts are numbered and fanned out under the directory's
+// flock (native seqSendToMany), and receivers deliver through an OrderBuffer,
+// so every member sees broadcasts in one order. Lossless networks check that
+// every receiver has room before taking a number (all-or-nothing), keep what
+// could not go in one bounded FIFO and retry when the blocking peer becomes
+// writable; lossy networks drop for the full receiver and tell it in the next
+// datagram's `dropped` field. The lock is never held across an event-loop
+// turn, so a member blocked on it always gets it within one fan-out.
+import { EventEmitter } from 'node:events';
+import { readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import native from '@ipnbus/native';
+import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
+import { BLOOM_BYTES } from '../network.js';
+import { TransportError, fromErrno } from '../errors.js';
+import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, SEQ_OFFSET, readHeader, writeHeader } from '../header.js';
+import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
+import { checkMessage, fragment, type Datagram } from '../fragment.js';
+import { Reassembler } from '../reassembly.js';
+import { OrderBuffer } from '../order.js';
+import { SOCK_RE, closeQuietly, lock, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
+
+const C = native.constants;
+const AF_UNIX = C.AF_UNIX!;
+const SOCK_SEQPACKET = C.SOCK_SEQPACKET!;
+const EAGAIN = C.EAGAIN!;
+const MSG_DONTWAIT = C.MSG_DONTWAIT!;
+
+/** Payload bytes per datagram: 64 KiB keeps copies cheap and fits SO_SNDBUF. */
+export const USER_FRAG_PAYLOAD = 64 * 1024;
+const RECV_MAX = HEADER_BYTES + USER_FRAG_PAYLOAD;
+/** Requested per-connection send buffer (the kernel caps it at wmem_max). */
+const SNDBUF_REQUEST = 2 * 1024 * 1024;
+const VLEN = 64;
+const MAX_EVENTS = 1024;
+/** Hard cap on bytes waiting in the send queue; past it sends throw ENOBUFS. */
+const MAX_QUEUED_BYTES = 512 * 1024 * 1024;
+const LISTEN_BACKLOG = 4096;
+
+interface Peer {
+  fd: number;
+  /** null until its Hello arrives (peers that connected to us). */
+  id: bigint | null;
+  creds: Credentials;
+  masks: Uint8Array[] | null;
+  /** Lossy: messages we dropped for it and have not reported yet. */
+  owed: number;
+  /** Sequence number of the last broadcast datagram read from it. */
+  lastSeq: number;
+  reasm: Reassembler;
+  alive: boolean;
+  announced: boolean;
+}
+
+/** Per outgoing message state shared by its fragments. */
+interface OutMsg {
+  /** Lossy: peers that missed a fragment, skipped for the rest. */
+  skipped: Set<Peer> | null;
+  loop: Buffer | null;
+}
+
+type OutItem =
+  | { kind: 'bcast'; dgram: Datagram; targets: Peer[]; msg: OutMsg; last: boolean }
+  | { kind: 'direct'; peer: Peer; dgram: Datagram; fds: number[] | null; msg: OutMsg; control: boolean };
+
+type Delivery =
+  | { t: 'msg'; m: IncomingMessage }
+  | { t: 'join'; info: MemberInfo }
+  | { t: 'leave'; info: MemberInfo };
+
+export interface UserOpenOptions {
+  loopback: boolean;
+  credentials: boolean;
+}
+
+function info(p: Peer): MemberInfo {
+  return { id: p.id!, pid: p.creds.pid, uid: p.creds.uid, gid: p.creds.gid };
+}
+
+function encodeMasks(masks: Uint8Array[] | null): Buffer {
+  const n = masks === null ? 0xffffffff : masks.length;
+  const b = Buffer.alloc(4 + (masks?.length ?? 0) * BLOOM_BYTES);
+  b.writeUInt32LE(n, 0);
+  masks?.forEach((m, i) => b.set(m, 4 + i * BLOOM_BYTES));
+  return b;
+}
+
+function decodeMasks(b: Buffer, off: number): Uint8Array[] | null {
+  if (b.length < off + 4) return null;
+  const n = b.readUInt32LE(off);
+  if (n === 0xffffffff) return null;
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n && off + 4 + (i + 1) * BLOOM_BYTES <= b.length; i++) {
+    out.push(Uint8Array.from(b.subarray(off + 4 + i * BLOOM_BYTES, off + 4 + (i + 1) * BLOOM_BYTES)));
+  }
+  return out;
+}
+
+export class UserNetwork extends EventEmitter<NetworkEvents> implements Network {
+  readonly backend: BackendKind = 'user';
+  readonly path: string;
+  readonly id: bigint;
+  readonly lossless: boolean;
+
+  private readonly loopback: boolean;
+  private readonly credentials: boolean;
+  private readonly lockFd: number;
+  private readonly listenFd: number;
+  private readonly epfd: number;
+  private readonly poller: InstanceType<typeof native.Poller>;
+  private readonly peers = new Map<number, Peer>();
+  private readonly byId = new Map<bigint, Peer>();
+  private readonly order = new OrderBuffer<Delivery>();
+  private readonly selfCreds: Credentials;
+  private filter: Uint8Array[] | null = null;
+  private closed = false;
+  private nextMsgId = 1;
+  private sndbuf = 0;
+
+  private queue: OutItem[] = [];
+  private queuedBytes = 0;
+  private needDrain = false;
+  private wPoller: InstanceType<typeof native.Poller> | null = null;
+  private wPollerFd = -1;
+  private drainScheduled = false;
+  private flushScheduled = false;
+  private carryDropped = 0;
+
+  // Fast path caches: the fan-out set when no peer filters.
+  private allPeers: Peer[] | null = null;
+  private allFds: Int32Array | null = null;
+  private results = new Int32Array(64);
+  private readonly hdr = Buffer.alloc(HEADER_BYTES);
+
+  /** Statistic: lossless sends that hit EAGAIN despite the room check. */
+  lateResends = 0;
+
+  private constructor(dir: string, id: bigint, lossless: boolean, opts: UserOpenOptions, lockFd: number,
+    listenFd: number, epfd: number) {
+    super();
+    this.path = dir;
+    this.id = id;
+    this.lossless = lossless;
+    this.loopback = opts.loopback;
+    this.credentials = opts.credentials;
+    this.lockFd = lockFd;
+    this.listenFd = listenFd;
+    this.epfd = epfd;
+    this.selfCreds = { pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    this.poller = new native.Poller();
+    this.poller.start(epfd, true, false, () => this.drain());
+  }
+
+  /** Joins (the directory already exists and carries the marker). */
+  static async join(dir: string, opts: UserOpenOptions): Promise<UserNetwork> {
+    const marker = await readMarker(dir);
+    const lockFd = openLock(dir);
+    let listenFd = -1;
+    let epfd = -1;
+    const connected: { fd: number; id: bigint; creds: Credentials }[] = [];
+    let net: UserNetwork;
+    try {
+      listenFd = native.socket(AF_UNIX, SOCK_SEQPACKET, 0);
+      epfd = native.epollCreate();
+      const later: { id: bigint; path: string }[] = [];
+      let id: bigint;
+      // Under the lock no broadcast is in flight and no other member is
+      // joining, so the set of sockets we see is exactly the membership.
+      lock(lockFd);
+      try {
+        id = nextMemberId(lockFd);
+        const mine = sockPath(dir, id);
+        native.bindUnix(listenFd, mine);
+        native.listen(listenFd, LISTEN_BACKLOG);
+        native.epollAdd(epfd, listenFd, true);
+        for (const name of readdirSync(dir)) {
+          const m = SOCK_RE.exec(name);
+          if (m === null) continue;
+          const peerId = BigInt(m[1]!);
+          if (peerId === id) continue;
+          const r = UserNetwork.connectPeer(join(dir, name));
+          if (r === 'later') later.push({ id: peerId, path: join(dir, name) });
+          else if (r !== null) connected.push({ ...r, id: peerId });
+        }
+      } finally {
+        unlock(lockFd);
+      }
+      // A listener whose backlog was full: retry outside the lock (its owner
+      // needs its event loop, which the lock would stall).
+      for (const l of later) {
+        for (let attempt = 0; attempt < 100; attempt++) {
+          await new Promise((r) => setTimeout(r, 20));
+          const r = UserNetwork.connectPeer(l.path);
+          if (r === 'later') continue;
+          if (r !== null) connected.push({ ...r, id: l.id });
+          break;
+        }
+      }
+      net = new UserNetwork(dir, id, marker.lossless, opts, lockFd, listenFd, epfd);
+    } catch (err) {
+      for (const c of connected) closeQuietly(c.fd);
+      if (listenFd >= 0) closeQuietly(listenFd);
+      if (epfd >= 0) closeQuietly(epfd);
+      closeQuietly(lockFd);
+      throw fromErrno(err, `joining ${dir}`);
+    }
+    for (const c of connected) {
+      const p = net.addPeer(c.fd, c.id, c.creds);
+      // Existing members are announced like the kernel's snapshot: first.
+      p.announced = true;
+      net.order.add(0, { t: 'join', info: info(p) });
+    }
+    net.scheduleDrain();
+    return net;
+  }
+
+  /** Connects to a member's listener: fd + its creds, null if it is dead. */
+  private static connectPeer(path: string): { fd: number; creds: Credentials } | 'later' | null {
+    const fd = native.socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    try {
+      const r = native.connectUnix(fd, path);
+      if (r < 0) {
+        closeQuietly(fd);
+        return 'later';
+      }
+      return { fd, creds: native.peerCred(fd) };
+    } catch (err) {
+      closeQuietly(fd);
+      const code = (err as { code?: string }).code;
+      if (code === 'ECONNREFUSED') {
+        // Its owner died without cleaning up (SIGKILL): ids are never
+        // reused, so nobody else can want this name.
+        try {
+          unlinkSync(path);
+        } catch {
+          // Another joiner removed it first.
+        }
+        return null;
+      }
+      if (code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  private addPeer(fd: number, id: bigint | null, creds: Credentials): Peer {
+    this.setSndbuf(fd);
+    const p: Peer = { fd, id, creds, masks: null, owed: 0, lastSeq: 0, reasm: new Reassembler(), alive: true,
+      announced: false };
+    this.peers.set(fd, p);
+    if (id !== null) this.byId.set(id, p);
+    native.epollAdd(this.epfd, fd, false);
+    this.invalidateTargets();
+    this.sendHello(p);
+    return p;
+  }
+
+  private setSndbuf(fd: number): void {
+    try {
+      native.setsockoptInt(fd, C.SOL_SOCKET!, C.SO_SNDBUF!, SNDBUF_REQUEST);
+    } catch {
+      // Keep the default: correctness does not depend on the size.
+    }
+    if (this.sndbuf === 0) this.sndbuf = native.getsockoptInt(fd, C.SOL_SOCKET!, C.SO_SNDBUF!);
+  }
+
+  private sendHello(p: Peer): void {
+    const body = Buffer.concat([Buffer.alloc(8), encodeMasks(this.filter)]);
+    body.writeBigUInt64LE(this.id, 0);
+    this.queueDirect(p, fragment(Kind.Hello, body, undefined, 0, USER_FRAG_PAYLOAD)[0]!, null, true);
+  }
+
+  // ---- public API --------------------------------------------------------
+
+  members(): MemberInfo[] {
+    const out: MemberInfo[] = [];
+    for (const p of this.byId.values()) if (p.alive) out.push(info(p));
+    return out;
+  }
+
+  broadcast(bytes: Uint8Array, bloom?: Uint8Array): boolean {
+    this.checkOpen();
+    checkBloom(bloom);
+    const payload = checkMessage(bytes);
+    const msgId = this.nextMsgId++;
+    const selfWants = this.loopback && bloomMatches(bloom, this.filter);
+    if (payload.length <= USER_FRAG_PAYLOAD && this.queue.length === 0) {
+      // Fast path: one datagram, nothing queued ahead of it.
+      const targets = this.targets(bloom);
+      if (targets.length === 0 && !selfWants) return true;
+      writeHeader(this.hdr, Kind.Broadcast, bloom, msgId, 0, 1, payload.length);
+      const msg: OutMsg = { skipped: null, loop: null };
+      const seq = this.seqSend(targets, [this.hdr, payload], msg, bloom === undefined ? this.allFds : null, 0);
+      if (seq >= 0) {
+        if (selfWants) this.loopDeliver(seq, payload);
+        return this.queue.length === 0;
+      }
+      // Blocked: nothing went out; queue it whole below.
+    }
+    const dgrams = fragment(Kind.Broadcast, payload, bloom, msgId, USER_FRAG_PAYLOAD);
+    const targets = this.targets(bloom).slice();
+    const msg: OutMsg = { skipped: null, loop: selfWants ? payload : null };
+    this.reserve(payload.length + dgrams.length * HEADER_BYTES);
+    dgrams.forEach((d, i) => this.queue.push({ kind: 'bcast', dgram: d, targets, msg, last: i === dgrams.length - 1 }));
+    this.queuedBytes += payload.length + dgrams.length * HEADER_BYTES;
+    this.flush();
+    if (this.queue.length > 0) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  send(member: bigint, bytes: Uint8Array, fds?: number[]): boolean {
+    this.checkOpen();
+    if (typeof member !== 'bigint') throw new TransportError('ERR_INVALID_ARG', 'member must be a bigint id');
+    const payload = checkMessage(bytes);
+    if (fds !== undefined && (!Array.isArray(fds) || fds.some((f) => !Number.isInteger(f) || f < 0))) {
+      throw new TransportError('ERR_INVALID_ARG', 'fds must be an array of file descriptors');
+    }
+    if (member === this.id) {
+      // To ourselves: no socket involved; the fds are duplicated so that
+      // the receiver owns its copies like any other receiver would.
+      const own = (fds ?? []).map((f) => native.dup(f));
+      this.order.add(this.order.maxSeen, {
+        t: 'msg',
+        m: { from: this.id, bytes: Buffer.from(payload), fds: own, dropped: 0, unicast: true,
+          ...(this.credentials ? { creds: this.selfCreds } : {}) },
+      });
+      this.scheduleDrain();
+      return true;
+    }
+    const p = this.byId.get(member);
+    if (p === undefined || !p.alive) throw new TransportError('EHOSTUNREACH', `member ${member} is not in the network`);
+    const dgrams = fragment(Kind.Unicast, payload, undefined, this.nextMsgId++, USER_FRAG_PAYLOAD);
+    const msg: OutMsg = { skipped: null, loop: null };
+    this.reserve(payload.length + dgrams.length * HEADER_BYTES);
+    dgrams.forEach((d, i) => this.queueDirect(p, d, i === 0 && fds && fds.length > 0 ? fds : null, false, msg));
+    if (this.queue.length > 0) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  setFilter(masks: Uint8Array[] | null): void {
+    this.checkOpen();
+    this.filter = checkMasks(masks);
+    const body = encodeMasks(this.filter);
+    for (const p of this.peers.values()) {
+      if (p.alive) this.queueDirect(p, fragment(Kind.Filter, body, undefined, 0, USER_FRAG_PAYLOAD)[0]!, null, true);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.poller.close();
+    if (this.wPoller !== null) this.wPoller.close();
+    this.wPoller = null;
+    for (const p of this.peers.values()) {
+      p.alive = false;
+      p.reasm.abandon();
+      closeQuietly(p.fd);
+    }
+    this.peers.clear();
+    this.byId.clear();
+    this.queue = [];
+    this.queuedBytes = 0;
+    try {
+      unlinkSync(sockPath(this.path, this.id));
+    } catch {
+      // The directory went away first.
+    }
+    closeQuietly(this.listenFd);
+    closeQuietly(this.epfd);
+    closeQuietly(this.lockFd);
+  }
+
+  // ---- sending ---------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.closed) throw new TransportError('ERR_CLOSED', 'the network is closed');
+  }
+
+  private reserve(bytes: number): void {
+    if (this.queuedBytes + bytes > MAX_QUEUED_BYTES) {
+      throw new TransportError('ENOBUFS', `send queue full (${this.queuedBytes} bytes waiting): wait for 'drain'`);
+    }
+  }
+
+  private invalidateTargets(): void {
+    this.allPeers = null;
+    this.allFds = null;
+  }
+
+  /** Peers a broadcast with this bloom goes to (their filter, checked here). */
+  private targets(bloom: Uint8Array | undefined): Peer[] {
+    if (this.allPeers === null) {
+      this.allPeers = [...this.peers.values()].filter((p) => p.alive);
+      this.allFds = Int32Array.from(this.allPeers, (p) => p.fd);
+    }
+    if (bloom === undefined) return this.allPeers;
+    let filtered = false;
+    for (const p of this.allPeers) if (p.masks !== null) filtered = true;
+    if (!filtered) return this.allPeers;
+    return this.allPeers.filter((p) => bloomMatches(bloom, p.masks));
+  }
+
+  /**
+   * One numbered fan-out. Returns the sequence number, or -1 when a lossless
+   * receiver had no room (then nothing was sent and we wait for it).
+   */
+  private seqSend(targets: Peer[], parts: Buffer[], msg: OutMsg, fds: Int32Array | null, queuePos: number): number {
+    let list = targets;
+    if (msg.skipped !== null || targets.some((p) => !p.alive)) {
+      list = targets.filter((p) => p.alive && !msg.skipped?.has(p));
+      fds = null;
+    }
+    const n = list.length;
+    if (fds === null || fds.length !== n) fds = Int32Array.from(list, (p) => p.fd);
+    if (this.results.length < n) this.results = new Int32Array(n * 2);
+    const res = this.results;
+    let drops: Int32Array | null = null;
+    if (!this.lossless) drops = Int32Array.from(list, (p) => p.owed);
+    const seq = native.seqSendToMany(this.lockFd, fds, drops, parts, SEQ_OFFSET, DROPPED_OFFSET,
+      this.lossless ? this.sndbuf : 0, res);
+    if (seq < 0) {
+      this.waitWritable(list[-seq - 1]!);
+      return -1;
+    }
+    for (let i = 0; i < n; i++) {
+      const r = res[i]!;
+      const p = list[i]!;
+      if (r >= 0) {
+        if (drops !== null) p.owed = 0;
+      } else if (r === -EAGAIN) {
+        if (!this.lossless) {
+          p.owed++;
+          (msg.skipped ??= new Set()).add(p);
+        } else {
+          // The room check should make this impossible; never lose it.
+          this.lateResends++;
+          const copy: Datagram = { parts: [Buffer.from(parts[0]!), ...parts.slice(1).map((b) => Buffer.from(b))],
+            bytes: parts.reduce((a, b) => a + b.length, 0) };
+          this.queue.splice(queuePos, 0, { kind: 'direct', peer: p, dgram: copy, fds: null, msg, control: true });
+          this.queuedBytes += copy.bytes;
+          this.needDrain = true;
+          this.scheduleFlush();
+        }
+      }
+      // Other errors (EPIPE, ECONNRESET): the peer is going; its hang-up
+      // arrives through the receive path.
+    }
+    return seq;
+  }
+
+  private queueDirect(p: Peer, d: Datagram, fds: number[] | null, control: boolean, msg?: OutMsg): void {
+    this.queue.push({ kind: 'direct', peer: p, dgram: d, fds, msg: msg ?? { skipped: null, loop: null }, control });
+    this.queuedBytes += d.bytes;
+    if (this.queue.length === 1) this.flush();
+  }
+
+  /** Sends queued datagrams in order until one cannot go. */
+  private flush(): void {
+    if (this.closed) return;
+    while (this.queue.length > 0) {
+      const it = this.queue[0]!;
+      if (it.kind === 'bcast') {
+        const seq = this.seqSend(it.targets, it.dgram.parts, it.msg, null, 1);
+        if (seq < 0) return;
+        if (it.last && it.msg.loop !== null) this.loopDeliver(seq, it.msg.loop);
+      } else if (it.peer.alive && !it.msg.skipped?.has(it.peer)) {
+        const h = it.dgram.parts[0]!;
+        if (!this.lossless && !it.control) h.writeUInt32LE(it.peer.owed, DROPPED_OFFSET);
+        const r = native.sendmsg(it.peer.fd, it.dgram.parts, AF_UNIX, null, it.fds, MSG_DONTWAIT);
+        if (r === -EAGAIN) {
+          if (this.lossless || it.control) {
+            this.waitWritable(it.peer);
+            return;
+          }
+          it.peer.owed++;
+          (it.msg.skipped ??= new Set()).add(it.peer);
+        } else if (r >= 0 && !this.lossless && !it.control) {
+          it.peer.owed = 0;
+        }
+      }
+      this.queue.shift();
+      this.queuedBytes -= it.dgram.bytes;
+    }
+    if (this.needDrain) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private waitWritable(p: Peer): void {
+    if (this.wPoller !== null && this.wPollerFd !== p.fd) {
+      this.wPoller.close();
+      this.wPoller = null;
+    }
+    if (this.wPoller === null) {
+      this.wPoller = new native.Poller();
+      this.wPollerFd = p.fd;
+    }
+    this.wPoller.start(p.fd, false, true, () => {
+      this.wPoller?.stop();
+      this.flush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private loopDeliver(seq: number, payload: Buffer): void {
+    this.order.add(seq, {
+      t: 'msg',
+      m: { from: this.id, bytes: Buffer.from(payload), fds: [], dropped: 0, unicast: false,
+        ...(this.credentials ? { creds: this.selfCreds } : {}) },
+    });
+    this.scheduleDrain();
+  }
+
+  // ---- receiving -------------------------------------------------------------
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    if (this.closed) return;
+    try {
+      for (let pass = 0; pass < 8 && !this.closed; pass++) {
+        const horizon = this.order.maxSeen;
+        const items = native.recvReady(this.epfd, MAX_EVENTS, VLEN, RECV_MAX);
+        if (items.length === 0) {
+          // Nothing arrived since everything pending was read: all of it
+          // is in order.
+          this.deliver(Number.POSITIVE_INFINITY);
+          break;
+        }
+        let complete = true;
+        for (const it of items) {
+          if (it.notify === true) this.acceptAll();
+          else if (it.more === true) complete = false;
+          else {
+            const p = this.peers.get(it.fd!);
+            if (p === undefined) {
+              for (const fd of it.fds ?? []) closeQuietly(fd);
+            } else if (it.eof === true) {
+              this.peerGone(p);
+            } else {
+              this.onDatagram(p, it.bytes, it.fds, it.truncated === true);
+            }
+          }
+        }
+        if (complete) this.deliver(horizon);
+      }
+    } catch (err) {
+      this.emit('error', fromErrno(err, 'receiving'));
+    }
+    if (this.order.size > 0 && !this.closed) this.scheduleDrain();
+  }
+
+  private deliver(horizon: number): void {
+    for (const d of this.order.take(horizon)) {
+      if (this.closed) return;
+      if (d.t === 'msg') this.emit('message', d.m);
+      else if (d.t === 'join') this.emit('join', d.info);
+      else this.emit('leave', d.info);
+    }
+  }
+
+  private acceptAll(): void {
+    for (;;) {
+      const fd = native.accept(this.listenFd);
+      if (fd < 0) return;
+      let creds: Credentials;
+      try {
+        creds = native.peerCred(fd);
+      } catch {
+        closeQuietly(fd);
+        continue;
+      }
+      this.addPeer(fd, null, creds);
+    }
+  }
+
+  private onDatagram(p: Peer, bytes: Buffer, fds: number[], truncated: boolean): void {
+    const h = truncated ? null : readHeader(bytes);
+    if (h === null) {
+      // Not ours or cut short: a protocol violation by that peer. Drop it
+      // and any message in progress rather than deliver something wrong.
+      for (const fd of fds) closeQuietly(fd);
+      p.reasm.abandon();
+      return;
+    }
+    switch (h.kind) {
+      case Kind.Broadcast:
+      case Kind.Unicast: {
+        if (h.kind === Kind.Broadcast) p.lastSeq = h.seq;
+        const a = p.reasm.push(h, bytes, fds);
+        if (a === null || p.id === null) return;
+        // Lossy: partial messages the sender gave up on are already in
+        // its dropped count; discarded ones here would double count.
+        p.reasm.takeDiscarded();
+        const m: IncomingMessage = { from: p.id, bytes: a.bytes, fds: a.fds, dropped: a.dropped,
+          unicast: h.kind === Kind.Unicast };
+        if (this.credentials) m.creds = p.creds;
+        if (h.kind === Kind.Broadcast && !bloomMatches(bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
+          // The sender had not seen our newest filter yet: not for us, but
+          // a loss it reports still counts, on the next message we take.
+          this.carryDropped += a.dropped;
+          return;
+        }
+        m.dropped += this.carryDropped;
+        this.carryDropped = 0;
+        this.order.add(p.lastSeq, { t: 'msg', m });
+        return;
+      }
+      case Kind.Hello: {
+        if (bytes.length < HEADER_BYTES + 8) return;
+        const id = bytes.readBigUInt64LE(HEADER_BYTES);
+        if (p.id === null) {
+          p.id = id;
+          this.byId.set(id, p);
+        }
+        p.masks = decodeMasks(bytes, HEADER_BYTES + 8);
+        this.invalidateTargets();
+        if (!p.announced) {
+          p.announced = true;
+          this.order.add(p.lastSeq, { t: 'join', info: info(p) });
+        }
+        return;
+      }
+      case Kind.Filter:
+        p.masks = decodeMasks(bytes, HEADER_BYTES);
+        this.invalidateTargets();
+        return;
+      default:
+        for (const fd of fds) closeQuietly(fd);
+    }
+  }
+
+  private peerGone(p: Peer): void {
+    if (!p.alive) return;
+    p.alive = false;
+    p.reasm.abandon();
+    if (this.wPoller !== null && this.wPollerFd === p.fd) {
+      this.wPoller.close();
+      this.wPoller = null;
+      this.scheduleFlush();
+    }
+    try {
+      native.epollDel(this.epfd, p.fd);
+    } catch {
+      // Closing removes it anyway.
+    }
+    closeQuietly(p.fd);
+    this.peers.delete(p.fd);
+    if (p.id !== null && this.byId.get(p.id) === p) this.byId.delete(p.id);
+    this.invalidateTargets();
+    if (p.announced && p.id !== null) this.order.add(p.lastSeq, { t: 'leave', info: info(p) });
+  }
+}
