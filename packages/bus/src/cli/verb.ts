@@ -42,11 +42,14 @@ export function parseVerbArgs(
   argv: string[],
   options: OptionSpecs,
   inherited: GlobalOptions,
+  rawAfter?: number,
 ): Parsed {
+  const all = { ...GLOBAL_OPTIONS, ...options };
+  const [head, tail] = rawAfter === undefined ? [argv, []] : splitRaw(argv, rawAfter, all);
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: head,
       options: { ...GLOBAL_OPTIONS, ...options },
       allowPositionals: true,
       strict: true,
@@ -58,7 +61,27 @@ export function parseVerbArgs(
   const address = typeof values.address === 'string' ? values.address : inherited.address;
   const globals: GlobalOptions = { verbose: values.verbose === true || inherited.verbose };
   if (address !== undefined) globals.address = address;
-  return { values, positionals: parsed.positionals, globals, help: values.help === true };
+  return { values, positionals: [...parsed.positionals, ...tail], globals, help: values.help === true };
+}
+
+/**
+ * Split off everything after the `count`-th positional as raw words, so value
+ * arguments like "-5" are never mistaken for options (busctl-style call/emit).
+ */
+function splitRaw(argv: string[], count: number, options: OptionSpecs): [string[], string[]] {
+  let seen = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [argv.slice(0, i), argv.slice(i + 1)];
+    if (a.startsWith('-') && a !== '-') {
+      const name = a.startsWith('--') ? a.slice(2).split('=')[0]! : undefined;
+      const spec = name !== undefined ? options[name] : Object.values(options).find((o) => o.short === a.slice(1, 2));
+      if (spec?.type === 'string' && !a.includes('=') && (name !== undefined || a.length === 2)) i++;
+      continue;
+    }
+    if (++seen === count) return [argv.slice(0, i + 1), argv.slice(i + 1)];
+  }
+  return [argv, []];
 }
 
 /** Parse a non-negative integer option, or fail as a usage error. */

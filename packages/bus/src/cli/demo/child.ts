@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const conn = await connect({ address: args.address });
+  const started = Date.now();
   if (args.role === 'service') {
     const code = await conn.requestName(DEMO_SERVICE, 4 /* DO_NOT_QUEUE */);
     if (code !== 1) throw new Error(`could not own ${DEMO_SERVICE} (reply ${code})`);
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     for (const t of timers) clearInterval(t);
     // Let calls and Ticks in flight land before the final count.
     setTimeout(() => {
-      report({ t: 'final', uniqueName: conn.uniqueName, counters });
+      report({ t: 'final', uniqueName: conn.uniqueName, counters, seconds: (Date.now() - started) / 1000 });
       conn.disconnect();
       process.exit(0);
     }, 200);

@@ -32,7 +32,7 @@ const rate = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).t
 export function renderFrame(conn: Connection, rows: ProcessRow[], header: string): string[] {
   const lines: string[] = [header, ''];
   lines.push('Names on the bus (from this member\'s replicated view, no daemon asked):');
-  for (const name of conn.listNames().filter((n) => !n.startsWith(':')).sort()) {
+  for (const name of conn.listNames().filter((n) => !n.startsWith(':') && n !== 'org.freedesktop.DBus').sort()) {
     const owner = conn.getNameOwner(name);
     const pid = owner ? conn.getCredentials(owner)?.pid : undefined;
     lines.push(`  ${name.padEnd(28)} owner ${String(owner ?? '-').padEnd(10)} pid ${pid ?? '-'}`);

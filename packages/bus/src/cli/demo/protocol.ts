@@ -39,5 +39,5 @@ export interface ChildArgs {
 /** Child -> dashboard over the IPC channel (live figures travel over the bus itself). */
 export type ChildReport =
   | { t: 'ready'; uniqueName: string; pid: number }
-  | { t: 'final'; uniqueName: string; counters: Counters }
+  | { t: 'final'; uniqueName: string; counters: Counters; seconds: number }
   | { t: 'error'; message: string };

@@ -29,7 +29,7 @@ export const callVerb: Verb = {
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       'no-reply': { type: 'boolean' },
-    }, globals);
+    }, globals, 5);
     if (wantHelp) {
       process.stdout.write(help);
       return EXIT_OK;

@@ -35,7 +35,7 @@ interface Child {
   label: string;
   proc: ChildProcess;
   ready: Promise<{ uniqueName: string; pid: number }>;
-  final: Promise<Counters | undefined>;
+  final: Promise<{ counters: Counters; seconds: number } | undefined>;
 }
 
 function startChild(args: ChildArgs): Child {
@@ -49,9 +49,9 @@ function startChild(args: ChildArgs): Child {
     });
     proc.once('exit', (code) => reject(new Error(`${args.label} exited (${code}) before it was ready${stderr ? `: ${stderr.trim()}` : ''}`)));
   });
-  const final = new Promise<Counters | undefined>((resolve) => {
+  const final = new Promise<{ counters: Counters; seconds: number } | undefined>((resolve) => {
     proc.on('message', (r: ChildReport) => {
-      if (r.t === 'final') resolve(r.counters);
+      if (r.t === 'final') resolve({ counters: r.counters, seconds: r.seconds });
     });
     proc.once('exit', () => resolve(undefined));
   });
@@ -59,7 +59,7 @@ function startChild(args: ChildArgs): Child {
   return { label: args.label, proc, ready, final };
 }
 
-async function stopChild(c: Child): Promise<Counters | undefined> {
+async function stopChild(c: Child): Promise<{ counters: Counters; seconds: number } | undefined> {
   if (c.proc.exitCode !== null || c.proc.signalCode !== null) return c.final;
   if (c.proc.connected) c.proc.send({ t: 'stop' });
   const killer = setTimeout(() => c.proc.kill('SIGKILL'), 3000);
@@ -154,26 +154,29 @@ export const demoVerb: Verb = {
         }, 500);
       });
 
-      const finals = await Promise.all(children.map(stopChild));
+      // Stop the service first so its last Ticks reach subscribers still listening.
+      const finals = [await stopChild(children[0]!), ...(await Promise.all(children.slice(1).map(stopChild)))];
       const elapsed = (Date.now() - started) / 1000;
       out('');
       out(`Summary after ${elapsed.toFixed(1)} s${interrupted ? ' (interrupted)' : ''}:`);
       let ok = true;
       children.forEach((c, i) => {
-        const f = finals[i];
-        if (!f) {
+        const fin = finals[i];
+        if (!fin) {
           ok = false;
           out(`  ${c.label}: no final report (process died)`);
           return;
         }
+        const f = fin.counters;
+        const per = (n: number) => Math.round(n / Math.max(fin.seconds, 0.001));
         if (c.label === 'service') {
-          out(`  ${c.label}: ${f.signalsOut} Ticks broadcast (${Math.round(f.signalsOut / elapsed)}/s), ${f.callsIn} calls answered`);
+          out(`  ${c.label}: ${f.signalsOut} Ticks broadcast (${per(f.signalsOut)}/s), ${f.callsIn} calls answered (${per(f.callsIn)}/s)`);
         } else {
-          out(`  ${c.label}: ${f.signalsIn} Ticks received, ${f.signalsMissed} missed; ${f.callsOut} calls ok, ${f.callErrors} failed`);
+          out(`  ${c.label}: ${f.signalsIn} Ticks received (${per(f.signalsIn)}/s), ${f.signalsMissed} missing in the sequence; ${f.callsOut} calls ok (${per(f.callsOut)}/s), ${f.callErrors} failed`);
           if (f.signalsIn === 0 || f.callsOut === 0 || f.signalsMissed > 0 || f.callErrors > 0) ok = false;
         }
       });
-      out(ok ? 'Every subscriber got every Tick and every call succeeded.' : 'Something went wrong: see the lines above.');
+      out(ok ? 'No gaps in any subscriber\'s Tick sequence, every call answered correctly.' : 'Something went wrong: see the lines above.');
       out('Cleaned up: all processes stopped, bus directory removed.');
       return ok ? EXIT_OK : EXIT_FAILURE;
     } finally {

@@ -21,7 +21,7 @@ export const emitVerb: Verb = {
   summary: 'broadcast a signal',
   help,
   async run(argv, globals) {
-    const { positionals, globals: g, help: wantHelp } = parseVerbArgs('emit', argv, {}, globals);
+    const { positionals, globals: g, help: wantHelp } = parseVerbArgs('emit', argv, {}, globals, 4);
     if (wantHelp) {
       process.stdout.write(help);
       return EXIT_OK;
