@@ -2,7 +2,9 @@
 // ProxyInterfaces and its child nodes, as dbus-next's ProxyObject.
 import { DBusError, ErrorNames } from '../core/errors.js';
 import type { NodeInfo } from './introspection.js';
-import { ProxyInterface, type ProxyHost } from './proxy-interface.js';
+import { ProxyInterface, type ProxyHost, type TypedProxy } from './proxy-interface.js';
+import type { InterfaceDefinition } from './define-interface.js';
+import type { InterfaceSpec } from './definition.js';
 
 export class ProxyObject {
   /** Interfaces by name. */
@@ -20,11 +22,20 @@ export class ProxyObject {
     this.nodes = node.nodes.filter((n) => n.name).map((n) => (path === '/' ? '' : path) + '/' + n.name);
   }
 
-  /** The interface's proxy; throws DBusError UnknownInterface when the object lacks it. */
-  getInterface(name: string): ProxyInterface {
+  /**
+   * The interface's proxy; throws DBusError UnknownInterface when the object
+   * lacks it. Given a definition, the proxy is typed by it (and built from
+   * the definition, so its signatures are the ones the caller compiled with).
+   */
+  getInterface(name: string): ProxyInterface;
+  getInterface<S extends InterfaceSpec>(def: InterfaceDefinition<S>): TypedProxy<S>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above carry the types
+  getInterface(which: string | InterfaceDefinition<any>): ProxyInterface | TypedProxy<any> {
+    const name = typeof which === 'string' ? which : which.name;
     const i = this.interfaces[name];
     if (!i) throw new DBusError(ErrorNames.UnknownInterface, `object ${this.path} at ${this.name} has no interface ${name}`);
-    return i;
+    if (typeof which === 'string') return i;
+    return which.proxy(this.host, this.name, this.path);
   }
 
   /** Drop all listeners and match rules of every interface. */

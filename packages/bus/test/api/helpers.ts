@@ -1,0 +1,81 @@
+// Helpers for the multi-process API tests: a private bus directory per
+// test file and a service child process driven by JSON lines.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const backend = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
+export const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+
+export function tempBus(): { address: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ipnbus-api-'));
+  return { address: `ipnbus:path=${join(dir, 'bus')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface Child {
+  proc: ChildProcess;
+  name: string;
+  pid: number;
+  command(...args: unknown[]): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** Start a fixture script (compiled JS world) and wait for its ready line. */
+export async function startChild(script: string, address: string): Promise<Child> {
+  const proc = spawn(process.execPath, [join(fixtures, script)], {
+    env: { ...process.env, IPNBUS_ADDRESS: address, IPNBUS_TEST_BACKEND: backend },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: proc.stdout! });
+  const waiting: ((v: Record<string, unknown>) => void)[] = [];
+  const queued: Record<string, unknown>[] = [];
+  lines.on('line', (l) => {
+    const v = JSON.parse(l) as Record<string, unknown>;
+    const w = waiting.shift();
+    if (w) w(v);
+    else queued.push(v);
+  });
+  const next = (): Promise<Record<string, unknown>> =>
+    new Promise((res, rej) => {
+      const q = queued.shift();
+      if (q) return res(q);
+      const t = setTimeout(() => rej(new Error(`${script}: no answer`)), 15_000);
+      waiting.push((v) => {
+        clearTimeout(t);
+        res(v);
+      });
+    });
+  const exited = new Promise<void>((res) => proc.on('exit', () => res()));
+  const ready = await Promise.race([next(), exited.then(() => { throw new Error(`${script} exited before ready`); })]);
+  return {
+    proc,
+    name: ready['ready'] as string,
+    pid: ready['pid'] as number,
+    command: (...args) => {
+      proc.stdin!.write(JSON.stringify(args) + '\n');
+      return next();
+    },
+    stop: async () => {
+      if (proc.exitCode === null) {
+        proc.stdin!.write(JSON.stringify(['exit']) + '\n');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+/** Resolve with the args of the next `event` emission, or fail after ms. */
+export function nextEvent<T extends unknown[]>(em: { once(e: string, f: (...a: never[]) => void): unknown }, event: string, ms = 5000): Promise<T> {
+  return new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`no '${event}' within ${ms} ms`)), ms);
+    em.once(event, ((...a: T) => {
+      clearTimeout(t);
+      res(a);
+    }) as never);
+  });
+}

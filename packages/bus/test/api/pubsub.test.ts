@@ -1,0 +1,97 @@
+// Pub/sub across processes: a child publishes nested JS values; this
+// process subscribes by exact topic, by prefix and to everything.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { connect, topicToPath, PUBSUB_INTERFACE, type MessageBus, type PublishInfo } from 'ipnbus';
+import { backend, startChild, tempBus, type Child } from './helpers.js';
+
+let bus: MessageBus;
+let child: Child;
+let temp: ReturnType<typeof tempBus>;
+
+beforeAll(async () => {
+  temp = tempBus();
+  bus = await connect({ address: temp.address, backend });
+  child = await startChild('service.mjs', temp.address);
+});
+
+afterAll(async () => {
+  await child?.stop();
+  bus?.disconnect();
+  temp?.cleanup();
+});
+
+/** Collect what a subscription receives while `publish` runs until `want` arrived. */
+async function receive(pattern: string, want: number, publish: () => Promise<unknown>): Promise<[unknown, PublishInfo][]> {
+  const got: [unknown, PublishInfo][] = [];
+  const off = bus.subscribe(pattern, (v, info) => got.push([v, info]));
+  try {
+    const end = Date.now() + 5000;
+    // Delivery starts once the publisher has seen our rule; republish until then.
+    while (got.length < want && Date.now() < end) {
+      await publish();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return got;
+  } finally {
+    off();
+  }
+}
+
+describe('publish/subscribe', () => {
+  it('carries nested values (Dates, bigints, Buffers, Sets) to an exact-topic subscriber', async () => {
+    const got = await receive('sensors.kitchen', 1, () => child.command('publish', 'sensors.kitchen', 'nested'));
+    const [value, info] = got[0]!;
+    expect(value).toEqual({
+      when: new Date(1700000000123), big: 2n ** 62n, neg: -3n, list: [1, 'two', [3, { four: 4.5 }], null, true],
+      bytes: expect.anything(), set: new Set(['x']),
+    });
+    expect(Buffer.from((value as { bytes: Uint8Array }).bytes)).toEqual(Buffer.from([7, 8, 9]));
+    expect(info.topic).toBe('sensors.kitchen');
+    expect(info.sender).toBe(child.name);
+    // An ordinary D-Bus signal, visible to D-Bus tools.
+    expect(info.message.interface).toBe(PUBSUB_INTERFACE);
+    expect(info.message.path).toBe(topicToPath('sensors.kitchen'));
+    expect(info.message.signature).toBe('say');
+  });
+
+  it('prefix patterns receive the prefix and topics below it, nothing else', async () => {
+    let i = 0;
+    const topics = ['sensors.hall', 'sensors.hall.temp', 'other.hall', 'sensorsX'];
+    const got = await receive('sensors.hall.*', 4, () => child.command('publish', topics[i++ % topics.length], 'number'));
+    expect(got.length).toBeGreaterThanOrEqual(2);
+    for (const [v, info] of got) {
+      expect(v).toBe(42);
+      expect(['sensors.hall', 'sensors.hall.temp']).toContain(info.topic);
+    }
+  });
+
+  it("'*' receives every topic; an unsubscribed topic is not delivered", async () => {
+    let i = 0;
+    const got = await receive('*', 2, () => child.command('publish', i++ % 2 ? 'a.b' : 'x/y-z', 'string'));
+    expect(new Set(got.map(([, info]) => info.topic))).toEqual(new Set(['a.b', 'x/y-z']));
+    expect(got.every(([v]) => v === 'plain')).toBe(true);
+    expect(bus.signals.activeRules().filter((r) => r.includes('pubsub'))).toEqual([]);
+  });
+
+  it('a publisher in this process reaches a subscriber in another connection', async () => {
+    const other = await connect({ address: temp.address, backend });
+    try {
+      const got: unknown[] = [];
+      const off = other.subscribe('local.topic', (v) => got.push(v));
+      const end = Date.now() + 5000;
+      while (!got.length && Date.now() < end) {
+        bus.publish('local.topic', { n: 1n, s: ['a'] });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      off();
+      expect(got[0]).toEqual({ n: 1n, s: ['a'] });
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('rejects bad topics with a TopicError', () => {
+    expect(() => bus.publish('', 1)).toThrow(/non-empty/);
+    expect(() => bus.subscribe('a..b', () => {})).toThrow(/empty segment/);
+  });
+});
