@@ -5,7 +5,10 @@ import { dirname, join } from 'node:path';
 import { DBusError, ErrorNames } from './errors.js';
 
 /**
- * Layout (beside whatever the transport keeps there):
+ * Layout:
+ *   bus             the network: an AF_IPN socket node (kernel backend) or
+ *                   the user backend's mesh directory; the transport tells
+ *                   which by the file type, so joiners follow the creator
  *   bus-id          32 hex chars, written once by the creator
  *   names/<n>.json  owner and queue of well-known name <n>
  *   names/<n>.lock  guard taken while changing <n>.json
@@ -13,6 +16,8 @@ import { DBusError, ErrorNames } from './errors.js';
  */
 export interface BusDir {
   path: string;
+  /** Where the transport's network lives. */
+  networkPath: string;
   namesDir: string;
   liveDir: string;
   busId: string;
@@ -74,7 +79,7 @@ export function openBusDir(path: string, mode = 0o700): BusDir {
     const liveDir = join(path, 'live');
     mkdirMode(namesDir, sub);
     mkdirMode(liveDir, sub);
-    return { path, namesDir, liveDir, busId: ensureBusId(path) };
+    return { path, networkPath: join(path, 'bus'), namesDir, liveDir, busId: ensureBusId(path) };
   } catch (e) {
     if (e instanceof DBusError) throw e;
     const err = e as NodeJS.ErrnoException;

@@ -1,6 +1,5 @@
 // connect(): join (or create) the bus at an address and return a Connection.
-import * as transport from '@ipnbus/transport-ipn';
-import type { Network, OpenOptions } from '@ipnbus/transport-ipn';
+import { open, type Network } from '@ipnbus/transport-ipn';
 import { defaultAddress, parseAddress } from './address.js';
 import { openBusDir } from './bus-dir.js';
 import { Connection } from './connection.js';
@@ -23,16 +22,6 @@ export interface ConnectOptions {
    * honour them only for the same uid, or any uid when we run as root.
    */
   credentials?: ProxiedCredentials;
-}
-
-type OpenFn = (path: string, opts: OpenOptions) => Network | Promise<Network>;
-
-function transportOpen(): OpenFn {
-  const open = (transport as unknown as { open?: OpenFn }).open;
-  if (typeof open !== 'function') {
-    throw new DBusError(ErrorNames.NotSupported, '@ipnbus/transport-ipn has no open()');
-  }
-  return open;
 }
 
 /** Errors from the transport become DBusErrors a caller can branch on. */
@@ -61,15 +50,17 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   if (opts.credentials !== undefined && !validProxiedCredentials(opts.credentials)) {
     throw new DBusError(ErrorNames.InvalidArgs, 'credentials must be { pid, uid, gid } as uint32 values');
   }
+  // The bus directory first: it holds the network (dir.networkPath) beside
+  // the core's own files, and its mode is the bus's access control.
+  const dir = openBusDir(path, mode);
   let network: Network;
   try {
-    network = await transportOpen()(path, { backend: opts.backend ?? 'auto', mode, credentials: true });
+    network = await open(dir.networkPath, { backend: opts.backend ?? 'auto', mode, credentials: true });
   } catch (e) {
     throw asDBusError(e, path);
   }
   let live: LiveLock | undefined;
   try {
-    const dir = openBusDir(path);
     const creds = opts.credentials;
     live = new LiveLock(dir.liveDir, network.id, creds === undefined ? undefined : formatProxiedCredentials(creds));
     return new Connection({

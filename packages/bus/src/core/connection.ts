@@ -1,7 +1,7 @@
 // Connection: one member of a brokerless bus, with D-Bus semantics (routing, calls, names, matches).
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import type { IncomingMessage, MemberInfo, Network } from '@ipnbus/transport-ipn';
+import { BLOOM_BYTES, type IncomingMessage, type MemberInfo, type Network } from '@ipnbus/transport-ipn';
 import {
   MessageFlags,
   MessageType,
@@ -86,6 +86,9 @@ export interface ConnectionInit {
   credentials?: ProxiedCredentials;
 }
 
+/** The filter mask that only bloomless broadcasts (name records) pass. */
+const ONLY_BLOOMLESS = new Uint8Array(BLOOM_BYTES).fill(0xff);
+
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -148,8 +151,8 @@ export class Connection extends EventEmitter {
     this.network.on('leave', this.#onLeave);
     this.network.on('error', this.#onError);
     for (const state of this.#store.readAll()) this.view.apply(this.#withoutDead(state));
-    // No rules yet: no broadcast needs to wake us.
-    this.network.setFilter([]);
+    // No rules yet: no signal needs to wake us.
+    this.network.setFilter([ONLY_BLOOMLESS]);
     this.#ready = true;
     this.#log.debug({ members: this.view.memberIds().length }, 'connected');
   }
@@ -340,7 +343,11 @@ export class Connection extends EventEmitter {
   #updateFilter(): void {
     if (this.#closed) return;
     const rules = [...this.#rules.values()].map((e) => e.rule);
-    this.network.setFilter(this.#monitor !== undefined ? null : filterForRules(rules));
+    const masks = this.#monitor !== undefined ? null : filterForRules(rules);
+    // An empty mask list would also shut out the bloomless name records;
+    // the all-ones mask lets exactly those through (a real bloom never has
+    // all 128 bits set).
+    this.network.setFilter(masks !== null && masks.length === 0 ? [ONLY_BLOOMLESS] : masks);
   }
 
   /** Does a broadcast (or bus-generated) signal match one of our rules? */
@@ -373,12 +380,16 @@ export class Connection extends EventEmitter {
     return { ...state, owners: state.owners.filter((c) => !this.#gone(c.id)) };
   }
 
-  #publish = (state: NameState): void => {
+  #record(state: NameState): Message {
     this.#announceSerial = this.#announceSerial >= 0xffffffff ? 1 : this.#announceSerial + 1;
     const msg = announcement(state, this.#announceSerial);
     msg.sender = this.uniqueName;
+    return msg;
+  }
+
+  #publish = (state: NameState): void => {
     // No bloom: every member must see every record.
-    this.network.broadcast(encodeMessage(msg));
+    this.network.broadcast(encodeMessage(this.#record(state)));
   };
 
   #checkName(name: string): void {
@@ -545,7 +556,7 @@ export class Connection extends EventEmitter {
     // message claims is overwritten.
     msg.sender = uniqueNameOf(m.from);
     if (m.dropped > 0) this.#log.warn({ dropped: m.dropped }, 'the transport dropped messages for us');
-    if (!m.unicast && isAnnouncement(msg)) {
+    if (isAnnouncement(msg)) {
       const state = parseAnnouncement(msg);
       if (state !== undefined) this.view.apply(state);
       return;
@@ -630,6 +641,17 @@ export class Connection extends EventEmitter {
   #joined(info: MemberInfo): void {
     if (this.#closed) return;
     this.view.joined(info);
+    // A record we wrote after the newcomer read the names directory but
+    // before our transport knew it may have missed it: send it our records
+    // again (it keeps whichever version is newest).
+    for (const name of this.view.namesOf(this.memberId)) {
+      const state = this.view.nameState(name)!;
+      try {
+        this.network.send(info.id, encodeMessage(this.#record(state)));
+      } catch (e) {
+        this.#log.debug({ to: info.id.toString(), err: errorText(e) }, 'could not send a name record to a newcomer');
+      }
+    }
   }
 
   #left(id: bigint): void {

@@ -1,0 +1,83 @@
+// A bus member in its own process, driven by the test over IPC; runs the compiled core (dist/).
+import { openSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { connect, DBusError } from '../../../dist/core/index.js';
+
+const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
+const conn = await connect({ address: process.env.IPNBUS_ADDRESS, backend });
+
+function send(m) {
+  if (process.connected) process.send(m);
+}
+
+function errOut(e) {
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(e), dbus: e instanceof DBusError };
+}
+
+// Every delivered message goes to the test, which asserts on them.
+conn.on('message', (msg, fds) => send({ type: 'message', msg, fds: fds.length }));
+
+/** Methods this member serves once 'serve' is called (interface org.example.Test). */
+const handlers = {
+  Echo: (call) => conn.reply(call.msg, call.msg.signature, call.msg.body),
+  Fail: (call) => conn.replyError(call.msg, 'org.example.Error.Failed', 'it failed on purpose'),
+  Slow: (call) => setTimeout(() => conn.reply(call.msg, 's', ['late']), call.msg.body[0]),
+  Never: () => {},
+  Die: () => process.kill(process.pid, 'SIGKILL'),
+  WhoAmI: (call) => conn.reply(call.msg, 's', [call.msg.sender ?? '']),
+  ReadFd: (call) => {
+    const buf = Buffer.alloc(256);
+    const n = readSync(call.fds[0], buf, 0, 256, 0);
+    for (const fd of call.fds) closeSync(fd);
+    conn.reply(call.msg, 's', [buf.subarray(0, n).toString('utf8')]);
+  },
+  GiveFd: (call) => {
+    const path = call.msg.body[0];
+    writeFileSync(path, 'from the callee');
+    const fd = openSync(path, 'r');
+    conn.reply(call.msg, 'h', [0], [fd]);
+    closeSync(fd);
+  },
+};
+
+const ops = {
+  info: () => ({ uniqueName: conn.uniqueName, busId: conn.busId, pid: process.pid }),
+  requestName: (name, flags) => conn.requestName(name, flags),
+  releaseName: (name) => conn.releaseName(name),
+  addMatch: (rule) => conn.addMatch(rule),
+  removeMatch: (rule) => conn.removeMatch(rule),
+  listNames: () => conn.listNames(),
+  getNameOwner: (name) => conn.getNameOwner(name) ?? null,
+  stats: () => ({ ...conn.stats }),
+  call: async (msg, opts) => {
+    const { reply, fds } = await conn.call(msg, opts);
+    for (const fd of fds) closeSync(fd);
+    return { reply, fds: fds.length };
+  },
+  emit: (path, iface, member, sig, body) => conn.emitSignal(path, iface, member, sig, body),
+  send: (msg) => conn.send(msg),
+  serve: () => {
+    conn.on('methodCall', (call) => {
+      const h = call.msg.interface === 'org.example.Test' ? handlers[call.msg.member] : undefined;
+      if (h) h(call);
+      else conn.replyError(call.msg, 'org.freedesktop.DBus.Error.UnknownMethod', `no ${call.msg.member}`);
+    });
+  },
+  /** Emits `count` signals member=Tick with body [index, seq], as fast as the transport takes them. */
+  burst: (index, count) => {
+    for (let i = 0; i < count; i++) conn.emitSignal('/org/example/Burst', 'org.example.Burst', 'Tick', 'uu', [index, i]);
+    return count;
+  },
+  disconnect: () => conn.disconnect(),
+  exit: () => setImmediate(() => process.exit(0)),
+};
+
+process.on('message', async ({ id, op, args }) => {
+  try {
+    const result = await ops[op](...(args ?? []));
+    send({ type: 'result', id, ok: true, result: result ?? null });
+  } catch (e) {
+    send({ type: 'result', id, ok: false, error: errOut(e) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready', ...ops.info() });
