@@ -120,6 +120,8 @@ function unescape(s: string, at: number): string {
   });
 }
 
+const MAX_NESTING = 64;
+
 // Introspection XML is a tiny, regular subset of XML: elements, attributes,
 // comments, a prolog and a doctype, no meaningful text. This reader accepts
 // that and rejects anything malformed with the offset of the problem.
@@ -169,7 +171,12 @@ function parseXml(xml: string): Element {
         i = attrRe.lastIndex;
         if (am[5]) {
           stack[stack.length - 1]!.children.push(el);
-          if (am[5] === '>') stack.push(el);
+          if (am[5] === '>') {
+            // Real documents nest a handful of levels; a bound keeps a
+            // hostile one from exhausting the stack in readNode().
+            if (stack.length > MAX_NESTING) throw new IntrospectionError(`elements nested deeper than ${MAX_NESTING} at offset ${i}`);
+            stack.push(el);
+          }
           break;
         }
         el.attrs[am[1]!] = unescape(am[3] ?? am[4] ?? '', i);

@@ -74,9 +74,9 @@ export class ObjectRegistry {
 
   /** Entry point for every METHOD_CALL core hands us; always answers. */
   async dispatch(call: IncomingCall): Promise<void> {
-    for (const h of this.handlers) if (h(call)) return;
     const { msg, fds } = call;
     try {
+      for (const h of this.handlers) if (h(call)) return;
       const result = await this.route(msg, fds);
       if (result) this.conn.reply(msg, result.signature, result.body, result.fds);
     } catch (e) {

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { Variant } from '../wire/variant.js';
 import { MessageFlags, MessageType, type Message } from '../wire/message.js';
 import { DBusError, ErrorNames } from '../core/errors.js';
+import { isValidBusName, isValidObjectPath } from '../wire/names.js';
 import type { InterfaceInfo, MethodInfo, PropertyInfo } from './introspection.js';
 import { mapIncomingFds, mapIncomingValueFds, prepareOutgoing, prepareOutgoingValue } from './values.js';
 import type { SignalRouter } from './signal-router.js';
@@ -41,6 +42,8 @@ export class ProxyInterface extends EventEmitter {
     info: InterfaceInfo,
   ) {
     super();
+    if (!isValidBusName($destination)) throw new DBusError(ErrorNames.InvalidArgs, `'${String($destination)}' is not a valid bus name`);
+    if (!isValidObjectPath($path)) throw new DBusError(ErrorNames.InvalidArgs, `'${String($path)}' is not a valid object path`);
     this.$name = info.name;
     this.$info = info;
     for (const m of info.methods) {

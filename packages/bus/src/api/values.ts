@@ -36,6 +36,13 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+/** A short rendering of any value for messages; never throws. */
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  return describe(v);
+}
+
 /**
  * Check `values` against `signature` and return wire-ready copies: x/t given
  * as safe integers become bigints, Uint8Arrays for 'ay' become Buffers, Maps
@@ -84,6 +91,9 @@ function out(t: SignatureNode, v: unknown, fds: number[], where: string): unknow
         else throw new ArgumentError(where, `expected an object or Map for a dict, got ${describe(v)}`);
         const res: Record<string, unknown> = {};
         for (const [k, val] of entries) {
+          if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint' && typeof k !== 'boolean') {
+            throw new ArgumentError(where, `dict keys must be strings, numbers, bigints or booleans, got ${describe(k)}`);
+          }
           checkKey(key.type, k, `${where} key '${String(k)}'`);
           res[String(k)] = out(value, val, fds, `${where}['${String(k)}']`);
         }
@@ -128,7 +138,7 @@ function outBasic(code: string, v: unknown, fds: number[], where: string): unkno
   const range = INT_RANGE[code];
   if (range) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < range[0] || v > range[1]) {
-      throw new ArgumentError(where, `expected ${TYPE_NAMES[code]} (integer ${range[0]}..${range[1]}), got ${describe(v)} ${String(v)}`);
+      throw new ArgumentError(where, `expected ${TYPE_NAMES[code]} (integer ${range[0]}..${range[1]}), got ${show(v)}`);
     }
     return v;
   }
@@ -153,7 +163,7 @@ function outBasic(code: string, v: unknown, fds: number[], where: string): unkno
       if (v.includes('\0')) throw new ArgumentError(where, 'strings may not contain NUL');
       return v;
     case 'o':
-      if (typeof v !== 'string' || !OBJECT_PATH.test(v)) throw new ArgumentError(where, `expected an object path, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'string' || !OBJECT_PATH.test(v)) throw new ArgumentError(where, `expected an object path, got ${show(v)}`);
       return v;
     case 'g':
       if (typeof v !== 'string') throw new ArgumentError(where, `expected a signature string, got ${describe(v)}`);
@@ -164,7 +174,7 @@ function outBasic(code: string, v: unknown, fds: number[], where: string): unkno
       }
       return v;
     case 'h': {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ArgumentError(where, `expected a unix fd (non-negative integer), got ${String(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ArgumentError(where, `expected a unix fd (non-negative integer), got ${show(v)}`);
       let idx = fds.indexOf(v);
       if (idx < 0) idx = fds.push(v) - 1;
       return idx;
