@@ -32,11 +32,23 @@ export class BusView {
   readonly #departed = new Set<bigint>();
   readonly #names = new Map<string, NameState>();
   readonly #onChange: OwnerChangeListener;
+  readonly #probe: (id: bigint) => boolean;
 
-  constructor(self: MemberInfo, members: MemberInfo[], onChange: OwnerChangeListener) {
+  /**
+   * `probe` answers "is this member alive?" from the bus directory, for ids
+   * the transport has not announced yet (the kernel backend delivers its
+   * membership snapshot as events after connect returns).
+   */
+  constructor(self: MemberInfo, members: MemberInfo[], onChange: OwnerChangeListener, probe: (id: bigint) => boolean) {
     this.self = self;
     this.#onChange = onChange;
+    this.#probe = probe;
     for (const m of members) this.#members.set(m.id, m);
+  }
+
+  /** A member we may address: announced, or not yet announced but alive. */
+  #reachable(id: bigint): boolean {
+    return this.hasMember(id) || (!this.#departed.has(id) && this.#probe(id));
   }
 
   member(id: bigint): MemberInfo | undefined {
@@ -76,7 +88,7 @@ export class BusView {
     if (name === BUS_NAME) return BUS_NAME;
     if (name.startsWith(':')) {
       const id = memberIdOf(name);
-      return id !== undefined && this.hasMember(id) ? name : undefined;
+      return id !== undefined && this.#reachable(id) ? name : undefined;
     }
     const id = this.primaryOf(name);
     return id === undefined ? undefined : uniqueNameOf(id);
@@ -86,7 +98,7 @@ export class BusView {
   resolve(name: string): bigint | undefined {
     if (name.startsWith(':')) {
       const id = memberIdOf(name);
-      return id !== undefined && this.hasMember(id) ? id : undefined;
+      return id !== undefined && this.#reachable(id) ? id : undefined;
     }
     return this.primaryOf(name);
   }
@@ -121,7 +133,9 @@ export class BusView {
   joined(info: MemberInfo): void {
     if (info.id === this.self.id || this.#members.has(info.id) || this.#departed.has(info.id)) return;
     this.#members.set(info.id, info);
-    this.#onChange(uniqueNameOf(info.id), undefined, info.id);
+    // Ids only grow: a smaller id than ours was on the bus before us, and
+    // its join is the transport's membership snapshot, not an arrival.
+    if (info.id > this.self.id) this.#onChange(uniqueNameOf(info.id), undefined, info.id);
   }
 
   /**

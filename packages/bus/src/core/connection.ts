@@ -143,7 +143,12 @@ export class Connection extends EventEmitter {
     const self: MemberInfo = init.credentials
       ? { id: this.memberId, pid: init.credentials.pid, uid: init.credentials.uid, gid: init.credentials.gid }
       : { id: this.memberId, pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-    this.view = new BusView(self, init.network.members(), (n, o, w) => this.#ownerChanged(n, o, w));
+    this.view = new BusView(
+      self,
+      init.network.members(),
+      (n, o, w) => this.#ownerChanged(n, o, w),
+      (id) => this.#probe(id),
+    );
     // Listen before reading the names directory: a record written after the
     // read is announced to us; one written before is in the file.
     this.network.on('message', this.#onMessage);
@@ -373,8 +378,21 @@ export class Connection extends EventEmitter {
 
   // ---- names --------------------------------------------------------------
 
-  #gone = (id: bigint): boolean =>
-    id !== this.memberId && (this.view.departed(id) || !probeAlive(this.#dir.liveDir, id));
+  #gone = (id: bigint): boolean => id !== this.memberId && (this.view.departed(id) || !this.#probe(id));
+
+  /**
+   * Liveness from the member's lock file. A file we may not read (a bus
+   * shared between users with a strict umask) falls back to what the
+   * transport told us.
+   */
+  #probe(id: bigint): boolean {
+    try {
+      return probeAlive(this.#dir.liveDir, id);
+    } catch (e) {
+      this.#log.debug({ id: id.toString(), err: errorText(e) }, 'cannot probe a member lock');
+      return this.view.hasMember(id);
+    }
+  }
 
   #withoutDead(state: NameState): NameState {
     return { ...state, owners: state.owners.filter((c) => !this.#gone(c.id)) };

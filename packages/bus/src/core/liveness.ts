@@ -23,9 +23,12 @@ export class LiveLock {
     // Lock a private file first and only then give it its public name: a
     // probe can never see the file unlocked while its member is alive.
     const tmp = join(liveDir, `.${id}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    const fd = fs.openSync(tmp, 'w', 0o644);
     try {
       if (!tryLock(fd)) throw new DBusError(ErrorNames.Failed, `cannot lock ${tmp}`);
+      // Readable whatever the umask: every member of a bus shared between
+      // users must be able to open it to probe the lock.
+      fs.fchmodSync(fd, 0o644);
       if (content !== undefined) fs.writeFileSync(fd, content);
       fs.renameSync(tmp, this.path);
     } catch (e) {

@@ -106,7 +106,9 @@ export class NameStore {
     publish: (s: NameState) => void,
   ): Promise<{ state: NameState; reply: R; changed: boolean }> {
     const lockPath = join(this.#dir.namesDir, fileBase(name) + '.lock');
-    const fd = fs.openSync(lockPath, 'a', 0o600);
+    // Read-only is enough for flock, so members of other uids sharing the
+    // bus can take a guard created by someone else.
+    const fd = fs.openSync(lockPath, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o644);
     try {
       await lock(fd);
       try {

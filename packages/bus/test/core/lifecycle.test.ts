@@ -1,0 +1,92 @@
+// Connection lifecycle: bus creation and mode, unique-name announcements, calls to oneself, disconnect.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
+import { Member, isNOC } from './helpers/member.js';
+import { until } from './helpers/until.js';
+import { connect, DBusError, type Connection } from '../../src/core/index.js';
+import { MessageType, type Message } from '../../src/wire/index.js';
+
+let bus: TestBus;
+let me: Connection;
+const seen: Message[] = [];
+
+beforeAll(async () => {
+  bus = freshBus('life');
+  me = await connect({ address: bus.address, backend: BACKEND, mode: 0o750 });
+  me.addMatch("sender='org.freedesktop.DBus',member='NameOwnerChanged'");
+  me.on('message', (m: Message) => seen.push(m));
+});
+
+afterAll(() => {
+  me?.disconnect();
+  bus?.cleanup();
+});
+
+describe('connection lifecycle', () => {
+  it('creates the bus directory with the requested mode and a bus id', () => {
+    expect(statSync(bus.path).mode & 0o777).toBe(0o750);
+    expect(statSync(join(bus.path, 'bus-id')).isFile()).toBe(true);
+    expect(me.uniqueName).toMatch(/^:1\.\d+$/);
+    expect(me.uniqueName).toBe(`:1.${me.memberId}`);
+  });
+
+  it('announces unique names of members that join and leave, also killed ones', async () => {
+    const m = await Member.start(bus.address);
+    expect(m.busId).toBe(me.busId);
+    await until(() => seen.some((x) => isNOC(m.uniqueName)(x)));
+    expect(seen.filter(isNOC(m.uniqueName)).map((x) => x.body)).toEqual([[m.uniqueName, '', m.uniqueName]]);
+    expect(me.listNames()).toContain(m.uniqueName);
+    expect(me.getCredentials(m.uniqueName)?.pid).toBe(m.pid);
+    await m.kill('SIGKILL');
+    await until(() => seen.filter(isNOC(m.uniqueName)).length === 2);
+    expect(seen.filter(isNOC(m.uniqueName)).at(-1)!.body).toEqual([m.uniqueName, m.uniqueName, '']);
+    expect(me.listNames()).not.toContain(m.uniqueName);
+    expect(me.getNameOwner(m.uniqueName)).toBeUndefined();
+  });
+
+  it('calls itself by unique and well-known name', async () => {
+    const onCall = ({ msg }: { msg: Message }): void => me.reply(msg, 's', [`self:${msg.member}`]);
+    me.on('methodCall', onCall);
+    try {
+      await me.requestName('org.example.Myself', 0);
+      for (const destination of [me.uniqueName, 'org.example.Myself']) {
+        const { reply } = await me.call({ destination, path: '/me', interface: 'org.example.Self', member: 'Who' });
+        expect(reply.body).toEqual(['self:Who']);
+        expect(reply.sender).toBe(me.uniqueName);
+      }
+    } finally {
+      me.off('methodCall', onCall);
+    }
+  });
+
+  it('rejects bad input with typed errors and never sends it', async () => {
+    expect(() => me.send({ type: MessageType.METHOD_CALL, path: '/x', member: 'M' })).toThrow(DBusError);
+    expect(() => me.emitSignal('not a path', 'a.b', 'C', '', [])).toThrow(DBusError);
+    expect(() => me.emitSignal('/p', 'a.b', 'C', 's', [5])).toThrow(DBusError);
+    expect(() => me.addMatch("member='x.y'")).toThrow(DBusError);
+    await expect(me.call({ destination: 'bad..name', path: '/', member: 'M' })).rejects.toBeInstanceOf(DBusError);
+    await expect(connect({ address: 'tcp:host=x', backend: BACKEND })).rejects.toMatchObject({
+      name: 'org.freedesktop.DBus.Error.BadAddress',
+    });
+  });
+
+  it('fails pending calls with Disconnected and refuses use after disconnect', async () => {
+    const other = await connect({ address: bus.address, backend: BACKEND });
+    const m = await Member.start(bus.address);
+    try {
+      await m.do('serve');
+      const pending = other.call({ destination: m.uniqueName, path: '/', interface: 'org.example.Test', member: 'Never' });
+      const events: string[] = [];
+      other.on('disconnect', () => events.push('disconnect'));
+      other.disconnect();
+      await expect(pending).rejects.toMatchObject({ name: 'org.freedesktop.DBus.Error.Disconnected' });
+      expect(events).toEqual(['disconnect']);
+      expect(() => other.emitSignal('/a', 'a.b', 'C', '', [])).toThrow(DBusError);
+      other.disconnect(); // idempotent
+    } finally {
+      await m.stop();
+    }
+  });
+});
