@@ -19,6 +19,12 @@ export interface FrameReaderOptions extends DecodeOptions {
  *
  * A framing error (bad endian byte, version or length) throws WireError and
  * the stream cannot be resynchronised: the caller should drop the connection.
+ * Frames completed before the bad bytes are still returned first; the error
+ * is thrown by the next call.
+ *
+ * `push` decodes too and throws on the first bad message, losing the rest of
+ * that chunk's frames; callers that answer bad messages one by one (a bus
+ * replying with an error, say) use `pushRaw` and `decodeMessage` per frame.
  */
 export class FrameReader {
   private chunks: Buffer[] = [];
@@ -27,6 +33,8 @@ export class FrameReader {
   private need = -1;
   private readonly decodeOpts: DecodeOptions | undefined;
   private readonly maxMessageLength: number;
+  /** A framing error met after some good frames, thrown on the next call. */
+  private failed: unknown = undefined;
 
   constructor(opts?: FrameReaderOptions) {
     this.decodeOpts = opts;
@@ -48,8 +56,19 @@ export class FrameReader {
 
   /** Adds a chunk; returns the whole frames it completes, undecoded. */
   pushRaw(chunk: Uint8Array): Buffer[] {
+    if (this.failed !== undefined) throw this.failed;
     const out: Buffer[] = [];
-    if (chunk.length === 0) return out;
+    try {
+      this.cut(chunk, out);
+    } catch (e) {
+      this.failed = e;
+      if (out.length === 0) throw e;
+    }
+    return out;
+  }
+
+  private cut(chunk: Uint8Array, out: Buffer[]): void {
+    if (chunk.length === 0) return;
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // Fast path: nothing pending, so whole frames can be cut straight from the chunk.
     let off = 0;
@@ -60,7 +79,7 @@ export class FrameReader {
         out.push(buf.subarray(off, off + n));
         off += n;
       }
-      if (off === buf.length) return out;
+      if (off === buf.length) return;
     }
     this.chunks.push(off === 0 ? buf : buf.subarray(off));
     this.buffered += buf.length - off;
@@ -74,7 +93,6 @@ export class FrameReader {
       out.push(this.take(this.need));
       this.need = -1;
     }
-    return out;
   }
 
   private frameLength(buf: Buffer, off: number): number | undefined {

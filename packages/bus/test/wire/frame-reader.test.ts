@@ -68,9 +68,19 @@ describe('FrameReader', () => {
     expect(r.push(first.subarray(first.length - 1))).toHaveLength(1);
   });
 
+  it('returns the good frames before a framing error, then throws', () => {
+    const r = new FrameReader();
+    const good = encodeMessage(messages[0]!);
+    const got = r.push(Buffer.concat([good, good, Buffer.from('garbage that is not a message')]));
+    expect(got.map((m) => m.member)).toEqual(['Hello', 'Hello']);
+    expect(() => r.push(good)).toThrow(/bad-endian/);
+  });
+
   it('refuses a bad endian byte and frames over its limit', () => {
     expect(() => new FrameReader().push(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toThrow(WireError);
     const r = new FrameReader({ maxMessageLength: 1024 });
-    expect(() => r.push(stream.subarray(0, stream.indexOf(Buffer.alloc(1000, 3))))).toThrow(/too-long/);
+    // The first two messages fit; the third (70 kB) is refused once its header is in.
+    expect(r.push(stream.subarray(0, stream.indexOf(Buffer.alloc(1000, 3))))).toHaveLength(2);
+    expect(() => r.push(Buffer.alloc(1))).toThrow(/too-long/);
   });
 });
