@@ -21,6 +21,12 @@ export interface BenchConfig {
   latency: { rate: number; count: number; warmup: number };
   calls: { inflight: number[]; count: number };
   floor: { iterations: number; messages: number };
+  /** Unmeasured Ticks sent first in every fan-out group: JIT and buffers warm on both sides. */
+  warmupMessages: number;
+  /** Measured rounds per fan-out row; the median (by deliveries/s) is reported. */
+  repeats: number;
+  /** Unmeasured Echo calls before the call rounds. */
+  warmupCalls: number;
   /** Longest wait for one fan-out round before collecting what arrived. */
   roundTimeoutMs: number;
 }
@@ -36,6 +42,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         latency: { rate: 200, count: 1000, warmup: 20 },
         calls: { inflight: [1, 16], count: 4000 },
         floor: { iterations: 20_000, messages: 20_000 },
+        warmupMessages: 4000, repeats: 3, warmupCalls: 1000,
         roundTimeoutMs: 90_000,
       };
     case 'quick':
@@ -47,6 +54,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         latency: { rate: 200, count: 400, warmup: 20 },
         calls: { inflight: [1, 16], count: 1500 },
         floor: { iterations: 5000, messages: 5000 },
+        warmupMessages: 3000, repeats: 3, warmupCalls: 500,
         roundTimeoutMs: 30_000,
       };
     case 'smoke':
@@ -58,6 +66,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         latency: { rate: 200, count: 100, warmup: 10 },
         calls: { inflight: [1, 16], count: 300 },
         floor: { iterations: 1000, messages: 1000 },
+        warmupMessages: 300, repeats: 1, warmupCalls: 50,
         roundTimeoutMs: 20_000,
       };
   }

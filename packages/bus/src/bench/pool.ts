@@ -36,6 +36,9 @@ export class Worker {
   static async start(args: WorkerArgs, timeoutMs = 30_000): Promise<Worker> {
     const child = fork(WORKER, [JSON.stringify(args)], {
       serialization: 'advanced', // bigints cross the IPC channel as they are
+      // Profiling hook, e.g. IPNBUS_BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
+      // (node refuses --cpu-prof in NODE_OPTIONS).
+      execArgv: process.env.IPNBUS_BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     const w = new Worker(child);

@@ -18,7 +18,7 @@ export type Command =
   | { t: 'collect' } // sub: report now, whatever arrived
   | { t: 'blast'; count: number; size: number } // pub: send as fast as the bus takes them
   | { t: 'paced'; count: number; rate: number; size: number } // pub: send at a steady rate
-  | { t: 'calls'; count: number; inflight: number } // caller: Echo round trips
+  | { t: 'calls'; count: number; inflight: number; warmup: number } // caller: Echo round trips
   | { t: 'exit' };
 
 export interface CpuSample { user: number; system: number }
@@ -26,6 +26,7 @@ export interface CpuSample { user: number; system: number }
 /** Worker -> runner. */
 export type Report =
   | { t: 'ready'; pid: number }
+  | { t: 'armed' } // sub: the round's mode is set; Ticks from now on count
   | { t: 'counted'; received: number; first: bigint; last: bigint; cpuUs: number; rss: number }
   | { t: 'latencies'; samplesNs: number[]; cpuUs: number }
   | { t: 'sent'; start: bigint; end: bigint; cpuUs: number; rss: number }

@@ -13,6 +13,7 @@ export function renderMarkdown(r: BenchResult): string {
   out.push(`Baseline: ${r.baselines.dbusDaemon} with ${r.baselines.client}. dbus-broker: ${r.baselines.dbusBroker}.`, '');
 
   out.push('## Signal fan-out (deliveries/s, higher is better)', '');
+  out.push(`Each subscriber is its own process; one publisher sends as fast as the bus takes it. Median of ${r.fanout[0]?.sides['dbus-daemon']?.roundsPerS.length ?? r.fanout[0]?.sides.ipnbus?.roundsPerS.length ?? 0} measured rounds after a warm-up round; CPU counts every process involved (the daemon too).`, '');
   out.push('| subscribers | payload | dbus-daemon | ipnbus | ratio | CPU us/delivery dbus-daemon | CPU us/delivery ipnbus |');
   out.push('|---:|---|---:|---:|---:|---:|---:|');
   for (const row of r.fanout) {

@@ -10,7 +10,10 @@ export interface FanoutSide {
   expected: number;
   received: number;
   seconds: number;
+  /** Median over the measured rounds. */
   deliveriesPerS: number;
+  /** Every measured round, in order. */
+  roundsPerS: number[];
   /** CPU of every process involved (daemon included), per delivered message. */
   cpuUsPerDelivery: number;
 }

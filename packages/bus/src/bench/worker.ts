@@ -2,7 +2,6 @@
 // driven by the runner over the node IPC channel. Run only by the runner.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BenchClient } from './client.js';
-import { connectDbusNext } from './client-dbusnext.js';
 import type { Command, Report, WorkerArgs } from './protocol.js';
 
 function report(r: Report): void {
@@ -15,8 +14,12 @@ function cpuUs(since: NodeJS.CpuUsage): number {
 }
 
 async function open(args: WorkerArgs): Promise<BenchClient> {
-  if (args.backend === 'dbus-daemon') return connectDbusNext(args.address);
-  // Loaded lazily so the baseline workers never load ipnbus code at all.
+  // Each side loads only its own client, so neither pays the other's start-up
+  // or memory (the member RSS figures compare the two).
+  if (args.backend === 'dbus-daemon') {
+    const { connectDbusNext } = await import('./client-dbusnext.js');
+    return connectDbusNext(args.address);
+  }
   const { connectIpnbus } = await import('./client-ipnbus.js');
   return connectIpnbus(args.address, args.transport ?? 'auto');
 }
@@ -78,9 +81,9 @@ async function paced(client: BenchClient, count: number, rate: number, size: num
   report({ t: 'sent', start, end: process.hrtime.bigint(), cpuUs: cpuUs(cpu), rss: process.memoryUsage().rss });
 }
 
-async function calls(client: BenchClient, count: number, inflight: number): Promise<void> {
+async function calls(client: BenchClient, count: number, inflight: number, warmup: number): Promise<void> {
   // Warm up JIT and connection state on both sides before measuring.
-  for (let i = 0; i < 50; i++) await client.callEcho('warmup');
+  for (let i = 0; i < warmup; i++) await client.callEcho('warmup');
   const rtt: number[] = [];
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
@@ -118,6 +121,9 @@ async function main(): Promise<void> {
         received = 0;
         samples = [];
         cpuStart = process.cpuUsage();
+        // The runner starts the publisher only after every subscriber says so:
+        // the IPC channel and the bus are separate sockets with no order between them.
+        report({ t: 'armed' });
         break;
       case 'collect':
         finishRound();
@@ -129,7 +135,7 @@ async function main(): Promise<void> {
         paced(client, cmd.count, cmd.rate, cmd.size).catch(fail);
         break;
       case 'calls':
-        calls(client, cmd.count, cmd.inflight).catch(fail);
+        calls(client, cmd.count, cmd.inflight, cmd.warmup).catch(fail);
         break;
       case 'exit':
         client.close();
