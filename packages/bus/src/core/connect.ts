@@ -34,7 +34,9 @@ function asDBusError(e: unknown, path: string): DBusError {
       ? ErrorNames.AccessDenied
       : code === 'ENOENT' || code === 'ECONNREFUSED'
         ? ErrorNames.ServiceUnknown
-        : ErrorNames.Failed;
+        : code === 'ERR_NO_KERNEL'
+          ? ErrorNames.NotSupported
+          : ErrorNames.Failed;
   const out = new DBusError(name, `cannot connect to the bus at ${path}: ${err?.message ?? String(e)}`);
   (out as { cause?: unknown }).cause = e;
   return out;

@@ -198,7 +198,11 @@ export class Connection extends EventEmitter {
       }
       if (full.unixFds) throw new DBusError(ErrorNames.InvalidArgs, 'unix fds can only go with a unicast message');
       const bytes = this.#encode(full);
-      this.network.broadcast(bytes, messageBloom(full));
+      try {
+        this.network.broadcast(bytes, messageBloom(full));
+      } catch (e) {
+        throw this.#transportFailure(e, 'broadcast');
+      }
       this.stats.sent++;
       // dbus-daemon delivers a signal to its own sender too when it matches.
       if (this.#wants(full)) {
@@ -230,11 +234,25 @@ export class Connection extends EventEmitter {
         if (code === 'EHOSTUNREACH' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ECONNRESET') {
           throw new DBusError(ErrorNames.NoReply, `${dest} (${uniqueNameOf(target)}) left the bus`);
         }
-        throw e;
+        throw this.#transportFailure(e, `send to ${dest}`);
       }
     }
     this.stats.sent++;
     return full.serial;
+  }
+
+  /** A transport error as a DBusError (the one error type of this layer), cause kept. */
+  #transportFailure(e: unknown, what: string): DBusError {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    const name =
+      code === 'ENOBUFS' || code === 'EMSGSIZE' || code === 'E2BIG' || code === 'ERR_TOO_LARGE'
+        ? ErrorNames.LimitsExceeded
+        : code === 'ERR_CLOSED' || code === 'EBADF'
+          ? ErrorNames.Disconnected
+          : ErrorNames.Failed;
+    const err = new DBusError(name, `${what} failed: ${errorText(e)}`);
+    (err as { cause?: unknown }).cause = e;
+    return err;
   }
 
   #encode(msg: Message): Buffer {
