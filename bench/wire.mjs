@@ -1,7 +1,7 @@
 // npm run bench:wire: marshal+unmarshal throughput of ipnbus's wire layer against dbus-next's, same process.
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { barChartSvg, markdownTable, opsPerSecond, textTable, writeResults } from './lib/report.mjs';
+import { barChartSvg, compareOpsPerSecond, markdownTable, textTable, writeResults } from './lib/report.mjs';
 import { decodeMessage, encodeMessage, Variant as IpnVariant } from '../packages/bus/dist/wire/index.js';
 
 const require = createRequire(import.meta.url);
@@ -22,7 +22,7 @@ const dn = {
 };
 const ipn = { encode: (m) => encodeMessage(m), decode: (b) => decodeMessage(b) };
 
-const timing = { rounds: 5, roundMs: 250, warmupMs: 250 };
+const timing = { rounds: 9, roundMs: 150, warmupMs: 250 };
 const rows = [];
 const results = {};
 let sink = 0;
@@ -34,19 +34,22 @@ for (const c of cases) {
   const back = ipn.decode(bytesDn);
   if (back.signature !== c.msg.signature || back.body.length !== c.msg.body.length) throw new Error(`${c.name}: decode mismatch`);
   results[c.name] = { bytes: bytesIpn.length };
-  for (const [impl, codec] of [['ipnbus', ipn], ['dbus-next', dn]]) {
-    const bytes = codec.encode(c.msg);
-    const roundtrip = opsPerSecond((n) => {
-      for (let i = 0; i < n; i++) sink += codec.decode(codec.encode(c.msg)).serial;
-    }, timing).opsPerSec;
-    const encode = opsPerSecond((n) => {
-      for (let i = 0; i < n; i++) sink += codec.encode(c.msg).length;
-    }, timing).opsPerSec;
-    const decode = opsPerSecond((n) => {
-      for (let i = 0; i < n; i++) sink += codec.decode(bytes).serial;
-    }, timing).opsPerSec;
-    results[c.name][impl] = { roundtrip, encode, decode };
-    rows.push({ message: c.label, impl, 'bytes': bytes.length, 'encode+decode msg/s': roundtrip, 'encode msg/s': encode, 'decode msg/s': decode });
+  const bytes = { ipnbus: bytesIpn, 'dbus-next': bytesDn };
+  const codecs = { ipnbus: ipn, 'dbus-next': dn };
+  const each = (make) => Object.fromEntries(Object.entries(codecs).map(([impl, codec]) => [impl, make(impl, codec)]));
+  // Each measure runs the two implementations in alternating rounds.
+  const roundtrip = compareOpsPerSecond(each((impl, codec) => (n) => {
+    for (let i = 0; i < n; i++) sink += codec.decode(codec.encode(c.msg)).serial;
+  }), timing);
+  const encode = compareOpsPerSecond(each((impl, codec) => (n) => {
+    for (let i = 0; i < n; i++) sink += codec.encode(c.msg).length;
+  }), timing);
+  const decode = compareOpsPerSecond(each((impl, codec) => (n) => {
+    for (let i = 0; i < n; i++) sink += codec.decode(bytes[impl]).serial;
+  }), timing);
+  for (const impl of Object.keys(codecs)) {
+    results[c.name][impl] = { roundtrip: roundtrip[impl].opsPerSec, encode: encode[impl].opsPerSec, decode: decode[impl].opsPerSec, roundtripSamples: roundtrip[impl].samples };
+    rows.push({ message: c.label, impl, bytes: bytes[impl].length, 'encode+decode msg/s': roundtrip[impl].opsPerSec, 'encode msg/s': encode[impl].opsPerSec, 'decode msg/s': decode[impl].opsPerSec });
   }
 }
 
@@ -72,7 +75,7 @@ const env = { node: process.version, platform: `${process.platform}-${process.ar
 const markdown = [
   '# Wire codec: ipnbus vs dbus-next',
   '',
-  `Whole-message marshal + unmarshal, median of ${timing.rounds} rounds, same process (${env.node}, ${env.date}).`,
+  `Whole-message marshal + unmarshal, median of ${timing.rounds} rounds interleaved between the two, same process (${env.node}, ${env.date}).`,
   '',
   markdownTable(columns, rows),
   '',

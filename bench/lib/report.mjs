@@ -13,35 +13,57 @@ export function median(values) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Grows a batch size until one call of `fn(batch)` takes ~5 ms, running for at least `warmupMs` (JIT warm-up). */
+function calibrate(fn, warmupMs) {
+  let batch = 1;
+  const warmEnd = performance.now() + warmupMs;
+  for (;;) {
+    const t0 = performance.now();
+    fn(batch);
+    const dt = performance.now() - t0;
+    if (dt < 5) batch *= 2;
+    if (performance.now() >= warmEnd && dt >= 5) return batch;
+  }
+}
+
+/** One timed round of about `roundMs`: operations per second. */
+function round(fn, batch, roundMs) {
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < roundMs) {
+    fn(batch);
+    n += batch;
+    t = performance.now();
+  }
+  return (n * 1000) / (t - t0);
+}
+
 /**
  * Operations per second of `fn`, as the median over `rounds` rounds of about
  * `roundMs` each, after `warmupMs` of warm-up (so the JIT has settled).
  * `fn(n)` must run the operation n times; batching keeps timer overhead out.
  */
 export function opsPerSecond(fn, { rounds = 5, roundMs = 300, warmupMs = 300 } = {}) {
-  let batch = 1;
-  const warmEnd = performance.now() + warmupMs;
-  // Grow the batch until one call takes ~5 ms, warming up meanwhile.
-  for (;;) {
-    const t0 = performance.now();
-    fn(batch);
-    const dt = performance.now() - t0;
-    if (dt < 5) batch *= 2;
-    if (performance.now() >= warmEnd && dt >= 5) break;
-  }
+  const batch = calibrate(fn, warmupMs);
   const samples = [];
-  for (let r = 0; r < rounds; r++) {
-    let n = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < roundMs) {
-      fn(batch);
-      n += batch;
-      t = performance.now();
-    }
-    samples.push((n * 1000) / (t - t0));
-  }
+  for (let r = 0; r < rounds; r++) samples.push(round(fn, batch, roundMs));
   return { opsPerSec: median(samples), samples };
+}
+
+/**
+ * Like opsPerSecond for several contenders ({ name: fn }), with their rounds
+ * interleaved (A, B, A, B, ...) so that load from other processes on a shared
+ * machine hits all of them alike and their ratio stays meaningful.
+ */
+export function compareOpsPerSecond(fns, { rounds = 5, roundMs = 300, warmupMs = 300 } = {}) {
+  const names = Object.keys(fns);
+  const batches = Object.fromEntries(names.map((n) => [n, calibrate(fns[n], warmupMs)]));
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const n of names) samples[n].push(round(fns[n], batches[n], roundMs));
+  }
+  return Object.fromEntries(names.map((n) => [n, { opsPerSec: median(samples[n]), samples: samples[n] }]));
 }
 
 /** Human number: 1234567 -> '1.23M'. */
