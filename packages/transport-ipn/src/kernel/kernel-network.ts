@@ -3,7 +3,7 @@
 // and backpressure; this class adds fragmentation, the bloom socket filter
 // and a bounded send queue for MSG_DONTWAIT's EAGAIN.
 import { EventEmitter } from 'node:events';
-import { unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import native from '@ipnbus/native';
 import type { BackendKind, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
 import { BLOOM_BYTES } from '../network.js';
@@ -85,8 +85,9 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
         native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_FLAGS!, opts.lossless ? C.IPN_FLAG_LOSSLESS! : 0);
         try {
           native.bindIpn(fd, family, path);
-          // bind() also ignores umask's effect we did not want: the network
-          // mode is what the creator asked for.
+          // The node was made with mode & ~umask; the network's access
+          // control is exactly what the creator asked for.
+          chmodSync(path, opts.mode);
           return new KernelNetwork(path, fd, family, opts);
         } catch (err) {
           if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;

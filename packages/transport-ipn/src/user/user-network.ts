@@ -10,7 +10,7 @@
 // datagram's `dropped` field. The lock is never held across an event-loop
 // turn, so a member blocked on it always gets it within one fan-out.
 import { EventEmitter } from 'node:events';
-import { readdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import native from '@ipnbus/native';
 import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
@@ -174,6 +174,9 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         id = nextMemberId(lockFd);
         const mine = sockPath(dir, id);
         native.bindUnix(listenFd, mine);
+        // Access control is the directory's mode; the socket itself must not
+        // narrow it (bind applies umask).
+        chmodSync(mine, 0o777);
         native.listen(listenFd, LISTEN_BACKLOG);
         native.epollAdd(epfd, listenFd, true);
         for (const name of readdirSync(dir)) {
