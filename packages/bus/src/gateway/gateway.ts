@@ -1,0 +1,155 @@
+// The gateway server: a D-Bus bus socket where each accepted stock client becomes an ipnbus member.
+import { createServer, createConnection, type Server } from 'node:net';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { connect, type Connection } from '../core/index.js';
+import { parseListenAddress, type ListenAddress } from './address.js';
+import { GatewayClient, type ClientContext } from './client.js';
+import { GatewayError } from './errors.js';
+import { newServerGuid } from './guid.js';
+import { MonitorHub } from './monitor.js';
+import { DEFAULT_LIMITS, type GatewayLimits, type GatewayOptions } from './options.js';
+import type { PeerCredentials } from './peercred.js';
+
+export interface Gateway {
+  /** The address to give stock clients (DBUS_SESSION_BUS_ADDRESS), with guid. */
+  readonly address: string;
+  /** The server GUID clients receive in the SASL OK line. */
+  readonly guid: string;
+  /** Clients currently connected (authenticating or registered). */
+  readonly clientCount: number;
+  /** Stop accepting, drop every client (and its bus membership), remove the socket file. */
+  close(): Promise<void>;
+}
+
+/** Is something answering on this unix socket path? (a stale file is not) */
+function socketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function listen(server: Server, addr: ListenAddress): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(addr.netPath);
+  });
+}
+
+/** Binds, replacing a stale socket file left by a dead gateway but never a live one. */
+async function bindServer(server: Server, addr: ListenAddress): Promise<void> {
+  try {
+    await listen(server, addr);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' || addr.kind !== 'path') {
+      throw new GatewayError(code === 'EADDRINUSE' ? 'AddressInUse' : 'ListenFailed', `cannot listen on ${addr.dbusAddress}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  let isSocket = false;
+  try {
+    isSocket = lstatSync(addr.name).isSocket();
+  } catch {
+    // Vanished meanwhile: just retry.
+  }
+  if (isSocket && (await socketAlive(addr.name))) {
+    throw new GatewayError('AddressInUse', `${addr.dbusAddress} is in use by a live server`);
+  }
+  if (!isSocket) {
+    throw new GatewayError('AddressInUse', `${addr.name} exists and is not a socket; not removing it`);
+  }
+  unlinkSync(addr.name);
+  try {
+    await listen(server, addr);
+  } catch (err) {
+    throw new GatewayError('ListenFailed', `cannot listen on ${addr.dbusAddress}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Start a gateway: stock D-Bus clients (gdbus, busctl, dbus-send,
+ * dbus-monitor, dbus-next...) connect to `gateway.address` and join the
+ * ipnbus bus at `busAddress` unchanged.
+ */
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const addr = parseListenAddress(opts.listen);
+  const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
+  const log: Logger = (opts.logger ?? pino({ name: 'ipnbus-gateway', level: process.env.IPNBUS_LOG || 'silent' }, pino.destination(2))).child({ component: 'gateway' });
+  const guid = newServerGuid();
+  const clients = new Set<GatewayClient>();
+  const localNames = new Set<string>();
+  const monitors = new MonitorHub();
+  const myUid = process.getuid?.() ?? 0;
+
+  const ctx: ClientContext = {
+    guid,
+    limits,
+    log,
+    monitors,
+    allowUid: (uid) => uid === myUid || uid === 0,
+    isLocalClient: (name) => localNames.has(name),
+    async connectMember(creds: PeerCredentials | undefined): Promise<Connection> {
+      const conn = await connect({
+        ...(opts.busAddress !== undefined ? { address: opts.busAddress } : {}),
+        ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
+        logger: log,
+        ...(creds !== undefined ? { credentials: creds } : {}),
+      });
+      localNames.add(conn.uniqueName);
+      return conn;
+    },
+    closed(client) {
+      clients.delete(client);
+      if (client.uniqueName !== undefined) localNames.delete(client.uniqueName);
+    },
+  };
+
+  const server = createServer({ allowHalfOpen: false, pauseOnConnect: true });
+  server.on('connection', (socket) => {
+    clients.add(new GatewayClient(ctx, socket));
+  });
+  server.on('error', (err) => log.error({ err }, 'gateway server error'));
+  await bindServer(server, addr);
+  if (addr.kind === 'path') {
+    chmodSync(addr.name, opts.socketMode ?? 0o600);
+  }
+  log.info({ address: addr.dbusAddress }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: `${addr.dbusAddress},guid=${guid}`,
+    guid,
+    get clientCount() {
+      return clients.size;
+    },
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const c of [...clients]) c.close('gateway closing', 'debug');
+        if (addr.kind === 'path') {
+          try {
+            unlinkSync(addr.name);
+          } catch {
+            // Already gone.
+          }
+        }
+      });
+      return closing;
+    },
+  };
+}
