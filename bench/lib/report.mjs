@@ -1,4 +1,13 @@
 // Shared benchmark reporting: timing helpers, a Markdown/console table, a hand-written SVG bar chart, result files.
+//
+// Usage (no dependencies; see bench/wire.mjs for a whole example):
+//   import { compareOpsPerSecond, textTable, markdownTable, barChartSvg, writeResults } from './lib/report.mjs';
+//   const r = compareOpsPerSecond({ ours: (n) => { for (let i = 0; i < n; i++) work(); }, theirs: ... });
+//   const rows = [{ impl: 'ours', 'ops/s': r.ours.opsPerSec }, ...];
+//   console.log(textTable(['impl', 'ops/s'], rows));
+//   writeResults('name', { data: { rows }, markdown: markdownTable(['impl', 'ops/s'], rows),
+//     svg: barChartSvg({ title: 'ops/s', groups: [{ name: 'case', bars: [{ label: 'ours', value: 1 }] }] }) });
+//   console.log(JSON.stringify(summary)); // last line: one JSON object, for CI
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -65,6 +65,34 @@ describe('round trips of random values for random signatures', () => {
     );
   });
 
+  it('random bytes, with or without a plausible fixed header, only ever raise WireError', async () => {
+    const { WireError, FrameReader } = await import('../../src/wire/index.js');
+    const header = fc.tuple(fc.constantFrom(0x6c, 0x42), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom(1, 1, 2));
+    fc.assert(
+      fc.property(header, fc.uint8Array({ maxLength: 200 }), fc.boolean(), ([e, t, f, v], rest, plausible) => {
+        const bytes = Buffer.from(plausible ? [e, t, f, v, ...rest] : rest);
+        if (plausible && bytes.length >= 16) {
+          // Make the lengths agree with the input size, so parsing gets past the framing.
+          const le = e === 0x6c;
+          const fields = Math.max(0, bytes.length - 16 - (bytes[16] ?? 0) % 9);
+          const bodyLen = bytes.length - 16 - ((fields + 7) & ~7);
+          if (bodyLen >= 0) {
+            if (le) { bytes.writeUInt32LE(fields, 12); bytes.writeUInt32LE(bodyLen, 4); }
+            else { bytes.writeUInt32BE(fields, 12); bytes.writeUInt32BE(bodyLen, 4); }
+          }
+        }
+        for (const attempt of [() => decodeMessage(bytes), () => new FrameReader().push(bytes)]) {
+          try {
+            attempt();
+          } catch (err) {
+            expect(err).toBeInstanceOf(WireError);
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('decoded ay values are views unless copyBytes is asked for', () => {
     const bytes = encodeMessage({ type: 4, flags: 0, serial: 1, path: '/p', interface: 'a.b', member: 'M', signature: 'ay', body: [Buffer.from('abc')] });
     const view = decodeMessage(bytes).body[0] as Buffer;
