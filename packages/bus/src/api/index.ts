@@ -25,7 +25,7 @@ export type { MethodHandler } from './object-registry.js';
 export type { BusConnection, IncomingCall as ApiIncomingCall, CallOptions } from './connection.js';
 export { topicToPath, pathToTopic, topicPatternToFilter, TopicError, PUBSUB_ROOT, PUBSUB_INTERFACE, PUBSUB_MEMBER } from './topic.js';
 export { packValue, unpackValue } from './pubsub.js';
-export type { PublishInfo, TopicHandler, SubscribeOptions } from './pubsub.js';
+export type { PublishInfo, TopicHandler, SubscribeOptions, Subscription } from './pubsub.js';
 export { PEER, INTROSPECTABLE, PROPERTIES, OBJECT_MANAGER, STANDARD_INTERFACES } from './standard-interfaces.js';
 export { connect, sessionBus } from './connect.js';
 export type { ConnectOptions } from './connect.js';

@@ -5,7 +5,7 @@ import { DBusError, ErrorNames } from '../core/errors.js';
 import type { BusConnection } from './connection.js';
 import { ObjectRegistry, type MethodHandler } from './object-registry.js';
 import { SignalRouter } from './signal-router.js';
-import { PubSub, type SubscribeOptions, type TopicHandler } from './pubsub.js';
+import { PubSub, type SubscribeOptions, type Subscription, type TopicHandler } from './pubsub.js';
 import type { ServiceInterface } from './service-interface.js';
 import { ProxyObject } from './proxy-object.js';
 import type { InterfaceSpec } from './definition.js';
@@ -115,9 +115,10 @@ export class MessageBus extends EventEmitter {
 
   /**
    * Receive values published on a topic ('a.b'), a prefix ('a.*') or all
-   * ('*'). Returns the function that unsubscribes.
+   * ('*'). Returns the function that unsubscribes; its `synced()` resolves
+   * once every current member follows the subscription.
    */
-  subscribe<T = unknown>(topic: string, handler: TopicHandler<T>, opts?: SubscribeOptions): () => void {
+  subscribe<T = unknown>(topic: string, handler: TopicHandler<T>, opts?: SubscribeOptions): Subscription {
     return this.pubsub.subscribe(topic, handler, opts);
   }
 

@@ -112,6 +112,18 @@ export class ProxyInterface extends EventEmitter {
     return unwrapAll(reply.body?.[0]);
   }
 
+  /**
+   * Resolve once the destination follows every match rule added so far (a
+   * Peer.Ping round trip): on the user backend rules reach senders one hop
+   * later, so await this after adding listeners when the next signal matters.
+   */
+  async sync(): Promise<void> {
+    await this.$host.connection.call(
+      { destination: this.$destination, path: this.$path, interface: 'org.freedesktop.DBus.Peer', member: 'Ping', signature: '', body: [] },
+      { timeoutMs: this.timeoutMs },
+    );
+  }
+
   /** Drop every listener and match rule of this proxy. */
   close(): void {
     this.removeAllListeners();
@@ -195,6 +207,7 @@ export interface TypedProxyBase<S extends InterfaceSpec> {
   off<N extends SignalName<S>>(signal: N, listener: Listener<SignalArgs<S, N>>): this;
   off(event: 'PropertiesChanged', listener: (changed: Partial<PropertyValues<S>>, invalidated: PropertyName<S>[]) => void): this;
   removeAllListeners(event?: SignalName<S> | 'PropertiesChanged'): this;
+  sync(): Promise<void>;
   listenerCount(event: SignalName<S> | 'PropertiesChanged'): number;
   close(): void;
 }

@@ -21,6 +21,14 @@ export interface PublishInfo {
   message: Message;
 }
 
+/** Calling it unsubscribes; `synced()` resolves once every current member
+ *  follows the subscription (on the user backend rules reach publishers one
+ *  hop later), so a publish made after it is sure to arrive. */
+export interface Subscription {
+  (): void;
+  synced(): Promise<void>;
+}
+
 export type TopicHandler<T = unknown> = (value: T, info: PublishInfo) => void;
 
 export interface SubscribeOptions {
@@ -48,9 +56,9 @@ export class PubSub {
     this.conn.emitSignal(path, PUBSUB_INTERFACE, PUBSUB_MEMBER, PUBSUB_SIGNATURE, [topic, packValue(value)]);
   }
 
-  subscribe<T = unknown>(pattern: string, handler: TopicHandler<T>, opts: SubscribeOptions = {}): () => void {
+  subscribe<T = unknown>(pattern: string, handler: TopicHandler<T>, opts: SubscribeOptions = {}): Subscription {
     const filter = topicPatternToFilter(pattern);
-    return this.signals.subscribe({ ...filter, interface: PUBSUB_INTERFACE, member: PUBSUB_MEMBER }, (msg) => {
+    const off = this.signals.subscribe({ ...filter, interface: PUBSUB_INTERFACE, member: PUBSUB_MEMBER }, (msg) => {
       if (msg.signature !== PUBSUB_SIGNATURE) {
         opts.onError?.(new TypeError(`pub/sub message with signature '${msg.signature}', expected 'say'`), msg);
         return;
@@ -65,5 +73,20 @@ export class PubSub {
       }
       handler(value, { topic, sender: msg.sender ?? '', message: msg });
     });
+    return Object.assign(() => off(), { synced: () => this.syncAll() });
+  }
+
+  // Publishers can be any member, so syncing means a Ping round trip with
+  // each one (in parallel); members that leave meanwhile do not matter.
+  private async syncAll(): Promise<void> {
+    const me = this.conn.uniqueName;
+    const members = this.conn.listNames().filter((n) => n.startsWith(':') && n !== me);
+    await Promise.all(
+      members.map((m) =>
+        this.conn
+          .call({ destination: m, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping', signature: '', body: [] }, { timeoutMs: 5000 })
+          .catch(() => undefined),
+      ),
+    );
   }
 }

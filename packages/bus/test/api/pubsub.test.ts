@@ -90,6 +90,16 @@ describe('publish/subscribe', () => {
     }
   });
 
+  it('after synced() a single publish arrives, with no retry', async () => {
+    const got: unknown[] = [];
+    const sub = bus.subscribe('once.only', (v) => got.push(v));
+    await sub.synced();
+    await child.command('publish', 'once.only', 'number');
+    for (let i = 0; i < 100 && !got.length; i++) await new Promise((r) => setTimeout(r, 20));
+    sub();
+    expect(got).toEqual([42]);
+  });
+
   it('rejects bad topics with a TopicError', () => {
     expect(() => bus.publish('', 1)).toThrow(/non-empty/);
     expect(() => bus.subscribe('a..b', () => {})).toThrow(/empty segment/);
