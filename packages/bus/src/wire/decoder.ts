@@ -3,7 +3,7 @@ import { WireError } from './errors.js';
 import { MAX_ARRAY_LENGTH, MAX_TOTAL_DEPTH } from './limits.js';
 import { isValidObjectPath } from './names.js';
 import type { Reader } from './reader.js';
-import { parseSignature, parseSingleType, type SignatureNode } from './signature.js';
+import { checkTotalDepth, parseSignature, parseSingleType, type SignatureNode } from './signature.js';
 import { Variant } from './variant.js';
 
 /** Reads one value of a fixed type at the reader's cursor. */
@@ -231,7 +231,9 @@ const variantCache = new Map<string, { node: SignatureNode; decode: Decode }>();
 export function bodyDecoders(signature: string): Decode[] {
   let dec = bodyCache.get(signature);
   if (dec === undefined) {
-    dec = parseSignature(signature).map((n) => compile(n, 0));
+    const nodes = parseSignature(signature);
+    checkTotalDepth(nodes, signature);
+    dec = nodes.map((n) => compile(n, 0));
     if (bodyCache.size >= CACHE_LIMIT) bodyCache.clear();
     bodyCache.set(signature, dec);
   }

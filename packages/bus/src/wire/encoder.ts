@@ -1,7 +1,7 @@
 // Encoder compiler: turns a signature tree into closures that marshal JS values, cached per signature.
 import { MAX_ARRAY_LENGTH, MAX_TOTAL_DEPTH } from './limits.js';
 import { isValidObjectPath } from './names.js';
-import { parseSignature, parseSingleType, type SignatureNode } from './signature.js';
+import { checkTotalDepth, parseSignature, parseSingleType, type SignatureNode } from './signature.js';
 import { Variant } from './variant.js';
 import type { Writer } from './writer.js';
 
@@ -356,7 +356,9 @@ const variantCache = new Map<string, { node: SignatureNode; encode: Encode }>();
 export function bodyEncoders(signature: string): Encode[] {
   let enc = bodyCache.get(signature);
   if (enc === undefined) {
-    enc = parseSignature(signature).map((n) => compile(n, 0));
+    const nodes = parseSignature(signature);
+    checkTotalDepth(nodes, signature);
+    enc = nodes.map((n) => compile(n, 0));
     if (bodyCache.size >= CACHE_LIMIT) bodyCache.clear();
     bodyCache.set(signature, enc);
   }

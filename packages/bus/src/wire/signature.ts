@@ -1,6 +1,6 @@
 // Type signatures: parsing into a tree, validation against the spec's rules, and a bounded cache.
 import { WireError } from './errors.js';
-import { MAX_ARRAY_DEPTH, MAX_SIGNATURE_LENGTH, MAX_STRUCT_DEPTH } from './limits.js';
+import { MAX_ARRAY_DEPTH, MAX_SIGNATURE_LENGTH, MAX_STRUCT_DEPTH, MAX_TOTAL_DEPTH } from './limits.js';
 
 /** One complete type. `child` holds an array's element, a struct's fields or a dict entry's key and value. */
 export interface SignatureNode {
@@ -56,6 +56,20 @@ export function validateSignature(sig: string): void {
   parseSignature(sig);
 }
 
+/**
+ * Values are in at most 64 containers (arrays, structs, dict entries,
+ * variants) in all. A signature within the per-kind limits can still nest
+ * deeper than that (32 arrays of dict entries around 32 structs), and such a
+ * body can never be marshalled, so it is refused before any value is read.
+ */
+export function checkTotalDepth(nodes: SignatureNode[], sig: string): void {
+  for (const n of nodes) {
+    if (n.depth > MAX_TOTAL_DEPTH) {
+      throw new WireError('too-deep', `signature '${sig}' nests ${n.depth} containers, more than ${MAX_TOTAL_DEPTH}`);
+    }
+  }
+}
+
 // Signatures arrive from the network inside variants, so the cache is bounded:
 // a peer sending endless distinct signatures only costs re-parsing, never memory.
 const CACHE_LIMIT = 4096;
@@ -69,6 +83,8 @@ function parseUncached(sig: string): SignatureNode[] {
   let pos = 0;
   let arrayDepth = 0;
   let structDepth = 0;
+  // Dict entries are counted on their own, as libdbus does; arrays bound them anyway.
+  let dictDepth = 0;
 
   const bad = (why: string): never => {
     throw new WireError('bad-signature', `bad signature '${sig}': ${why} at character ${pos}`);
@@ -119,10 +135,9 @@ function parseUncached(sig: string): SignatureNode[] {
     }
   };
 
-  // Dict entries count as structs for nesting, as libdbus and GLib count them.
   const dictEntry = (): SignatureNode => {
-    if (++structDepth > MAX_STRUCT_DEPTH) {
-      throw new WireError('too-deep', `signature '${sig}' nests more than ${MAX_STRUCT_DEPTH} structs`);
+    if (++dictDepth > MAX_ARRAY_DEPTH) {
+      throw new WireError('too-deep', `signature '${sig}' nests more than ${MAX_ARRAY_DEPTH} dict entries`);
     }
     if (pos >= sig.length) bad('unexpected end');
     if (!BASIC_TYPES.includes(sig[pos]!)) bad('dict key is not a basic type');
@@ -131,7 +146,7 @@ function parseUncached(sig: string): SignatureNode[] {
     const value = one();
     if (sig[pos] !== '}') bad('dict entry must hold exactly two types');
     pos++;
-    structDepth--;
+    dictDepth--;
     return node('{', [key, value], '{' + key.signature + value.signature + '}', 1 + Math.max(key.depth, value.depth));
   };
 

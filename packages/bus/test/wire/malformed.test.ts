@@ -1,7 +1,7 @@
 // Malformed-message corpus: each broken input is rejected with a WireError naming the rule it breaks.
 import { describe, expect, it } from 'vitest';
 import {
-  decodeMessage, encodeMessage, marshal, messageByteLength, parseSignature, unmarshal, Variant, WireError, type Message,
+  decodeMessage, encodeMessage, isValidSignature, marshal, messageByteLength, parseSignature, unmarshal, Variant, WireError, type Message,
 } from '../../src/wire/index.js';
 
 type Field = [code: number, sig: string, value: unknown];
@@ -110,6 +110,11 @@ describe('malformed messages', () => {
     rejects(() => parseSignature('a'.repeat(33) + 'y'), 'too-deep');
     rejects(() => parseSignature('('.repeat(33) + 'y' + ')'.repeat(33)), 'too-deep');
     expect(parseSignature('a'.repeat(32) + 'y')).toHaveLength(1);
+    // Within the per-kind limits but 65 containers in all: a valid signature no body can have.
+    const wide = 'a{s'.repeat(20) + '('.repeat(25) + 'y' + ')'.repeat(25) + '}'.repeat(20);
+    expect(isValidSignature(wide)).toBe(true);
+    rejects(() => marshal(wide, [{}]), 'too-deep');
+    rejects(() => decodeMessage(withBody(wide, Buffer.alloc(8))), 'too-deep');
     // A 32-deep signature inside a variant inside 32 arrays is past 64 in total.
     const deepSig = '('.repeat(32) + 'y' + ')'.repeat(32);
     let nested: unknown = [new Variant(deepSig, [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]])];
