@@ -1,0 +1,121 @@
+// Shared fixtures for the gateway tests: a private bus, a gateway on it, and spawning stock tools with timeouts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGateway, type Gateway, type GatewayLimits } from '../../packages/bus/src/gateway/index.js';
+
+export interface TestBus {
+  dir: string;
+  busAddress: string;
+  gw: Gateway;
+  close(): Promise<void>;
+}
+
+/** A fresh user-backend bus in a temp dir, with a gateway listening next to it. */
+export async function startTestBus(limits?: Partial<GatewayLimits>): Promise<TestBus> {
+  const dir = mkdtempSync(join(tmpdir(), 'ipnbus-gw-'));
+  const busAddress = `ipnbus:path=${join(dir, 'bus')}`;
+  const gw = await startGateway({
+    listen: `unix:path=${join(dir, 'gw.sock')}`,
+    busAddress,
+    backend: 'user',
+    ...(limits ? { limits } : {}),
+  });
+  return {
+    dir,
+    busAddress,
+    gw,
+    async close() {
+      await gw.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  pid: number;
+}
+
+/** Runs a tool to completion, killed after `timeoutMs` so a hang fails the test instead of stalling it. */
+export function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, pid: child.pid ?? -1 });
+    });
+  });
+}
+
+/** A long-running tool (a monitor) whose output we wait on. */
+export class Watched {
+  readonly child: ChildProcess;
+  output = '';
+  private waiters: Array<() => void> = [];
+
+  constructor(cmd: string, args: string[], hardTimeoutMs = 30_000) {
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (d: Buffer): void => {
+      this.output += d.toString();
+      for (const w of this.waiters) w();
+    };
+    this.child.stdout!.on('data', onData);
+    this.child.stderr!.on('data', onData);
+    const t = setTimeout(() => this.child.kill('SIGKILL'), hardTimeoutMs);
+    t.unref();
+    this.child.on('close', () => clearTimeout(t));
+  }
+
+  /** Resolves when `re` matches the output so far; rejects after `timeoutMs` with what was seen. */
+  waitFor(re: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const m = this.output.match(re);
+        if (m) {
+          clearTimeout(timer);
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          resolve(m);
+          return true;
+        }
+        return false;
+      };
+      const waiter = (): void => void check();
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`timed out waiting for ${re} in output:\n${this.output.slice(-3000)}`));
+      }, timeoutMs);
+      if (!check()) this.waiters.push(waiter);
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      this.child.once('close', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+/** Polls `pred` until true, or fails after `timeoutMs`. */
+export async function until(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,76 @@
+// A native ipnbus service for the gateway tests, written on the core Connection (no stock library involved).
+import { connect, type Connection } from '../../packages/bus/src/core/index.js';
+import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
+
+export const SERVICE = 'com.example.Native';
+export const IFACE = 'com.example.Native';
+export const PATH = '/com/example/Native';
+
+const DOCTYPE = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"
+"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">`;
+
+const OBJECT_XML = `${DOCTYPE}
+<node>
+  <interface name="${IFACE}">
+    <method name="Echo"><arg name="text" type="s" direction="in"/><arg name="echo" type="s" direction="out"/></method>
+    <method name="WhoAmI"><arg name="pid" type="u" direction="out"/><arg name="uid" type="u" direction="out"/><arg name="gid" type="u" direction="out"/></method>
+    <method name="Fail"/>
+    <signal name="Ping"><arg name="text" type="s"/></signal>
+  </interface>
+  <interface name="org.freedesktop.DBus.Introspectable">
+    <method name="Introspect"><arg name="xml" type="s" direction="out"/></method>
+  </interface>
+</node>`;
+
+/** Intermediate nodes list their one child so `busctl tree` can walk down. */
+function nodeXml(path: string): string | undefined {
+  if (path === PATH) return OBJECT_XML;
+  const parts = PATH.split('/').filter(Boolean);
+  const have = path === '/' ? [] : path.split('/').filter(Boolean);
+  if (have.length >= parts.length || have.some((p, i) => p !== parts[i])) return undefined;
+  return `${DOCTYPE}\n<node>\n  <node name="${parts[have.length]}"/>\n</node>`;
+}
+
+export interface NativeService {
+  conn: Connection;
+  /** Signals received through the service's match rules. */
+  signals: Message[];
+  close(): void;
+}
+
+/**
+ * Echo(s)->s, WhoAmI()->(uuu) with the caller's credentials as the bus
+ * reports them, Fail() -> com.example.Error.Failed, Introspect on the
+ * object and its parents.
+ */
+export async function startNativeService(busAddress: string): Promise<NativeService> {
+  const conn = await connect({ address: busAddress, backend: 'user' });
+  const signals: Message[] = [];
+  conn.on('message', (m: Message) => {
+    if (m.type === MessageType.SIGNAL && m.sender !== 'org.freedesktop.DBus') signals.push(m);
+  });
+  conn.on('methodCall', ({ msg }: { msg: Message }) => {
+    if (msg.interface === 'org.freedesktop.DBus.Introspectable' && msg.member === 'Introspect') {
+      const xml = nodeXml(msg.path ?? '/');
+      if (xml !== undefined) return conn.reply(msg, 's', [xml]);
+      return conn.replyError(msg, 'org.freedesktop.DBus.Error.UnknownObject', `no object at ${msg.path}`);
+    }
+    if (msg.path !== PATH) return conn.replyError(msg, 'org.freedesktop.DBus.Error.UnknownObject', `no object at ${msg.path}`);
+    if ((msg.interface === IFACE || msg.interface === undefined) && msg.member === 'Echo' && msg.signature === 's') {
+      return conn.reply(msg, 's', [msg.body[0]]);
+    }
+    if ((msg.interface === IFACE || msg.interface === undefined) && msg.member === 'WhoAmI') {
+      const c = conn.getCredentials(msg.sender!);
+      if (c === undefined) return conn.replyError(msg, 'com.example.Error.NoCreds', 'no credentials');
+      return conn.reply(msg, 'uuu', [c.pid, c.uid, c.gid]);
+    }
+    if (msg.member === 'Fail') return conn.replyError(msg, 'com.example.Error.Failed', 'failing as asked');
+    return conn.replyError(msg, 'org.freedesktop.DBus.Error.UnknownMethod', `no method ${msg.member}`);
+  });
+  await conn.requestName(SERVICE, 0);
+  return {
+    conn,
+    signals,
+    close: () => conn.disconnect(),
+  };
+}

@@ -1,0 +1,155 @@
+// Stock D-Bus tools (gdbus, busctl, dbus-send, dbus-monitor) on an ipnbus bus through the gateway.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, startTestBus, until, Watched, type TestBus } from './helpers.js';
+import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+
+let bus: TestBus;
+let svc: NativeService;
+let A: string;
+
+beforeAll(async () => {
+  bus = await startTestBus();
+  svc = await startNativeService(bus.busAddress);
+  A = bus.gw.address;
+});
+
+afterAll(async () => {
+  svc?.close();
+  await bus?.close();
+});
+
+const uid = process.getuid?.() ?? 0;
+
+/**
+ * A match rule added by a stock client reaches the other members as a
+ * filter update, asynchronously (no broker to serialise it against their
+ * sends): a signal emitted in the same instant may still be filtered out
+ * at the sender. So emit until the tool shows it (the README notes this).
+ */
+async function emitUntilSeen(mon: Watched, text: string, re: RegExp): Promise<void> {
+  const timer = setInterval(() => svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', [text]), 100);
+  svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', [text]);
+  try {
+    await mon.waitFor(re, 5000);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('gateway with stock tools', () => {
+  it('dbus-send --print-reply: ListNames shows the bus, native members and names', async () => {
+    const r = await run('dbus-send', [`--bus=${A}`, '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.ListNames']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('string "org.freedesktop.DBus"');
+    expect(r.stdout).toContain(`string "${SERVICE}"`);
+    expect(r.stdout).toContain(`string "${svc.conn.uniqueName}"`);
+    // Its own unique name is listed too: it is a member like any other.
+    const own = /destination=(:1\.\d+)/.exec(r.stdout)![1]!;
+    expect(r.stdout).toContain(`string "${own}"`);
+  });
+
+  it('gdbus call reaches a native service, and the service sees gdbus\'s own credentials', async () => {
+    const echo = await run('gdbus', ['call', '--address', A, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.Echo`, 'hello gdbus']);
+    expect(echo.stderr).toBe('');
+    expect(echo.stdout.trim()).toBe("('hello gdbus',)");
+    const who = await run('gdbus', ['call', '--address', A, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.WhoAmI`]);
+    const m = /^\(uint32 (\d+), uint32 (\d+), uint32 (\d+)\)$/.exec(who.stdout.trim());
+    expect(m, who.stdout + who.stderr).not.toBeNull();
+    // SO_PEERCRED of the gdbus process, not the gateway's pid.
+    expect(Number(m![1])).toBe(who.pid);
+    expect(Number(m![1])).not.toBe(process.pid);
+    expect(Number(m![2])).toBe(uid);
+  });
+
+  it('busctl call reaches the native service with its own pid; errors come back as D-Bus errors', async () => {
+    const echo = await run('busctl', [`--address=${A}`, 'call', SERVICE, PATH, IFACE, 'Echo', 's', 'hello busctl']);
+    expect(echo.stdout.trim()).toBe('s "hello busctl"');
+    const who = await run('busctl', [`--address=${A}`, 'call', SERVICE, PATH, IFACE, 'WhoAmI']);
+    expect(who.stdout.trim()).toMatch(new RegExp(`^uuu ${who.pid} ${uid} \\d+$`));
+    const fail = await run('busctl', [`--address=${A}`, 'call', SERVICE, PATH, IFACE, 'Fail']);
+    expect(fail.code).not.toBe(0);
+    expect(fail.stderr).toContain('failing as asked');
+    const unknown = await run('dbus-send', [`--bus=${A}`, '--print-reply', '--dest=com.example.Nobody', '/', 'com.example.X.Y']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('org.freedesktop.DBus.Error.ServiceUnknown');
+  });
+
+  it('the bus driver reports a stock client\'s credentials to other stock clients', async () => {
+    // busctl asks the driver about every name: its PID column for its own
+    // connection must be busctl's pid, for the native one the native pid.
+    const list = await run('busctl', [`--address=${A}`, 'list', '--no-pager']);
+    expect(list.code).toBe(0);
+    const own = list.stdout.split('\n').find((l) => /^:1\.\d+\s+\d+\s+busctl\b/.test(l));
+    expect(own, list.stdout).toBeDefined();
+    expect(Number(own!.split(/\s+/)[1])).toBe(list.pid);
+    const native = list.stdout.split('\n').find((l) => l.startsWith(SERVICE));
+    expect(Number(native!.split(/\s+/)[1])).toBe(process.pid);
+  });
+
+  it('gdbus introspect and busctl introspect/tree walk the native objects', async () => {
+    const gi = await run('gdbus', ['introspect', '--address', A, '--dest', SERVICE, '--object-path', PATH]);
+    expect(gi.stdout).toContain(`interface ${IFACE}`);
+    expect(gi.stdout).toMatch(/Echo\(in\s+s text,\s+out s echo\)/);
+    const bi = await run('busctl', [`--address=${A}`, 'introspect', '--no-pager', SERVICE, PATH]);
+    expect(bi.stdout).toMatch(/\.Echo\s+method\s+s\s+s/);
+    const tree = await run('busctl', [`--address=${A}`, 'tree', '--no-pager', '--list', SERVICE]);
+    expect(tree.stdout.split('\n')).toContain(PATH);
+    const drv = await run('gdbus', ['introspect', '--address', A, '--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus']);
+    expect(drv.stdout).toContain('BecomeMonitor');
+  });
+
+  it('a signal from dbus-send reaches a native match rule; its sender is the client\'s unique name', async () => {
+    svc.conn.addMatch(`type='signal',interface='${IFACE}',member='FromStock'`);
+    const before = svc.signals.length;
+    const r = await run('dbus-send', [`--bus=${A}`, '--type=signal', PATH, `${IFACE}.FromStock`, 'string:over the gateway']);
+    expect(r.code).toBe(0);
+    await until(() => svc.signals.length > before, 5000, 'the stock signal');
+    const sig = svc.signals.at(-1)!;
+    expect(sig.member).toBe('FromStock');
+    expect(sig.body).toEqual(['over the gateway']);
+    expect(sig.sender).toMatch(/^:1\.\d+$/);
+    expect(sig.sender).not.toBe(svc.conn.uniqueName);
+  });
+
+  it('gdbus monitor sees a native signal', async () => {
+    const mon = new Watched('gdbus', ['monitor', '--address', A, '--dest', SERVICE]);
+    try {
+      await mon.waitFor(new RegExp(`The name ${SERVICE.replace(/\./g, '\\.')} is owned by :1\\.\\d+`));
+      await emitUntilSeen(mon, 'tick', new RegExp(`${PATH}: ${IFACE.replace(/\./g, '\\.')}\\.Ping \\('tick',\\)`));
+    } finally {
+      await mon.stop();
+    }
+  });
+
+  it('dbus-monitor (BecomeMonitor) sees broadcasts and the calls crossing the gateway', async () => {
+    const mon = new Watched('dbus-monitor', ['--address', A]);
+    try {
+      // dbus-monitor prints the NameLost the driver sends after BecomeMonitor.
+      await mon.waitFor(/member=NameLost/);
+      await emitUntilSeen(mon, 'to the monitor', /interface=com\.example\.Native; member=Ping\n\s+string "to the monitor"/);
+      const r = await run('gdbus', ['call', '--address', A, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.Echo`, 'watched call']);
+      expect(r.stdout.trim()).toBe("('watched call',)");
+      await mon.waitFor(/method call .*member=Echo\n\s+string "watched call"/);
+      await mon.waitFor(/method return .*\n\s+string "watched call"/);
+    } finally {
+      await mon.stop();
+    }
+  });
+
+  it('busctl monitor sees broadcasts', async () => {
+    const mon = new Watched('busctl', [`--address=${A}`, 'monitor', '--no-pager']);
+    try {
+      await mon.waitFor(/Monitoring bus message stream/);
+      await emitUntilSeen(mon, 'to busctl', /Member=Ping[\s\S]*STRING "to busctl"/);
+    } finally {
+      await mon.stop();
+    }
+  });
+
+  it('gateway clients come and go: their members leave the bus when they exit', async () => {
+    await until(() => bus.gw.clientCount === 0, 5000, 'all stock clients to be gone');
+    await until(() => svc.conn.listNames().filter((n) => n.startsWith(':')).length === 1, 5000, 'members to leave');
+    expect(svc.conn.listNames().filter((n) => n.startsWith(':'))).toEqual([svc.conn.uniqueName]);
+  });
+});
