@@ -190,4 +190,78 @@ describe('traffic captured from a real dbus-daemon', () => {
     expect(sawSignal).toBe(2);
     expect(sawEchoCall).toBe(2);
   });
+
+  it('dbus-daemon (libdbus validation) accepts our big- and little-endian messages, 64-bit values included, and echoes them back', async () => {
+    const sock = net.connect(join(dir, 'daemon.sock'));
+    const reader = new FrameReader();
+    const inbox: Message[] = [];
+    let authed = false;
+    let authBuf = '';
+    const waiters: (() => void)[] = [];
+    sock.on('data', (d: Buffer) => {
+      let chunk = d;
+      if (!authed) {
+        authBuf += d.toString('latin1');
+        const nl = authBuf.indexOf('\r\n');
+        if (nl < 0) return;
+        expect(authBuf.startsWith('OK ')).toBe(true);
+        authed = true;
+        chunk = Buffer.from(authBuf.slice(nl + 2), 'latin1');
+        sock.write('BEGIN\r\n');
+        waiters.splice(0).forEach((w) => w());
+      }
+      inbox.push(...reader.push(chunk));
+      waiters.splice(0).forEach((w) => w());
+    });
+    const until = async <T>(f: () => T | undefined): Promise<T> => {
+      for (;;) {
+        const v = f();
+        if (v !== undefined) return v;
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    };
+    try {
+      const uid = Buffer.from(String(process.getuid!())).toString('hex');
+      sock.write(`\0AUTH EXTERNAL ${uid}\r\n`);
+      await until(() => (authed ? true : undefined));
+      let serial = 0;
+      const send = (m: Omit<Message, 'serial' | 'flags'>, endian: 'little' | 'big') => {
+        const msg = { flags: 0, serial: ++serial, ...m };
+        sock.write(encodeMessage(msg, { endian }));
+        return msg.serial;
+      };
+      const call = (member: string, signature: string, body: unknown[], endian: 'little' | 'big') => send({
+        type: MessageType.METHOD_CALL, destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus',
+        interface: 'org.freedesktop.DBus', member, signature, body,
+      }, endian);
+      const replyTo = (s: number) => until(() => inbox.find((m) => m.replySerial === s));
+
+      const hello = await replyTo(call('Hello', '', [], 'big'));
+      expect(hello.type).toBe(MessageType.METHOD_RETURN);
+      const me = hello.body[0] as string;
+      expect(me).toMatch(/^:1\.\d+$/);
+      const owner = await replyTo(call('NameHasOwner', 's', ['org.freedesktop.DBus'], 'big'));
+      expect(owner.body).toEqual([true]);
+      await replyTo(call('AddMatch', 's', ["type='signal',interface='org.ipnbus.Endian'"], 'little'));
+
+      const V = (await import('../../src/wire/index.js')).Variant;
+      const body = [-(2n ** 63n), 2n ** 64n - 1n, -1.25, 'é', [1, -2, 3], { a: new V('x', -5n), b: new V('(tn)', [7n, -7]) }, Buffer.from([1, 2])];
+      for (const endian of ['big', 'little'] as const) {
+        const member = endian === 'big' ? 'Big' : 'Little';
+        send({ type: MessageType.SIGNAL, path: '/e', interface: 'org.ipnbus.Endian', member, signature: 'xtdsaia{sv}ay', body }, endian);
+        const back = await until(() => inbox.find((m) => m.member === member));
+        expect(back.sender).toBe(me);
+        expect(back.body).toEqual(body);
+      }
+      // A message libdbus must refuse: a boolean 2. The daemon drops the connection.
+      const bad = encodeMessage({ type: MessageType.SIGNAL, flags: 0, serial: ++serial, path: '/e', interface: 'org.ipnbus.Endian', member: 'Bad', signature: 'b', body: [true] }, { endian: 'big' });
+      bad[bad.length - 1] = 2;
+      const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+      sock.write(bad);
+      await closed;
+      expect(inbox.find((m) => m.member === 'Bad')).toBeUndefined();
+    } finally {
+      sock.destroy();
+    }
+  });
 });
