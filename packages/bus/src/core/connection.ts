@@ -128,6 +128,11 @@ export class Connection extends EventEmitter {
   readonly #onJoin = (info: MemberInfo): void => this.#joined(info);
   readonly #onLeave = (info: MemberInfo): void => this.#left(info.id);
   readonly #onError = (e: Error): void => this.#transportError(e);
+  readonly #onDrain = (): void => {
+    this.#backpressured = false;
+    this.#emitSafe('drain');
+  };
+  #backpressured = false;
 
   /** Use connect(); this assembles an already opened network and bus directory. */
   constructor(init: ConnectionInit) {
@@ -155,11 +160,21 @@ export class Connection extends EventEmitter {
     this.network.on('join', this.#onJoin);
     this.network.on('leave', this.#onLeave);
     this.network.on('error', this.#onError);
+    this.network.on('drain', this.#onDrain);
     for (const state of this.#store.readAll()) this.view.apply(this.#withoutDead(state));
     // No rules yet: no signal needs to wake us.
     this.network.setFilter([ONLY_BLOOMLESS]);
     this.#ready = true;
     this.#log.debug({ members: this.view.memberIds().length }, 'connected');
+  }
+
+  /**
+   * True after a send the transport had to queue (a receiver is full);
+   * 'drain' is emitted when the queue has gone out. Lets a relay (the
+   * gateway) stop reading its source instead of queueing without bound.
+   */
+  get backpressured(): boolean {
+    return this.#backpressured;
   }
 
   get closed(): boolean {
@@ -199,7 +214,7 @@ export class Connection extends EventEmitter {
       if (full.unixFds) throw new DBusError(ErrorNames.InvalidArgs, 'unix fds can only go with a unicast message');
       const bytes = this.#encode(full);
       try {
-        this.network.broadcast(bytes, messageBloom(full));
+        if (!this.network.broadcast(bytes, messageBloom(full))) this.#backpressured = true;
       } catch (e) {
         throw this.#transportFailure(e, 'broadcast');
       }
@@ -228,7 +243,7 @@ export class Connection extends EventEmitter {
       setImmediate(() => this.#dispatch(copy, fds ?? [], true));
     } else {
       try {
-        this.network.send(target, bytes, fds);
+        if (!this.network.send(target, bytes, fds)) this.#backpressured = true;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EHOSTUNREACH' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ECONNRESET') {
@@ -719,6 +734,7 @@ export class Connection extends EventEmitter {
     this.network.off('join', this.#onJoin);
     this.network.off('leave', this.#onLeave);
     this.network.off('error', this.#onError);
+    this.network.off('drain', this.#onDrain);
     // Unlink our member lock before leaving: whoever sees the leave finds us
     // dead on disk too.
     this.#live.release();
