@@ -190,13 +190,14 @@ function outBasic(code: string, v: unknown, fds: number[], where: string): unkno
  * and gives -1, so a handler never mistakes it for a real descriptor.
  */
 export function mapIncomingFds(signature: string, values: unknown[], fds: readonly number[]): unknown[] {
-  if (!signature.includes('h') && !signature.includes('v')) return values;
+  // Variants can hide an 'h' only if the message carried fds at all.
+  if (!signature.includes('h') && (fds.length === 0 || !signature.includes('v'))) return values;
   const types = parseSignature(signature);
   return types.map((t, i) => inc(t, values[i], fds));
 }
 
 export function mapIncomingValueFds(type: string, value: unknown, fds: readonly number[]): unknown {
-  if (!type.includes('h') && !type.includes('v')) return value;
+  if (!type.includes('h') && (fds.length === 0 || !type.includes('v'))) return value;
   return inc(parseSingleType(type), value, fds);
 }
 
