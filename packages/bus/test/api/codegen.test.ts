@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,16 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The README's API example, pointed at the sources, as an ES module file. */
+function readmeExample(): string {
+  const readme = readFileSync(resolve(here, '../../README.md'), 'utf8');
+  const api = readme.slice(readme.indexOf('## API'));
+  const code = /```ts\n([\s\S]*?)```/.exec(api)![1]!;
+  const file = join(tmp, 'readme-example.mts');
+  writeFileSync(file, code.replace("from 'ipnbus'", `from ${JSON.stringify(resolve(here, '../../src/index.js'))}`) + '\nexport {};\n');
+  return file;
+}
+
 describe('generateTypeScript', () => {
   it('reads dbus-daemon introspection and declares its interfaces', () => {
     const node = parseIntrospection(busXml);
@@ -52,7 +62,7 @@ describe('generateTypeScript', () => {
     expect(generateTypeScript(busXml, { includeStandard: true })).toContain("'org.freedesktop.DBus.Introspectable'");
   });
 
-  it('output compiles with tsc, and typed-API misuse is rejected', async () => {
+  it('output compiles with tsc, typed-API misuse is rejected, the README example compiles', async () => {
     const code = generateTypeScript(busXml, { importFrom: apiIndex });
     const gen = join(tmp, 'generated.ts');
     writeFileSync(gen, code + `
@@ -73,7 +83,7 @@ export async function use(bus: MessageBus): Promise<number> {
           strict: true, noEmit: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', skipLibCheck: true,
           types: ['node'], typeRoots: [join(repoRoot, 'node_modules/@types')],
         },
-        files: [gen, resolve(here, 'fixtures/typed-usage.ts')],
+        files: [gen, resolve(here, 'fixtures/typed-usage.ts'), readmeExample()],
       }),
     );
     const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
