@@ -26,13 +26,7 @@ const SALT = {
 } as const;
 export type BloomKey = keyof typeof SALT;
 
-/** FNV-1a over UTF-16 code units, seeded, with murmur3's finaliser for avalanche. */
-function hash32(s: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+function finalize(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -41,12 +35,25 @@ function hash32(s: string, seed: number): number {
   return h >>> 0;
 }
 
-/** Sets the element's bits in `bloom` (double hashing: h1 + i*h2). */
+/**
+ * Sets the element's bits in `bloom`. Two FNV-1a hashes over the UTF-16
+ * code units, seeded with the key's salt and its complement, computed in one
+ * pass and finished with murmur3's avalanche; bit i = h1 + i*h2 (double
+ * hashing).
+ */
 export function bloomAdd(bloom: Uint8Array, key: BloomKey, value: string): void {
-  const h1 = hash32(value, SALT[key]);
-  const h2 = hash32(value, ~SALT[key]) | 1;
+  const salt = SALT[key];
+  let a = (0x811c9dc5 ^ salt) >>> 0;
+  let b = (0x811c9dc5 ^ ~salt) >>> 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  const h1 = finalize(a);
+  const h2 = finalize(b) | 1;
   for (let i = 0; i < BLOOM_HASHES; i++) {
-    const bit = ((h1 + Math.imul(i, h2)) >>> 0) % BLOOM_BITS;
+    const bit = ((h1 + Math.imul(i, h2)) >>> 0) & (BLOOM_BITS - 1);
     bloom[bit >> 3]! |= 1 << (bit & 7);
   }
 }
@@ -64,17 +71,42 @@ export function pathPrefixes(path: string): string[] {
   return out;
 }
 
+/**
+ * Signals repeat: the same interface, member and path again and again. Their
+ * part of the bloom is cached (bounded: a sender of endless distinct paths
+ * only loses the cache, never memory), and so is the arg0 part.
+ */
+const CACHE_LIMIT = 4096;
+const baseCache = new Map<string, Uint8Array>();
+const arg0Cache = new Map<string, Uint8Array>();
+
+function cached(cache: Map<string, Uint8Array>, key: string, make: (b: Uint8Array) => void): Uint8Array {
+  let b = cache.get(key);
+  if (b === undefined) {
+    b = new Uint8Array(BLOOM_BYTES);
+    make(b);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, b);
+  }
+  return b;
+}
+
 /** The bloom a broadcast signal carries. */
 export function messageBloom(msg: Pick<Message, 'interface' | 'member' | 'path' | 'signature' | 'body'>): Uint8Array {
-  const bloom = new Uint8Array(BLOOM_BYTES);
-  if (msg.interface !== undefined) bloomAdd(bloom, 'interface', msg.interface);
-  if (msg.member !== undefined) bloomAdd(bloom, 'member', msg.member);
-  if (msg.path !== undefined) {
-    bloomAdd(bloom, 'path', msg.path);
-    for (const p of pathPrefixes(msg.path)) bloomAdd(bloom, 'pathPrefix', p);
-  }
-  if (msg.signature.charCodeAt(0) === 0x73 /* 's' */ && typeof msg.body[0] === 'string') {
-    bloomAdd(bloom, 'arg0', msg.body[0]);
+  const { interface: iface, member, path } = msg;
+  const base = cached(baseCache, `${iface ?? ''}\0${member ?? ''}\0${path ?? ''}`, (b) => {
+    if (iface !== undefined) bloomAdd(b, 'interface', iface);
+    if (member !== undefined) bloomAdd(b, 'member', member);
+    if (path !== undefined) {
+      bloomAdd(b, 'path', path);
+      for (const p of pathPrefixes(path)) bloomAdd(b, 'pathPrefix', p);
+    }
+  });
+  const bloom = base.slice();
+  const arg0 = msg.body[0];
+  if (msg.signature.charCodeAt(0) === 0x73 /* 's' */ && typeof arg0 === 'string') {
+    const a = cached(arg0Cache, arg0, (b) => bloomAdd(b, 'arg0', arg0));
+    for (let i = 0; i < BLOOM_BYTES; i++) bloom[i]! |= a[i]!;
   }
   return bloom;
 }
