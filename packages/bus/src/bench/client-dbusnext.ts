@@ -26,7 +26,7 @@ export async function connectDbusNext(address: string): Promise<BenchClient> {
     async subscribe(onTick) {
       bus.on('message', (msg: Message) => {
         if (msg.type === MessageType.SIGNAL && msg.member === BENCH_SIGNAL && msg.interface === BENCH_IFACE) {
-          onTick(msg.body[0] as bigint, (msg.body[1] as Buffer).length);
+          onTick(msg.body[0] as bigint, (msg.body[1] as string).length);
         }
       });
       await busCall('AddMatch', 's', [TICK_MATCH]);

@@ -19,7 +19,7 @@ export async function connectIpnbus(address: string, backend: 'auto' | 'kernel' 
     async subscribe(onTick) {
       conn.on('message', (msg: Message) => {
         if (msg.type === SIGNAL && msg.member === BENCH_SIGNAL && msg.interface === BENCH_IFACE) {
-          onTick(msg.body[0] as bigint, (msg.body[1] as Buffer).length);
+          onTick(msg.body[0] as bigint, (msg.body[1] as string).length);
         }
       });
       conn.addMatch(TICK_MATCH);

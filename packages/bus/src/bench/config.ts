@@ -5,7 +5,7 @@ export type Transport = 'auto' | 'kernel' | 'user';
 
 export interface PayloadSpec {
   name: 'small' | '4k';
-  /** Payload bytes in the Tick's `ay` (the stamp and header come on top). */
+  /** Payload bytes in the Tick's string (the stamp and header come on top). */
   bytes: number;
   /** Total deliveries per round; messages = deliveries / subscribers, clamped. */
   deliveries: number;

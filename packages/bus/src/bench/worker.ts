@@ -53,7 +53,7 @@ function onTick(stamp: bigint): void {
 }
 
 async function blast(client: BenchClient, count: number, size: number): Promise<void> {
-  const payload = Buffer.alloc(size, 0x5a);
+  const payload = 'Z'.repeat(size);
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
@@ -67,7 +67,7 @@ async function blast(client: BenchClient, count: number, size: number): Promise<
 }
 
 async function paced(client: BenchClient, count: number, rate: number, size: number): Promise<void> {
-  const payload = Buffer.alloc(size, 0x5a);
+  const payload = 'Z'.repeat(size);
   const cpu = process.cpuUsage();
   const intervalNs = 1e9 / rate;
   const start = process.hrtime.bigint();
