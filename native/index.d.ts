@@ -69,11 +69,17 @@ export declare function sendmsg(fd: number, parts: Parts, family: number, dest?:
 /** One message to many sockets; results[i] = bytes or -errno. Returns successes. */
 export declare function sendToMany(fds: Int32Array, parts: Parts, flags: number, results: Int32Array): number;
 /**
- * Sequenced fan-out under flock(lockFd): see addon.cc. Returns the sequence
- * number, or -(i + 1) when sndbuf > 0 and fds[i] had no room (nothing sent).
+ * Sequenced fan-out under flock(lockFd), numbering from the u64 at the start
+ * of `counter` (a mmapShared mapping of the lock file): see addon.cc. est[i]
+ * is an upper bound of fds[i]'s send-buffer charge, updated in place. Returns
+ * the sequence number, or -(i + 1) when sndbuf > 0 and fds[i] had no room
+ * (then nothing was sent).
  */
-export declare function seqSendToMany(lockFd: number, fds: Int32Array, drops: Int32Array | null, parts: Uint8Array[],
-  seqOffset: number, dropOffset: number, sndbuf: number, results: Int32Array): number;
+export declare function seqSendToMany(lockFd: number, counter: Buffer, fds: Int32Array, est: Float64Array | null,
+  drops: Int32Array | null, parts: Uint8Array[], seqOffset: number, dropOffset: number, sndbuf: number,
+  results: Int32Array): number;
+/** A MAP_SHARED mapping of the file's first `length` bytes. */
+export declare function mmapShared(fd: number, length: number): Buffer;
 /** Every ready datagram (up to vlen) in one call; `eof` set when hung up. */
 export declare function recvmmsg(fd: number, vlen: number, maxBytes: number): RecvItem[] & { eof?: boolean };
 export declare function epollCreate(): number;

@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -450,59 +451,86 @@ Napi::Value SendToMany(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, ok);
 }
 
+// Upper bound of the send-buffer charge (skb truesize) of one unix datagram
+// of `len` bytes: linear data is kmalloc'ed (rounded up to a power of two,
+// plus skb_shared_info), larger ones spill into whole pages, plus the
+// sk_buff itself.
+static double TruesizeBound(size_t len) {
+  return len <= 16000 ? 2.0 * (double)len + 1664.0 : (double)len + 40000.0;
+}
+
 // Sequenced fan-out for the user-space mesh, all under one flock so that a
 // sequence number is assigned and the message is in every receiver's kernel
 // queue before any other sender can take the next number.
 //
-// seqSendToMany(lockFd, fds: Int32Array, drops: Int32Array|null, parts,
-//               seqOffset, dropOffset, sndbuf, results: Int32Array) -> number
+// seqSendToMany(lockFd, counter: Buffer, fds: Int32Array, est: Float64Array
+//               | null, drops: Int32Array | null, parts, seqOffset,
+//               dropOffset, sndbuf, results: Int32Array) -> number
 //
-// The sequence counter is the u64 (host order) at offset 0 of lockFd. The new
-// number is written little-endian into parts[0] at seqOffset; drops[i] (if
-// given) into parts[0] at dropOffset before the send to fds[i]. With sndbuf >
-// 0 (lossless) every socket is first checked to have room (SIOCOUTQ < sndbuf
-// guarantees the kernel accepts one more datagram); if one has none, nothing
-// is sent and -(index + 1) is returned. Otherwise returns the sequence number.
+// counter is a MAP_SHARED mapping of the lock file (mmapShared): its first
+// u64 (host order) is the network's last sequence number. The new number is
+// written little-endian into parts[0] at seqOffset; drops[i] (if given) into
+// parts[0] at dropOffset before the send to fds[i].
+//
+// With sndbuf > 0 (lossless) every socket must have room first, so the
+// fan-out is all-or-nothing: the kernel accepts a datagram while the bytes
+// charged to the sender's socket are below sk_sndbuf. est[i] is the caller's
+// upper bound of that charge for fds[i]; only when it reaches sndbuf is the
+// real value read (SIOCOUTQ), which keeps the check nearly free. Each send
+// adds TruesizeBound(len). If a socket has no room, nothing is sent and
+// -(index + 1) is returned. Otherwise returns the sequence number.
 Napi::Value SeqSendToMany(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int lockFd = ArgFd(info, 0);
-  if (!info[1].IsTypedArray()) ThrowType(env, "fds must be an Int32Array");
-  Napi::Int32Array fds = info[1].As<Napi::Int32Array>();
-  bool haveDrops = info[2].IsTypedArray();
+  if (!info[1].IsBuffer()) ThrowType(env, "counter must be a Buffer (mmapShared)");
+  Napi::Buffer<uint8_t> counter = info[1].As<Napi::Buffer<uint8_t>>();
+  if (counter.Length() < 8) ThrowType(env, "counter too short");
+  if (!info[2].IsTypedArray()) ThrowType(env, "fds must be an Int32Array");
+  Napi::Int32Array fds = info[2].As<Napi::Int32Array>();
+  bool haveEst = info[3].IsTypedArray();
+  Napi::Float64Array est;
+  if (haveEst) est = info[3].As<Napi::Float64Array>();
+  bool haveDrops = info[4].IsTypedArray();
   Napi::Int32Array drops;
-  if (haveDrops) drops = info[2].As<Napi::Int32Array>();
-  if (!info[3].IsArray()) ThrowType(env, "parts must be an array");
-  Napi::Array partsArr = info[3].As<Napi::Array>();
+  if (haveDrops) drops = info[4].As<Napi::Int32Array>();
+  if (!info[5].IsArray()) ThrowType(env, "parts must be an array");
+  Napi::Array partsArr = info[5].As<Napi::Array>();
   if (partsArr.Length() < 1 || !partsArr.Get((uint32_t)0).IsTypedArray()) ThrowType(env, "parts[0] must be the header");
   Napi::Uint8Array hdr = partsArr.Get((uint32_t)0).As<Napi::Uint8Array>();
   std::vector<struct iovec> iov;
-  CollectIov(env, info[3], iov);
-  int seqOffset = ArgInt(info, 4, "seqOffset");
-  int dropOffset = ArgInt(info, 5, "dropOffset");
-  int sndbuf = ArgInt(info, 6, "sndbuf");
-  if (!info[7].IsTypedArray()) ThrowType(env, "results must be an Int32Array");
-  Napi::Int32Array res = info[7].As<Napi::Int32Array>();
+  size_t total = CollectIov(env, info[5], iov);
+  int seqOffset = ArgInt(info, 6, "seqOffset");
+  int dropOffset = ArgInt(info, 7, "dropOffset");
+  int sndbuf = ArgInt(info, 8, "sndbuf");
+  if (!info[9].IsTypedArray()) ThrowType(env, "results must be an Int32Array");
+  Napi::Int32Array res = info[9].As<Napi::Int32Array>();
   size_t n = fds.ElementLength();
-  if (res.ElementLength() < n || (haveDrops && drops.ElementLength() < n)) ThrowType(env, "array lengths differ");
+  if (res.ElementLength() < n || (haveDrops && drops.ElementLength() < n) || (haveEst && est.ElementLength() < n)) {
+    ThrowType(env, "array lengths differ");
+  }
   if (seqOffset < 0 || (size_t)seqOffset + 8 > hdr.ByteLength() || dropOffset < 0 ||
       (size_t)dropOffset + 4 > hdr.ByteLength()) {
     ThrowType(env, "header too short for offsets");
   }
+  double charge = TruesizeBound(total);
   while (flock(lockFd, LOCK_EX) < 0) {
     if (errno != EINTR) ThrowErrno(env, errno, "flock");
   }
   if (sndbuf > 0) {
     for (size_t i = 0; i < n; i++) {
+      if (haveEst && est[i] < (double)sndbuf) continue;
       int q = 0;
-      if (ioctl(fds[i], SIOCOUTQ, &q) == 0 && q >= sndbuf) {
+      if (ioctl(fds[i], SIOCOUTQ, &q) != 0) continue;  // a dead peer: send fails below
+      if (haveEst) est[i] = q;
+      if (q >= sndbuf) {
         flock(lockFd, LOCK_UN);
         return Napi::Number::New(env, -(double)(i + 1));
       }
     }
   }
-  uint64_t seq = 0;
-  if (pread(lockFd, &seq, sizeof(seq), 0) != (ssize_t)sizeof(seq)) seq = 0;
-  seq++;
+  volatile uint64_t *ctr = reinterpret_cast<volatile uint64_t *>(counter.Data());
+  uint64_t seq = *ctr + 1;
+  *ctr = seq;
   uint8_t *h = hdr.Data();
   for (int b = 0; b < 8; b++) h[seqOffset + b] = (uint8_t)(seq >> (8 * b));
   struct msghdr mh;
@@ -519,12 +547,22 @@ Napi::Value SeqSendToMany(const Napi::CallbackInfo &info) {
       r = sendmsg(fds[i], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     } while (r < 0 && errno == EINTR);
     res[i] = r < 0 ? -errno : (int32_t)r;
+    if (haveEst && r >= 0) est[i] += charge;
   }
-  int werr = 0;
-  if (pwrite(lockFd, &seq, sizeof(seq), 0) != (ssize_t)sizeof(seq)) werr = errno ? errno : EIO;
   flock(lockFd, LOCK_UN);
-  if (werr) ThrowErrno(env, werr, "pwrite");
   return Napi::Number::New(env, (double)seq);
+}
+
+// mmapShared(fd, length) -> Buffer over a MAP_SHARED mapping of the file
+// (unmapped when the Buffer is collected). Shared counters without syscalls.
+Napi::Value MmapShared(const Napi::CallbackInfo &info) {
+  int fd = ArgFd(info, 0);
+  int len = ArgInt(info, 1, "length");
+  if (len < 1 || len > (1 << 20)) ThrowType(info.Env(), "length must be 1..1MiB");
+  void *p = mmap(nullptr, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) ThrowErrno(info.Env(), errno, "mmap");
+  return Napi::Buffer<uint8_t>::New(info.Env(), static_cast<uint8_t *>(p), (size_t)len,
+                                    [len](Napi::Env, uint8_t *d) { munmap(d, (size_t)len); });
 }
 
 // ---- receive ------------------------------------------------------------
@@ -931,6 +969,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendmsg", Napi::Function::New(env, SendMsg));
   exports.Set("sendToMany", Napi::Function::New(env, SendToMany));
   exports.Set("seqSendToMany", Napi::Function::New(env, SeqSendToMany));
+  exports.Set("mmapShared", Napi::Function::New(env, MmapShared));
   exports.Set("recvmmsg", Napi::Function::New(env, RecvMmsg));
   exports.Set("epollCreate", Napi::Function::New(env, EpollCreate));
   exports.Set("epollAdd", Napi::Function::New(env, EpollAdd));

@@ -50,6 +50,8 @@ interface Peer {
   owed: number;
   /** Sequence number of the last broadcast datagram read from it. */
   lastSeq: number;
+  /** Upper bound of its send-buffer charge (see seqSendToMany). */
+  est: number;
   reasm: Reassembler;
   alive: boolean;
   announced: boolean;
@@ -108,6 +110,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private readonly loopback: boolean;
   private readonly credentials: boolean;
   private readonly lockFd: number;
+  /** The lock file's counters, mapped: [0] last sequence number. */
+  private readonly counter: Buffer;
   private readonly listenFd: number;
   private readonly epfd: number;
   private readonly poller: InstanceType<typeof native.Poller>;
@@ -133,6 +137,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private allPeers: Peer[] | null = null;
   private allFds: Int32Array | null = null;
   private results = new Int32Array(64);
+  private est = new Float64Array(64);
   private readonly hdr = Buffer.alloc(HEADER_BYTES);
 
   /** Statistic: lossless sends that hit EAGAIN despite the room check. */
@@ -147,6 +152,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     this.loopback = opts.loopback;
     this.credentials = opts.credentials;
     this.lockFd = lockFd;
+    this.counter = native.mmapShared(lockFd, 16);
     this.listenFd = listenFd;
     this.epfd = epfd;
     this.selfCreds = { pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
@@ -250,8 +256,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
 
   private addPeer(fd: number, id: bigint | null, creds: Credentials): Peer {
     this.setSndbuf(fd);
-    const p: Peer = { fd, id, creds, masks: null, owed: 0, lastSeq: 0, reasm: new Reassembler(), alive: true,
-      announced: false };
+    const p: Peer = { fd, id, creds, masks: null, owed: 0, lastSeq: 0, est: Number.POSITIVE_INFINITY,
+      reasm: new Reassembler(), alive: true, announced: false };
     this.peers.set(fd, p);
     if (id !== null) this.byId.set(id, p);
     native.epollAdd(this.epfd, fd, false);
@@ -424,12 +430,21 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     }
     const n = list.length;
     if (fds === null || fds.length !== n) fds = Int32Array.from(list, (p) => p.fd);
-    if (this.results.length < n) this.results = new Int32Array(n * 2);
+    if (this.results.length < n) {
+      this.results = new Int32Array(n * 2);
+      this.est = new Float64Array(n * 2);
+    }
     const res = this.results;
+    const est = this.est;
     let drops: Int32Array | null = null;
-    if (!this.lossless) drops = Int32Array.from(list, (p) => p.owed);
-    const seq = native.seqSendToMany(this.lockFd, fds, drops, parts, SEQ_OFFSET, DROPPED_OFFSET,
-      this.lossless ? this.sndbuf : 0, res);
+    if (this.lossless) {
+      for (let i = 0; i < n; i++) est[i] = list[i]!.est;
+    } else {
+      drops = Int32Array.from(list, (p) => p.owed);
+    }
+    const seq = native.seqSendToMany(this.lockFd, this.counter, fds, this.lossless ? est : null, drops, parts,
+      SEQ_OFFSET, DROPPED_OFFSET, this.lossless ? this.sndbuf : 0, res);
+    if (this.lossless) for (let i = 0; i < n; i++) list[i]!.est = est[i]!;
     if (seq < 0) {
       this.waitWritable(list[-seq - 1]!);
       return -1;
@@ -479,6 +494,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         const h = it.dgram.parts[0]!;
         if (!this.lossless && !it.control) h.writeUInt32LE(it.peer.owed, DROPPED_OFFSET);
         const r = native.sendmsg(it.peer.fd, it.dgram.parts, AF_UNIX, null, it.fds, MSG_DONTWAIT);
+        // Its charge is no longer tracked: measure it before the next fan-out.
+        it.peer.est = Number.POSITIVE_INFINITY;
         if (r === -EAGAIN) {
           if (this.lossless || it.control) {
             this.waitWritable(it.peer);

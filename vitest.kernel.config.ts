@@ -1,0 +1,22 @@
+// Test selection run inside the VM (scripts/test-kernel.sh) with
+// IPNBUS_TEST_BACKEND=kernel and ipn.ko loaded: the transport conformance
+// suite against the kernel backend, plus any suite that opts in by naming
+// its file *.kernel.test.ts (packages/*/test or test/). Sizes are scaled down
+// through IPNBUS_TEST_SCALE (default 0.1 for the kernel backend): under TCG
+// Node runs 5-10x slower than on the host.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: [
+      'packages/transport-ipn/test/**/*.test.ts',
+      'packages/*/test/**/*.kernel.test.ts',
+      'test/**/*.kernel.test.ts',
+    ],
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // One file at a time: the guest has 2 slow CPUs.
+    fileParallelism: false,
+  },
+});
