@@ -29,3 +29,4 @@ export type { PublishInfo, TopicHandler, SubscribeOptions, Subscription } from '
 export { PEER, INTROSPECTABLE, PROPERTIES, OBJECT_MANAGER, STANDARD_INTERFACES } from './standard-interfaces.js';
 export { connect, sessionBus } from './connect.js';
 export type { ConnectOptions } from './connect.js';
+export { FreedesktopDBus, BUS_DRIVER_NAME, BUS_DRIVER_PATH } from './bus-driver.js';

@@ -13,6 +13,7 @@ import type { InterfaceDefinition } from './define-interface.js';
 import type { TypedProxy } from './proxy-interface.js';
 import { parseIntrospection, IntrospectionError } from './introspection.js';
 import { isValidBusName, isValidObjectPath } from '../wire/names.js';
+import { FreedesktopDBus, BUS_DRIVER_NAME, BUS_DRIVER_PATH } from './bus-driver.js';
 
 export class MessageBus extends EventEmitter {
   /** Signal subscriptions (match rules) of this bus; used by proxies. */
@@ -106,6 +107,14 @@ export class MessageBus extends EventEmitter {
   /** A typed proxy from a definition: `bus.proxy(Calc, 'com.example', '/calc')`. */
   proxy<S extends InterfaceSpec>(def: InterfaceDefinition<S>, name: string, path: string): TypedProxy<S> {
     return def.proxy(this, name, path);
+  }
+
+  /**
+   * A typed proxy of org.freedesktop.DBus (answered inside this connection):
+   * `bus.driver().on('NameOwnerChanged', (name, oldOwner, newOwner) => ...)`.
+   */
+  driver(): TypedProxy<typeof FreedesktopDBus.spec> {
+    return FreedesktopDBus.proxy(this, BUS_DRIVER_NAME, BUS_DRIVER_PATH);
   }
 
   /** Broadcast a plain JS value on a topic (msgpackr-encoded D-Bus signal). */

@@ -281,6 +281,21 @@ describe('ObjectManager', () => {
   });
 });
 
+describe('the bus driver, typed', () => {
+  it('answers org.freedesktop.DBus calls and reports NameOwnerChanged', async () => {
+    const d = bus.driver();
+    expect(await d.GetNameOwner(NAME)).toBe(child.name);
+    expect(await d.ListNames()).toContain(NAME);
+    expect(await d.GetConnectionUnixProcessID(child.name)).toBe(child.pid);
+    const changes: [string, string, string][] = [];
+    d.on('NameOwnerChanged', (name, oldOwner, newOwner) => changes.push([name, oldOwner, newOwner]));
+    expect(await child.command('request', 'com.example.Second')).toEqual({ ok: 'request', result: 1 });
+    for (let i = 0; i < 250 && !changes.some(([n]) => n === 'com.example.Second'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(changes).toContainEqual(['com.example.Second', '', child.name]);
+    d.close();
+  });
+});
+
 describe('exporting from this process', () => {
   it('answers calls through addMethodHandler and exported objects; no-reply methods', async () => {
     const other = await connect({ address: temp.address, backend });
