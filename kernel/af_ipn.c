@@ -41,6 +41,8 @@
 #include <linux/sockios.h>
 #include <linux/termios.h>
 #include <linux/version.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
 #include <net/scm.h>
 #include <net/sock.h>
 
@@ -474,18 +476,51 @@ static int ipn_getsockopt(struct socket *sock, int level, int optname,
 	return 0;
 }
 
-/* Refuse AF_IPN sockets in SCM_RIGHTS: no in-flight cycles to collect. */
-static int ipn_check_fds(struct scm_fp_list *fpl)
+/*
+ * Collect the files of an SCM_RIGHTS control message (the only one we
+ * accept).  AF_IPN sockets are refused so that no IPN socket can sit in
+ * flight in another's queue: there are no cycles to collect.
+ */
+static int ipn_fds_from_msg(struct msghdr *msg, struct ipn_fds **ret)
 {
+	struct ipn_fds *fds = NULL;
+	struct cmsghdr *cmsg;
 	struct socket *s;
-	int i;
+	int num, i, *fdp;
 
-	for (i = 0; i < fpl->count; i++) {
-		s = sock_from_file(fpl->fp[i]);
-		if (s && s->ops == &ipn_ops)
-			return -EINVAL;
+	*ret = NULL;
+	if (msg->msg_control_is_user)
+		return -EINVAL;
+	for_each_cmsghdr(cmsg, msg) {
+		if (!CMSG_OK(msg, cmsg) || cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS || fds)
+			goto einval;
+		num = (cmsg->cmsg_len - sizeof(struct cmsghdr)) / sizeof(int);
+		if (num <= 0)
+			continue;
+		if (num > SCM_MAX_FD)
+			goto einval;
+		fds = kzalloc(struct_size(fds, fp, num), GFP_KERNEL_ACCOUNT);
+		if (!fds)
+			return -ENOMEM;
+		fdp = (int *)CMSG_DATA(cmsg);
+		for (i = 0; i < num; i++) {
+			fds->fp[i] = fdp[i] < 0 ? NULL : fget_raw(fdp[i]);
+			if (!fds->fp[i]) {
+				ipn_fds_free(fds);
+				return -EBADF;
+			}
+			fds->count++;
+			s = sock_from_file(fds->fp[i]);
+			if (s && s->ops == &ipn_ops)
+				goto einval;
+		}
 	}
+	*ret = fds;
 	return 0;
+einval:
+	ipn_fds_free(fds);
+	return -EINVAL;
 }
 
 static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
@@ -494,7 +529,7 @@ static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	struct ipn_sock *self = ipn_sk(sk);
 	struct ipn_network *net = smp_load_acquire(&self->net);
 	struct ipn_skb_parms *cb;
-	struct scm_cookie scm;
+	struct ipn_fds *fds = NULL;
 	struct sk_buff *skb;
 	long timeo;
 	u64 to = 0;
@@ -521,21 +556,18 @@ static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	if (len > net->mtu)
 		return -EMSGSIZE;
 
-	err = scm_send(sock, msg, &scm, false);
-	if (err < 0)
-		return err;
-	if (scm.fp) {
-		err = -EINVAL;	/* fds go to one member, never broadcast */
-		if (!to)
-			goto out_scm;
-		err = ipn_check_fds(scm.fp);
+	if (msg->msg_controllen) {
+		err = ipn_fds_from_msg(msg, &fds);
 		if (err)
-			goto out_scm;
+			return err;
+		err = -EINVAL;	/* fds go to one member, never broadcast */
+		if (fds && !to)
+			goto out_fds;
 	}
 
 	skb = ipn_alloc_msg_skb(sk, len, msg->msg_flags & MSG_DONTWAIT, &err);
 	if (!skb)
-		goto out_scm;
+		goto out_fds;
 	err = skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, len);
 	if (err)
 		goto out_free;
@@ -549,7 +581,7 @@ static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 
 	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
 	if (to) {
-		err = ipn_unicast(self, to, skb, &scm.fp, &timeo);
+		err = ipn_unicast(self, to, skb, &fds, &timeo);
 		if (!err)
 			skb = NULL;	/* delivered or counted as dropped */
 	} else {
@@ -560,29 +592,68 @@ static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 out_free:
 	if (skb)
 		consume_skb(skb);
-out_scm:
-	scm_destroy(&scm);
+out_fds:
+	ipn_fds_free(fds);
 	return err;
 }
 
-/* Hand the files of an SCM_RIGHTS message to the receiving process. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define ipn_receive_fd(file, flags)	receive_fd(file, NULL, flags)
+#else
+#define ipn_receive_fd(file, flags)	receive_fd(file, flags)
+#endif
+
+/*
+ * Install the files of an SCM_RIGHTS message in the receiving process and
+ * write the SCM_RIGHTS control message, as scm_detach_fds() does for
+ * af_unix.  Files that do not fit set MSG_CTRUNC.  MSG_PEEK installs them
+ * too and leaves them in the message.
+ */
 static void ipn_recv_fds(struct msghdr *msg, struct ipn_skb_parms *cb,
 			 int flags)
 {
-	struct scm_cookie scm = {};
+	struct cmsghdr __user *cm = msg->msg_control_user;
+	unsigned int o_flags = (flags & MSG_CMSG_CLOEXEC) ? O_CLOEXEC : 0;
+	struct ipn_fds *fds = cb->fp;
+	int fdmax = 0, i = 0, fd, cmlen;
+	int __user *cdata;
 
-	if (flags & MSG_PEEK) {
-		scm.fp = scm_fp_dup(cb->fp);
-	} else {
-		scm.fp = cb->fp;
-		cb->fp = NULL;
+	if (msg->msg_control_is_user && cm &&
+	    !(msg->msg_flags & MSG_CMSG_COMPAT) &&
+	    msg->msg_controllen > sizeof(struct cmsghdr))
+		fdmax = (msg->msg_controllen - sizeof(struct cmsghdr)) /
+			sizeof(int);
+	fdmax = min_t(int, fdmax, fds->count);
+	cdata = (int __user *)CMSG_USER_DATA(cm);
+	for (i = 0; i < fdmax; i++) {
+		fd = ipn_receive_fd(fds->fp[i], o_flags);
+		if (fd < 0)
+			break;
+		if (put_user(fd, cdata + i)) {
+			close_fd(fd);
+			break;
+		}
 	}
-	if (!scm.fp || !msg->msg_control || !msg->msg_control_is_user) {
+	if (i > 0) {
+		cmlen = CMSG_LEN(i * sizeof(int));
+		if (put_user(SOL_SOCKET, &cm->cmsg_level) ||
+		    put_user(SCM_RIGHTS, &cm->cmsg_type) ||
+		    put_user(cmlen, &cm->cmsg_len)) {
+			msg->msg_flags |= MSG_CTRUNC;
+			goto out;
+		}
+		cmlen = min_t(size_t, CMSG_SPACE(i * sizeof(int)),
+			      msg->msg_controllen);
+		msg->msg_control_user += cmlen;
+		msg->msg_controllen -= cmlen;
+	}
+	if (i < (int)fds->count)
 		msg->msg_flags |= MSG_CTRUNC;
-		__scm_destroy(&scm);
-		return;
+out:
+	if (!(flags & MSG_PEEK)) {
+		cb->fp = NULL;
+		ipn_fds_free(fds);
 	}
-	scm_detach_fds(msg, &scm);	/* installs the fds, frees the list */
 }
 
 /* Add the SOL_IPN control messages that describe @skb. */

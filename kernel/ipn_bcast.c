@@ -9,13 +9,28 @@
 #include <linux/filter.h>
 #include <linux/sched/signal.h>
 #include <linux/skbuff.h>
-#include <net/scm.h>
+#include <linux/file.h>
 #include <net/sock.h>
 
 #include "ipn_internal.h"
 
 /* A single page-backed skb holds at most this many payload bytes. */
 #define IPN_CHUNK	(MAX_SKB_FRAGS * PAGE_SIZE)
+
+/**
+ * ipn_fds_free - drop the file references of an SCM_RIGHTS list
+ * @fds: the list, or NULL
+ */
+void ipn_fds_free(struct ipn_fds *fds)
+{
+	unsigned int i;
+
+	if (!fds)
+		return;
+	for (i = 0; i < fds->count; i++)
+		fput(fds->fp[i]);
+	kfree(fds);
+}
 
 static void ipn_skb_destruct(struct sk_buff *skb)
 {
@@ -24,10 +39,8 @@ static void ipn_skb_destruct(struct sk_buff *skb)
 	put_pid(cb->pid);
 	cb->pid = NULL;
 	if (cb->fp) {
-		struct scm_cookie scm = { .fp = cb->fp };
-
+		ipn_fds_free(cb->fp);
 		cb->fp = NULL;
-		__scm_destroy(&scm);
 	}
 	sock_rfree(skb);
 }
@@ -330,7 +343,7 @@ int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo)
  * not receive; -EAGAIN / -EINTR / -ERESTARTSYS while waiting for room.
  */
 int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
-		struct scm_fp_list **fpp, long *timeo)
+		struct ipn_fds **fpp, long *timeo)
 {
 	struct ipn_network *net = self->net;
 	struct ipn_sock *rx;

@@ -101,7 +101,7 @@ static inline struct ipn_sock *ipn_sk(const struct sock *sk)
 struct ipn_skb_parms {
 	u64 from;			/* sender's (or event subject's) id */
 	struct pid *pid;		/* referenced once queued */
-	struct scm_fp_list *fp;		/* SCM_RIGHTS, unicast only */
+	struct ipn_fds *fp;		/* SCM_RIGHTS, unicast only */
 	kuid_t uid;
 	kgid_t gid;
 	u32 dropped;			/* drops just before this message */
@@ -110,7 +110,14 @@ struct ipn_skb_parms {
 
 #define IPNCB(skb) ((struct ipn_skb_parms *)&((skb)->cb))
 
-struct scm_fp_list;
+/*
+ * Files passed with SCM_RIGHTS.  Our own list rather than the kernel's
+ * struct scm_fp_list, whose layout belongs to af_unix's garbage collector.
+ */
+struct ipn_fds {
+	unsigned int count;
+	struct file *fp[];
+};
 
 extern int ipn_family;
 extern struct mutex ipn_nets_mutex;
@@ -121,7 +128,8 @@ struct sk_buff *ipn_alloc_msg_skb(struct sock *sk, size_t len, int noblock,
 				  int *err);
 int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo);
 int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
-		struct scm_fp_list **fpp, long *timeo);
+		struct ipn_fds **fpp, long *timeo);
+void ipn_fds_free(struct ipn_fds *fds);
 bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self);
 void ipn_event_all(struct ipn_network *net, struct ipn_sock *subject,
 		   u16 event);
