@@ -90,10 +90,15 @@ export class ObjectRegistry {
     const path = msg.path ?? '/';
     const member = msg.member ?? '';
     const obj = this.objects.get(path);
-    const known = obj !== undefined || this.managers.has(path) || path === '/' || this.hasChildren(path);
-    if (!known) throw new DBusError(ErrorNames.UnknownObject, `no object at path ${path}`);
     let ifaceName = msg.interface;
     if (!ifaceName) ifaceName = this.findInterfaceFor(path, member);
+    // A path with nothing exported is still introspectable when it is the
+    // root or has objects below it (so tools can walk the tree); anything
+    // else there is an unknown object.
+    if (obj === undefined && !this.managers.has(path)) {
+      const walkable = path === '/' || this.hasChildren(path);
+      if (!walkable || ifaceName !== INTROSPECTABLE.name) throw new DBusError(ErrorNames.UnknownObject, `no object at path ${path}`);
+    }
     switch (ifaceName) {
       case INTROSPECTABLE.name:
         this.expect(msg, INTROSPECTABLE, member);

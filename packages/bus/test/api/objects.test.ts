@@ -122,6 +122,11 @@ describe('errors', () => {
     expect((await call({ member: 'Nope' })).name).toBe('org.freedesktop.DBus.Error.UnknownMethod');
     expect((await call({ interface: 'com.example.Nope' })).name).toBe('org.freedesktop.DBus.Error.UnknownInterface');
     expect((await call({ path: '/no/such/object' })).name).toBe('org.freedesktop.DBus.Error.UnknownObject');
+    // Inner nodes and the root are only there to be introspected.
+    expect((await call({ path: '/' })).name).toBe('org.freedesktop.DBus.Error.UnknownObject');
+    expect((await call({ path: '/org', interface: 'org.freedesktop.DBus.Properties', member: 'GetAll', signature: 's', body: ['x.y'] })).name).toBe(
+      'org.freedesktop.DBus.Error.UnknownObject',
+    );
     expect((await call({ destination: 'com.example.Nobody' })).name).toBe('org.freedesktop.DBus.Error.ServiceUnknown');
   });
 
