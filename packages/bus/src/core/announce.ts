@@ -1,4 +1,4 @@
-// The one message members exchange about names: a name record, broadcast after every change.
+// Messages members exchange among themselves: name records (broadcast after every change) and sync calls.
 import { MessageType, type Message } from '../wire/index.js';
 import type { NameState } from './name-state.js';
 
@@ -27,6 +27,13 @@ export function announcement(state: NameState, serial: number): Message {
 
 export function isAnnouncement(msg: Message): boolean {
   return msg.type === MessageType.SIGNAL && msg.interface === ANNOUNCE_INTERFACE;
+}
+
+/** A round trip that proves a member has taken everything we sent before (Connection.settle). */
+export const SYNC_MEMBER = 'Sync';
+
+export function isSyncCall(msg: Message): boolean {
+  return msg.type === MessageType.METHOD_CALL && msg.interface === ANNOUNCE_INTERFACE && msg.member === SYNC_MEMBER;
 }
 
 /** The record carried, or undefined for a malformed announcement. */

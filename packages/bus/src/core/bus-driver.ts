@@ -22,6 +22,8 @@ export interface DriverHost {
   requestName(name: string, flags: number): Promise<number>;
   releaseName(name: string): Promise<number>;
   addMatch(rule: string): void;
+  /** Waits until every member applies our current filter (see Connection.settle). */
+  settle(): Promise<void>;
   removeMatch(rule: string): void;
   getCredentials(name: string): { pid: number; uid: number; gid: number } | undefined;
   becomeMonitor(rules: string[]): void;
@@ -213,6 +215,8 @@ async function busMethod(host: DriverHost, msg: Message, member: string): Promis
     case 'AddMatch': {
       const [rule] = args(msg, 's') as [string];
       host.addMatch(rule);
+      // As with dbus-daemon, the reply means the rule is in force everywhere.
+      await host.settle();
       return NONE;
     }
     case 'RemoveMatch': {

@@ -65,13 +65,16 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   try {
     const creds = opts.credentials;
     live = new LiveLock(dir.liveDir, network.id, creds === undefined ? undefined : formatProxiedCredentials(creds));
-    return new Connection({
+    const conn = new Connection({
       network,
       dir,
       live,
       ...(opts.logger ? { logger: opts.logger } : {}),
       ...(creds ? { credentials: creds } : {}),
     });
+    // Every member present now knows us: its next broadcasts reach us.
+    await conn.settle();
+    return conn;
   } catch (e) {
     live?.release();
     network.close();

@@ -11,7 +11,15 @@ import {
   isValidBusName,
   type Message,
 } from '../wire/index.js';
-import { announcement, isAnnouncement, parseAnnouncement } from './announce.js';
+import {
+  ANNOUNCE_INTERFACE,
+  ANNOUNCE_PATH,
+  SYNC_MEMBER,
+  announcement,
+  isAnnouncement,
+  isSyncCall,
+  parseAnnouncement,
+} from './announce.js';
 import { messageBloom, filterForRules } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
 import { handleBusCall, type DriverHost } from './bus-driver.js';
@@ -70,6 +78,8 @@ interface Pending {
   target: bigint;
   destination: string;
   member: string;
+  /** A core-internal call (settle): its reply is not shown as 'message'. */
+  internal?: boolean;
 }
 
 interface RuleEntry {
@@ -356,6 +366,59 @@ export class Connection extends EventEmitter {
     this.send({ type: MessageType.SIGNAL, path, interface: iface, member, signature, body });
   }
 
+  /**
+   * Resolves once every member present has seen us join and holds our
+   * current match-rule filter. On the user backend both travel one hop
+   * (each member accepts our connection and reads our filter in its own
+   * event loop), so this makes a round trip to each member; per-pair order
+   * guarantees that a reply means everything we sent before was taken. On
+   * the kernel backend membership and filters take effect at once and this
+   * returns immediately. connect() and the AddMatch bus call wait for it,
+   * as dbus-daemon's AddMatch reply means the rule is in force.
+   */
+  async settle(timeoutMs = 2000): Promise<void> {
+    if (this.network.backend !== 'user' || this.#closed) return;
+    const ids = this.view.memberIds().filter((id) => id !== this.memberId);
+    await Promise.all(
+      ids.map((id) =>
+        this.#internalCall(id, SYNC_MEMBER, timeoutMs).catch((e: unknown) => {
+          this.#log.debug({ id: id.toString(), err: errorText(e) }, 'member did not answer a sync');
+        }),
+      ),
+    );
+  }
+
+  #internalCall(id: bigint, member: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let serial: number;
+      try {
+        serial = this.send({
+          type: MessageType.METHOD_CALL,
+          destination: uniqueNameOf(id),
+          path: ANNOUNCE_PATH,
+          interface: ANNOUNCE_INTERFACE,
+          member,
+        });
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#pending.delete(serial);
+        reject(new DBusError(ErrorNames.NoReply, `${uniqueNameOf(id)} did not answer ${member}`));
+      }, timeoutMs);
+      this.#pending.set(serial, {
+        resolve: () => resolve(),
+        reject,
+        timer,
+        target: id,
+        destination: uniqueNameOf(id),
+        member,
+        internal: true,
+      });
+    });
+  }
+
   // ---- match rules --------------------------------------------------------
 
   /** Adds a rule (counted: a rule added twice needs two removals). Throws MatchRuleInvalid. */
@@ -612,6 +675,10 @@ export class Connection extends EventEmitter {
       if (state !== undefined) this.view.apply(state);
       return;
     }
+    if (isSyncCall(msg)) {
+      this.#replyTo(msg, { type: MessageType.METHOD_RETURN, signature: '', body: [] });
+      return;
+    }
     if ((msg.unixFds ?? 0) !== m.fds.length) {
       this.#log.warn({ declared: msg.unixFds ?? 0, got: m.fds.length }, 'dropping a message whose fd count is wrong');
       closeFds(m.fds);
@@ -645,8 +712,9 @@ export class Connection extends EventEmitter {
       case MessageType.ERROR: {
         const p = msg.replySerial === undefined ? undefined : this.#pending.get(msg.replySerial);
         const from = msg.sender === BUS_NAME ? 0n : memberIdOf(msg.sender ?? '');
-        this.#deliver(msg, fds);
-        if (p !== undefined && p.target === from) {
+        const mine = p !== undefined && p.target === from;
+        if (!mine || !p.internal) this.#deliver(msg, fds);
+        if (mine) {
           this.#pending.delete(msg.replySerial!);
           clearTimeout(p.timer);
           if (msg.type === MessageType.ERROR) p.reject(DBusError.fromReply(msg));

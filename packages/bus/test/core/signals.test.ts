@@ -39,10 +39,8 @@ describe('signals and match rules', () => {
       };
       await until(() => me.getNameOwner('org.example.Emitter') !== undefined);
       for (const r of Object.values(rules)) me.addMatch(r);
-      // Once the emitter answers a ping it has our new filter (same path, in order).
-      for (const destination of [emitter!.uniqueName, listener!.uniqueName]) {
-        await me.call({ destination, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
-      }
+      // Once settled, every member holds our new filter.
+      await me.settle();
       const e = (path: string, iface: string, member: string, sig = '', body: unknown[] = []): Promise<unknown> =>
         emitter!.do('emit', path, iface, member, sig, body);
       // Wanted, one per key, each carrying its tag in the member name or path.
@@ -74,7 +72,7 @@ describe('signals and match rules', () => {
       expect(got.every((m) => m.sender === emitter!.uniqueName)).toBe(true);
       // RemoveMatch stops delivery.
       me.removeMatch(rules.interface!);
-      await me.call({ destination: emitter!.uniqueName, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+      await me.settle();
       await e('/a', 'org.example.Only', 'After');
       await e('/exact/path', 'org.example.I', 'End2');
       await until(() => got.some((m) => m.member === 'End2'));
@@ -118,7 +116,7 @@ describe('signals and match rules', () => {
       await wanting!.do('addMatch', "interface='org.example.Wake',member='Ping'");
       await other!.do('addMatch', "interface='org.example.Elsewhere'");
       await other!.do('addMatch', "path_namespace='/other/tree'");
-      await Promise.all([wanting, other].map((m) => m!.do('sync', [emitter!.uniqueName])));
+      await Promise.all([wanting, other].map((m) => m!.do('settle')));
       const base = await Promise.all([wanting, other, none].map((m) => m!.do<{ received: number }>('stats')));
       for (let i = 0; i < 200; i++) await emitter!.do('emit', '/wake/obj', 'org.example.Wake', 'Ping', 'u', [i]);
       expect(await wanting!.waitCount((m) => m.member === 'Ping', 200)).toBe(200);
@@ -142,8 +140,7 @@ describe('signals and match rules', () => {
     const members = await Member.startMany(bus.address, N);
     try {
       await Promise.all(members.map((m) => m.do('addMatch', "interface='org.example.Burst',member='Tick'")));
-      const names = members.map((m) => m.uniqueName);
-      await Promise.all(members.map((m) => m.do('sync', names)));
+      await Promise.all(members.map((m) => m.do('settle')));
       await Promise.all(members.map((m, i) => m.do('burst', i, PER)));
       for (const m of members) {
         expect(await m.waitCount((x) => x.member === 'Tick', N * PER, 30000)).toBe(N * PER);

@@ -67,18 +67,8 @@ const ops = {
     for (let i = 0; i < count; i++) conn.emitSignal('/org/example/Burst', 'org.example.Burst', 'Tick', 'uu', [index, i]);
     return count;
   },
-  /**
-   * Pings each member: the transport keeps order per pair, so once a ping is
-   * answered that member has also applied the match-rule filter we sent it
-   * before (see README "Bus semantics", AddMatch).
-   */
-  sync: async (names) => {
-    for (const destination of names) {
-      if (destination === conn.uniqueName) continue;
-      await conn.call({ destination, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
-    }
-    return names.length;
-  },
+  /** Waits until every member holds our current match-rule filter (Connection.settle). */
+  settle: () => conn.settle(),
   disconnect: () => conn.disconnect(),
   exit: () => setImmediate(() => process.exit(0)),
 };
