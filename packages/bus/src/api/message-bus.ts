@@ -2,7 +2,8 @@
 // dbus-next's (name, requestName, export, getProxyObject) plus pub/sub.
 import { EventEmitter } from 'node:events';
 import { DBusError, ErrorNames } from '../core/errors.js';
-import type { BusConnection } from './connection.js';
+import type { BusConnection, CallOptions } from './connection.js';
+import type { Message } from '../wire/message.js';
 import { ObjectRegistry, type MethodHandler } from './object-registry.js';
 import { SignalRouter } from './signal-router.js';
 import { PubSub, type SubscribeOptions, type Subscription, type TopicHandler } from './pubsub.js';
@@ -49,6 +50,22 @@ export class MessageBus extends EventEmitter {
     return this.connection.releaseName(name);
   }
 
+  /**
+   * Low-level call, as dbus-next's bus.call(): resolves to the reply message
+   * (fds mapped through `opts.fds`/the result are on bus.connection.call).
+   * Rejects with DBusError for ERROR replies, NoReply, ServiceUnknown.
+   */
+  async call(msg: Partial<Message> & { destination: string; path: string; member: string }, opts?: CallOptions): Promise<Message> {
+    return (await this.connection.call(msg, opts)).reply;
+  }
+
+  /** Low-level send, as dbus-next's bus.send(); returns the serial. */
+  send(msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[]): number {
+    return this.connection.send(msg, fds);
+  }
+
+  // ServiceInterface<S> is invariant in S (S appears in parameter types), so
+  // the registry takes any definition's service.
   /** Serve `iface` at `path` (replaces an interface of the same name there). */
   export(path: string, iface: ServiceInterface<any>): void {
     this.registry.export(path, iface as ServiceInterface);

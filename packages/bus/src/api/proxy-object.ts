@@ -29,7 +29,7 @@ export class ProxyObject {
    */
   getInterface(name: string): ProxyInterface;
   getInterface<S extends InterfaceSpec>(def: InterfaceDefinition<S>): TypedProxy<S>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above carry the types
+  // `any` only on the implementation signature: the overloads above carry the types.
   getInterface(which: string | InterfaceDefinition<any>): ProxyInterface | TypedProxy<any> {
     const name = typeof which === 'string' ? which : which.name;
     const i = this.interfaces[name];

@@ -312,7 +312,7 @@ describe('exporting from this process', () => {
         bus.connection.reply(msg, 's', ['raw reply']);
         return true;
       });
-      const { reply } = await other.connection.call({ destination: bus.name, path: '/anything', interface: 'x.y', member: 'Raw', signature: '', body: [] });
+      const reply = await other.call({ destination: bus.name, path: '/anything', interface: 'x.y', member: 'Raw', signature: '', body: [] });
       expect(reply.type).toBe(MessageType.METHOD_RETURN);
       expect(reply.body).toEqual(['raw reply']);
       expect(seen).toEqual([other.name]);
