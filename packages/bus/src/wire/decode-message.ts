@@ -64,18 +64,22 @@ function releaseReader(r: Reader): void {
   if (r === sharedReader) sharedBusy = false;
 }
 
-function decodeWith(r: Reader, total: number, opts: DecodeOptions | undefined): Message {
-  const o = r.origin;
-  const le = r.le;
-  const buf = r.buf;
-  const type = buf[o + 1]!;
-  const serial = r.dv.getUint32(o + 8, le);
-  if (serial === 0) throw new WireError('bad-serial', 'serial is 0', 8);
-  const bodyLen = r.dv.getUint32(o + 4, le);
-  const fieldsEnd = o + FIXED_HEADER_LENGTH + r.dv.getUint32(o + 12, le);
-  const end = o + total;
-  const bodyStart = o + ((fieldsEnd - o + 7) & ~7);
+/** The header fields of a message, parsed and validated. */
+interface HeaderFields {
+  path: string | undefined;
+  iface: string | undefined;
+  member: string | undefined;
+  errorName: string | undefined;
+  replySerial: number | undefined;
+  destination: string | undefined;
+  sender: string | undefined;
+  signature: string;
+  unixFds: number | undefined;
+}
 
+/** Parses the header fields array [o + 16, fieldsEnd) and the padding up to bodyStart. */
+function parseHeader(r: Reader, o: number, type: number, fieldsEnd: number, bodyStart: number): HeaderFields {
+  const le = r.le;
   let path: string | undefined;
   let iface: string | undefined;
   let member: string | undefined;
@@ -157,7 +161,7 @@ function decodeWith(r: Reader, total: number, opts: DecodeOptions | undefined): 
     }
   }
   if (r.pos !== fieldsEnd) r.fail('bad-array-length', 'last header field runs past the fields array');
-  r.end = end;
+  r.end = bodyStart;
   r.align(8, 0);
   if (r.pos !== bodyStart) r.fail('bad-padding', 'header is not padded to 8 bytes');
 
@@ -180,14 +184,67 @@ function decodeWith(r: Reader, total: number, opts: DecodeOptions | undefined): 
       break;
   }
 
+  return { path, iface, member, errorName, replySerial, destination, sender, signature: signature ?? '', unixFds };
+}
+
+// Signals of one kind from one sender carry byte-identical header fields;
+// only the serial and body length (outside the fields) change. So parsed
+// headers are cached, keyed by the exact bytes from the fields length word
+// to the body (plus endianness and type, which change their meaning): a hit
+// costs one native compare instead of parsing and validating every field.
+const HEADER_SLOTS = 64;
+const headerBytes: (Uint8Array | undefined)[] = new Array(HEADER_SLOTS).fill(undefined);
+const headerKey = new Int32Array(HEADER_SLOTS);
+const headerParsed: (HeaderFields | undefined)[] = new Array(HEADER_SLOTS).fill(undefined);
+// Headers longer than this (rare) are parsed every time.
+const HEADER_CACHE_MAX = 512;
+
+function cachedHeader(r: Reader, o: number, type: number, fieldsEnd: number, bodyStart: number): HeaderFields {
+  const buf = r.buf;
+  const from = o + 12;
+  const len = bodyStart - from;
+  if (len > HEADER_CACHE_MAX) return parseHeader(r, o, type, fieldsEnd, bodyStart);
+  const key = (buf[o]! << 8) | type;
+  // Hash the tail, where the fields that differ most (sender, signature) sit.
+  let h = len;
+  for (let i = bodyStart - 1, stop = Math.max(from, bodyStart - 24); i >= stop; i--) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  h ^= h >>> 16;
+  const slot = Math.imul(h, 0x85ebca6b) >>> 26;
+  const known = headerBytes[slot];
+  if (known !== undefined && headerKey[slot] === key && known.length === len && buf.compare(known, 0, len, from, bodyStart) === 0) {
+    return headerParsed[slot]!;
+  }
+  const parsed = parseHeader(r, o, type, fieldsEnd, bodyStart);
+  headerBytes[slot] = new Uint8Array(buf.subarray(from, bodyStart));
+  headerKey[slot] = key;
+  headerParsed[slot] = parsed;
+  return parsed;
+}
+
+function decodeWith(r: Reader, total: number, opts: DecodeOptions | undefined): Message {
+  const o = r.origin;
+  const le = r.le;
+  const buf = r.buf;
+  const type = buf[o + 1]!;
+  const serial = r.dv.getUint32(o + 8, le);
+  if (serial === 0) throw new WireError('bad-serial', 'serial is 0', 8);
+  const bodyLen = r.dv.getUint32(o + 4, le);
+  const fieldsEnd = o + FIXED_HEADER_LENGTH + r.dv.getUint32(o + 12, le);
+  const end = o + total;
+  const bodyStart = o + ((fieldsEnd - o + 7) & ~7);
+
+  const h = cachedHeader(r, o, type, fieldsEnd, bodyStart);
+  r.end = end;
+  r.pos = bodyStart;
+
   let body: unknown[];
-  const sig = signature ?? '';
+  const sig = h.signature;
   if (sig === '') {
     if (bodyLen !== 0) r.fail('missing-field', `body of ${bodyLen} bytes without SIGNATURE`, o + 4);
     body = [];
   } else {
     const decoders = bodyDecoders(sig);
-    r.fdLimit = unixFds ?? 0;
+    r.fdLimit = h.unixFds ?? 0;
     r.copyBytes = opts?.copyBytes === true;
     body = new Array<unknown>(decoders.length);
     for (let i = 0; i < decoders.length; i++) body[i] = decoders[i]!(r);
@@ -198,15 +255,15 @@ function decodeWith(r: Reader, total: number, opts: DecodeOptions | undefined): 
     type,
     flags: buf[o + 2]!,
     serial,
-    path,
-    interface: iface,
-    member,
-    errorName,
-    replySerial,
-    destination,
-    sender,
+    path: h.path,
+    interface: h.iface,
+    member: h.member,
+    errorName: h.errorName,
+    replySerial: h.replySerial,
+    destination: h.destination,
+    sender: h.sender,
     signature: sig,
     body,
-    unixFds,
+    unixFds: h.unixFds,
   };
 }

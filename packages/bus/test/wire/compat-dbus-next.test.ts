@@ -1,7 +1,7 @@
 // Byte-for-byte and value-for-value agreement with dbus-next 0.10's own marshaller and parser.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeMessage, encodeMessage, MessageType, Variant, type Message } from '../../src/wire/index.js';
+import { decodeMessage, encodeMessage, marshal, MessageType, unmarshal, Variant, type Message } from '../../src/wire/index.js';
 import { bodyArb, dbusNextDecode, dbusNextEncode, objectPathArb } from './helpers.js';
 
 const sig = (type: MessageType, extra: Partial<Message>): Message => ({
@@ -80,6 +80,12 @@ describe('byte-for-byte equality with dbus-next', () => {
     expect(ours.body).toEqual([{ '-1': 2, '3': 4 }, { '18446744073709551615': 'max' }, { true: 't', false: 'f' }, { '1.5': 1 }]);
     // And the object form encodes back to the same values (key order follows JS property order).
     expect(decodeMessage(encodeMessage({ ...ours })).body).toEqual(ours.body);
+  });
+
+  it('-0 keeps its sign (dbus-next would write +0)', () => {
+    const b = marshal('d', [-0]);
+    expect(b.toString('hex')).toBe('0000000000000080');
+    expect(Object.is(unmarshal('d', b)[0], -0)).toBe(true);
   });
 
   it('random bodies encode to dbus-next bytes and decode to dbus-next values (little-endian)', () => {

@@ -122,7 +122,8 @@ export function valueArb(node: SignatureNode, o: GenOptions = {}, fds = 8): fc.A
     case 't':
       return fc.bigInt(0n, 2n ** 64n - 1n);
     case 'd':
-      return o.dbusNextSafe ? fc.double({ noNaN: true, noDefaultInfinity: true }) : fc.double();
+      // dbus-next writes -0 as +0 (it goes through parseFloat(String(x))); we keep the sign.
+      return o.dbusNextSafe ? fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => (Object.is(d, -0) ? 0 : d)) : fc.double();
     case 's':
       return stringArb;
     case 'o':
