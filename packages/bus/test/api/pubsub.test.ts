@@ -100,6 +100,31 @@ describe('publish/subscribe', () => {
     expect(got).toEqual([42]);
   });
 
+  it('members without a matching subscription are not even woken', async () => {
+    const idle = await connect({ address: temp.address, backend });
+    const other = await connect({ address: temp.address, backend });
+    try {
+      // 'other.*' is a rule, but not for this topic: the prefilter must still say no.
+      const offOther = idle.subscribe('other.*', () => {});
+      let got = 0;
+      const sub = bus.subscribe('wake.test', () => got++);
+      await Promise.all([sub.synced(), offOther.synced()]);
+      const stats = (b: typeof bus) => (b.connection as unknown as { stats: { received: number } }).stats.received;
+      const idleBefore = stats(idle);
+      const busBefore = stats(bus);
+      for (let i = 0; i < 50; i++) other.publish('wake.test', i);
+      for (let i = 0; i < 250 && got < 50; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(got).toBe(50);
+      expect(stats(bus) - busBefore).toBeGreaterThanOrEqual(50);
+      expect(stats(idle) - idleBefore).toBeLessThan(5);
+      sub();
+      offOther();
+    } finally {
+      idle.disconnect();
+      other.disconnect();
+    }
+  });
+
   it('rejects bad topics with a TopicError', () => {
     expect(() => bus.publish('', 1)).toThrow(/non-empty/);
     expect(() => bus.subscribe('a..b', () => {})).toThrow(/empty segment/);
