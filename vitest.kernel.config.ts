@@ -2,7 +2,7 @@
 // IPNBUS_TEST_BACKEND=kernel and ipn.ko loaded: the transport conformance
 // suite against the kernel backend, plus any suite that opts in by naming
 // its file *.kernel.test.ts (packages/*/test or test/). Sizes are scaled down
-// through IPNBUS_TEST_SCALE (default 0.1 for the kernel backend): under TCG
+// through IPNBUS_TEST_SCALE (default 0.05 for the kernel backend): under TCG
 // Node runs 5-10x slower than on the host.
 import { defineConfig } from 'vitest/config';
 

@@ -90,6 +90,18 @@ export declare function epollDel(epfd: number, fd: number): void;
 export declare function recvReady(epfd: number, maxEvents: number, vlen: number, maxBytes: number): RecvItem[];
 /** dup(2) with close-on-exec. */
 export declare function dup(fd: number): number;
+/** One batch from recvReadyPacked: see addon.cc for the meta layout. */
+export interface PackedBatch {
+  data: Buffer;
+  /** Five int32 per item: fd, offset, length, flags, extras index or -1. */
+  meta: Int32Array;
+  extras: { fds: number[]; creds?: NativeCreds }[];
+  /** The last pass found nothing: everything read so far is all there is. */
+  settled: boolean;
+}
+/** Repeated non-blocking passes over an epoll set, packed for cheap JS use. */
+export declare function recvReadyPacked(epfd: number, maxEvents: number, vlen: number, maxBytes: number,
+  maxPasses: number): PackedBatch | null;
 /** flock(2): 0, or -EWOULDBLOCK with LOCK_NB. */
 export declare function flock(fd: number, op: number): number;
 

@@ -589,10 +589,9 @@ struct RecvArena {
 };
 RecvArena arena;
 
-// Receives up to vlen datagrams from fd into `out` (appending). Returns the
-// number of items appended; sets *eof when the peer hung up.
-uint32_t RecvInto(Napi::Env env, int fd, size_t vlen, size_t size, Napi::Array out, uint32_t idx, bool tagFd,
-                  bool *eof) {
+// One recvmmsg of up to vlen datagrams into the arena. Returns how many
+// arrived (0 when none); sets *eof on hang-up.
+int RecvRaw(Napi::Env env, int fd, size_t vlen, size_t size, bool *eof) {
   arena.Ensure(vlen, size);
   for (size_t i = 0; i < vlen; i++) {
     arena.iovs[i].iov_base = arena.data.data() + i * size;
@@ -620,6 +619,14 @@ uint32_t RecvInto(Napi::Env env, int fd, size_t vlen, size_t size, Napi::Array o
     }
     ThrowErrno(env, e, "recvmmsg");
   }
+  return n;
+}
+
+// Receives up to vlen datagrams from fd into `out` (appending). Returns the
+// number of items appended; sets *eof when the peer hung up.
+uint32_t RecvInto(Napi::Env env, int fd, size_t vlen, size_t size, Napi::Array out, uint32_t idx, bool tagFd,
+                  bool *eof) {
+  int n = RecvRaw(env, fd, vlen, size, eof);
   uint32_t added = 0;
   for (int i = 0; i < n; i++) {
     struct msghdr &mh = arena.hdrs[i].msg_hdr;
@@ -805,6 +812,148 @@ Napi::Value RecvReady(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// ---- packed batch receive for a mesh of sockets ----------------------------
+
+enum PackedFlags {
+  kTruncated = 1,
+  kEof = 2,
+  kNotify = 4,
+  kMore = 8,
+  kPassEnd = 16,
+};
+
+// Collects datagrams of many sockets into one byte block plus a meta table,
+// so a whole batch costs JS a handful of allocations instead of one object
+// per message.
+struct Packed {
+  std::vector<uint8_t> *data = new std::vector<uint8_t>();
+  std::vector<int32_t> meta;
+  Napi::Array extras;
+  uint32_t nextras = 0;
+  size_t items = 0;
+
+  void Add(int fd, size_t off, size_t len, int flags, int extra) {
+    meta.push_back(fd);
+    meta.push_back((int32_t)off);
+    meta.push_back((int32_t)len);
+    meta.push_back(flags);
+    meta.push_back(extra);
+    items++;
+  }
+};
+
+// Drains fd (bounded) into p. Returns false when the socket may hold more.
+bool DrainPacked(Napi::Env env, int fd, size_t vlen, size_t size, Packed &p, bool *eof) {
+  for (int round = 0; round < 8; round++) {
+    int n = RecvRaw(env, fd, vlen, size, eof);
+    for (int i = 0; i < n; i++) {
+      struct msghdr &mh = arena.hdrs[i].msg_hdr;
+      size_t len = arena.hdrs[i].msg_len;
+      if (len == 0 && mh.msg_controllen == 0) {
+        *eof = true;
+        return true;
+      }
+      int flags = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? kTruncated : 0;
+      int extra = -1;
+      if (mh.msg_controllen > 0) {
+        Napi::Object x = Napi::Object::New(env);
+        Napi::Array fdsArr = Napi::Array::New(env);
+        uint32_t nf = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+          size_t dlen = c->cmsg_len - CMSG_LEN(0);
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int *fds = (int *)CMSG_DATA(c);
+            for (size_t k = 0; k < dlen / sizeof(int); k++) fdsArr.Set(nf++, Napi::Number::New(env, fds[k]));
+          } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+                     dlen >= sizeof(struct ucred)) {
+            struct ucred uc;
+            memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+            x.Set("creds", CredsObject(env, uc.pid, uc.uid, uc.gid));
+          }
+        }
+        x.Set("fds", fdsArr);
+        extra = (int)p.nextras;
+        p.extras.Set(p.nextras++, x);
+      }
+      size_t off = p.data->size();
+      p.data->insert(p.data->end(), arena.data.data() + (size_t)i * size, arena.data.data() + (size_t)i * size + len);
+      p.Add(fd, off, len, flags, extra);
+    }
+    if (*eof || (size_t)n < vlen) return true;
+  }
+  return false;
+}
+
+// recvReadyPacked(epfd, maxEvents, vlen, maxBytes, maxPasses)
+//   -> null | {data: Buffer, meta: Int32Array, extras: object[], settled}
+// Runs passes (non-blocking epoll_wait, then drain every ready socket) until
+// a pass finds nothing (settled = true) or maxPasses ran. meta holds five
+// int32 per item: fd, offset and length in data, flags (1 truncated, 2 eof,
+// 4 notify-only fd ready, 8 socket/set may hold more, 16 end of a pass), and
+// an index into extras (fds, creds) or -1.
+Napi::Value RecvReadyPacked(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int epfd = ArgFd(info, 0);
+  int maxEvents = ArgInt(info, 1, "maxEvents");
+  if (maxEvents < 1 || maxEvents > 4096) ThrowType(env, "maxEvents must be 1..4096");
+  size_t vlen = ArgVlen(info, 2);
+  size_t size = ArgSize(info, 3);
+  int maxPasses = ArgInt(info, 4, "maxPasses");
+  if (maxPasses < 1 || maxPasses > 64) ThrowType(env, "maxPasses must be 1..64");
+  std::vector<struct epoll_event> evs(maxEvents);
+  Packed p;
+  p.extras = Napi::Array::New(env);
+  bool settled = false;
+  try {
+    for (int pass = 0; pass < maxPasses; pass++) {
+      int n;
+      do {
+        n = epoll_wait(epfd, evs.data(), maxEvents, 0);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) ThrowErrno(env, errno, "epoll_wait");
+      if (n == 0) {
+        settled = true;
+        break;
+      }
+      if (n == maxEvents) p.Add(-1, 0, 0, kMore, -1);
+      for (int i = 0; i < n; i++) {
+        int fd = (int)(uint32_t)(evs[i].data.u64 & 0xffffffffu);
+        if ((evs[i].data.u64 >> 32) != 0) {
+          p.Add(fd, 0, 0, kNotify, -1);
+          continue;
+        }
+        bool eof = false;
+        bool complete = DrainPacked(env, fd, vlen, size, p, &eof);
+        if (!complete) p.Add(fd, 0, 0, kMore, -1);
+        else if (!eof && (evs[i].events & (EPOLLHUP | EPOLLERR))) eof = true;
+        if (eof) p.Add(fd, 0, 0, kEof, -1);
+      }
+      p.Add(-1, 0, 0, kPassEnd, -1);
+    }
+  } catch (...) {
+    delete p.data;
+    throw;
+  }
+  if (p.items == 0) {
+    delete p.data;
+    return env.Null();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  std::vector<uint8_t> *data = p.data;
+  Napi::Buffer<uint8_t> buf = data->empty()
+      ? Napi::Buffer<uint8_t>::New(env, 0)
+      : Napi::Buffer<uint8_t>::New(env, data->data(), data->size(),
+                                   [data](Napi::Env, uint8_t *) { delete data; });
+  if (data->empty()) delete data;
+  out.Set("data", buf);
+  Napi::Int32Array meta = Napi::Int32Array::New(env, p.meta.size());
+  memcpy(meta.Data(), p.meta.data(), p.meta.size() * sizeof(int32_t));
+  out.Set("meta", meta);
+  out.Set("extras", p.extras);
+  out.Set("settled", Napi::Boolean::New(env, settled));
+  return out;
+}
+
 // dup(fd) with close-on-exec: lets a message to oneself carry its own fds.
 Napi::Value Dup(const Napi::CallbackInfo &info) {
   int fd = ArgFd(info, 0);
@@ -975,6 +1124,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("epollAdd", Napi::Function::New(env, EpollAdd));
   exports.Set("epollDel", Napi::Function::New(env, EpollDel));
   exports.Set("recvReady", Napi::Function::New(env, RecvReady));
+  exports.Set("recvReadyPacked", Napi::Function::New(env, RecvReadyPacked));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("dup", Napi::Function::New(env, Dup));
   exports.Set("Poller", Poller::Define(env));

@@ -82,7 +82,7 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     const s = await a!.must('unicast', { to: String(b!.id), text: 'for b only' });
     expect(s.sent).toBe(true);
     let got = null as null | { from: string; text: string; creds: { pid: number; uid: number } };
-    for (let i = 0; i < 100 && got === null; i++) {
+    for (const end = Date.now() + 15_000; got === null && Date.now() < end;) {
       got = (await b!.must('lastUnicast')).msg as typeof got;
       if (got === null) await new Promise((r) => setTimeout(r, 20));
     }
@@ -104,9 +104,10 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     await a!.open(path, { backend: BACKEND });
     await b!.open(path, { backend: BACKEND });
     await new Promise((r) => setTimeout(r, 100));
-    await a!.must('unicast', { to: String(b!.id), text: 'here is a file', fdText: 'contents via SCM_RIGHTS' });
+    const s = await a!.must('unicast', { to: String(b!.id), text: 'here is a file', fdText: 'contents via SCM_RIGHTS' });
+    expect(s).toMatchObject({ sent: true });
     let got = null as null | { fdContent: string | null; nfds: number };
-    for (let i = 0; i < 100 && got === null; i++) {
+    for (const end = Date.now() + 15_000; got === null && Date.now() < end;) {
       got = (await b!.must('lastUnicast')).msg as typeof got;
       if (got === null) await new Promise((r) => setTimeout(r, 20));
     }

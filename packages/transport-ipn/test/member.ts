@@ -106,7 +106,7 @@ export class Member {
 }
 
 /** Test size knob: the VM is much slower, so it scales counts down. */
-export const SCALE = Number(process.env.IPNBUS_TEST_SCALE ?? (process.env.IPNBUS_TEST_BACKEND === 'kernel' ? '0.1' : '1'));
+export const SCALE = Number(process.env.IPNBUS_TEST_SCALE ?? (process.env.IPNBUS_TEST_BACKEND === 'kernel' ? '0.05' : '1'));
 export const BACKEND = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
 
 export function scaled(n: number, min = 1): number {
