@@ -1,5 +1,5 @@
 // Messages members exchange among themselves: name records (broadcast after every change) and sync calls.
-import { MessageType, type Message } from '../wire/index.js';
+import { MessageType, isValidBusName, type Message } from '../wire/index.js';
 import type { NameState } from './name-state.js';
 
 /**
@@ -40,6 +40,7 @@ export function isSyncCall(msg: Message): boolean {
 export function parseAnnouncement(msg: Message): NameState | undefined {
   if (msg.member !== ANNOUNCE_MEMBER || msg.signature !== ANNOUNCE_SIGNATURE) return undefined;
   const [name, version, owners] = msg.body as [string, bigint, Array<[bigint, number]>];
-  if (version > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  // A record from a faulty peer must not put garbage into ListNames.
+  if (!isValidBusName(name) || name.startsWith(':') || version > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
   return { name, version: Number(version), owners: owners.map(([id, flags]) => ({ id, flags })) };
 }

@@ -274,7 +274,9 @@ export class Connection extends EventEmitter {
         ? ErrorNames.LimitsExceeded
         : code === 'ERR_CLOSED' || code === 'EBADF'
           ? ErrorNames.Disconnected
-          : ErrorNames.Failed;
+          : code === 'ERR_INVALID_ARG' || code === 'EINVAL'
+            ? ErrorNames.InvalidArgs
+            : ErrorNames.Failed;
     const err = new DBusError(name, `${what} failed: ${errorText(e)}`);
     (err as { cause?: unknown }).cause = e;
     return err;
@@ -302,6 +304,12 @@ export class Connection extends EventEmitter {
   ): Promise<CallResult> {
     const noReply = opts.noReply === true || ((msg.flags ?? 0) & MessageFlags.NO_REPLY_EXPECTED) !== 0;
     const flags = (msg.flags ?? 0) | (noReply ? MessageFlags.NO_REPLY_EXPECTED : 0);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 0x7fffffff) {
+      return Promise.reject(
+        new DBusError(ErrorNames.InvalidArgs, `timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`),
+      );
+    }
     return new Promise<CallResult>((resolve, reject) => {
       let serial: number;
       try {
@@ -317,7 +325,7 @@ export class Connection extends EventEmitter {
         });
         return;
       }
-      const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+
       const timer = setTimeout(() => {
         this.#pending.delete(serial);
         reject(
@@ -671,8 +679,17 @@ export class Connection extends EventEmitter {
     msg.sender = uniqueNameOf(m.from);
     if (m.dropped > 0) this.#log.warn({ dropped: m.dropped }, 'the transport dropped messages for us');
     if (isAnnouncement(msg)) {
-      const state = parseAnnouncement(msg);
-      if (state !== undefined) this.view.apply(state);
+      // The record is only a hint of which name changed: the bus directory
+      // is the truth (written before the broadcast), so a faulty or forged
+      // record cannot make us believe in an owner the directory does not list.
+      const hint = parseAnnouncement(msg);
+      if (hint !== undefined) {
+        try {
+          this.view.apply(this.#store.read(hint.name));
+        } catch (e) {
+          this.#log.warn({ name: hint.name, err: errorText(e) }, 'cannot read a name record');
+        }
+      }
       return;
     }
     if (isSyncCall(msg)) {

@@ -6,7 +6,7 @@ import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
 import { Member, isNOC } from './helpers/member.js';
 import { until } from './helpers/until.js';
 import { connect, DBusError, type Connection } from '../../src/core/index.js';
-import { MessageType, type Message } from '../../src/wire/index.js';
+import { MessageType, encodeMessage, type Message } from '../../src/wire/index.js';
 
 let bus: TestBus;
 let me: Connection;
@@ -70,6 +70,42 @@ describe('connection lifecycle', () => {
     await expect(connect({ address: 'tcp:host=x', backend: BACKEND })).rejects.toMatchObject({
       name: 'org.freedesktop.DBus.Error.BadAddress',
     });
+    await expect(me.call({ destination: me.uniqueName, path: '/', member: 'M' }, { timeoutMs: -1 })).rejects.toMatchObject({
+      name: 'org.freedesktop.DBus.Error.InvalidArgs',
+    });
+    await expect(me.requestName(42 as unknown as string)).rejects.toMatchObject({ name: 'org.freedesktop.DBus.Error.InvalidArgs' });
+    expect(() => me.addMatch(null as unknown as string)).toThrow(DBusError);
+  });
+
+  it('survives garbage and forged name records from a peer', async () => {
+    const m = await Member.start(bus.address);
+    try {
+      const target = BigInt(m.uniqueName.slice(3));
+      me.network.send(target, Buffer.from('not a D-Bus message at all'));
+      me.network.broadcast(Buffer.alloc(40, 0x6c));
+      // A record for an invalid name, and one that would make us the owner of
+      // a name we never asked for: the directory says otherwise.
+      const forged = (name: string, version: bigint): Buffer =>
+        encodeMessage({
+          type: MessageType.SIGNAL, flags: 0, serial: 9, path: '/org/ipnbus/Core', interface: 'org.ipnbus.Core',
+          member: 'NameRecord', signature: 'sta(tu)', body: [name, version, [[me.memberId, 0]]],
+        });
+      me.network.send(target, forged(':1.bogus', 1n));
+      me.network.send(target, forged('org.example.Forged', 5n));
+      // Still answering: the member did not crash on any of it, and believed none of it.
+      expect(await m.do('listNames')).not.toContain(':1.bogus');
+      expect(await m.do('getNameOwner', 'org.example.Forged')).toBeNull();
+      // A real change afterwards is seen as usual.
+      const m2 = await Member.start(bus.address);
+      try {
+        expect(await m2.do('requestName', 'org.example.Forged', 0)).toBe(1);
+        await until(async () => (await m.do('getNameOwner', 'org.example.Forged')) === m2.uniqueName);
+      } finally {
+        await m2.stop();
+      }
+    } finally {
+      await m.stop();
+    }
   });
 
   it('fails pending calls with Disconnected and refuses use after disconnect', async () => {
