@@ -169,12 +169,13 @@ export class GatewayClient {
     this.close(`malformed message from client: ${why}`);
   }
 
-  /** Pause reading when the client is ahead of the bus; resume at half. */
+  /** Pause reading when the client is ahead of the bus (or the bus is full); resume at half. */
   private updateFlow(): void {
     if (this.phase === 'closed') return;
     const lim = this.ctx.limits;
-    const full = this.queue.length >= lim.maxQueuedMessages || this.pendingCalls >= lim.maxPendingCalls;
-    const low = this.queue.length <= lim.maxQueuedMessages / 2 && this.pendingCalls <= lim.maxPendingCalls / 2;
+    const busFull = this.conn?.backpressured === true;
+    const full = busFull || this.queue.length >= lim.maxQueuedMessages || this.pendingCalls >= lim.maxPendingCalls;
+    const low = !busFull && this.queue.length <= lim.maxQueuedMessages / 2 && this.pendingCalls <= lim.maxPendingCalls / 2;
     if (full && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -191,6 +192,8 @@ export class GatewayClient {
     try {
       let n = 0;
       while (this.queue.length > 0 && this.phase === 'messages') {
+        // The transport queued our last send: hold the rest until 'drain'.
+        if (this.conn?.backpressured === true) break;
         const msg = this.queue.shift()!;
         if (this.conn === undefined) await this.beforeHello(msg);
         else this.handle(msg);
@@ -229,7 +232,7 @@ export class GatewayClient {
           'Client tried to send a message other than Hello without being registered',
         ),
       );
-      return this.close('message before Hello');
+      return this.close('message before Hello', 'info', false, true);
     }
     this.helloStarted = true;
     let conn: Connection;
@@ -238,7 +241,7 @@ export class GatewayClient {
     } catch (err) {
       this.log.error({ err }, 'could not join the ipnbus bus for a client');
       this.writeRaw(errorReply(msg, 'org.freedesktop.DBus.Error.Failed', `gateway could not join the bus: ${String(err)}`));
-      return this.close('bus connect failed');
+      return this.close('bus connect failed', 'info', false, true);
     }
     if (this.phase === 'closed') {
       conn.disconnect();
@@ -249,6 +252,10 @@ export class GatewayClient {
     conn.on('message', (m: Message, fds: number[]) => this.fromBus(m, fds));
     conn.on('methodCall', (call: { msg: Message; fds: number[] }) => this.callFromBus(call.msg, call.fds));
     conn.on('disconnect', () => this.close('bus connection lost'));
+    conn.on('drain', () => {
+      this.updateFlow();
+      void this.pump();
+    });
     conn.on('error', (err: Error) => this.log.warn({ err }, 'bus connection error'));
     this.log.info({ uniqueName: conn.uniqueName, creds: this.creds }, 'client registered');
     const helloMsg = { ...msg, sender: conn.uniqueName };
@@ -421,11 +428,6 @@ export class GatewayClient {
     }
     this.outChunks.push(bytes);
     this.outBytes += bytes.length;
-    const queued = this.socket.writableLength + this.outBytes;
-    if (queued > this.ctx.limits.maxOutgoingBytes) {
-      this.close(`client is not reading: ${queued} bytes queued (limit ${this.ctx.limits.maxOutgoingBytes})`);
-      return;
-    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
@@ -447,6 +449,12 @@ export class GatewayClient {
     this.outChunks = [];
     this.outBytes = 0;
     this.socket.write(data);
+    // What the kernel would not take stays in node's buffer: that backlog,
+    // not one turn's burst, says whether the client keeps up.
+    const queued = this.socket.writableLength;
+    if (queued > this.ctx.limits.maxOutgoingBytes) {
+      this.close(`client is not reading: ${queued} bytes queued (limit ${this.ctx.limits.maxOutgoingBytes})`);
+    }
   };
 
   private nextSerial(): number {
@@ -461,17 +469,24 @@ export class GatewayClient {
    * transport, and leaving at once was seen to lose them (user backend).
    * Calling close() again (gateway shutdown) ends a linger immediately.
    */
-  close(reason: string, level: 'info' | 'debug' = 'info', linger = false): void {
+  close(reason: string, level: 'info' | 'debug' = 'info', linger = false, flushFirst = false): void {
     if (this.phase === 'closed') {
       if (!linger) this.leaveBus();
       return;
     }
+    if (flushFirst) this.flush();
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     this.log[level]({ reason, uniqueName: this.uniqueName }, 'client disconnected');
     this.queue = [];
     this.outChunks = [];
-    this.socket.destroy();
+    if (flushFirst) {
+      // Let the last words (an error reply) reach the client, but not wait on it.
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
     this.ctx.monitors.remove(this);
     if (linger && this.conn !== undefined) {
       this.lingerTimer = setTimeout(() => this.leaveBus(), LINGER_MS);
