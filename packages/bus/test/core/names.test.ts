@@ -132,6 +132,32 @@ describe('name ownership across processes', () => {
     }
   });
 
+  it('serialises concurrent requests: one owner, one FIFO queue every member agrees on, kept through kills', async () => {
+    const N = 'org.example.Race';
+    const members = await Member.startMany(bus.address, 6);
+    try {
+      const replies = await Promise.all(members.map((m) => m.do<number>('requestName', N, 0)));
+      expect(replies.filter((r) => r === R.PRIMARY_OWNER)).toHaveLength(1);
+      expect(replies.filter((r) => r === R.IN_QUEUE)).toHaveLength(5);
+      await until(() => observer.view.nameState(N)?.owners.length === 6);
+      const order = await queued(N);
+      expect(new Set(order).size).toBe(6);
+      expect(order[0]).toBe(members[replies.indexOf(R.PRIMARY_OWNER)]!.uniqueName);
+      for (const m of members) expect(await m.do('getNameOwner', N)).toBe(order[0]);
+      // Kill owners one after the other: the name walks down the queue in order.
+      const byName = new Map(members.map((m) => [m.uniqueName, m]));
+      for (let i = 0; i < order.length - 1; i++) {
+        await byName.get(order[i]!)!.kill('SIGKILL');
+        const next = byName.get(order[i + 1]!)!;
+        await next.waitFor((m) => m.member === 'NameAcquired' && m.body[0] === N);
+        await until(() => observer.getNameOwner(N) === next.uniqueName);
+      }
+      await until(async () => (await queued(N)).length === 1);
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+    }
+  });
+
   it('rejects invalid names with InvalidArgs', async () => {
     for (const bad of [':1.5', 'org.freedesktop.DBus', 'nodots', '', 'a..b']) {
       await expect(observer.requestName(bad), bad).rejects.toMatchObject({ name: 'org.freedesktop.DBus.Error.InvalidArgs' });
