@@ -75,6 +75,12 @@ export class ProxyInterface extends EventEmitter {
       return undefined;
     }
     const { reply, fds: replyFds } = await conn.call(req, { timeoutMs: this.timeoutMs, fds });
+    // The declared types are only a promise if the reply keeps them: a peer
+    // answering with another signature is an error, not a mistyped value.
+    const expected = m.outArgs.map((a) => a.type).join('');
+    if ((reply.signature ?? '') !== expected) {
+      throw new DBusError(ErrorNames.InvalidSignature, `${this.$name}.${method} replied '${reply.signature ?? ''}', declared '${expected}'`, reply);
+    }
     const values = mapIncomingFds(reply.signature ?? '', reply.body ?? [], replyFds);
     return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
   }
@@ -87,6 +93,10 @@ export class ProxyInterface extends EventEmitter {
     );
     const v = reply.body?.[0];
     if (!(v instanceof Variant)) throw new DBusError(ErrorNames.InvalidSignature, `Get(${this.$name}.${name}) did not return a variant`);
+    const declared = this.propInfo.get(name)?.type;
+    if (declared !== undefined && v.signature !== declared) {
+      throw new DBusError(ErrorNames.InvalidSignature, `property ${this.$name}.${name} came as '${v.signature}', declared '${declared}'`, reply);
+    }
     return mapIncomingValueFds(v.signature, v.value, fds);
   }
 
@@ -109,7 +119,16 @@ export class ProxyInterface extends EventEmitter {
       { destination: this.$destination, path: this.$path, interface: PROPERTIES_INTERFACE, member: 'GetAll', signature: 's', body: [this.$name] },
       { timeoutMs: this.timeoutMs },
     );
-    return unwrapAll(reply.body?.[0]);
+    const dict = reply.body?.[0];
+    if (dict !== null && typeof dict === 'object') {
+      for (const [k, v] of Object.entries(dict as Record<string, unknown>)) {
+        const declared = this.propInfo.get(k)?.type;
+        if (declared !== undefined && v instanceof Variant && v.signature !== declared) {
+          throw new DBusError(ErrorNames.InvalidSignature, `property ${this.$name}.${k} came as '${v.signature}', declared '${declared}'`, reply);
+        }
+      }
+    }
+    return unwrapAll(dict);
   }
 
   /**

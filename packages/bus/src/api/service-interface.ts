@@ -193,10 +193,10 @@ export class ServiceInterface<S extends InterfaceSpec = InterfaceSpec> {
     return p;
   }
 
+  // Values are stored normalised (e.g. x/t as bigint), so Get returns what
+  // the type says even when the service set a plain number.
   private check(p: PropertyInfo, v: unknown): unknown {
-    const fds: number[] = [];
-    const out = prepareOutgoingValue(p.type, v, fds, `property ${this.name}.${p.name}`);
-    return out;
+    return prepareOutgoingValue(p.type, v, [], `property ${this.name}.${p.name}`);
   }
 
   private flushChanged(): void {

@@ -130,6 +130,20 @@ describe('errors', () => {
     expect((await call({ destination: 'com.example.Nobody' })).name).toBe('org.freedesktop.DBus.Error.ServiceUnknown');
   });
 
+  it('a reply that breaks the declared types is an InvalidSignature error', async () => {
+    const Stale = defineInterface('com.example.Test1', {
+      methods: { Multi: { in: 'si', out: 'ss' } },
+      properties: { Name: { type: 'u' }, Level: { type: 'd', access: 'readwrite' } },
+    });
+    const p = Stale.proxy(bus, NAME, A);
+    const e1 = await errorOf(p.Multi('a', 1));
+    expect(e1.name).toBe('org.freedesktop.DBus.Error.InvalidSignature');
+    expect(e1.message).toContain("replied 'si', declared 'ss'");
+    expect((await errorOf(p.getProperty('Name'))).name).toBe('org.freedesktop.DBus.Error.InvalidSignature');
+    expect((await errorOf(p.getAllProperties())).name).toBe('org.freedesktop.DBus.Error.InvalidSignature');
+    expect(await p.getProperty('Level')).toBeTypeOf('number');
+  });
+
   it('maps property misuse to D-Bus error names', async () => {
     const p = Test1.proxy(bus, NAME, A);
     const dyn = p as unknown as { getProperty(n: string): Promise<unknown>; setProperty(n: string, v: unknown): Promise<void> };
