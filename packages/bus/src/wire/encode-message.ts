@@ -1,5 +1,5 @@
 // encodeMessage: validates a Message and marshals header and body into one Buffer.
-import { bodyEncoders, writeSignature } from './encoder.js';
+import { bodyEncoders, writeSignature, type Encode } from './encoder.js';
 import { WireError } from './errors.js';
 import { BIG_ENDIAN_BYTE, LITTLE_ENDIAN_BYTE, MAX_MESSAGE_LENGTH, PROTOCOL_VERSION } from './limits.js';
 import { HeaderField, MessageType, type Endian, type Message } from './message.js';
@@ -84,6 +84,9 @@ const CHAR_G = 0x67;
  * `endian: 'big'`.
  */
 export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer {
+  const le = opts?.endian !== 'big';
+  const cached = findHeader(msg, le);
+  if (cached !== undefined) return encodeWithHeader(msg, le, cached);
   validateHeader(msg);
   const signature = msg.signature ?? '';
   const body = msg.body ?? [];
@@ -94,10 +97,7 @@ export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer 
     if (e instanceof WireError) bad(e.rule, `bad SIGNATURE: ${e.message}`);
     throw e;
   }
-  if (!Array.isArray(body) || body.length !== encoders.length) {
-    bad('bad-value', `signature '${signature}' needs ${encoders.length} body values, got ${Array.isArray(body) ? body.length : typeof body}`);
-  }
-  const le = opts?.endian !== 'big';
+  checkBody(signature, body, encoders);
   const unixFds = msg.unixFds ?? 0;
   const w = acquireWriter();
   try {
@@ -147,11 +147,108 @@ export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer 
     w.dv.setUint32(w.origin + 12, w.pos - w.origin - 16, le);
     w.align(8, 0);
     const bodyStart = w.pos;
-    for (let i = 0; i < encoders.length; i++) encoders[i]!(w, body[i]);
-    const total = w.pos - w.origin;
-    if (total > MAX_MESSAGE_LENGTH) w.fail('too-long', `message of ${total} bytes is over the 128 MiB limit`);
-    w.dv.setUint32(w.origin + 4, w.pos - bodyStart, le);
-    return w.finish();
+    if (msg.replySerial === undefined) rememberHeader(msg, le, w.buf.subarray(w.origin + 12, bodyStart), encoders);
+    return writeBody(w, le, bodyStart, encoders, body);
+  } catch (e) {
+    w.abandon();
+    throw e;
+  } finally {
+    releaseWriter(w);
+  }
+}
+
+function checkBody(signature: string, body: unknown, encoders: Encode[]): asserts body is unknown[] {
+  if (!Array.isArray(body) || body.length !== encoders.length) {
+    bad('bad-value', `signature '${signature}' needs ${encoders.length} body values, got ${Array.isArray(body) ? body.length : typeof body}`);
+  }
+}
+
+function writeBody(w: Writer, le: boolean, bodyStart: number, encoders: Encode[], body: unknown[]): Buffer {
+  for (let i = 0; i < encoders.length; i++) encoders[i]!(w, body[i]);
+  const total = w.pos - w.origin;
+  if (total > MAX_MESSAGE_LENGTH) w.fail('too-long', `message of ${total} bytes is over the 128 MiB limit`);
+  w.dv.setUint32(w.origin + 4, w.pos - bodyStart, le);
+  return w.finish();
+}
+
+/**
+ * A header already written and validated: its fields as given, and the bytes
+ * from the fields length word to the body. A service emits the same few
+ * signals and calls over and over; their header fields only differ in the
+ * serial, which sits outside these bytes.
+ */
+interface EncodedHeader {
+  type: number;
+  path: string | undefined;
+  iface: string | undefined;
+  member: string | undefined;
+  errorName: string | undefined;
+  destination: string | undefined;
+  sender: string | undefined;
+  signature: string | undefined;
+  unixFds: number | undefined;
+  le: boolean;
+  bytes: Uint8Array;
+  encoders: Encode[];
+}
+
+// A handful of slots, replaced round-robin. Replies and errors (unique
+// REPLY_SERIAL) are never cached, so they cannot push signals out.
+const HEADER_SLOTS = 8;
+const headers: (EncodedHeader | undefined)[] = new Array(HEADER_SLOTS).fill(undefined);
+let nextSlot = 0;
+
+function findHeader(msg: Message, le: boolean): EncodedHeader | undefined {
+  if (msg === null || typeof msg !== 'object' || msg.replySerial !== undefined) return undefined;
+  for (let i = 0; i < HEADER_SLOTS; i++) {
+    const h = headers[i];
+    if (h === undefined) return undefined;
+    if (
+      h.member === msg.member && h.path === msg.path && h.iface === msg.interface && h.type === msg.type &&
+      h.sender === msg.sender && h.destination === msg.destination && h.signature === msg.signature &&
+      h.errorName === msg.errorName && h.unixFds === msg.unixFds && h.le === le
+    ) {
+      return h;
+    }
+  }
+  return undefined;
+}
+
+function rememberHeader(msg: Message, le: boolean, bytes: Uint8Array, encoders: Encode[]): void {
+  if (bytes.length > 512) return;
+  headers[nextSlot] = {
+    type: msg.type, path: msg.path, iface: msg.interface, member: msg.member, errorName: msg.errorName,
+    destination: msg.destination, sender: msg.sender, signature: msg.signature, unixFds: msg.unixFds, le,
+    bytes: new Uint8Array(bytes), encoders,
+  };
+  nextSlot = (nextSlot + 1) % HEADER_SLOTS;
+}
+
+/** encodeMessage for a header seen before: only flags, serial and body are new. */
+function encodeWithHeader(msg: Message, le: boolean, h: EncodedHeader): Buffer {
+  const flags = msg.flags ?? 0;
+  if (typeof flags !== 'number' || (flags & 0xff) !== flags) bad('bad-flags', `flags ${String(flags)} is not a byte`);
+  const serial = msg.serial;
+  if (typeof serial !== 'number' || serial >>> 0 !== serial || serial === 0) {
+    bad('bad-serial', `serial ${String(serial)} is not an integer 1..2^32-1`);
+  }
+  const body = msg.body ?? [];
+  checkBody(h.signature ?? '', body, h.encoders);
+  const w = acquireWriter();
+  try {
+    w.begin(le, h.unixFds ?? 0);
+    const n = h.bytes.length;
+    w.ensure(12 + n);
+    const buf = w.buf;
+    const o = w.origin;
+    buf[o] = le ? LITTLE_ENDIAN_BYTE : BIG_ENDIAN_BYTE;
+    buf[o + 1] = h.type;
+    buf[o + 2] = flags;
+    buf[o + 3] = PROTOCOL_VERSION;
+    w.dv.setUint32(o + 8, serial, le);
+    buf.set(h.bytes, o + 12);
+    w.pos = o + 12 + n;
+    return writeBody(w, le, w.pos, h.encoders, body);
   } catch (e) {
     w.abandon();
     throw e;
