@@ -3,7 +3,9 @@
  * AF_UNIX SOCK_SEQPACKET ping-pong: the physical floor for one method-call
  * round trip between two processes (no marshalling, no bus, no event loop).
  *
- * Usage: pingpong ITERATIONS SIZE
+ * Usage: pingpong ITERATIONS SIZE [INTERVAL_US]
+ * With INTERVAL_US the parent sleeps that long between round trips, so both
+ * processes wake from idle each time, as a receiver of paced signals does.
  * Prints one JSON object: round-trip p50/p99 in nanoseconds.
  */
 #include <stdio.h>
@@ -31,18 +33,21 @@ static int cmp_ll(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	int sv[2], i, iters, size, warmup = 100;
+	int sv[2], i, iters, size, interval_us = 0, warmup = 100;
 	long long *rtt;
 	char *buf;
 	pid_t pid;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: pingpong ITERATIONS SIZE\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: pingpong ITERATIONS SIZE [INTERVAL_US]\n");
 		return 2;
 	}
 	iters = atoi(argv[1]);
 	size = atoi(argv[2]);
-	if (iters <= 0 || size <= 0 || size > 65536) {
+	if (argc == 4)
+		interval_us = atoi(argv[3]);
+	if (iters <= 0 || size <= 0 || size > 65536 || interval_us < 0 ||
+	    interval_us > 1000000) {
 		fprintf(stderr, "pingpong: bad arguments\n");
 		return 2;
 	}
@@ -68,8 +73,14 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	close(sv[1]);
+	if (interval_us)
+		warmup = 10;
 	for (i = -warmup; i < iters; i++) {
-		long long t0 = now_ns();
+		long long t0;
+
+		if (interval_us)
+			usleep(interval_us);
+		t0 = now_ns();
 
 		if (send(sv[0], buf, size, 0) != size ||
 		    recv(sv[0], buf, size, 0) != size) {
@@ -82,7 +93,9 @@ int main(int argc, char **argv)
 	close(sv[0]);
 	waitpid(pid, NULL, 0);
 	qsort(rtt, iters, sizeof(*rtt), cmp_ll);
-	printf("{\"iterations\":%d,\"size\":%d,\"rtt_p50_ns\":%lld,\"rtt_p99_ns\":%lld}\n",
-	       iters, size, rtt[iters / 2], rtt[(long long)iters * 99 / 100]);
+	printf("{\"iterations\":%d,\"size\":%d,\"interval_us\":%d,"
+	       "\"rtt_p50_ns\":%lld,\"rtt_p99_ns\":%lld}\n",
+	       iters, size, interval_us, rtt[iters / 2],
+	       rtt[(long long)iters * 99 / 100]);
 	return 0;
 }

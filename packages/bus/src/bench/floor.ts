@@ -19,8 +19,13 @@ export function findRepoRoot(): string | undefined {
   }
 }
 
+interface PingPong { iterations: number; size: number; interval_us: number; rtt_p50_ns: number; rtt_p99_ns: number }
+
 export interface FloorResult {
-  pingpong: { iterations: number; size: number; rtt_p50_ns: number; rtt_p99_ns: number };
+  /** Back to back: both processes stay hot. */
+  pingpong: PingPong;
+  /** Paced like the latency scenario: both wake from idle every time. */
+  pingpongPaced: PingPong;
   fanout: { receivers: number; messages: number; size: number; deliveries_per_s: number }[];
 }
 
@@ -33,12 +38,13 @@ async function compile(srcDir: string, buildDir: string): Promise<{ pingpong: st
   return out;
 }
 
-export async function measureFloor(buildDir: string, opts: { iterations: number; receivers: number[]; messages: number; sizes: number[] }): Promise<FloorResult> {
+export async function measureFloor(buildDir: string, opts: { iterations: number; pacedIterations: number; intervalUs: number; receivers: number[]; messages: number; sizes: number[] }): Promise<FloorResult> {
   const root = findRepoRoot();
   if (!root) throw new Error('bench/c sources not found (run from the ipnbus repository)');
   const bin = await compile(join(root, 'bench', 'c'), buildDir);
   const pp = await run(bin.pingpong, [String(opts.iterations), '64']);
-  const result: FloorResult = { pingpong: JSON.parse(pp.stdout), fanout: [] };
+  const paced = await run(bin.pingpong, [String(opts.pacedIterations), '64', String(opts.intervalUs)]);
+  const result: FloorResult = { pingpong: JSON.parse(pp.stdout), pingpongPaced: JSON.parse(paced.stdout), fanout: [] };
   for (const receivers of opts.receivers) {
     for (const size of opts.sizes) {
       const fo = await run(bin.fanout, [String(receivers), String(opts.messages), String(size)]);

@@ -49,7 +49,9 @@ export function renderMarkdown(r: BenchResult): string {
 
   out.push('', '## Physical floor (C, AF_UNIX SOCK_SEQPACKET)', '');
   if (r.floor) {
-    out.push(`Ping-pong round trip, 64 bytes: p50 ${fmt(r.floor.pingpong.rtt_p50_ns / 1000)} us, p99 ${fmt(r.floor.pingpong.rtt_p99_ns / 1000)} us.`, '');
+    out.push(`Ping-pong round trip, 64 bytes, back to back: p50 ${fmt(r.floor.pingpong.rtt_p50_ns / 1000)} us, p99 ${fmt(r.floor.pingpong.rtt_p99_ns / 1000)} us.`);
+    const pp = r.floor.pingpongPaced;
+    out.push(`Same, one round trip every ${pp.interval_us} us (both processes wake from idle, as in the latency scenario): p50 ${fmt(pp.rtt_p50_ns / 1000)} us, p99 ${fmt(pp.rtt_p99_ns / 1000)} us.`, '');
     out.push('| receivers | bytes | deliveries/s (one send per receiver) |', '|---:|---:|---:|');
     for (const f of r.floor.fanout) out.push(`| ${f.receivers} | ${f.size} | ${fmt(f.deliveries_per_s)} |`);
   } else {
@@ -65,6 +67,7 @@ export function renderMarkdown(r: BenchResult): string {
   out.push(`| CPU per delivery: ipnbus / dbus-daemon | ${x(s.cpu_per_delivery_ratio)} | |`);
   out.push(`| call p50 / C round trip | ${x(s.call_vs_floor)} | |`);
   out.push(`| signal latency p50 / half the C round trip | ${x(s.latency_vs_floor)} | |`);
+  out.push(`| signal latency p50 / half the paced C round trip | ${x(s.latency_vs_paced_floor)} | |`);
   if (r.errors.length) out.push('', '## Errors', '', ...r.errors.map((e) => `- ${e}`));
   out.push('');
   return out.join('\n');

@@ -50,6 +50,8 @@ export interface Summary {
   cpu_per_delivery_ratio: number | null;
   call_vs_floor: number | null;
   latency_vs_floor: number | null;
+  /** Against half the C round trip at the same pace (both sides wake from idle). */
+  latency_vs_paced_floor: number | null;
 }
 
 export interface BenchResult {

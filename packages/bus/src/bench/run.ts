@@ -80,6 +80,8 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     try {
       floor = await measureFloor(dir, {
         iterations: cfg.floor.iterations,
+        pacedIterations: Math.min(cfg.latency.count, 1000),
+        intervalUs: Math.round(1e6 / cfg.latency.rate),
         receivers: cfg.subscribers.filter((k) => k <= 16),
         messages: cfg.floor.messages,
         sizes: cfg.payloads.map((p) => Math.max(64, p.bytes)),
@@ -111,6 +113,7 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     cpu_per_delivery_ratio: ratio(row16('small')?.sides.ipnbus?.cpuUsPerDelivery, row16('small')?.sides['dbus-daemon']?.cpuUsPerDelivery),
     call_vs_floor: ratio(calls.find((c) => c.inflight === 1)?.sides.ipnbus?.p50Us, floorRttUs),
     latency_vs_floor: ratio(latencySides.ipnbus?.p50Us, floorRttUs === undefined ? undefined : floorRttUs / 2),
+    latency_vs_paced_floor: ratio(latencySides.ipnbus?.p50Us, floor ? floor.pingpongPaced.rtt_p50_ns / 2000 : undefined),
   };
   return {
     version: 1,
