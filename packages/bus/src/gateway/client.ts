@@ -344,7 +344,8 @@ export class GatewayClient {
     if ((iface === MONITORING_INTERFACE || iface === undefined) && msg.member === 'BecomeMonitor') {
       return this.becomeMonitor(msg);
     }
-    this.forwardCall(msg);
+    // toBus() keeps NO_REPLY_EXPECTED calls fire-and-forget.
+    this.toBus(msg);
   }
 
   private replyDriver(msg: Message, fn: () => void): void {
