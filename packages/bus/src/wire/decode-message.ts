@@ -60,8 +60,13 @@ function acquireReader(): Reader {
   return sharedReader;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function releaseReader(r: Reader): void {
-  if (r === sharedReader) sharedBusy = false;
+  if (r !== sharedReader) return;
+  sharedBusy = false;
+  // Do not keep a big input's memory alive until the next decode.
+  if (r.buf.length > 1024 * 1024) r.reset(EMPTY, true);
 }
 
 /** The header fields of a message, parsed and validated. */
