@@ -24,6 +24,15 @@ function badValue(w: Writer, type: string, v: unknown, why = ''): never {
   return w.fail('bad-value', `cannot marshal ${show(v)} as '${type}'${why ? ': ' + why : ''}`);
 }
 
+type WellFormed = { isWellFormed(): boolean };
+const nativeWellFormed = typeof (String.prototype as unknown as Partial<WellFormed>).isWellFormed === 'function';
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** String#isWellFormed (Node 20+), with a regex for older runtimes. */
+function isWellFormed(s: string): boolean {
+  return nativeWellFormed ? (s as unknown as WellFormed).isWellFormed() : !LONE_SURROGATE.test(s);
+}
+
 /**
  * Writes a D-Bus string body (length, UTF-8 bytes, NUL) after 4-alignment.
  * Short ASCII strings (most names and paths) are copied in a small loop, which
@@ -47,6 +56,8 @@ function writeString(w: Writer, s: string): void {
   }
   if (bytes < 0) {
     if (s.indexOf('\0') !== -1) w.fail('embedded-nul', `string ${show(s)} contains a NUL character`);
+    // A lone surrogate has no UTF-8 form; Buffer#write would silently turn it into U+FFFD.
+    if (!isWellFormed(s)) w.fail('bad-utf8', `string ${show(s)} contains a lone surrogate`);
     bytes = buf.write(s, p, 'utf8');
   }
   w.dv.setUint32(lenPos, bytes, w.le);

@@ -99,6 +99,10 @@ describe('malformed messages', () => {
     rejects(() => decodeMessage(withBody('s', Buffer.from([3, 0, 0, 0, 0x61, 0, 0x62, 0]))), 'embedded-nul');
     rejects(() => decodeMessage(withBody('s', Buffer.from([2, 0, 0, 0, 0x61, 0x62, 0x63]))), 'missing-nul');
     rejects(() => encodeMessage({ type: 4, flags: 0, serial: 1, path: '/a', interface: 'a.b', member: 'M', signature: 's', body: ['a\0b'] }), 'embedded-nul');
+    // A lone surrogate has no UTF-8 form: refused rather than silently replaced.
+    rejects(() => marshal('s', ['x\uD800y']), 'bad-utf8');
+    rejects(() => marshal('as', [['ok', '\uDC00']]), 'bad-utf8');
+    expect(unmarshal('s', marshal('s', ['𝄞 pair']))).toEqual(['𝄞 pair']);
   });
 
   it('too deep: 65 nested variants, 33 nested arrays or structs', () => {
