@@ -277,6 +277,7 @@ function compileArray(node: SignatureNode, staticDepth: number): Encode {
         w.buf.set(v, w.pos);
         w.pos += n;
       } else if (Array.isArray(v)) {
+        if (v.length > MAX_ARRAY_LENGTH) w.fail('too-long', `array of ${v.length} bytes is over the 64 MiB limit`);
         w.ensure(v.length);
         for (let i = 0; i < v.length; i++) encodeByte(w, v[i]);
       } else {
