@@ -1,7 +1,8 @@
 // Byte-for-byte and value-for-value agreement with dbus-next 0.10's own marshaller and parser.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeMessage, encodeMessage, marshal, MessageType, unmarshal, Variant, type Message } from '../../src/wire/index.js';
+import { createRequire } from 'node:module';
+import { decodeMessage, encodeMessage, marshal, messageByteLength, MessageType, unmarshal, Variant, type Message } from '../../src/wire/index.js';
 import { bodyArb, dbusNextDecode, dbusNextEncode, objectPathArb } from './helpers.js';
 
 const sig = (type: MessageType, extra: Partial<Message>): Message => ({
@@ -109,6 +110,26 @@ describe('byte-for-byte equality with dbus-next', () => {
     // A cached header is still checked for a bad serial and a wrong body.
     expect(() => encodeMessage({ ...msg, serial: 0 })).toThrow(/bad-serial/);
     expect(() => encodeMessage({ ...msg, body: [] })).toThrow(/bad-value/);
+  });
+
+  it('bodies marshalled at an offset pad as dbus-next pads them at that offset', () => {
+    const marshall = createRequire(import.meta.url)('dbus-next/lib/marshall.js') as (s: string, d: unknown[], o: number) => Buffer;
+    const cases: [string, unknown[]][] = [['yi', [1, 2]], ['yx', [1, 5n]], ['ya(yi)', [1, [[2, 3]]]], ['ysaxd', [7, 'é', [1n], 0.5]], ['(yq)', [[1, 2]]]];
+    for (const [signature, values] of cases) {
+      for (let offset = 0; offset < 8; offset++) {
+        expect(marshal(signature, values, { offset }).toString('hex'), `${signature} at ${offset}`).toBe(marshall(signature, values, offset).toString('hex'));
+        expect(unmarshal(signature, marshal(signature, values, { offset }), { offset })).toEqual(values);
+      }
+    }
+  });
+
+  it('messageByteLength reads the length at any offset of a stream', () => {
+    const a = encodeMessage(corpus[0]![1]);
+    const b = encodeMessage(corpus[5]![1], { endian: 'big' });
+    const both = Buffer.concat([a, b]);
+    expect(messageByteLength(both)).toBe(a.length);
+    expect(messageByteLength(both, a.length)).toBe(b.length);
+    expect(messageByteLength(both, both.length - 15)).toBeUndefined();
   });
 
   it('-0 keeps its sign (dbus-next would write +0)', () => {
