@@ -1,11 +1,14 @@
 // connect(): join (or create) the bus at an address and return a Connection.
+import * as fs from 'node:fs';
+import { join } from 'node:path';
 import { open, type Network } from '@ipnbus/transport-ipn';
 import { defaultAddress, parseAddress } from './address.js';
-import { openBusDir } from './bus-dir.js';
+import { openBusDir, type BusDir } from './bus-dir.js';
 import { Connection } from './connection.js';
 import { DBusError, ErrorNames } from './errors.js';
+import { lock } from './flock.js';
 import { LiveLock } from './liveness.js';
-import type { Logger } from './logger.js';
+import { logger, type Logger } from './logger.js';
 import { formatProxiedCredentials, validProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
 
 export interface ConnectOptions {
@@ -42,6 +45,37 @@ function asDBusError(e: unknown, path: string): DBusError {
   return out;
 }
 
+/**
+ * Opens the bus's network. An AF_IPN node whose members have all gone
+ * refuses connections (ECONNREFUSED) but stays in the file system: the
+ * network is dead and a new one must be made in its place. Replacing it is
+ * done under the bus directory's `bus.lock`, so two members arriving at a
+ * dead bus together cannot each make their own network (the second finds
+ * the first one's node alive and joins it).
+ */
+async function openNetwork(dir: BusDir, backend: 'auto' | 'kernel' | 'user', mode: number): Promise<Network> {
+  const opts = { backend, mode, credentials: true };
+  try {
+    return await open(dir.networkPath, opts);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code !== 'ECONNREFUSED') throw e;
+  }
+  const fd = fs.openSync(join(dir.path, 'bus.lock'), fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o644);
+  try {
+    await lock(fd);
+    try {
+      return await open(dir.networkPath, opts);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException)?.code !== 'ECONNREFUSED') throw e;
+      logger.debug({ path: dir.networkPath }, 'replacing a dead network');
+      fs.rmSync(dir.networkPath, { force: true });
+      return await open(dir.networkPath, opts);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Connects to the bus, creating it (mode 0700 unless told) if absent. */
 export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   const { path } = parseAddress(opts.address ?? defaultAddress());
@@ -57,7 +91,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   const dir = openBusDir(path, mode);
   let network: Network;
   try {
-    network = await open(dir.networkPath, { backend: opts.backend ?? 'auto', mode, credentials: true });
+    network = await openNetwork(dir, opts.backend ?? 'auto', mode);
   } catch (e) {
     throw asDBusError(e, path);
   }
