@@ -1,4 +1,7 @@
 // A native ipnbus service for the gateway tests, written on the core Connection (no stock library involved).
+import { closeSync, readSync, writeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type Connection } from '../../packages/bus/src/core/index.js';
 import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
 
@@ -15,6 +18,8 @@ const OBJECT_XML = `${DOCTYPE}
     <method name="Echo"><arg name="text" type="s" direction="in"/><arg name="echo" type="s" direction="out"/></method>
     <method name="WhoAmI"><arg name="pid" type="u" direction="out"/><arg name="uid" type="u" direction="out"/><arg name="gid" type="u" direction="out"/></method>
     <method name="Fail"/>
+    <method name="ReadFd"><arg name="fd" type="h" direction="in"/><arg name="text" type="s" direction="out"/></method>
+    <method name="OpenFd"><arg name="text" type="s" direction="in"/><arg name="fd" type="h" direction="out"/></method>
     <signal name="Ping"><arg name="text" type="s"/></signal>
   </interface>
   <interface name="org.freedesktop.DBus.Introspectable">
@@ -49,7 +54,27 @@ export async function startNativeService(busAddress: string): Promise<NativeServ
   conn.on('message', (m: Message) => {
     if (m.type === MessageType.SIGNAL && m.sender !== 'org.freedesktop.DBus') signals.push(m);
   });
-  conn.on('methodCall', ({ msg }: { msg: Message }) => {
+  conn.on('methodCall', ({ msg, fds }: { msg: Message; fds: number[] }) => {
+    if (msg.member === 'ReadFd' && msg.signature === 'h') {
+      // Read what the caller's fd holds: proves the fd itself crossed.
+      const fd = fds[msg.body[0] as number];
+      if (fd === undefined) return conn.replyError(msg, 'com.example.Error.NoFd', `no fd at index ${String(msg.body[0])} (got ${fds.length})`);
+      const buf = Buffer.alloc(4096);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      for (const f of fds) closeSync(f);
+      return conn.reply(msg, 's', [buf.subarray(0, n).toString()]);
+    }
+    for (const f of fds) closeSync(f);
+    if (msg.member === 'OpenFd' && msg.signature === 's') {
+      // A fresh file holding the text, passed back as the reply's fd.
+      const dir = mkdtempSync(join(tmpdir(), 'ipnbus-fd-'));
+      const fd = openSync(join(dir, 'f'), 'w+');
+      writeSync(fd, msg.body[0] as string, 0);
+      rmSync(dir, { recursive: true });
+      conn.reply(msg, 'h', [0], [fd]);
+      closeSync(fd);
+      return;
+    }
     if (msg.interface === 'org.freedesktop.DBus.Introspectable' && msg.member === 'Introspect') {
       const xml = nodeXml(msg.path ?? '/');
       if (xml !== undefined) return conn.reply(msg, 's', [xml]);

@@ -99,6 +99,31 @@ describe('gateway with stock tools', () => {
     expect(drv.stdout).toContain('BecomeMonitor');
   });
 
+  it('unix fds pass both ways: gdbus hands its stdin to a native service, and gets an fd back', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn('gdbus', ['call', '--address', A, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.ReadFd`, '@h 0'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.stdin.end('written into gdbus stdin');
+    const code = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.on('close', (c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out.trim()).toBe("('written into gdbus stdin',)");
+    const back = await run('gdbus', ['call', '--address', A, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.OpenFd`, 'x']);
+    expect(back.stderr).toBe('');
+    expect(back.stdout.trim()).toBe('(handle 0,)');
+  });
+
   it('a signal from dbus-send reaches a native match rule; its sender is the client\'s unique name', async () => {
     svc.conn.addMatch(`type='signal',interface='${IFACE}',member='FromStock'`);
     const before = svc.signals.length;

@@ -13,7 +13,6 @@
 //  - out: bytes the client has not read accumulate in the socket's write
 //         buffer; past `maxOutgoingBytes` the client is disconnected with a
 //         log line, rather than growing memory or stalling the bus.
-import type { Socket } from 'node:net';
 import { closeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
@@ -31,6 +30,7 @@ import { peerCredentials, type PeerCredentials } from './peercred.js';
 import type { GatewayLimits } from './options.js';
 import { BUS_NAME, driverSignal, errorReply, methodReturn } from './bus-errors.js';
 import type { MonitorHub } from './monitor.js';
+import type { ClientIO } from './client-io.js';
 
 const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 /** Messages handled per event-loop turn, so one busy client cannot starve others. */
@@ -67,12 +67,16 @@ export class GatewayClient {
   private phase: Phase = 'auth';
   private sasl: SaslServer | undefined;
   private frames: FrameReader | undefined;
-  private queue: Message[] = [];
+  private queue: Array<{ msg: Message; fds: number[] }> = [];
+  /** Fds received and not yet claimed by a message (they arrive with its first bytes). */
+  private inFds: number[] = [];
+  /** Did the client negotiate unix fd passing (NEGOTIATE_UNIX_FD + AGREE)? */
+  unixFds = false;
   private pumping = false;
   private paused = false;
   private pendingCalls = 0;
   private peerGone = false;
-  private outChunks: Buffer[] = [];
+  private outChunks: Array<{ buf: Buffer; fds: number[] }> = [];
   private outBytes = 0;
   private flushScheduled = false;
   private conn: Connection | undefined;
@@ -84,19 +88,18 @@ export class GatewayClient {
 
   constructor(
     private readonly ctx: ClientContext,
-    private readonly socket: Socket,
+    private readonly io: ClientIO,
   ) {
     this.log = ctx.log.child({ client: this.id });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err: NodeJS.ErrnoException) => {
+    io.on('data', (chunk: Buffer, fds: number[]) => this.onData(chunk, fds));
+    io.on('error', (err: NodeJS.ErrnoException) => {
       // EPIPE/ECONNRESET: the client hung up; anything else is worth a line.
       const hangup = err.code === 'EPIPE' || err.code === 'ECONNRESET';
       this.close(`socket error: ${err.message}`, hangup ? 'debug' : 'info', hangup);
     });
     // A client may write its last messages and hang up at once (gdbus emit,
     // dbus-send): what it sent is still delivered before its member leaves.
-    socket.on('end', () => this.hangup());
-    socket.on('close', () => this.hangup());
+    io.on('end', () => this.hangup());
     this.authTimer = setTimeout(() => this.close('authentication timed out'), ctx.limits.authTimeoutMs);
     this.authTimer.unref();
     // Credentials come first: no byte is interpreted before we know who sent it.
@@ -104,28 +107,33 @@ export class GatewayClient {
   }
 
   private start(): void {
-    this.creds = peerCredentials(this.socket);
+    this.creds = this.io.fd === undefined ? undefined : peerCredentials(this.io.fd);
     const uid = this.creds?.uid;
     if (uid === undefined) this.log.warn('no SO_PEERCRED for client: EXTERNAL authentication will be rejected');
     this.sasl = new SaslServer({
       guid: this.ctx.guid,
       peerUid: uid !== undefined && this.ctx.allowUid(uid) ? uid : undefined,
-      unixFdSupported: false,
+      unixFdSupported: this.io.supportsFds,
       maxFailures: this.ctx.limits.maxAuthFailures,
     });
-    this.log.debug({ creds: this.creds }, 'client connected');
-    this.socket.resume();
+    this.log.debug({ creds: this.creds, fdPassing: this.io.supportsFds }, 'client connected');
+    this.io.resume();
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.phase === 'closed') return;
+  private onData(chunk: Buffer, fds: number[]): void {
+    if (this.phase === 'closed') {
+      closeAll(fds);
+      return;
+    }
     if (this.phase === 'auth') {
+      // Fds during SASL are not part of any message: close them.
+      closeAll(fds);
       const step = this.sasl!.feed(chunk);
-      if (step.replies.length > 0) this.socket.write(step.replies.map((r) => r + '\r\n').join(''));
+      if (step.replies.length > 0) this.io.write(Buffer.from(step.replies.map((r) => r + '\r\n').join(''), 'latin1'));
       if (step.close !== undefined) {
         this.log.info({ reason: step.close }, 'client failed authentication; disconnecting');
         this.phase = 'closed';
-        this.socket.end();
+        this.io.end();
         this.ctx.closed(this);
         clearTimeout(this.authTimer);
         return;
@@ -133,9 +141,18 @@ export class GatewayClient {
       if (step.begun === undefined) return;
       clearTimeout(this.authTimer);
       this.phase = 'messages';
+      this.unixFds = step.begun.unixFds;
       this.frames = new FrameReader({ maxMessageLength: this.ctx.limits.maxMessageBytes });
       chunk = step.begun.rest;
       if (chunk.length === 0) return;
+      fds = [];
+    }
+    if (fds.length > 0) {
+      if (!this.unixFds) {
+        closeAll(fds);
+        return this.close('client sent unix fds without negotiating them');
+      }
+      this.inFds.push(...fds);
     }
     this.onMessageBytes(chunk);
   }
@@ -154,11 +171,11 @@ export class GatewayClient {
       } catch (err) {
         return this.protocolError(err);
       }
-      if ((msg.unixFds ?? 0) > 0) {
-        // We answered ERROR to NEGOTIATE_UNIX_FD, so this client broke the protocol.
-        return this.close('client sent unix fds without negotiating them');
+      const n = msg.unixFds ?? 0;
+      if (n > 0 && (!this.unixFds || this.inFds.length < n)) {
+        return this.close(`message declares ${n} unix fds but ${this.inFds.length} arrived`);
       }
-      this.queue.push(msg);
+      this.queue.push({ msg, fds: n > 0 ? this.inFds.splice(0, n) : [] });
     }
     this.updateFlow();
     void this.pump();
@@ -178,11 +195,11 @@ export class GatewayClient {
     const low = !busFull && this.queue.length <= lim.maxQueuedMessages / 2 && this.pendingCalls <= lim.maxPendingCalls / 2;
     if (full && !this.paused) {
       this.paused = true;
-      this.socket.pause();
+      this.io.pause();
       this.log.debug({ queued: this.queue.length, pending: this.pendingCalls }, 'client backpressured: reading paused');
     } else if (this.paused && low) {
       this.paused = false;
-      this.socket.resume();
+      this.io.resume();
     }
   }
 
@@ -194,9 +211,11 @@ export class GatewayClient {
       while (this.queue.length > 0 && this.phase === 'messages') {
         // The transport queued our last send: hold the rest until 'drain'.
         if (this.conn?.backpressured === true) break;
-        const msg = this.queue.shift()!;
-        if (this.conn === undefined) await this.beforeHello(msg);
-        else this.handle(msg);
+        const { msg, fds } = this.queue.shift()!;
+        if (this.conn === undefined) {
+          closeAll(fds);
+          await this.beforeHello(msg);
+        } else this.handle(msg, fds);
         if (++n % BATCH === 0) {
           this.updateFlow();
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -264,46 +283,52 @@ export class GatewayClient {
   }
 
   /** A message from the registered client, on its way to the bus. */
-  private handle(msg: Message): void {
+  private handle(msg: Message, fds: number[]): void {
     if (this.monitoring) {
       // The spec: a monitor may not send anything; dbus-daemon drops it.
+      closeAll(fds);
       return this.close('monitor sent a message');
     }
     msg.sender = this.uniqueName!;
     if (msg.destination === BUS_NAME) {
+      closeAll(fds);
       this.ctx.monitors.copy(msg, this);
       return this.toDriver(msg);
     }
     if (msg.destination !== undefined) this.ctx.monitors.copy(msg, this);
-    this.toBus(msg);
+    this.toBus(msg, fds);
   }
 
-  private toBus(msg: Message): void {
+  /** Hands a message to the member; `fds` are sent with it, then our copies closed. */
+  private toBus(msg: Message, fds: number[] = []): void {
     const conn = this.conn!;
     const noReply = (msg.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0;
     if (msg.type === MessageType.METHOD_CALL && !noReply) {
-      this.forwardCall(msg);
+      this.forwardCall(msg, fds);
       return;
     }
     try {
-      conn.send(outgoing(msg));
+      conn.send(outgoing(msg), fds.length > 0 ? fds : undefined);
     } catch (err) {
       // Replies and signals to vanished peers are dropped as dbus-daemon does;
       // a no-reply call gets no error by definition.
       this.log.debug({ err: String(err), member: msg.member }, 'message to the bus not delivered');
+    } finally {
+      closeAll(fds);
     }
   }
 
   /** A method call awaiting a reply: core tracks it; we map the serial back. */
-  private forwardCall(msg: Message): void {
+  private forwardCall(msg: Message, fds: number[] = []): void {
     const conn = this.conn!;
     this.pendingCalls++;
     const req = outgoing(msg) as Partial<Message> & { destination: string; path: string; member: string };
-    conn
-      .call(req, { timeoutMs: this.ctx.limits.callTimeoutMs })
-      .then(({ reply, fds }) => {
-        closeAll(fds);
-        this.deliver({ ...reply, replySerial: msg.serial, destination: this.uniqueName! });
+    const pending = conn.call(req, { timeoutMs: this.ctx.limits.callTimeoutMs, ...(fds.length > 0 ? { fds } : {}) });
+    // call() has sent synchronously: the receiver holds its own references.
+    closeAll(fds);
+    pending
+      .then(({ reply, fds: replyFds }) => {
+        this.deliver({ ...reply, replySerial: msg.serial, destination: this.uniqueName! }, replyFds);
       })
       .catch((err: unknown) => {
         if (err instanceof DBusError && err.reply !== undefined) {
@@ -382,41 +407,66 @@ export class GatewayClient {
 
   /** Messages core delivers to our member: signals here; calls via 'methodCall'; replies via call(). */
   private fromBus(msg: Message, fds: number[]): void {
-    closeAll(fds);
-    if (msg.type !== MessageType.SIGNAL) return;
+    if (msg.type !== MessageType.SIGNAL) {
+      // Replies come with call()'s result, calls with 'methodCall': their
+      // fds are handed over there, not here.
+      return;
+    }
     if (this.monitoring) {
+      closeAll(fds);
       this.ctx.monitors.deliverBroadcast(this, msg);
       return;
     }
-    this.deliver(msg);
+    if (fds.length > 0 && !this.unixFds) {
+      closeAll(fds);
+      this.log.debug({ member: msg.member }, 'signal with unix fds dropped: the client did not negotiate fd passing');
+      return;
+    }
+    this.deliver(msg, fds);
   }
 
   private callFromBus(msg: Message, fds: number[]): void {
-    if (fds.length > 0) {
+    if (fds.length > 0 && !this.unixFds) {
       closeAll(fds);
-      this.conn?.replyError(msg, 'org.freedesktop.DBus.Error.NotSupported', 'the destination is a gateway client without unix fd support');
+      this.conn?.replyError(msg, 'org.freedesktop.DBus.Error.NotSupported', 'the destination did not negotiate unix fd passing');
       return;
     }
     if (this.monitoring) {
+      closeAll(fds);
       this.conn?.replyError(msg, 'org.freedesktop.DBus.Error.UnknownObject', 'the destination is a monitor');
       return;
     }
-    this.deliver(msg);
+    this.deliver(msg, fds);
   }
 
   /** Write to the client, with a copy to monitors when no one else copied it. */
-  deliver(msg: Message): void {
-    if (this.phase === 'closed') return;
+  deliver(msg: Message, fds: number[] = []): void {
+    if (this.phase === 'closed') {
+      closeAll(fds);
+      return;
+    }
+    if (fds.length > 0 && !this.unixFds) {
+      // A reply carrying fds to a client that cannot take them.
+      closeAll(fds);
+      if (msg.type === MessageType.METHOD_RETURN && msg.replySerial !== undefined) {
+        this.writeRaw(errorReply({ ...msg, serial: msg.replySerial, sender: this.uniqueName! }, 'org.freedesktop.DBus.Error.NotSupported',
+          'the reply carries unix fds and this client did not negotiate fd passing', msg.sender));
+      }
+      return;
+    }
     const unicast = msg.type !== MessageType.SIGNAL || msg.destination !== undefined;
     if (unicast && !this.monitoring && (msg.sender === undefined || !this.ctx.isLocalClient(msg.sender))) {
       this.ctx.monitors.copy(msg, this);
     }
-    this.writeRaw(msg);
+    this.writeRaw(msg, fds);
   }
 
-  /** Encode and queue for the client; disconnect one that lets its buffer grow without bound. */
-  writeRaw(msg: Message): void {
-    if (this.phase === 'closed' || this.peerGone) return;
+  /** Encode and queue for the client (the fds go with it and are closed once sent). */
+  writeRaw(msg: Message, fds: number[] = []): void {
+    if (this.phase === 'closed' || this.peerGone) {
+      closeAll(fds);
+      return;
+    }
     // Serial 0 is invalid on the wire; keep the sender's serial otherwise so a
     // forwarded call's reply_serial names the caller's own serial.
     const out = msg.serial > 0 ? msg : { ...msg, serial: this.nextSerial() };
@@ -424,10 +474,11 @@ export class GatewayClient {
     try {
       bytes = encodeMessage(out);
     } catch (err) {
+      closeAll(fds);
       this.log.warn({ err: String(err), member: msg.member }, 'could not encode a message for a client; dropped');
       return;
     }
-    this.outChunks.push(bytes);
+    this.outChunks.push({ buf: bytes, fds });
     this.outBytes += bytes.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -446,13 +497,29 @@ export class GatewayClient {
   private readonly flush = (): void => {
     this.flushScheduled = false;
     if (this.phase === 'closed' || this.peerGone || this.outChunks.length === 0) return;
-    const data = this.outChunks.length === 1 ? this.outChunks[0]! : Buffer.concat(this.outChunks, this.outBytes);
+    const chunks = this.outChunks;
     this.outChunks = [];
     this.outBytes = 0;
-    this.socket.write(data);
-    // What the kernel would not take stays in node's buffer: that backlog,
+    // Runs without fds go out as one write. A message with fds starts a
+    // write of its own: receivers (GDBus) give all fds read so far to the
+    // next message they complete, so fds must not arrive ahead of it.
+    let run: Buffer[] = [];
+    const writeRun = (): void => {
+      if (run.length > 0) this.io.write(run.length === 1 ? run[0]! : Buffer.concat(run));
+      run = [];
+    };
+    for (const c of chunks) {
+      if (c.fds.length === 0) {
+        run.push(c.buf);
+        continue;
+      }
+      writeRun();
+      this.io.write(c.buf, c.fds);
+    }
+    writeRun();
+    // What the kernel would not take stays queued here: that backlog,
     // not one turn's burst, says whether the client keeps up.
-    const queued = this.socket.writableLength;
+    const queued = this.io.writableLength;
     if (queued > this.ctx.limits.maxOutgoingBytes) {
       this.close(`client is not reading: ${queued} bytes queued (limit ${this.ctx.limits.maxOutgoingBytes})`);
     }
@@ -479,15 +546,15 @@ export class GatewayClient {
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     this.log[level]({ reason, uniqueName: this.uniqueName }, 'client disconnected');
+    for (const q of this.queue) closeAll(q.fds);
     this.queue = [];
+    for (const c of this.outChunks) closeAll(c.fds);
     this.outChunks = [];
-    if (flushFirst) {
-      // Let the last words (an error reply) reach the client, but not wait on it.
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1000).unref();
-    } else {
-      this.socket.destroy();
-    }
+    closeAll(this.inFds);
+    this.inFds = [];
+    // Let last words (an error reply) reach the client, but not wait on it.
+    if (flushFirst) this.io.end();
+    else this.io.destroy();
     this.ctx.monitors.remove(this);
     if (linger && this.conn !== undefined) {
       this.lingerTimer = setTimeout(() => this.leaveBus(), LINGER_MS);

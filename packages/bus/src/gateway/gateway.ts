@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { connect, type Connection } from '../core/index.js';
 import { parseListenAddress, type ListenAddress } from './address.js';
 import { GatewayClient, type ClientContext } from './client.js';
+import { NativeIO, NetIO, nativeIOAvailable, type ClientIO } from './client-io.js';
 import { GatewayError } from './errors.js';
 import { newServerGuid } from './guid.js';
 import { MonitorHub } from './monitor.js';
@@ -119,16 +120,25 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
   };
 
+  const useNative = opts.unixFds !== false && nativeIOAvailable();
   const server = createServer({ allowHalfOpen: false, pauseOnConnect: true });
   server.on('connection', (socket) => {
-    clients.add(new GatewayClient(ctx, socket));
+    let io: ClientIO;
+    try {
+      io = useNative ? new NativeIO(socket) : new NetIO(socket);
+    } catch (err) {
+      log.warn({ err }, 'could not take over a client socket');
+      socket.destroy();
+      return;
+    }
+    clients.add(new GatewayClient(ctx, io));
   });
   server.on('error', (err) => log.error({ err }, 'gateway server error'));
   await bindServer(server, addr);
   if (addr.kind === 'path') {
     chmodSync(addr.name, opts.socketMode ?? 0o600);
   }
-  log.info({ address: addr.dbusAddress }, 'gateway listening');
+  log.info({ address: addr.dbusAddress, unixFds: useNative }, 'gateway listening');
 
   let closing: Promise<void> | undefined;
   return {

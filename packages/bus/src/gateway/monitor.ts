@@ -44,7 +44,9 @@ export class MonitorHub {
 
   /** A unicast crossing the gateway: copy it to every monitor that wants it. */
   copy(msg: Message, from: GatewayClient): void {
-    if (this.monitors.size === 0) return;
+    // Copies carry no fds (they belong to the real receiver); a message
+    // announcing fds without them would break the monitor's connection.
+    if (this.monitors.size === 0 || (msg.unixFds ?? 0) > 0) return;
     for (const [client, entry] of this.monitors) {
       if (client !== from && this.wants(entry, msg)) client.writeRaw(msg);
     }

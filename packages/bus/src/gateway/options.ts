@@ -47,4 +47,9 @@ export interface GatewayOptions {
   socketMode?: number;
   logger?: Logger;
   limits?: Partial<GatewayLimits>;
+  /**
+   * Offer unix fd passing (AGREE_UNIX_FD). Needs the native addon, which
+   * then drives client sockets instead of node:net. Default: when available.
+   */
+  unixFds?: boolean;
 }

@@ -40,11 +40,10 @@ export function socketFd(socket: Socket): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
-/** SO_PEERCRED of an accepted client socket, or undefined if it cannot be read. */
-export function peerCredentials(socket: Socket): PeerCredentials | undefined {
+/** SO_PEERCRED of an accepted client socket's fd, or undefined if it cannot be read. */
+export function peerCredentials(fd: number): PeerCredentials | undefined {
   const fn = loadGetter();
-  const fd = socketFd(socket);
-  if (fn === null || fd === undefined) return undefined;
+  if (fn === null) return undefined;
   try {
     const c = fn(fd);
     if (Number.isInteger(c.pid) && Number.isInteger(c.uid) && Number.isInteger(c.gid)) return c;
