@@ -6,6 +6,7 @@
 //   npm run bench:transport            (after npm run build)
 //   IPNBUS_BENCH_SCALE=0.2 ...         fewer messages (the VM is slow)
 //   IPNBUS_BENCH_MEMBERS=1,4,16 ...    receiver counts
+//   IPNBUS_BENCH_REPEAT=3              throughput runs per figure (median)
 //
 // "members" = receivers of each broadcast (the sender is one more member).
 // Receivers live in up to 4 host processes (bench/transport/host.mjs) so 64
@@ -56,7 +57,7 @@ function hostCall(h, msg, want) {
   });
 }
 
-async function runNetwork(backend, members, size) {
+async function runNetwork(backend, members, size, withLatency) {
   const path = join(work, `bus-${backend}-${members}-${size}`);
   const sender = await open(path, { backend });
   const nhosts = Math.min(MAX_HOSTS, members);
@@ -89,6 +90,7 @@ async function runNetwork(backend, members, size) {
     await done;
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 
+    if (!withLatency) return { deliveries: count * members, seconds, rttMedian: null, rttP99: null };
     // Latency: receiver 0 answers each broadcast with a unicast.
     await Promise.all(hosts.map((h) => hostCall(h, { op: 'expect', count: LAT_ROUNDS, echo: true }, 'ready')));
     const rtts = [];
@@ -109,20 +111,30 @@ async function runNetwork(backend, members, size) {
 }
 
 const backends = ['user', ...(native.ipnFamily() !== null ? ['kernel'] : [])];
+// Each throughput figure is the median of REPEAT runs, C and ours alike,
+// interleaved so that load from elsewhere on the machine hits both.
+const REPEAT = Math.max(1, Number(process.env.IPNBUS_BENCH_REPEAT ?? '3'));
 const rows = [];
 for (const size of SIZES) {
   for (const members of MEMBERS) {
     const count = messagesFor(members, size);
-    const c = runC('tput', members, count, size);
+    const cRates = [];
+    const ours = Object.fromEntries(backends.map((b) => [b, []]));
+    for (let rep = 0; rep < REPEAT; rep++) {
+      const c = runC('tput', members, count, size);
+      cRates.push(c.deliveries / c.seconds);
+      for (const backend of backends) ours[backend].push(await runNetwork(backend, members, size, rep === 0));
+    }
     const cl = runC('lat', members, LAT_ROUNDS, size);
-    const cRate = c.deliveries / c.seconds;
+    const cRate = median(cRates);
     rows.push({ impl: 'C fan-out', members, size, 'deliveries/s': cRate, 'broadcasts/s': cRate / members,
       'rtt us (median)': cl.rtt_us_median, 'rtt us (p99)': cl.rtt_us_p99, 'vs C': 1 });
     for (const backend of backends) {
-      const r = await runNetwork(backend, members, size);
-      const rate = r.deliveries / r.seconds;
+      const runs = ours[backend];
+      const rate = median(runs.map((r) => r.deliveries / r.seconds));
+      const lat = runs.find((r) => r.rttMedian !== null);
       rows.push({ impl: backend, members, size, 'deliveries/s': rate, 'broadcasts/s': rate / members,
-        'rtt us (median)': r.rttMedian, 'rtt us (p99)': r.rttP99, 'vs C': rate / cRate });
+        'rtt us (median)': lat.rttMedian, 'rtt us (p99)': lat.rttP99, 'vs C': rate / cRate });
     }
     process.stderr.write(`bench:transport ${size} B x ${members} members done\n`);
   }

@@ -4,7 +4,7 @@
 // and a bounded send queue for MSG_DONTWAIT's EAGAIN.
 import { EventEmitter } from 'node:events';
 import { chmodSync, unlinkSync } from 'node:fs';
-import native from '@ipnbus/native';
+import native, { type RecvItem } from '@ipnbus/native';
 import type { BackendKind, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
@@ -59,6 +59,8 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private needDrain = false;
   private writeWait = false;
   private carryDropped = 0;
+  /** Read at open, delivered on the first drain (keeps the kernel's order). */
+  private backlog: RecvItem[] = [];
 
   private constructor(path: string, fd: number, family: number, opts: KernelOpenOptions) {
     super();
@@ -71,6 +73,22 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     this.mtu = ni.length >= 12 ? ni.readUInt32LE(8) : C.IPN_MTU_DEFAULT!;
     this.fragPayload = this.mtu - HEADER_BYTES;
     this.poller = new native.Poller();
+    // The kernel queued the membership snapshot at join: read it now so
+    // members() is complete when open() resolves (like the user backend),
+    // and replay it, with anything else already queued, as events once the
+    // caller has had a chance to listen.
+    for (let round = 0; round < 64; round++) {
+      const items = native.recvmmsg(fd, VLEN, this.mtu);
+      for (const it of items) {
+        this.backlog.push(it);
+        const ev = it.event;
+        if (ev === undefined || ev.id === this.id) continue;
+        if (ev.type === 'join') this.known.set(ev.id, { id: ev.id, pid: ev.pid, uid: ev.uid, gid: ev.gid });
+        else if (ev.type === 'leave') this.known.delete(ev.id);
+      }
+      if (items.length < VLEN) break;
+    }
+    setImmediate(() => this.drain());
     this.startPoll();
   }
 
@@ -259,6 +277,11 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private drain(): void {
     if (this.closed) return;
     try {
+      if (this.backlog.length > 0) {
+        const b = this.backlog;
+        this.backlog = [];
+        for (const it of b) this.onItem(it);
+      }
       for (let round = 0; round < 16 && !this.closed; round++) {
         const items = native.recvmmsg(this.fd, VLEN, this.mtu);
         for (const it of items) this.onItem(it);
@@ -269,7 +292,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     }
   }
 
-  private onItem(it: ReturnType<typeof native.recvmmsg>[number]): void {
+  private onItem(it: RecvItem): void {
     this.carryDropped += it.dropped;
     if (it.event !== undefined) {
       const ev = it.event;
