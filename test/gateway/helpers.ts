@@ -13,7 +13,7 @@ export interface TestBus {
 }
 
 /** A fresh user-backend bus in a temp dir, with a gateway listening next to it. */
-export async function startTestBus(limits?: Partial<GatewayLimits>): Promise<TestBus> {
+export async function startTestBus(limits?: Partial<GatewayLimits>, unixFds?: boolean): Promise<TestBus> {
   const dir = mkdtempSync(join(tmpdir(), 'ipnbus-gw-'));
   const busAddress = `ipnbus:path=${join(dir, 'bus')}`;
   const gw = await startGateway({
@@ -21,6 +21,7 @@ export async function startTestBus(limits?: Partial<GatewayLimits>): Promise<Tes
     busAddress,
     backend: 'user',
     ...(limits ? { limits } : {}),
+    ...(unixFds !== undefined ? { unixFds } : {}),
   });
   return {
     dir,
