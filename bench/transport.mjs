@@ -13,7 +13,8 @@
 // members do not mean 64 Node processes on a small machine. Throughput is
 // deliveries per second (messages x receivers); latency is the round trip of
 // a broadcast to one receiver that answers with a unicast. Writes
-// bench/results/transport.{json,md,svg}; the last line is one JSON object.
+// bench/results/transport.{json,md,svg} (transport-vm.* inside the VM); the
+// last line is one JSON object.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,7 +163,8 @@ const svg = barChartSvg({
   log: true,
 });
 const table = textTable(columns, rows);
-writeResults('transport', {
+// Inside the VM the figures are the kernel backend's: keep both files.
+writeResults(process.env.IPNBUS_VM === '1' ? 'transport-vm' : 'transport', {
   data: { rows, summary, scale: SCALE, when: new Date().toISOString() },
   markdown: `# Transport benchmark\n\n${markdownTable(columns, rows)}\n\n\`\`\`json\n${JSON.stringify(summary)}\n\`\`\`\n`,
   svg,

@@ -1,4 +1,5 @@
 // Reassembles one sender's fragmented messages; never yields a partial one.
+import { closeSync } from 'node:fs';
 import { HEADER_BYTES, type Header } from './header.js';
 
 export interface Assembled {
@@ -86,8 +87,6 @@ export class Reassembler {
     return d;
   }
 }
-
-import { closeSync } from 'node:fs';
 
 function closeQuietly(fd: number): void {
   try {

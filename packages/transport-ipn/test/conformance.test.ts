@@ -239,6 +239,43 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     expect(t.exactDrops).toBe(true);
   });
 
+  it('lossy: a message that lost a fragment is dropped whole and reported', async () => {
+    const path = busPath();
+    const sender = await local(path, { lossless: false });
+    const [slow] = spawn(1);
+    await slow!.open(path, { backend: BACKEND });
+    await slow!.must('record');
+    await new Promise((r) => setTimeout(r, 100));
+    await slow!.must('block', { ms: 1000 });
+    await new Promise((r) => setTimeout(r, 100));
+    const count = scaled(200, 60);
+    // Four or more datagrams each on either backend.
+    const payload = Buffer.alloc(512 * 1024 + 100);
+    payload.writeUInt32LE(6, 0);
+    for (let i = 0; i <= count; i++) {
+      if (i === count) await new Promise((r) => setTimeout(r, 1500));
+      payload.writeUInt32LE(i, 4);
+      payload.writeUInt32LE(i, payload.length - 4);
+      sender.broadcast(payload);
+    }
+    await slow!.must('waitCount', { n: count + 1, withDropped: true, timeoutMs: 20_000 });
+    const r = await slow!.must('report');
+    // Never a partial or mixed-up message.
+    expect(r.corrupt).toBe(0);
+    expect(r.dropped as number).toBeGreaterThan(0);
+    const t = (r.perTag as Record<string, { inOrder: boolean; exactDrops: boolean; n: number }>)['6']!;
+    expect(t.inOrder).toBe(true);
+    expect(t.n).toBe(r.count);
+    if (BACKEND === 'user') {
+      // The sender counts messages: exact.
+      expect((r.count as number) + (r.dropped as number)).toBe(count + 1);
+      expect(t.exactDrops).toBe(true);
+    } else {
+      // The kernel counts datagrams: at least one per lost message.
+      expect((r.count as number) + (r.dropped as number)).toBeGreaterThanOrEqual(count + 1);
+    }
+  });
+
   it('fragments and reassembles a 64 MiB message', async () => {
     const path = busPath();
     const [a, b, c] = spawn(3);
