@@ -147,8 +147,13 @@ export function specToInfo(name: string, spec: InterfaceSpec): InterfaceInfo {
     if (!isMemberName(m)) throw new DefinitionError(`${name}: '${m}' is not a valid ${what} name`);
   };
   const info: InterfaceInfo = { name, methods: [], signals: [], properties: [], annotations: annotationList(spec.annotations) };
+  const isObject = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+  for (const [what, v] of [['methods', spec.methods], ['signals', spec.signals], ['properties', spec.properties]] as const) {
+    if (v !== undefined && !isObject(v)) throw new DefinitionError(`${name}: '${what}' must be an object`);
+  }
   for (const [m, ms] of Object.entries(spec.methods ?? {})) {
     checkMember(m, 'method');
+    if (!isObject(ms)) throw new DefinitionError(`${name}.${m}: a method spec must be an object ({ in?, out? })`);
     const extra: Annotation[] = [];
     if (ms.noReply) extra.push({ name: 'org.freedesktop.DBus.Method.NoReply', value: 'true' });
     if (ms.deprecated) extra.push({ name: 'org.freedesktop.DBus.Deprecated', value: 'true' });
@@ -160,7 +165,8 @@ export function specToInfo(name: string, spec: InterfaceSpec): InterfaceInfo {
   }
   for (const [p, ps] of Object.entries(spec.properties ?? {})) {
     checkMember(p, 'property');
-    const t = argInfos(typeof ps?.type === 'string' ? ps.type : ' ', `${name}.${p}`);
+    if (!isObject(ps)) throw new DefinitionError(`${name}.${p}: a property spec must be an object ({ type, access? })`);
+    const t = argInfos(typeof ps.type === 'string' ? ps.type : ' ', `${name}.${p}`);
     if (t.length !== 1) throw new DefinitionError(`${name}.${p}: property type must be one complete type`);
     const access = ps.access ?? 'read';
     if (access !== 'read' && access !== 'write' && access !== 'readwrite') throw new DefinitionError(`${name}.${p}: bad access '${String(access)}'`);

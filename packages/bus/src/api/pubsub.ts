@@ -38,7 +38,12 @@ export interface SubscribeOptions {
 
 /** Encode a value as the publish() body bytes. */
 export function packValue(value: unknown): Buffer {
-  return packr.pack(value);
+  try {
+    return packr.pack(value);
+  } catch (e) {
+    // Symbols, cyclic structures (stack overflow) and the like.
+    throw new TypeError(`cannot publish this value: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 export function unpackValue(bytes: Buffer): unknown {
@@ -57,6 +62,7 @@ export class PubSub {
   }
 
   subscribe<T = unknown>(pattern: string, handler: TopicHandler<T>, opts: SubscribeOptions = {}): Subscription {
+    if (typeof handler !== 'function') throw new TypeError('subscribe() needs a handler function');
     const filter = topicPatternToFilter(pattern);
     const off = this.signals.subscribe({ ...filter, interface: PUBSUB_INTERFACE, member: PUBSUB_MEMBER }, (msg) => {
       if (msg.signature !== PUBSUB_SIGNATURE) {

@@ -58,6 +58,8 @@ export class ServiceInterface<S extends InterfaceSpec = InterfaceSpec> {
   constructor(info: InterfaceInfo, impl: Implementation<S> | Record<string, AnyFn>, options: ImplementOptions<S> = {}) {
     this.name = info.name;
     this.info = info;
+    if (impl === null || typeof impl !== 'object') throw new DefinitionError(`${info.name}: implement() needs an object of methods`);
+    if (options === null || typeof options !== 'object') throw new DefinitionError(`${info.name}: implement() options must be an object`);
     this.impl = impl as Record<string, AnyFn>;
     for (const m of info.methods) {
       if (typeof this.impl[m.name] !== 'function') throw new DefinitionError(`${info.name}: no implementation for method ${m.name}`);

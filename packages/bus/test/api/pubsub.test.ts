@@ -128,5 +128,7 @@ describe('publish/subscribe', () => {
   it('rejects bad topics with a TopicError', () => {
     expect(() => bus.publish('', 1)).toThrow(/non-empty/);
     expect(() => bus.subscribe('a..b', () => {})).toThrow(/empty segment/);
+    expect(() => bus.subscribe('a.b', null as never)).toThrow(/handler function/);
+    expect(bus.signals.activeRules().filter((r) => r.includes('pubsub'))).toEqual([]);
   });
 });

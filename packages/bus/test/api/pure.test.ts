@@ -72,6 +72,12 @@ describe('defineInterface', () => {
     expect(() => defineInterface('a.b', { methods: { M: { in: [['x', 'ss']] } } })).toThrow(/one complete type/);
     expect(() => defineInterface('a.b', { properties: { P: { type: 'uu' } } })).toThrow(/one complete type/);
     expect(() => defineInterface('a.b', { properties: { P: { type: 'u', access: 'rw' as 'read' } } })).toThrow(/bad access/);
+    // Garbage from JS callers: a DefinitionError, never a TypeError from inside.
+    for (const spec of [null, 5, { methods: 3 }, { methods: { M: null } }, { properties: { P: null } }, { properties: { P: { type: 7 } } }, { signals: { S: 5 } }]) {
+      expect(() => defineInterface('a.b', spec as never), JSON.stringify(spec)).toThrow(DefinitionError);
+    }
+    expect(() => defineInterface(null as never, {})).toThrow(DefinitionError);
+    expect(() => defineInterface('a.b', {}).implement(null as never)).toThrow(DefinitionError);
     const d = defineInterface('a.b', { methods: { M: {} } });
     expect(() => d.implement({} as never)).toThrow(/no implementation for method M/);
     expect(() => defineInterface('a.b', { properties: { P: { type: 'u' } } }).implement({}, { properties: { P: 'x' as unknown as number } })).toThrow(ArgumentError);
@@ -139,5 +145,9 @@ describe('pub/sub topics', () => {
     expect(back.set).toEqual(new Set([1, 2]));
     // Maps travel as msgpack maps and come back as plain objects.
     expect(back.map).toEqual({ k: 1 });
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(() => packValue(cyclic)).toThrow(/cannot publish this value/);
+    expect(() => packValue(Symbol('s'))).toThrow(TypeError);
   });
 });
