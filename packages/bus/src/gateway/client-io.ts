@@ -91,7 +91,10 @@ interface NativePoller {
   close(): void;
 }
 
-interface NativeAddon {
+export interface NativeAddon {
+  socket(domain: number, type: number, protocol: number): number;
+  bindUnix(fd: number, path: string): void;
+  listen(fd: number, backlog: number): void;
   dup(fd: number): number;
   close(fd: number): void;
   sendmsg(fd: number, parts: Uint8Array[], family: number, dest: null, fds: number[] | null, flags: number): number;
@@ -101,6 +104,12 @@ interface NativeAddon {
 
 let addon: NativeAddon | null | undefined;
 
+/** The addon, or null when it is missing or lacks what the gateway needs. */
+export function nativeAddon(): NativeAddon | null {
+  nativeIOAvailable();
+  return addon ?? null;
+}
+
 /** The addon, if it has everything this needs (else the gateway uses NetIO). */
 export function nativeIOAvailable(): boolean {
   if (addon === undefined) {
@@ -108,7 +117,8 @@ export function nativeIOAvailable(): boolean {
       const require = createRequire(import.meta.url);
       const a = require('@ipnbus/native') as Partial<NativeAddon>;
       addon =
-        typeof a.dup === 'function' && typeof a.sendmsg === 'function' && typeof a.recvmmsg === 'function' && typeof a.Poller === 'function'
+        typeof a.dup === 'function' && typeof a.sendmsg === 'function' && typeof a.recvmmsg === 'function' &&
+        typeof a.Poller === 'function' && typeof a.socket === 'function' && typeof a.bindUnix === 'function' && typeof a.listen === 'function'
           ? (a as NativeAddon)
           : null;
     } catch {

@@ -5,7 +5,10 @@ import { pino, type Logger } from 'pino';
 import { connect, type Connection } from '../core/index.js';
 import { parseListenAddress, type ListenAddress } from './address.js';
 import { GatewayClient, type ClientContext } from './client.js';
-import { NativeIO, NetIO, nativeIOAvailable, type ClientIO } from './client-io.js';
+import { NativeIO, NetIO, nativeAddon, nativeIOAvailable, type ClientIO } from './client-io.js';
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
 import { GatewayError } from './errors.js';
 import { newServerGuid } from './guid.js';
 import { MonitorHub } from './monitor.js';
@@ -35,6 +38,28 @@ function socketAlive(path: string): Promise<boolean> {
   });
 }
 
+/**
+ * Node (20) binds an abstract name padded with NULs to the whole sun_path,
+ * which no libdbus/GDBus/sd-bus client can reach. So abstract sockets are
+ * bound by the addon with the exact length, and node listens on that fd.
+ */
+function abstractListenFd(name: string): number {
+  const native = nativeAddon();
+  if (native === null) {
+    throw new GatewayError('ListenFailed', 'unix:abstract= needs the @ipnbus/native addon (node:net pads abstract names)');
+  }
+  const fd = native.socket(AF_UNIX, SOCK_STREAM, 0);
+  try {
+    native.bindUnix(fd, '\0' + name);
+    native.listen(fd, 511);
+  } catch (err) {
+    native.close(fd);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GatewayError(code === 'EADDRINUSE' ? 'AddressInUse' : 'ListenFailed', `cannot listen on unix:abstract=${name}: ${(err as Error).message}`, { cause: err });
+  }
+  return fd;
+}
+
 function listen(server: Server, addr: ListenAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -47,7 +72,17 @@ function listen(server: Server, addr: ListenAddress): Promise<void> {
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen(addr.netPath);
+    if (addr.kind === 'abstract') {
+      try {
+        server.listen({ fd: abstractListenFd(addr.name) });
+      } catch (err) {
+        server.off('error', onError);
+        server.off('listening', onListening);
+        reject(err);
+      }
+    } else {
+      server.listen(addr.netPath);
+    }
   });
 }
 
@@ -57,6 +92,7 @@ async function bindServer(server: Server, addr: ListenAddress): Promise<void> {
     await listen(server, addr);
     return;
   } catch (err) {
+    if (err instanceof GatewayError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EADDRINUSE' || addr.kind !== 'path') {
       throw new GatewayError(code === 'EADDRINUSE' ? 'AddressInUse' : 'ListenFailed', `cannot listen on ${addr.dbusAddress}: ${(err as Error).message}`, { cause: err });
