@@ -694,6 +694,7 @@ static int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	struct ipn_network *net = smp_load_acquire(&ipn->net);
 	struct ipn_skb_parms *cb;
 	struct sk_buff *skb;
+	bool was_full;
 	size_t copied;
 	int err;
 
@@ -727,8 +728,14 @@ static int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		ipn_recv_fds(msg, cb, flags);
 	err = (flags & MSG_TRUNC) ? skb->len : copied;
 out_free:
+	/*
+	 * Lossless senders wait only for full receivers: wake them when this
+	 * read takes the queue from full to not full, not on every read.
+	 */
+	was_full = atomic_read(&sk->sk_rmem_alloc) >= READ_ONCE(sk->sk_rcvbuf);
 	skb_free_datagram(sk, skb);
-	if (net->flags & IPN_FLAG_LOSSLESS) {
+	if ((net->flags & IPN_FLAG_LOSSLESS) && was_full &&
+	    atomic_read(&sk->sk_rmem_alloc) < READ_ONCE(sk->sk_rcvbuf)) {
 		/* Pairs with the barrier after a sender queues itself. */
 		smp_mb();
 		if (waitqueue_active(&net->wait))

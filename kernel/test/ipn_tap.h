@@ -73,7 +73,7 @@ static socklen_t ipn_addr(struct sockaddr_ipn *a, const char *path)
 {
 	memset(a, 0, sizeof(*a));
 	a->sipn_family = ipn_af();
-	strncpy(a->sipn_path, path, sizeof(a->sipn_path) - 1);
+	memcpy(a->sipn_path, path, strnlen(path, sizeof(a->sipn_path) - 1));
 	return sizeof(*a);
 }
 
