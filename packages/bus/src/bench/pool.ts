@@ -33,7 +33,7 @@ export class Worker {
     });
   }
 
-  static async start(args: WorkerArgs, timeoutMs = 30_000): Promise<Worker> {
+  static async start(args: WorkerArgs, timeoutMs = 120_000): Promise<Worker> {
     const child = fork(WORKER, [JSON.stringify(args)], {
       serialization: 'advanced', // bigints cross the IPC channel as they are
       // Profiling hook, e.g. IPNBUS_BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
