@@ -10,9 +10,13 @@
 //  - in:  decoded messages wait in `queue`; when it is full, or too many
 //         calls await replies, the socket is paused, so the kernel buffer
 //         fills and the client's own writes block. Others are not affected.
-//  - out: bytes the client has not read accumulate in the socket's write
-//         buffer; past `maxOutgoingBytes` the client is disconnected with a
+//  - out: bytes the client has not read accumulate in the I/O's write
+//         queue; past `maxOutgoingBytes` the client is disconnected with a
 //         log line, rather than growing memory or stalling the bus.
+//
+// Unix fds (when negotiated) travel beside the messages: queued on arrival,
+// claimed in order by each message's UNIX_FDS count, handed to core with
+// the message, and closed here once sent.
 import { closeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
@@ -50,6 +54,8 @@ export interface ClientContext {
   monitors: MonitorHub;
   /** Unique names of all clients of this gateway (to avoid double monitor copies). */
   isLocalClient(uniqueName: string): boolean;
+  /** The client said Hello and has its unique name. */
+  registered(client: GatewayClient): void;
   closed(client: GatewayClient): void;
 }
 
@@ -97,8 +103,8 @@ export class GatewayClient {
       const hangup = err.code === 'EPIPE' || err.code === 'ECONNRESET';
       this.close(`socket error: ${err.message}`, hangup ? 'debug' : 'info', hangup);
     });
-    // A client may write its last messages and hang up at once (gdbus emit,
-    // dbus-send): what it sent is still delivered before its member leaves.
+    // A client may write its last messages and hang up at once (dbus-send):
+    // what it sent is still delivered before its member leaves.
     io.on('end', () => this.hangup());
     this.authTimer = setTimeout(() => this.close('authentication timed out'), ctx.limits.authTimeoutMs);
     this.authTimer.unref();
@@ -276,6 +282,7 @@ export class GatewayClient {
       void this.pump();
     });
     conn.on('error', (err: Error) => this.log.warn({ err }, 'bus connection error'));
+    this.ctx.registered(this);
     this.log.info({ uniqueName: conn.uniqueName, creds: this.creds }, 'client registered');
     const helloMsg = { ...msg, sender: conn.uniqueName };
     this.deliver(methodReturn(helloMsg, 's', [conn.uniqueName]));

@@ -147,8 +147,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         logger: log,
         ...(creds !== undefined ? { credentials: creds } : {}),
       });
-      localNames.add(conn.uniqueName);
       return conn;
+    },
+    registered(client) {
+      if (client.uniqueName !== undefined) localNames.add(client.uniqueName);
     },
     closed(client) {
       clients.delete(client);
