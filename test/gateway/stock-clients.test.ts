@@ -87,6 +87,27 @@ describe('gateway with stock tools', () => {
     expect(Number(native!.split(/\s+/)[1])).toBe(process.pid);
   });
 
+  it('one stock client\'s credentials as other stock clients and native members see them', async () => {
+    const before = new Set(svc.conn.listNames());
+    const mon = new Watched('gdbus', ['monitor', '--address', A, '--dest', SERVICE]);
+    try {
+      await mon.waitFor(/is owned by/);
+      const name = svc.conn.listNames().find((n) => n.startsWith(':') && !before.has(n));
+      expect(name).toBeDefined();
+      const pid = mon.child.pid!;
+      expect(svc.conn.getCredentials(name!)).toMatchObject({ pid, uid });
+      const r = await run('dbus-send', [`--bus=${A}`, '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+        'org.freedesktop.DBus.GetConnectionUnixProcessID', `string:${name}`]);
+      expect(r.stdout).toContain(`uint32 ${pid}`);
+      const c = await run('busctl', [`--address=${A}`, 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+        'GetConnectionCredentials', 's', name!]);
+      expect(c.stdout).toMatch(new RegExp(`"ProcessID" u ${pid}\\b`));
+      expect(c.stdout).toMatch(new RegExp(`"UnixUserID" u ${uid}\\b`));
+    } finally {
+      await mon.stop();
+    }
+  });
+
   it('gdbus introspect and busctl introspect/tree walk the native objects', async () => {
     const gi = await run('gdbus', ['introspect', '--address', A, '--dest', SERVICE, '--object-path', PATH]);
     expect(gi.stdout).toContain(`interface ${IFACE}`);
