@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError, parseListenAddress, startGateway } from '../../packages/bus/src/gateway/index.js';
 import { run } from './helpers.js';
+import { RawClient } from './raw-client.js';
 
 let dir: string;
 let busAddress: string;
@@ -82,6 +83,29 @@ describe('gateway listen addresses', () => {
         expect(other.code).not.toBe(0);
         expect(other.stderr).toContain('Exhausted all available authentication mechanisms');
       }
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('turns connections away past maxClients, and takes them again once one leaves', async () => {
+    const path = join(dir, 'few.sock');
+    const gw = await startGateway({ listen: `unix:path=${path}`, busAddress, backend: 'user', limits: { maxClients: 2 } });
+    try {
+      const a = await RawClient.connect(path);
+      const b = await RawClient.connect(path);
+      await a.authenticate();
+      await b.authenticate();
+      const c = await RawClient.connect(path);
+      await c.waitClosed();
+      expect(a.closed || b.closed).toBe(false);
+      a.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      const d = await RawClient.connect(path);
+      await d.authenticate();
+      expect(d.closed).toBe(false);
+      b.destroy();
+      d.destroy();
     } finally {
       await gw.close();
     }

@@ -159,6 +159,9 @@ export class GatewayClient {
         return this.close('client sent unix fds without negotiating them');
       }
       this.inFds.push(...fds);
+      if (this.inFds.length > this.ctx.limits.maxIncomingFds) {
+        return this.close(`client has ${this.inFds.length} unix fds in flight (limit ${this.ctx.limits.maxIncomingFds})`);
+      }
     }
     this.onMessageBytes(chunk);
   }

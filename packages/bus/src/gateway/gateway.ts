@@ -161,6 +161,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const useNative = opts.unixFds !== false && nativeIOAvailable();
   const server = createServer({ allowHalfOpen: false, pauseOnConnect: true });
   server.on('connection', (socket) => {
+    if (clients.size >= limits.maxClients) {
+      log.warn({ clients: clients.size }, 'too many clients: connection refused');
+      socket.destroy();
+      return;
+    }
     let io: ClientIO;
     try {
       io = useNative ? new NativeIO(socket) : new NetIO(socket);

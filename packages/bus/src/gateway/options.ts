@@ -24,6 +24,10 @@ export interface GatewayLimits {
   maxMessageBytes: number;
   /** How long the gateway waits for a reply on a client's behalf (ms). */
   callTimeoutMs: number;
+  /** Unix fds a client may have in flight not yet claimed by a message. */
+  maxIncomingFds: number;
+  /** Clients at once (each is a bus member); more are turned away at accept. */
+  maxClients: number;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = {
@@ -35,6 +39,8 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   maxMessageBytes: 128 * 1024 * 1024,
   // Clients keep their own timeouts; this only bounds gateway bookkeeping.
   callTimeoutMs: 10 * 60_000,
+  maxIncomingFds: 1024,
+  maxClients: 1024,
 };
 
 export interface GatewayOptions {
