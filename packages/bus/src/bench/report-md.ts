@@ -57,6 +57,9 @@ export function renderMarkdown(r: BenchResult): string {
   } else {
     out.push('Not measured (see errors).');
   }
+  if (r.nodeFloor) {
+    out.push('', `Node.js floor: a stamp written over a plain AF_UNIX socket (node:net) between two node processes at ${r.nodeFloor.rate}/s arrives after p50 ${fmt(r.nodeFloor.p50Us)} us, p99 ${fmt(r.nodeFloor.p99Us)} us: what any Node client pays, bus or not.`);
+  }
 
   const s = r.summary;
   out.push('', '## Summary', '');
@@ -68,6 +71,7 @@ export function renderMarkdown(r: BenchResult): string {
   out.push(`| call p50 / C round trip | ${x(s.call_vs_floor)} | |`);
   out.push(`| signal latency p50 / half the C round trip | ${x(s.latency_vs_floor)} | |`);
   out.push(`| signal latency p50 / half the paced C round trip | ${x(s.latency_vs_paced_floor)} | |`);
+  out.push(`| signal latency p50 / Node.js floor (paced node:net) | ${x(s.latency_vs_node_floor)} | |`);
   if (r.errors.length) out.push('', '## Errors', '', ...r.errors.map((e) => `- ${e}`));
   out.push('');
   return out.join('\n');

@@ -1,6 +1,7 @@
 // The shape of a benchmark run's results (bench.json), shared by the runner and the reports.
 import type { Mode, Transport } from './config.js';
 import type { FloorResult } from './floor.js';
+import type { NodeFloor } from './node-floor.js';
 import type { Backend } from './protocol.js';
 
 export const SIDES: readonly Backend[] = ['dbus-daemon', 'ipnbus'];
@@ -52,6 +53,8 @@ export interface Summary {
   latency_vs_floor: number | null;
   /** Against half the C round trip at the same pace (both sides wake from idle). */
   latency_vs_paced_floor: number | null;
+  /** Against a paced node:net write -> read between two Node processes: any Node client's floor. */
+  latency_vs_node_floor: number | null;
 }
 
 export interface BenchResult {
@@ -66,6 +69,7 @@ export interface BenchResult {
   calls: CallRow[];
   memory: Partial<Record<Backend, MemorySide>>;
   floor: FloorResult | null;
+  nodeFloor: NodeFloor | null;
   errors: string[];
   seconds: number;
   summary: Summary;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { configFor, messagesFor, type BenchConfig, type Mode, type Transport } from './config.js';
 import { dbusBrokerStatus, procCpuUs, procRss, startDbusDaemon } from './daemon.js';
 import { measureFloor, type FloorResult } from './floor.js';
+import { measureNodeFloor, type NodeFloor } from './node-floor.js';
 import { BenchTimeout, startMany, Worker } from './pool.js';
 import type { Backend, WorkerArgs } from './protocol.js';
 import {
@@ -33,7 +34,7 @@ interface Endpoints {
 function countSteps(cfg: BenchConfig): number {
   // Per side and subscriber count: start, warm-up, one round per payload, latency (1 sub only).
   const perK = cfg.subscribers.map((k) => 2 + cfg.payloads.length + (k === 1 ? 1 : 0));
-  return SIDES.length * (perK.reduce((a, b) => a + b, 0) + 1 + cfg.calls.inflight.length) + 1;
+  return SIDES.length * (perK.reduce((a, b) => a + b, 0) + 1 + cfg.calls.inflight.length) + 2;
 }
 
 export async function runBench(opts: RunOptions): Promise<BenchResult> {
@@ -54,6 +55,7 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
   const memory: Partial<Record<Backend, MemorySide>> = {};
   const calls: CallRow[] = cfg.calls.inflight.map((inflight) => ({ inflight, sides: {}, p50Ratio: null }));
   let floor: FloorResult | null = null;
+  let nodeFloor: NodeFloor | null = null;
 
   try {
     for (const k of cfg.subscribers) {
@@ -89,6 +91,12 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     } catch (err) {
       errors.push(`C floor: ${firstLine(err)}`);
     }
+    step('Node.js floor (node:net AF_UNIX, paced)');
+    try {
+      nodeFloor = await measureNodeFloor(cfg.latency.rate, cfg.latency.count, cfg.latency.warmup);
+    } catch (err) {
+      errors.push(`Node floor: ${firstLine(err)}`);
+    }
   } finally {
     await daemon.stop();
     await rm(dir, { recursive: true, force: true });
@@ -114,6 +122,7 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     call_vs_floor: ratio(calls.find((c) => c.inflight === 1)?.sides.ipnbus?.p50Us, floorRttUs),
     latency_vs_floor: ratio(latencySides.ipnbus?.p50Us, floorRttUs === undefined ? undefined : floorRttUs / 2),
     latency_vs_paced_floor: ratio(latencySides.ipnbus?.p50Us, floor ? floor.pingpongPaced.rtt_p50_ns / 2000 : undefined),
+    latency_vs_node_floor: ratio(latencySides.ipnbus?.p50Us, nodeFloor?.p50Us),
   };
   return {
     version: 1,
@@ -129,7 +138,7 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
       ipnModuleLoaded: existsSync('/sys/module/ipn'),
     },
     baselines: { dbusDaemon: daemon.version, dbusBroker: dbusBrokerStatus(), client: 'dbus-next 0.10 (low-level Message API)' },
-    fanout, latency, calls, memory, floor, errors,
+    fanout, latency, calls, memory, floor, nodeFloor: nodeFloor ? { ...nodeFloor, p50Us: round(nodeFloor.p50Us), p99Us: round(nodeFloor.p99Us) } : null, errors,
     seconds: round((Date.now() - started) / 1000),
     summary,
   };
