@@ -38,9 +38,10 @@ const NONE: DriverReply = { signature: '', body: [] };
 
 /** Properties of org.freedesktop.DBus (spec: both read-only 'as'). */
 const BUS_PROPERTIES: Record<string, () => Variant> = {
-  // Nothing optional is offered: no header filtering, no activation.
+  // No optional feature is offered: no header filtering, no activation.
   Features: () => new Variant('as', []),
-  Interfaces: () => new Variant('as', []),
+  // Extra interfaces of the bus object beyond org.freedesktop.DBus.
+  Interfaces: () => new Variant('as', [MONITORING_INTERFACE]),
 };
 
 export const BUS_INTROSPECTION = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"

@@ -77,6 +77,30 @@ describe('connection lifecycle', () => {
     expect(() => me.addMatch(null as unknown as string)).toThrow(DBusError);
   });
 
+  it('BecomeMonitor delivers every broadcast without match rules', async () => {
+    const mon = await connect({ address: bus.address, backend: BACKEND });
+    const m = await Member.start(bus.address);
+    try {
+      const got: Message[] = [];
+      mon.on('message', (x: Message) => got.push(x));
+      await mon.call({
+        destination: 'org.freedesktop.DBus',
+        path: '/org/freedesktop/DBus',
+        interface: 'org.freedesktop.DBus.Monitoring',
+        member: 'BecomeMonitor',
+        signature: 'asu',
+        body: [[], 0],
+      });
+      await mon.settle();
+      await m.do('emit', '/any', 'org.example.Anything', 'Seen', '', []);
+      await until(() => got.some((x) => x.member === 'Seen'));
+      expect(got.find((x) => x.member === 'Seen')!.sender).toBe(m.uniqueName);
+    } finally {
+      mon.disconnect();
+      await m.stop();
+    }
+  });
+
   it('survives garbage and forged name records from a peer', async () => {
     const m = await Member.start(bus.address);
     try {
