@@ -35,7 +35,12 @@ import { DBusError, ErrorNames } from './errors.js';
 import { probeAlive, type LiveLock } from './liveness.js';
 import { logger as rootLogger, type Logger } from './logger.js';
 import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
-import { releaseName as releaseNameOp, requestName as requestNameOp, type NameState } from './name-state.js';
+import {
+  releaseName as releaseNameOp,
+  requestName as requestNameOp,
+  type NameState,
+  type Outcome,
+} from './name-state.js';
 import { NameStore } from './name-store.js';
 import { machineId } from './machine-id.js';
 import { readProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
@@ -526,6 +531,18 @@ export class Connection extends EventEmitter {
     }
   }
 
+  /** A change to a name record; file-system trouble becomes a DBusError. */
+  async #mutate<R>(name: string, fn: (s: NameState) => Outcome<R>): Promise<{ state: NameState; reply: R }> {
+    try {
+      return await this.#store.mutate(name, this.#gone, fn, this.#publish);
+    } catch (e) {
+      if (e instanceof DBusError) throw e;
+      const err = new DBusError(ErrorNames.Failed, `cannot change the record of ${name}: ${errorText(e)}`);
+      (err as { cause?: unknown }).cause = e;
+      throw err;
+    }
+  }
+
   /** RequestName; resolves with the spec's reply code (RequestNameReply). */
   async requestName(name: string, flags = 0): Promise<number> {
     this.#checkName(name);
@@ -533,7 +550,7 @@ export class Connection extends EventEmitter {
       throw new DBusError(ErrorNames.InvalidArgs, `RequestName flags must be a uint32, got ${flags}`);
     }
     if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
-    const out = await this.#store.mutate(name, this.#gone, (s) => requestNameOp(s, this.memberId, flags), this.#publish);
+    const out = await this.#mutate(name, (s) => requestNameOp(s, this.memberId, flags));
     if (!this.#closed) this.view.apply(out.state);
     this.#log.debug({ name, flags, reply: out.reply }, 'RequestName');
     return out.reply;
@@ -543,7 +560,7 @@ export class Connection extends EventEmitter {
   async releaseName(name: string): Promise<number> {
     this.#checkName(name);
     if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
-    const out = await this.#store.mutate(name, this.#gone, (s) => releaseNameOp(s, this.memberId), this.#publish);
+    const out = await this.#mutate(name, (s) => releaseNameOp(s, this.memberId));
     if (!this.#closed) this.view.apply(out.state);
     this.#log.debug({ name, reply: out.reply }, 'ReleaseName');
     return out.reply;
