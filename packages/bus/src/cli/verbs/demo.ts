@@ -154,8 +154,9 @@ export const demoVerb: Verb = {
         }, 500);
       });
 
-      // Stop the service first so its last Ticks reach subscribers still listening.
-      const finals = [await stopChild(children[0]!), ...(await Promise.all(children.slice(1).map(stopChild)))];
+      // All at once: each child stops sending at once but stays on the bus a
+      // moment, so in-flight calls get answered and the last Ticks arrive.
+      const finals = await Promise.all(children.map(stopChild));
       const elapsed = (Date.now() - started) / 1000;
       out('');
       out(`Summary after ${elapsed.toFixed(1)} s${interrupted ? ' (interrupted)' : ''}:`);
