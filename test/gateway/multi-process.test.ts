@@ -1,0 +1,82 @@
+// Gateways in separate processes (the `ipnbus gateway` CLI, compiled): stock clients meet across them; kill -9 frees names.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, startTestBus, until, type TestBus } from './helpers.js';
+import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const dbus: any = require('dbus-next');
+const CLI = join(import.meta.dirname, '../../packages/bus/dist/cli/main.js');
+
+let bus: TestBus;
+let svc: NativeService;
+let child: ChildProcess;
+let childAddress: string;
+
+beforeAll(async () => {
+  bus = await startTestBus();
+  svc = await startNativeService(bus.busAddress);
+  child = spawn(process.execPath, [CLI, '--address', bus.busAddress, 'gateway', '--listen', `unix:path=${join(bus.dir, 'child.sock')}`, '--backend', 'user'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (out += d));
+  await until(() => /DBUS_SESSION_BUS_ADDRESS=(\S+)/.test(out) || child.exitCode !== null, 15_000, 'the gateway process to start');
+  const m = /DBUS_SESSION_BUS_ADDRESS=(\S+)/.exec(out);
+  if (!m) throw new Error(`gateway process failed: ${out}`);
+  childAddress = m[1]!;
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+  }
+  svc?.close();
+  await bus?.close();
+});
+
+describe('gateways in other processes', () => {
+  it('a stock client of another process\'s gateway reaches the native service with its own credentials', async () => {
+    const who = await run('busctl', [`--address=${childAddress}`, 'call', SERVICE, PATH, IFACE, 'WhoAmI']);
+    expect(who.stdout.trim()).toMatch(new RegExp(`^uuu ${who.pid} `));
+  });
+
+  it('stock clients behind two gateway processes call each other', async () => {
+    const service = dbus.sessionBus({ busAddress: bus.gw.address });
+    class Hi extends dbus.interface.Interface {
+      Hi(name: string): string {
+        return `hi ${name}`;
+      }
+    }
+    Hi.configureMembers({ methods: { Hi: { inSignature: 's', outSignature: 's' } } });
+    service.export('/hi', new Hi('com.example.Hi'));
+    try {
+      await service.requestName('com.example.Hi', 0);
+      const r = await run('gdbus', ['call', '--address', childAddress, '--dest', 'com.example.Hi', '--object-path', '/hi', '--method', 'com.example.Hi.Hi', 'there']);
+      expect(r.stdout.trim()).toBe("('hi there',)");
+    } finally {
+      service.disconnect();
+    }
+  });
+
+  it('kill -9 of a gateway process frees the names its clients held', async () => {
+    const client = dbus.sessionBus({ busAddress: childAddress });
+    client.on('error', () => undefined);
+    await client.requestName('com.example.Doomed', 0);
+    expect(svc.conn.getNameOwner('com.example.Doomed')).toBe(client.name);
+    const seen: string[][] = [];
+    svc.conn.on('message', (m: { member?: string; body: unknown[] }) => {
+      if (m.member === 'NameOwnerChanged') seen.push(m.body as string[]);
+    });
+    svc.conn.addMatch("type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged'");
+    child.kill('SIGKILL');
+    await until(() => svc.conn.getNameOwner('com.example.Doomed') === undefined, 10_000, 'the name to be freed');
+    await until(() => seen.some((s) => s[0] === 'com.example.Doomed' && s[2] === ''), 5000, 'NameOwnerChanged');
+    expect(svc.conn.listNames()).not.toContain(client.name);
+  });
+});
