@@ -23,7 +23,10 @@ done
 echo "IPN_C_SUMMARY $passed passed, $failed failed"
 if [ -f vitest.kernel.config.ts ]; then
 	echo "=== vitest --config vitest.kernel.config.ts (IPNBUS_TEST_BACKEND=kernel)"
+	# through a pipe: the serial console is a tty, and vitest would
+	# redraw its progress display there line after line
 	IPNBUS_TEST_BACKEND=kernel node node_modules/vitest/vitest.mjs run \
-		--config vitest.kernel.config.ts || rc=1
+		--config vitest.kernel.config.ts 2>&1 | cat
+	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
 fi
 exit $rc
