@@ -102,6 +102,20 @@ export interface PackedBatch {
 /** Repeated non-blocking passes over an epoll set, packed for cheap JS use. */
 export declare function recvReadyPacked(epfd: number, maxEvents: number, vlen: number, maxBytes: number,
   maxPasses: number): PackedBatch | null;
+/** One batch from recvmmsgPacked (a single AF_IPN socket). */
+export interface PackedIpnBatch {
+  data: Buffer;
+  /**
+   * Ten int32 per datagram: offset, length, flags (1 truncated, 32 creds
+   * present), sender id low/high 32 bits, pid, uid, gid, dropped, extras
+   * index or -1.
+   */
+  meta: Int32Array;
+  extras: { fds: number[]; event?: NativeMemberEvent }[];
+  eof: boolean;
+}
+/** Reads a socket's queue (up to maxRounds recvmmsg calls), packed. */
+export declare function recvmmsgPacked(fd: number, vlen: number, maxBytes: number, maxRounds: number): PackedIpnBatch | null;
 /** flock(2): 0, or -EWOULDBLOCK with LOCK_NB. */
 export declare function flock(fd: number, op: number): number;
 

@@ -954,6 +954,105 @@ Napi::Value RecvReadyPacked(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// recvmmsgPacked(fd, vlen, maxBytes, maxRounds) -> null | {data, meta, extras, eof}
+// For one AF_IPN socket: reads until the queue is empty (or maxRounds
+// recvmmsg calls), packing ten int32 per datagram into meta: offset, length,
+// flags (1 truncated, 32 has creds), sender id low and high 32 bits, pid,
+// uid, gid, dropped, extras index (fds or a member event) or -1.
+Napi::Value RecvmmsgPacked(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  size_t vlen = ArgVlen(info, 1);
+  size_t size = ArgSize(info, 2);
+  int maxRounds = ArgInt(info, 3, "maxRounds");
+  if (maxRounds < 1 || maxRounds > 1024) ThrowType(env, "maxRounds must be 1..1024");
+  std::vector<uint8_t> *data = new std::vector<uint8_t>();
+  std::vector<int32_t> meta;
+  Napi::Array extras = Napi::Array::New(env);
+  uint32_t nextras = 0;
+  bool eof = false;
+  try {
+    for (int round = 0; round < maxRounds; round++) {
+      int n = RecvRaw(env, fd, vlen, size, &eof);
+      for (int i = 0; i < n; i++) {
+        struct msghdr &mh = arena.hdrs[i].msg_hdr;
+        size_t len = arena.hdrs[i].msg_len;
+        if (len == 0 && mh.msg_controllen == 0) {
+          eof = true;
+          break;
+        }
+        int flags = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? 1 : 0;
+        uint64_t from = mh.msg_namelen >= sizeof(struct sockaddr_ipn_member) ? arena.names[i].sipnm_id : 0;
+        uint32_t pid = 0, uid = 0, gid = 0, dropped = 0;
+        int extra = -1;
+        Napi::Object x;
+        uint32_t nf = 0;
+        Napi::Array fdsArr;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+          size_t dlen = c->cmsg_len - CMSG_LEN(0);
+          if (c->cmsg_level == SOL_IPN && c->cmsg_type == IPN_CMSG_CREDS && dlen >= sizeof(struct ipn_creds)) {
+            struct ipn_creds ic;
+            memcpy(&ic, CMSG_DATA(c), sizeof(ic));
+            pid = ic.pid;
+            uid = ic.uid;
+            gid = ic.gid;
+            flags |= 32;
+          } else if (c->cmsg_level == SOL_IPN && c->cmsg_type == IPN_CMSG_DROPPED && dlen >= sizeof(__u32)) {
+            memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
+          } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            if (x.IsEmpty()) x = Napi::Object::New(env);
+            if (fdsArr.IsEmpty()) fdsArr = Napi::Array::New(env);
+            int *fds = (int *)CMSG_DATA(c);
+            for (size_t k = 0; k < dlen / sizeof(int); k++) fdsArr.Set(nf++, Napi::Number::New(env, fds[k]));
+          } else if (c->cmsg_level == SOL_IPN && c->cmsg_type == IPN_CMSG_MEMBER_EVENT &&
+                     dlen >= sizeof(struct ipn_member_event)) {
+            struct ipn_member_event ev;
+            memcpy(&ev, CMSG_DATA(c), sizeof(ev));
+            if (x.IsEmpty()) x = Napi::Object::New(env);
+            Napi::Object e = CredsObject(env, ev.pid, ev.uid, ev.gid);
+            e.Set("id", Napi::BigInt::New(env, (uint64_t)ev.id));
+            e.Set("type", Napi::String::New(env, ev.event == IPN_EVENT_JOIN ? "join" : ev.event == IPN_EVENT_LEAVE ? "leave" : "unknown"));
+            x.Set("event", e);
+          }
+        }
+        if (!x.IsEmpty()) {
+          x.Set("fds", fdsArr.IsEmpty() ? Napi::Array::New(env) : fdsArr);
+          extra = (int)nextras;
+          extras.Set(nextras++, x);
+        }
+        size_t off = data->size();
+        data->insert(data->end(), arena.data.data() + (size_t)i * size, arena.data.data() + (size_t)i * size + len);
+        int32_t row[10] = {(int32_t)off, (int32_t)len, flags, (int32_t)(uint32_t)(from & 0xffffffffu),
+                           (int32_t)(uint32_t)(from >> 32), (int32_t)pid, (int32_t)uid, (int32_t)gid,
+                           (int32_t)dropped, extra};
+        meta.insert(meta.end(), row, row + 10);
+      }
+      if (eof || (size_t)n < vlen) break;
+    }
+  } catch (...) {
+    delete data;
+    throw;
+  }
+  if (meta.empty() && !eof) {
+    delete data;
+    return env.Null();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  if (data->empty()) {
+    delete data;
+    out.Set("data", Napi::Buffer<uint8_t>::New(env, 0));
+  } else {
+    out.Set("data", Napi::Buffer<uint8_t>::New(env, data->data(), data->size(),
+                                               [data](Napi::Env, uint8_t *) { delete data; }));
+  }
+  Napi::Int32Array m = Napi::Int32Array::New(env, meta.size());
+  if (!meta.empty()) memcpy(m.Data(), meta.data(), meta.size() * sizeof(int32_t));
+  out.Set("meta", m);
+  out.Set("extras", extras);
+  out.Set("eof", Napi::Boolean::New(env, eof));
+  return out;
+}
+
 // dup(fd) with close-on-exec: lets a message to oneself carry its own fds.
 Napi::Value Dup(const Napi::CallbackInfo &info) {
   int fd = ArgFd(info, 0);
@@ -1125,6 +1224,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("epollDel", Napi::Function::New(env, EpollDel));
   exports.Set("recvReady", Napi::Function::New(env, RecvReady));
   exports.Set("recvReadyPacked", Napi::Function::New(env, RecvReadyPacked));
+  exports.Set("recvmmsgPacked", Napi::Function::New(env, RecvmmsgPacked));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("dup", Napi::Function::New(env, Dup));
   exports.Set("Poller", Poller::Define(env));

@@ -61,6 +61,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private carryDropped = 0;
   /** Read at open, delivered on the first drain (keeps the kernel's order). */
   private backlog: RecvItem[] = [];
+  private readonly idCache = new Map<number, bigint>();
 
   private constructor(path: string, fd: number, family: number, opts: KernelOpenOptions) {
     super();
@@ -282,14 +283,40 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
         this.backlog = [];
         for (const it of b) this.onItem(it);
       }
-      for (let round = 0; round < 16 && !this.closed; round++) {
-        const items = native.recvmmsg(this.fd, VLEN, this.mtu);
-        for (const it of items) this.onItem(it);
-        if (items.length < VLEN) break;
+      const batch = native.recvmmsgPacked(this.fd, VLEN, this.mtu, 16);
+      if (batch === null) return;
+      const { data, meta, extras } = batch;
+      for (let i = 0; i < meta.length && !this.closed; i += 10) {
+        const off = meta[i]!;
+        const flags = meta[i + 2]!;
+        const x = meta[i + 9]!;
+        const extra = x >= 0 ? extras[x] : undefined;
+        const it: RecvItem = {
+          from: this.memberId(meta[i + 3]! >>> 0, meta[i + 4]! >>> 0),
+          bytes: data.subarray(off, off + meta[i + 1]!),
+          fds: extra?.fds ?? [],
+          dropped: meta[i + 8]! >>> 0,
+        };
+        if ((flags & 1) !== 0) it.truncated = true;
+        if ((flags & 32) !== 0) it.creds = { pid: meta[i + 5]! >>> 0, uid: meta[i + 6]! >>> 0, gid: meta[i + 7]! >>> 0 };
+        if (extra?.event !== undefined) it.event = extra.event;
+        this.onItem(it);
       }
     } catch (err) {
       this.emit('error', fromErrno(err, 'receiving'));
     }
+  }
+
+  /** Member ids as bigints, made once per member rather than per message. */
+  private memberId(lo: number, hi: number): bigint {
+    const key = hi * 2 ** 32 + lo;
+    let id = this.idCache.get(key);
+    if (id === undefined) {
+      id = (BigInt(hi) << 32n) | BigInt(lo);
+      if (this.idCache.size > 4096) this.idCache.clear();
+      this.idCache.set(key, id);
+    }
+    return id;
   }
 
   private onItem(it: RecvItem): void {
