@@ -146,7 +146,7 @@ function errnoError(code: string, errno: number, syscall: string): NodeJS.ErrnoE
   return e;
 }
 
-const ERRNO_NAMES: Record<number, string> = { 32: 'EPIPE', 104: 'ECONNRESET', 107: 'ENOTCONN', 113: 'EHOSTUNREACH' };
+const ERRNO_NAMES: Record<number, string> = { 9: 'EBADF', 32: 'EPIPE', 104: 'ECONNRESET', 105: 'ENOBUFS', 107: 'ENOTCONN', 113: 'EHOSTUNREACH' };
 
 /**
  * The accepted socket's fd, driven by the addon. Reading stops on pause();
@@ -189,11 +189,13 @@ export class NativeIO extends EventEmitter<ClientIOEvents> implements ClientIO {
   private arm(): void {
     if (this.closed) return;
     const writable = this.out.length > 0 && !this.writeDead;
-    if (!this.reading && !writable) {
-      this.poller.stop();
-      return;
+    try {
+      if (!this.reading && !writable) this.poller.stop();
+      else this.poller.start(this.fd, this.reading, writable, this.onPoll);
+    } catch (e) {
+      // Never throw into libuv's callback: report, and let the owner close us.
+      queueMicrotask(() => this.emit('error', e as NodeJS.ErrnoException));
     }
-    this.poller.start(this.fd, this.reading, writable, this.onPoll);
   }
 
   private poll(status: number, events: number): void {
@@ -231,7 +233,13 @@ export class NativeIO extends EventEmitter<ClientIOEvents> implements ClientIO {
         this.emit('error', errnoError('EMSGSIZE', 90, 'recvmsg'));
         return;
       }
-      this.emit('data', it.bytes, it.fds);
+      try {
+        this.emit('data', it.bytes, it.fds);
+      } catch (e) {
+        // A bug in a handler must not unwind into libuv and take the gateway down.
+        this.emit('error', e as NodeJS.ErrnoException);
+        return;
+      }
     }
     if (items.eof && !this.closed) {
       this.sawEof = true;
@@ -254,7 +262,14 @@ export class NativeIO extends EventEmitter<ClientIOEvents> implements ClientIO {
   private flushOut(): void {
     while (this.out.length > 0 && !this.closed) {
       const item = this.out[0]!;
-      const r = this.native.sendmsg(this.fd, [item.buf], AF_UNIX, null, item.fds, MSG_DONTWAIT);
+      let r: number;
+      try {
+        r = this.native.sendmsg(this.fd, [item.buf], AF_UNIX, null, item.fds, MSG_DONTWAIT);
+      } catch (e) {
+        // Errors the addon does not map to -errno (EBADF, ENOBUFS...): fatal for this client.
+        const code = (e as NodeJS.ErrnoException).code;
+        r = code === 'ENOBUFS' ? -105 : -9;
+      }
       if (r === -EAGAIN) break;
       if (r < 0) {
         this.writeDead = true;
