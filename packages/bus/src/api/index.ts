@@ -1,7 +1,7 @@
 // The high-level API: interfaces defined once and typed, exported objects,
 // proxies, the standard interfaces, pub/sub and codegen.
 export { MessageBus } from './message-bus.js';
-export { defineInterface, InterfaceDefinition } from './define-interface.js';
+export { defineInterface, InterfaceDefinition, interfacesFromXml, specFromInfo } from './define-interface.js';
 export { ServiceInterface, PropertyAccessor, accessor } from './service-interface.js';
 export type { ImplementOptions, PropertyInit } from './service-interface.js';
 export { ProxyInterface, PROPERTIES_CHANGED } from './proxy-interface.js';

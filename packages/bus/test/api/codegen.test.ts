@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateTypeScript, parseIntrospection, IntrospectionError } from '../../src/api/index.js';
+import { generateTypeScript, parseIntrospection, IntrospectionError, interfacesFromXml } from '../../src/api/index.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -94,6 +94,25 @@ export async function use(bus: MessageBus): Promise<number> {
     expect(mod['OrgFreedesktopDBus']!.name).toBe('org.freedesktop.DBus');
     expect(mod['OrgFreedesktopDBus']!.info.methods.map((m) => m.name)).toContain('GetConnectionUnixProcessID');
   }, 60_000);
+
+  it('interfacesFromXml gives runtime definitions equal to the XML', () => {
+    const defs = interfacesFromXml(busXml);
+    const node = parseIntrospection(busXml);
+    for (const i of node.interfaces) expect(defs.get(i.name)!.info).toEqual(i);
+    const xml = `<node><interface name="com.example.A">
+      <method name="M"><annotation name="x.y" value="1"/><arg name="a" type="s" direction="in"/><annotation name="org.freedesktop.DBus.Method.NoReply" value="true"/></method>
+      <property name="P" type="u" access="read"><annotation name="org.freedesktop.DBus.Property.EmitsChangedSignal" value="const"/></property>
+      <annotation name="i.f" value="v"/></interface></node>`;
+    const a = interfacesFromXml(xml).get('com.example.A')!;
+    expect(a.spec).toEqual({
+      methods: { M: { in: [['a', 's']], noReply: true, annotations: { 'x.y': '1' } } },
+      signals: {},
+      properties: { P: { type: 'u', access: 'read', emitsChanged: 'const' } },
+      annotations: { 'i.f': 'v' },
+    });
+    const sorted = (list: { name: string }[]) => [...list].sort((x, y) => x.name.localeCompare(y.name));
+    expect(sorted(a.info.methods[0]!.annotations)).toEqual(sorted(parseIntrospection(xml).interfaces[0]!.methods[0]!.annotations));
+  });
 
   it('keeps argument names, annotations and property access; rejects bad XML', () => {
     const xml = `<node><interface name="com.example.Thing">
