@@ -1,6 +1,7 @@
 // Bad stock clients (garbage, malformed messages, floods, not reading) cannot hurt the others.
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../packages/bus/src/gateway/index.js';
@@ -95,6 +96,48 @@ describe('gateway against misbehaving clients', () => {
     c.write(Buffer.from('X\x01\x00\x01garbage that is no D-Bus header at all'));
     await c.waitClosed();
     expect(logged(/malformed message from client/)).toBe(true);
+    await goodClientWorks();
+  });
+
+  it('random bytes behind a plausible header never take the gateway down', async () => {
+    const c = await RawClient.connect(sockPath);
+    await c.authenticate();
+    await c.hello();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          type: fc.integer({ min: 0, max: 255 }),
+          flags: fc.integer({ min: 0, max: 255 }),
+          fieldsLen: fc.integer({ min: 0, max: 64 }),
+          bodyLen: fc.integer({ min: 0, max: 64 }),
+          junk: fc.uint8Array({ minLength: 0, maxLength: 160 }),
+        }),
+        async ({ type, flags, fieldsLen, bodyLen, junk }) => {
+          const x = await RawClient.connect(sockPath);
+          await x.authenticate();
+          const hdr = Buffer.alloc(16);
+          hdr.write('l', 0, 'latin1');
+          hdr[1] = type;
+          hdr[2] = flags;
+          hdr[3] = 1;
+          hdr.writeUInt32LE(bodyLen, 4);
+          hdr.writeUInt32LE(1, 8);
+          hdr.writeUInt32LE(fieldsLen, 12);
+          const need = 16 + Math.ceil(fieldsLen / 8) * 8 + bodyLen;
+          const rest = Buffer.alloc(need - 16);
+          Buffer.from(junk).copy(rest);
+          x.write(Buffer.concat([hdr, rest]));
+          // Either a reply (it was a valid message after all) or a disconnect.
+          await Promise.race([x.waitClosed(3000), x.waitMessage(() => true, 3000)]).catch(() => undefined);
+          x.destroy();
+        },
+      ),
+      { numRuns: 60 },
+    );
+    // The long-lived client and stock tools are still served.
+    const r = await c.call(SERVICE, PATH, IFACE, 'Echo', 's', ['alive']);
+    expect(r.body).toEqual(['alive']);
+    c.destroy();
     await goodClientWorks();
   });
 
