@@ -32,7 +32,7 @@ import { DBusError, type Connection } from '../core/index.js';
 import { SaslServer } from './sasl.js';
 import { peerCredentials, type PeerCredentials } from './peercred.js';
 import type { GatewayLimits } from './options.js';
-import { BUS_NAME, driverSignal, errorReply, methodReturn } from './bus-errors.js';
+import { BUS_NAME, driverSignal, errorReply, methodReturn } from './driver-messages.js';
 import type { MonitorHub } from './monitor.js';
 import type { ClientIO } from './client-io.js';
 
@@ -286,7 +286,7 @@ export class GatewayClient {
     });
     conn.on('error', (err: Error) => this.log.warn({ err }, 'bus connection error'));
     this.ctx.registered(this);
-    this.log.info({ uniqueName: conn.uniqueName, creds: this.creds }, 'client registered');
+    this.log.debug({ uniqueName: conn.uniqueName, creds: this.creds }, 'client registered');
     const helloMsg = { ...msg, sender: conn.uniqueName };
     this.deliver(methodReturn(helloMsg, 's', [conn.uniqueName]));
     this.deliver(driverSignal(conn.uniqueName, 'NameAcquired', 's', [conn.uniqueName]));

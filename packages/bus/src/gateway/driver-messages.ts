@@ -1,4 +1,4 @@
-// Builders for the ERROR and METHOD_RETURN messages the gateway itself writes to a client.
+// Messages the gateway writes to a client itself, as the bus driver would: error replies, returns, NameAcquired/NameLost.
 import { MessageType, type Message } from '../wire/index.js';
 
 export const BUS_NAME = 'org.freedesktop.DBus';
