@@ -13,7 +13,7 @@ import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { compileBloomFilter } from '../bpf.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler } from '../reassembly.js';
-import { closeQuietly } from '../user/layout.js';
+import { closeQuietly, setBuffer } from '../user/layout.js';
 
 const C = native.constants;
 const EAGAIN = C.EAGAIN!;
@@ -21,6 +21,7 @@ const MSG_DONTWAIT = C.MSG_DONTWAIT!;
 const SOL_IPN = C.SOL_IPN!;
 const VLEN = 64;
 const MAX_QUEUED_BYTES = 512 * 1024 * 1024;
+const RCVBUF_REQUEST = 8 * 1024 * 1024;
 
 export interface KernelOpenOptions {
   create: boolean;
@@ -135,6 +136,10 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
 
   private static socket(family: number, protocol: number, opts: KernelOpenOptions): number {
     const fd = native.socket(family, C.SOCK_RAW!, protocol);
+    // Room for a burst of full-size datagrams: the default receive buffer
+    // (~208 KiB) holds one 128 KiB datagram, so a lossy member would lose
+    // every fragmented message whenever it is a little behind.
+    setBuffer(fd, C.SO_RCVBUFFORCE!, C.SO_RCVBUF!, RCVBUF_REQUEST);
     try {
       // Before joining, so the membership snapshot comes with the join.
       native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_MEMBER_EVENTS!, 1);

@@ -122,3 +122,22 @@ export function closeQuietly(fd: number): void {
     // Already closed.
   }
 }
+
+/**
+ * Sets a socket buffer size: the FORCE variant first (root may exceed the
+ * sysctl cap), else the plain one (capped by the kernel). Failures leave the
+ * default: correctness never depends on the size.
+ */
+export function setBuffer(fd: number, forceOpt: number, opt: number, bytes: number): void {
+  try {
+    native.setsockoptInt(fd, native.constants.SOL_SOCKET!, forceOpt, bytes);
+    return;
+  } catch {
+    // Not privileged: fall through.
+  }
+  try {
+    native.setsockoptInt(fd, native.constants.SOL_SOCKET!, opt, bytes);
+  } catch {
+    // Keep the default.
+  }
+}

@@ -21,7 +21,7 @@ import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler } from '../reassembly.js';
 import { OrderBuffer } from '../order.js';
-import { SOCK_RE, closeQuietly, lock, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
+import { SOCK_RE, closeQuietly, setBuffer, lock, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
 
 const C = native.constants;
 const AF_UNIX = C.AF_UNIX!;
@@ -273,11 +273,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   }
 
   private setSndbuf(fd: number): void {
-    try {
-      native.setsockoptInt(fd, C.SOL_SOCKET!, C.SO_SNDBUF!, SNDBUF_REQUEST);
-    } catch {
-      // Keep the default: correctness does not depend on the size.
-    }
+    setBuffer(fd, C.SO_SNDBUFFORCE!, C.SO_SNDBUF!, SNDBUF_REQUEST);
     if (this.sndbuf === 0) this.sndbuf = native.getsockoptInt(fd, C.SOL_SOCKET!, C.SO_SNDBUF!);
   }
 
