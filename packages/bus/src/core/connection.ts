@@ -1,7 +1,7 @@
 // Connection: one member of a brokerless bus, with D-Bus semantics (routing, calls, names, matches).
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import { BLOOM_BYTES, type IncomingMessage, type MemberInfo, type Network } from '@ipnbus/transport-ipn';
+import type { IncomingMessage, MemberInfo, Network } from '@ipnbus/transport-ipn';
 import {
   MessageFlags,
   MessageType,
@@ -20,7 +20,7 @@ import {
   isSyncCall,
   parseAnnouncement,
 } from './announce.js';
-import { messageBloom, filterForRules } from './bloom.js';
+import { messageBloom } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
 import { handleBusCall, type DriverHost } from './bus-driver.js';
 import { BusView, memberIdOf, uniqueNameOf } from './bus-view.js';
@@ -34,7 +34,7 @@ import {
 import { DBusError, ErrorNames } from './errors.js';
 import { probeAlive, type LiveLock } from './liveness.js';
 import { logger as rootLogger, type Logger } from './logger.js';
-import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
+import { MatchSet } from './match-set.js';
 import {
   releaseName as releaseNameOp,
   requestName as requestNameOp,
@@ -43,7 +43,10 @@ import {
 } from './name-state.js';
 import { NameStore } from './name-store.js';
 import { machineId } from './machine-id.js';
+import { PendingCalls, type CallResult } from './pending-calls.js';
 import { readProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
+
+export type { CallResult };
 
 /** A METHOD_CALL addressed to this connection that the core does not answer itself. */
 export interface IncomingCall {
@@ -59,11 +62,6 @@ export interface CallOptions {
   noReply?: boolean;
 }
 
-export interface CallResult {
-  reply: Message;
-  fds: number[];
-}
-
 /** Counters for tests and benchmarks. */
 export interface ConnectionStats {
   /** Messages the transport handed us (every wake-up for a message). */
@@ -75,23 +73,6 @@ export interface ConnectionStats {
   sent: number;
 }
 
-interface Pending {
-  resolve: (r: CallResult) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-  /** Member the call went to; 0n for org.freedesktop.DBus (answered locally). */
-  target: bigint;
-  destination: string;
-  member: string;
-  /** A core-internal call (settle): its reply is not shown as 'message'. */
-  internal?: boolean;
-}
-
-interface RuleEntry {
-  rule: MatchRule;
-  count: number;
-}
-
 export interface ConnectionInit {
   network: Network;
   dir: BusDir;
@@ -100,9 +81,6 @@ export interface ConnectionInit {
   /** Reported instead of this process's (a gateway's stock client): see proxied-credentials.ts. */
   credentials?: ProxiedCredentials;
 }
-
-/** The filter mask that only bloomless broadcasts (name records) pass. */
-const ONLY_BLOOMLESS = new Uint8Array(BLOOM_BYTES).fill(0xff);
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -131,14 +109,13 @@ export class Connection extends EventEmitter {
   readonly #store: NameStore;
   readonly #live: LiveLock;
   readonly #log: Logger;
-  readonly #rules = new Map<string, RuleEntry>();
-  readonly #pending = new Map<number, Pending>();
+  readonly #matches = new MatchSet();
+  readonly #pending = new PendingCalls();
   #serial = 0;
   #busSerial = 0;
   #announceSerial = 0;
   #closed = false;
   #ready = false;
-  #monitor: MatchRule[] | undefined;
   readonly #onMessage = (m: IncomingMessage): void => this.#receive(m);
   readonly #onJoin = (info: MemberInfo): void => this.#joined(info);
   readonly #onLeave = (info: MemberInfo): void => this.#left(info.id);
@@ -178,7 +155,7 @@ export class Connection extends EventEmitter {
     this.network.on('drain', this.#onDrain);
     for (const state of this.#store.readAll()) this.view.apply(this.#withoutDead(state));
     // No rules yet: no signal needs to wake us.
-    this.network.setFilter([ONLY_BLOOMLESS]);
+    this.network.setFilter(this.#matches.filter());
     this.#ready = true;
     this.#log.debug({ members: this.view.memberIds().length }, 'connected');
   }
@@ -330,25 +307,9 @@ export class Connection extends EventEmitter {
         });
         return;
       }
-
-      const timer = setTimeout(() => {
-        this.#pending.delete(serial);
-        reject(
-          new DBusError(
-            ErrorNames.NoReply,
-            `Did not receive a reply to ${msg.interface ?? ''}.${msg.member} from ${msg.destination} within ${timeoutMs} ms`,
-          ),
-        );
-      }, timeoutMs);
       const target = msg.destination === BUS_NAME ? 0n : this.view.resolve(msg.destination) ?? 0n;
-      this.#pending.set(serial, {
-        resolve,
-        reject,
-        timer,
-        target,
-        destination: msg.destination,
-        member: msg.member,
-      });
+      const call = { resolve, reject, target, destination: msg.destination, member: msg.member };
+      this.#pending.add(serial, msg.interface === undefined ? call : { ...call, interface: msg.interface }, timeoutMs);
     });
   }
 
@@ -403,11 +364,12 @@ export class Connection extends EventEmitter {
 
   #internalCall(id: bigint, member: string, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      const destination = uniqueNameOf(id);
       let serial: number;
       try {
         serial = this.send({
           type: MessageType.METHOD_CALL,
-          destination: uniqueNameOf(id),
+          destination,
           path: ANNOUNCE_PATH,
           interface: ANNOUNCE_INTERFACE,
           member,
@@ -416,19 +378,8 @@ export class Connection extends EventEmitter {
         reject(e);
         return;
       }
-      const timer = setTimeout(() => {
-        this.#pending.delete(serial);
-        reject(new DBusError(ErrorNames.NoReply, `${uniqueNameOf(id)} did not answer ${member}`));
-      }, timeoutMs);
-      this.#pending.set(serial, {
-        resolve: () => resolve(),
-        reject,
-        timer,
-        target: id,
-        destination: uniqueNameOf(id),
-        member,
-        internal: true,
-      });
+      const call = { resolve: () => resolve(), reject, target: id, destination, member, internal: true };
+      this.#pending.add(serial, call, timeoutMs);
     });
   }
 
@@ -436,43 +387,26 @@ export class Connection extends EventEmitter {
 
   /** Adds a rule (counted: a rule added twice needs two removals). Throws MatchRuleInvalid. */
   addMatch(rule: string): void {
-    const parsed = parseMatchRule(rule);
-    const entry = this.#rules.get(parsed.key);
-    if (entry !== undefined) entry.count++;
-    else this.#rules.set(parsed.key, { rule: parsed, count: 1 });
+    this.#matches.add(rule);
     this.#updateFilter();
   }
 
   /** Throws MatchRuleInvalid or MatchRuleNotFound. */
   removeMatch(rule: string): void {
-    const parsed = parseMatchRule(rule);
-    const entry = this.#rules.get(parsed.key);
-    if (entry === undefined) {
-      throw new DBusError(ErrorNames.MatchRuleNotFound, `The given match rule wasn't found and can't be removed`);
-    }
-    if (--entry.count === 0) this.#rules.delete(parsed.key);
+    this.#matches.remove(rule);
     this.#updateFilter();
   }
 
   #updateFilter(): void {
-    if (this.#closed) return;
-    const rules = [...this.#rules.values()].map((e) => e.rule);
-    const masks = this.#monitor !== undefined ? null : filterForRules(rules);
-    // An empty mask list would also shut out the bloomless name records;
-    // the all-ones mask lets exactly those through (a real bloom never has
-    // all 128 bits set).
-    this.network.setFilter(masks !== null && masks.length === 0 ? [ONLY_BLOOMLESS] : masks);
+    if (!this.#closed) this.network.setFilter(this.#matches.filter());
   }
 
   /** Does a broadcast (or bus-generated) signal match one of our rules? */
   #wants(msg: Message): boolean {
-    const ownerOf = (n: string): string | undefined => this.view.ownerOf(n);
-    if (this.#monitor !== undefined) {
-      return this.#monitor.length === 0 || this.#monitor.some((r) => matchesRule(r, msg, ownerOf));
-    }
-    for (const { rule } of this.#rules.values()) if (matchesRule(rule, msg, ownerOf)) return true;
-    return false;
+    return this.#matches.wants(msg, this.#ownerOf);
   }
+
+  readonly #ownerOf = (n: string): string | undefined => this.view.ownerOf(n);
 
   /**
    * org.freedesktop.DBus.Monitoring.BecomeMonitor: from now on every
@@ -481,7 +415,7 @@ export class Connection extends EventEmitter {
    * no broker to copy it.
    */
   becomeMonitor(rules: string[]): void {
-    this.#monitor = rules.map((r) => parseMatchRule(r));
+    this.#matches.monitor(rules);
     this.#updateFilter();
   }
 
@@ -744,16 +678,10 @@ export class Connection extends EventEmitter {
     switch (msg.type) {
       case MessageType.METHOD_RETURN:
       case MessageType.ERROR: {
-        const p = msg.replySerial === undefined ? undefined : this.#pending.get(msg.replySerial);
         const from = msg.sender === BUS_NAME ? 0n : memberIdOf(msg.sender ?? '');
-        const mine = p !== undefined && p.target === from;
-        if (!mine || !p.internal) this.#deliver(msg, fds);
-        if (mine) {
-          this.#pending.delete(msg.replySerial!);
-          clearTimeout(p.timer);
-          if (msg.type === MessageType.ERROR) p.reject(DBusError.fromReply(msg));
-          else p.resolve({ reply: msg, fds });
-        }
+        const mine = this.#pending.match(msg, from);
+        if (mine === undefined || !mine.internal) this.#deliver(msg, fds);
+        if (mine !== undefined) this.#pending.complete(msg, fds);
         return;
       }
       case MessageType.SIGNAL:
@@ -809,12 +737,7 @@ export class Connection extends EventEmitter {
 
   #left(id: bigint): void {
     if (this.#closed) return;
-    for (const [serial, p] of this.#pending) {
-      if (p.target !== id) continue;
-      this.#pending.delete(serial);
-      clearTimeout(p.timer);
-      p.reject(new DBusError(ErrorNames.NoReply, `${p.destination} left the bus before replying to ${p.member}`));
-    }
+    this.#pending.failMember(id);
     for (const name of this.view.left(id)) void this.#takeOver(name);
   }
 
@@ -827,11 +750,7 @@ export class Connection extends EventEmitter {
   disconnect(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new DBusError(ErrorNames.Disconnected, 'the connection was closed'));
-    }
-    this.#pending.clear();
+    this.#pending.failAll(() => new DBusError(ErrorNames.Disconnected, 'the connection was closed'));
     this.network.off('message', this.#onMessage);
     this.network.off('join', this.#onJoin);
     this.network.off('leave', this.#onLeave);
