@@ -8,6 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKEND, Member, scaled } from './member.js';
 import { open, TransportError, MAX_MESSAGE_BYTES, type Network } from '../src/index.js';
 
+/** How long a 'slow' member stops reading: longer in the (slow) VM. */
+const BLOCK_MS = BACKEND === 'kernel' ? 3000 : 1000;
+
 let root: string;
 let members: Member[] = [];
 let nets: Network[] = [];
@@ -215,10 +218,11 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     await slow!.open(path, { backend: BACKEND });
     await slow!.must('record');
     await new Promise((r) => setTimeout(r, 100));
-    await slow!.must('block', { ms: 1000 });
+    await slow!.must('block', { ms: BLOCK_MS });
     await new Promise((r) => setTimeout(r, 100));
-    const count = scaled(20_000, 3000);
-    const payload = Buffer.alloc(1024);
+    // 16 KiB each: far more than any socket buffer holds while it sleeps.
+    const count = scaled(20_000, 2000);
+    const payload = Buffer.alloc(16 * 1024);
     payload.writeUInt32LE(5, 0);
     for (let i = 0; i < count; i++) {
       payload.writeUInt32LE(i, 4);
@@ -226,7 +230,7 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     }
     // After the receiver has caught up, one more: it carries any count
     // still owed.
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, BLOCK_MS + 500));
     payload.writeUInt32LE(count, 4);
     sender.broadcast(payload);
     await slow!.must('waitCount', { n: count + 1, withDropped: true, timeoutMs: 20_000 });
@@ -246,14 +250,14 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     await slow!.open(path, { backend: BACKEND });
     await slow!.must('record');
     await new Promise((r) => setTimeout(r, 100));
-    await slow!.must('block', { ms: 1000 });
+    await slow!.must('block', { ms: BLOCK_MS });
     await new Promise((r) => setTimeout(r, 100));
     const count = scaled(200, 60);
     // Four or more datagrams each on either backend.
     const payload = Buffer.alloc(512 * 1024 + 100);
     payload.writeUInt32LE(6, 0);
     for (let i = 0; i <= count; i++) {
-      if (i === count) await new Promise((r) => setTimeout(r, 1500));
+      if (i === count) await new Promise((r) => setTimeout(r, BLOCK_MS + 500));
       payload.writeUInt32LE(i, 4);
       payload.writeUInt32LE(i, payload.length - 4);
       sender.broadcast(payload);
