@@ -43,6 +43,7 @@ import {
 } from './name-state.js';
 import { NameStore } from './name-store.js';
 import { machineId } from './machine-id.js';
+import { native } from './native.js';
 import { PendingCalls, type CallResult } from './pending-calls.js';
 import { readProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
 
@@ -232,7 +233,10 @@ export class Connection extends EventEmitter {
     if (target === this.memberId) {
       const copy = decodeMessage(bytes, { copyBytes: true });
       copy.sender = this.uniqueName;
-      setImmediate(() => this.#dispatch(copy, fds ?? [], true));
+      // The receiver owns the fds it gets, as after SCM_RIGHTS: give it its
+      // own (dup), so the sender may close the ones it passed.
+      const own = (fds ?? []).map((fd) => this.#dup(fd));
+      setImmediate(() => this.#dispatch(copy, own, true));
     } else {
       try {
         if (!this.network.send(target, bytes, fds)) this.#backpressured = true;
@@ -246,6 +250,14 @@ export class Connection extends EventEmitter {
     }
     this.stats.sent++;
     return full.serial;
+  }
+
+  #dup(fd: number): number {
+    try {
+      return native().dup(fd);
+    } catch (e) {
+      throw new DBusError(ErrorNames.InvalidArgs, `cannot pass fd ${fd}: ${errorText(e)}`);
+    }
   }
 
   /** A transport error as a DBusError (the one error type of this layer), cause kept. */

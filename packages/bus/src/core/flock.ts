@@ -1,34 +1,11 @@
 // flock(2) through the native addon: crash-safe file locks the kernel drops when a holder dies.
-import { createRequire } from 'node:module';
 import { DBusError, ErrorNames } from './errors.js';
+import { native } from './native.js';
 
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
-
-interface FlockAddon {
-  /** 0, or -EWOULDBLOCK with LOCK_NB; throws (code = errno name) otherwise. */
-  flock(fd: number, operation: number): number;
-}
-
-let addon: FlockAddon | undefined;
-
-/**
- * Loaded lazily so that code paths that never lock (parsing, tests of pure
- * logic) do not need the compiled addon.
- */
-function native(): FlockAddon {
-  if (addon === undefined) {
-    const require = createRequire(import.meta.url);
-    const mod = require('@ipnbus/native') as Partial<FlockAddon>;
-    if (typeof mod.flock !== 'function') {
-      throw new DBusError(ErrorNames.NotSupported, 'the @ipnbus/native addon has no flock()');
-    }
-    addon = mod as FlockAddon;
-  }
-  return addon;
-}
 
 /** Takes the lock without waiting: true if taken, false if someone holds it. */
 export function tryLock(fd: number, exclusive = true): boolean {

@@ -1,5 +1,5 @@
 // Connection lifecycle: bus creation and mode, unique-name announcements, calls to oneself, disconnect.
-import { statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
@@ -58,6 +58,31 @@ describe('connection lifecycle', () => {
       }
     } finally {
       me.off('methodCall', onCall);
+    }
+  });
+
+  it('passes its own copy of each fd when calling itself', async () => {
+    const file = join(bus.path, 'self-fd.txt');
+    writeFileSync(file, 'to myself');
+    const fd = openSync(file, 'r');
+    const onCall = ({ msg, fds }: { msg: Message; fds: number[] }): void => {
+      const buf = Buffer.alloc(32);
+      const n = readSync(fds[0]!, buf, 0, 32, 0);
+      closeSync(fds[0]!);
+      me.reply(msg, 'sb', [buf.subarray(0, n).toString(), fds[0] !== fd]);
+    };
+    me.on('methodCall', onCall);
+    try {
+      const { reply } = await me.call(
+        { destination: me.uniqueName, path: '/me', interface: 'org.example.Self', member: 'Fd', signature: 'h', body: [0] },
+        { fds: [fd] },
+      );
+      expect(reply.body).toEqual(['to myself', true]);
+      // Ours is still open: the receiver closed its own copy.
+      expect(fstatSync(fd).isFile()).toBe(true);
+    } finally {
+      me.off('methodCall', onCall);
+      closeSync(fd);
     }
   });
 
