@@ -49,7 +49,7 @@ describe('gateway on node:net (no fd passing)', () => {
     await c.authenticate();
     await c.hello();
     const reply = await c.call(SERVICE, PATH, IFACE, 'Echo', 's', ['after']);
-    expect(reply.type).toBe(MessageType.METHOD_RETURN);
+    expect(reply.type, `${reply.errorName}: ${String(reply.body[0])}`).toBe(MessageType.METHOD_RETURN);
     expect(reply.body).toEqual(['after']);
     c.destroy();
   });
