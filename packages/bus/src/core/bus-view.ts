@@ -3,6 +3,8 @@ import type { MemberInfo } from '@ipnbus/transport-ipn';
 import { BUS_NAME } from './constants.js';
 import { dropMembers, type NameState } from './name-state.js';
 
+const MAX_DEPARTED = 16384;
+
 /** ':1.<member id>'. */
 export function uniqueNameOf(id: bigint): string {
   return `:1.${id}`;
@@ -44,6 +46,12 @@ export class BusView {
     this.#onChange = onChange;
     this.#probe = probe;
     for (const m of members) this.#members.set(m.id, m);
+  }
+
+  /** Known to have left, or unknown to the transport and dead on disk. */
+  #gone(id: bigint): boolean {
+    if (id === this.self.id || this.#members.has(id)) return false;
+    return this.#departed.has(id) || !this.#probe(id);
   }
 
   /** A member we may address: announced, or not yet announced but alive. */
@@ -118,7 +126,7 @@ export class BusView {
   apply(state: NameState): void {
     const cur = this.#names.get(state.name);
     if (cur !== undefined && cur.version >= state.version) return;
-    const clean = dropMembers(state, (id) => this.#departed.has(id)).state;
+    const clean = dropMembers(state, (id) => this.#gone(id)).state;
     this.#set(clean, cur);
   }
 
@@ -145,6 +153,15 @@ export class BusView {
   left(id: bigint): string[] {
     if (id === this.self.id || this.#departed.has(id)) return [];
     this.#departed.add(id);
+    // Bounded: a long-lived member on a bus with endless churn must not grow
+    // without end. Forgotten ids are still found dead by the probe.
+    if (this.#departed.size > MAX_DEPARTED) {
+      let drop = this.#departed.size - MAX_DEPARTED / 2;
+      for (const old of this.#departed) {
+        if (drop-- <= 0) break;
+        this.#departed.delete(old);
+      }
+    }
     const wasMember = this.#members.delete(id);
     const promoted: string[] = [];
     // Well-known names first, then the unique name, as dbus-daemon orders
