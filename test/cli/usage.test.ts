@@ -58,3 +58,18 @@ describe('usage errors exit 2', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('runtime failures exit 1', () => {
+  it('a malformed bus address names the D-Bus error', async () => {
+    const r = await runCli(['--address', 'bogus', 'list']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ipnbus list: org\.freedesktop\.DBus\.Error\.BadAddress: /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a codegen input file that does not exist', async () => {
+    const r = await runCli(['codegen', '/nonexistent/ipnbus-test.xml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ENOENT/);
+  });
+});
