@@ -1,4 +1,5 @@
 // `ipnbus bench`: ipnbus against a private dbus-daemon (dbus-next clients), same run, plus the C floor.
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Mode, Transport } from '../../bench/config.js';
@@ -49,6 +50,11 @@ export const benchVerb: Verb = {
     if (values.quick && values.smoke) throw new UsageError('--quick and --smoke exclude each other', 'bench');
     const transport = (values.backend ?? 'user') as string;
     if (!['auto', 'user', 'kernel'].includes(transport)) throw new UsageError(`--backend must be auto, user or kernel, not '${transport}'`, 'bench');
+    if (transport === 'kernel' && !existsSync('/sys/module/ipn')) {
+      // Fail before minutes of baseline runs, not after.
+      process.stderr.write('ipnbus bench: --backend kernel needs ipn.ko loaded (see bench/README.md for running it in the VM)\n');
+      return EXIT_FAILURE;
+    }
     const mode: Mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
     const root = findRepoRoot();
     const outDir = typeof values.out === 'string' ? resolve(values.out) : join(root ?? process.cwd(), 'bench', 'results');
