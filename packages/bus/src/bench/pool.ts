@@ -23,6 +23,9 @@ export class Worker {
   private constructor(private readonly child: ChildProcess) {
     this.pid = child.pid ?? -1;
     child.on('message', (r: Report) => this.push(r));
+    // IPC writes to a worker that is going away fail with EPIPE, emitted here;
+    // its 'exit' (below) is what reports the failure to the waiter.
+    child.on('error', () => {});
     child.stderr?.on('data', (d: Buffer) => {
       // Keep only the tail: enough to explain a crash, bounded in memory.
       this.stderr = (this.stderr + d.toString()).slice(-4000);

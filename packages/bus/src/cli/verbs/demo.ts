@@ -36,10 +36,15 @@ interface Child {
   proc: ChildProcess;
   ready: Promise<{ uniqueName: string; pid: number }>;
   final: Promise<{ counters: Counters; seconds: number } | undefined>;
+  /** Set by the first stopChild(): stopping twice must not signal twice. */
+  stopped?: Promise<{ counters: Counters; seconds: number } | undefined>;
 }
 
 function startChild(args: ChildArgs): Child {
   const proc = fork(CHILD, [JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  // A child that is already leaving makes IPC sends fail with EPIPE; its exit is
+  // what we wait for anyway, so the error carries no news.
+  proc.on('error', () => {});
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
   const ready = new Promise<{ uniqueName: string; pid: number }>((resolve, reject) => {
@@ -59,13 +64,16 @@ function startChild(args: ChildArgs): Child {
   return { label: args.label, proc, ready, final };
 }
 
-async function stopChild(c: Child): Promise<{ counters: Counters; seconds: number } | undefined> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return c.final;
-  if (c.proc.connected) c.proc.send({ t: 'stop' });
-  const killer = setTimeout(() => c.proc.kill('SIGKILL'), 3000);
-  const counters = await c.final;
-  clearTimeout(killer);
-  return counters;
+function stopChild(c: Child): Promise<{ counters: Counters; seconds: number } | undefined> {
+  c.stopped ??= (async () => {
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return c.final;
+    if (c.proc.connected) c.proc.send({ t: 'stop' });
+    const killer = setTimeout(() => c.proc.kill('SIGKILL'), 3000);
+    const counters = await c.final;
+    clearTimeout(killer);
+    return counters;
+  })();
+  return c.stopped;
 }
 
 export const demoVerb: Verb = {
