@@ -26,8 +26,10 @@
  *
  * Receivers dequeue with skb_recv_datagram() under the queue lock only, so
  * reading never contends with other members.  Lossless senders sleep on
- * net->wait (never holding net->lock) and receivers wake it after each
- * read; wait_woken() closes the race between the room check and sleeping.
+ * net->wait (never holding net->lock); a receiver that filled up is marked
+ * congested and wakes them once it has read down to half its buffer
+ * (ipn_lossless_read()); wait_woken() closes the race between the room
+ * check and sleeping.
  */
 #include <linux/fs.h>
 #include <linux/init.h>
@@ -694,7 +696,6 @@ static int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	struct ipn_network *net = smp_load_acquire(&ipn->net);
 	struct ipn_skb_parms *cb;
 	struct sk_buff *skb;
-	bool was_full;
 	size_t copied;
 	int err;
 
@@ -728,20 +729,9 @@ static int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		ipn_recv_fds(msg, cb, flags);
 	err = (flags & MSG_TRUNC) ? skb->len : copied;
 out_free:
-	/*
-	 * Lossless senders wait only for full receivers: wake them when this
-	 * read takes the queue from full to not full, not on every read.
-	 */
-	was_full = atomic_read(&sk->sk_rmem_alloc) >= READ_ONCE(sk->sk_rcvbuf);
 	skb_free_datagram(sk, skb);
-	if ((net->flags & IPN_FLAG_LOSSLESS) && was_full &&
-	    atomic_read(&sk->sk_rmem_alloc) < READ_ONCE(sk->sk_rcvbuf)) {
-		/* Pairs with the barrier after a sender queues itself. */
-		smp_mb();
-		if (waitqueue_active(&net->wait))
-			wake_up_interruptible_poll(&net->wait,
-						   EPOLLOUT | EPOLLWRNORM);
-	}
+	if (net->flags & IPN_FLAG_LOSSLESS)
+		ipn_lossless_read(net, ipn);
 	return err;
 }
 

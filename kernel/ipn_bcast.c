@@ -148,13 +148,62 @@ static struct sk_buff *ipn_clone_filtered(struct ipn_sock *rx,
 	return nskb;
 }
 
+/*
+ * Lossless flow control with hysteresis: a receiver that fills up becomes
+ * congested and stays so until it has read down to half its SO_RCVBUF, so
+ * a waiting sender wakes once per half queue, not once per message.
+ * Called under net->lock.
+ */
+static bool ipn_rx_congested(struct ipn_sock *rx)
+{
+	int rmem = atomic_read(&rx->sk.sk_rmem_alloc);
+	int buf = READ_ONCE(rx->sk.sk_rcvbuf);
+
+	if (rmem >= buf) {
+		WRITE_ONCE(rx->congested, true);
+		return true;
+	}
+	if (!READ_ONCE(rx->congested))
+		return false;
+	if (rmem > buf / 2)
+		return true;
+	/* The receiver's own check may have run before it saw the flag. */
+	WRITE_ONCE(rx->congested, false);
+	return false;
+}
+
+/**
+ * ipn_lossless_read - after a read on a lossless network: wake the senders
+ * @net: the network
+ * @ipn: the receiver, which just freed a message
+ *
+ * Pairs with ipn_lock_for_send(): the sender sets ->congested, queues
+ * itself on net->wait, then re-checks the room; the receiver frees room,
+ * then checks ->congested and the wait queue.  The barriers make at least
+ * one of them see the other.
+ */
+void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn)
+{
+	struct sock *sk = &ipn->sk;
+
+	smp_mb();
+	if (!READ_ONCE(ipn->congested) ||
+	    atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) / 2)
+		return;
+	WRITE_ONCE(ipn->congested, false);
+	smp_mb();
+	if (waitqueue_active(&net->wait))
+		wake_up_interruptible_sync_poll(&net->wait,
+						EPOLLOUT | EPOLLWRNORM);
+}
+
 /* Would @rx make a lossless sender of @skb wait?  Called under net->lock. */
 static bool ipn_rx_blocks(struct ipn_sock *rx, struct sk_buff *skb)
 {
 	struct sk_buff *nskb;
 	int err;
 
-	if (!ipn_rx_full(rx))
+	if (!ipn_rx_congested(rx))
 		return false;
 	if (!rcu_access_pointer(rx->sk.sk_filter))
 		return true;
@@ -187,7 +236,7 @@ static bool ipn_send_blocks(struct ipn_network *net, struct ipn_sock *self,
 
 	if (to) {
 		rx = ipn_find_member(net, to);
-		return rx && rx->may_recv && ipn_rx_full(rx);
+		return rx && rx->may_recv && ipn_rx_congested(rx);
 	}
 	list_for_each_entry(rx, &net->members, member)
 		if (ipn_is_receiver(rx, self) && ipn_rx_blocks(rx, skb))
@@ -201,9 +250,9 @@ static bool ipn_send_blocks(struct ipn_network *net, struct ipn_sock *self,
  * @self: the would-be sender
  *
  * Used by poll() on lossless networks.  Filters are not consulted: POLLOUT
- * is withheld while any receiver is full.
+ * is withheld while any receiver is congested.
  *
- * Return: true when no receiver is full.
+ * Return: true when no receiver is congested.
  */
 bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self)
 {
@@ -212,7 +261,7 @@ bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self)
 
 	mutex_lock(&net->lock);
 	list_for_each_entry(rx, &net->members, member) {
-		if (ipn_is_receiver(rx, self) && ipn_rx_full(rx)) {
+		if (ipn_is_receiver(rx, self) && ipn_rx_congested(rx)) {
 			room = false;
 			break;
 		}

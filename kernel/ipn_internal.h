@@ -63,6 +63,9 @@ struct ipn_network {
  * @loopback: IPN_SO_LOOPBACK
  * @passcred: IPN_SO_PASSCRED
  * @events: IPN_SO_MEMBER_EVENTS
+ * @congested: lossless: this receiver filled up; senders wait until it has
+ *	read down to half its SO_RCVBUF (set under @net->lock, cleared by the
+ *	receiver or by a sender that sees the room)
  * @drops: messages dropped for this member (lossy mode), under @net->lock
  * @pending_drops: drops not yet reported with IPN_CMSG_DROPPED
  * @opt_mode: IPN_SO_MODE before bind()
@@ -82,6 +85,7 @@ struct ipn_sock {
 	bool loopback;
 	bool passcred;
 	bool events;
+	bool congested;
 	u64 drops;
 	u32 pending_drops;
 	u32 opt_mode;
@@ -124,6 +128,7 @@ extern struct mutex ipn_nets_mutex;
 extern struct list_head ipn_networks;
 
 /* ipn_bcast.c */
+void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn);
 struct sk_buff *ipn_alloc_msg_skb(struct sock *sk, size_t len, int noblock,
 				  int *err);
 int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo);

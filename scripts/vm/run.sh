@@ -100,8 +100,11 @@ KBOOT=$KIMG
 VMLINUX=$WORK/vmlinux-$KVER
 if [ ! -s "$VMLINUX" ]; then
 	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$KIMG" | head -1 | cut -d: -f1 || true)
-	if [ -n "$off" ] && tail -c +$((off + 1)) "$KIMG" |
-		xz -dc --single-stream >"$RUN/vmlinux" 2>/dev/null &&
+	# (xz stops after the kernel's stream: no pipe, or tail's SIGPIPE
+	# would fail the pipeline)
+	if [ -n "$off" ] &&
+		xz -dc --single-stream < <(tail -c +$((off + 1)) "$KIMG") \
+			>"$RUN/vmlinux" 2>/dev/null &&
 		readelf -n "$RUN/vmlinux" 2>/dev/null | grep -qE 'type: \(0x00000012\)|PHYS32_ENTRY'; then
 		mv "$RUN/vmlinux" "$VMLINUX"
 	fi
@@ -191,21 +194,27 @@ Q+=(-append "console=ttyS0 panic=-1 oops=panic loglevel=$LOGLEVEL quiet")
 : >"$RUN/rc"
 
 say "booting $KVER (accel=$ACCEL, share=$SHARE_FS, timeout ${TIMEOUT}s)"
-set +e
-if [ "$QUIET" = 1 ]; then
-	# only the guest command's own output
+# In the background, so that a signal to this script runs its traps (and
+# kills qemu) at once instead of after the pipeline.
+run_qemu() {
 	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${Q[@]}" \
 		-pidfile "$QEMU_PIDFILE" </dev/null 2>&1 | sed -u 's/\r$//' |
-		awk '/^----- end of guest command/ { on = 0 }
-		     on { print; fflush() }
-		     /^----- guest command -----/ { on = 1 }
-		     /^ipnvm: (DMESG|rmmod|insmod)/ { print; p = 1; fflush(); next }
-		     p { print; fflush() }'
-else
-	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${Q[@]}" \
-		-pidfile "$QEMU_PIDFILE" </dev/null 2>&1 | sed -u 's/\r$//'
-fi
-QSTATUS=${PIPESTATUS[0]}
+		if [ "$QUIET" = 1 ]; then
+			# only the guest command's own output and the verdicts
+			awk '/^----- end of guest command/ { on = 0 }
+			     on { print; fflush() }
+			     /^----- guest command -----/ { on = 1 }
+			     /^ipnvm: (DMESG|rmmod|insmod)/ { print; p = 1; fflush(); next }
+			     p { print; fflush() }'
+		else
+			cat
+		fi
+	return "${PIPESTATUS[0]}"
+}
+set +e
+run_qemu &
+wait $!
+QSTATUS=$?
 set -e
 RC=$(tr -dc '0-9\n' <"$RUN/rc" | grep -m1 . || true)
 if [ -z "$RC" ]; then

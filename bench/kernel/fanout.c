@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fanout.c - kernel benchmark: one sender, N receiver processes, 64-byte
+ * messages, three ways of reaching every receiver:
+ *   ipn    one AF_IPN broadcast (lossless network)
+ *   unix   one AF_UNIX SOCK_SEQPACKET send per receiver
+ *   relay  a broker process that receives each message and re-sends it to
+ *          every receiver over SOCK_SEQPACKET (the dbus-daemon shape)
+ * Throughput: a burst of messages, deliveries per second until the last
+ * receiver has them all.  Latency: one message in flight at a time,
+ * send -> receive with a CLOCK_MONOTONIC timestamp in the payload, p50/p99
+ * over every delivery.  Writes the results as JSON to argv[1].
+ *
+ * Usage: fanout OUT.json [receivers...]   (default 1 4 16 64)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <linux/ipn.h>
+
+#define MSG_BYTES	64
+#define MAXR		64
+#define LAT_MSGS	200
+
+enum mode { M_IPN, M_UNIX, M_RELAY, M_COUNT };
+static const char *const mode_name[M_COUNT] = { "ipn", "unix", "relay" };
+
+struct msg {
+	int64_t ts;
+	uint32_t seq;
+	char pad[MSG_BYTES - 12];
+};
+
+struct shared {
+	volatile int ready;
+	volatile int burst_done;
+	volatile int lat_got;
+	volatile int64_t done_ns[MAXR];
+	int64_t lat[MAXR][LAT_MSGS];
+};
+
+struct result {
+	enum mode mode;
+	int receivers;
+	long messages;
+	double deliveries_per_s;
+	double p50_us, p99_us;
+};
+
+static struct shared *sh;
+
+/* What is running, for the watchdog. */
+static pid_t kids[MAXR + 1];
+static int nkids;
+static const char *cur_mode = "";
+static int cur_n;
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static int ipn_family(void)
+{
+	FILE *f = fopen(IPN_FAMILY_SYSFS, "r");
+	int af = IPN_FAMILY_DEFAULT;
+
+	if (f) {
+		if (fscanf(f, "%d", &af) != 1)
+			af = IPN_FAMILY_DEFAULT;
+		fclose(f);
+	}
+	return af;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+static void xsend(int fd, const struct msg *m)
+{
+	while (send(fd, m, sizeof(*m), 0) != sizeof(*m))
+		if (errno != EINTR)
+			die("send");
+}
+
+static void xrecv(int fd, struct msg *m)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, m, sizeof(*m), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(*m))
+		die("recv");
+}
+
+/* A receiver: the burst, then the latency messages one at a time. */
+static void receiver(int idx, int fd, long burst)
+{
+	struct msg m;
+	long i;
+
+	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < burst; i++)
+		xrecv(fd, &m);
+	sh->done_ns[idx] = now_ns();
+	__atomic_fetch_add(&sh->burst_done, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < LAT_MSGS; i++) {
+		xrecv(fd, &m);
+		sh->lat[idx][i] = now_ns() - m.ts;
+		__atomic_fetch_add(&sh->lat_got, 1, __ATOMIC_SEQ_CST);
+	}
+	exit(0);
+}
+
+/* The broker: one message in, one copy out to every receiver. */
+static void relay(int in, const int *out, int n, long total)
+{
+	struct msg m;
+	long i;
+	int r;
+
+	for (i = 0; i < total; i++) {
+		xrecv(in, &m);
+		for (r = 0; r < n; r++)
+			xsend(out[r], &m);
+	}
+	exit(0);
+}
+
+/* A case that stalls is a bug: say which, stop its processes, fail. */
+static void on_alarm(int sig)
+{
+	int i;
+
+	fprintf(stderr, "fanout: %s to %d receivers stalled (ready %d, burst %d, latency %d)\n",
+		cur_mode, cur_n, sh->ready, sh->burst_done, sh->lat_got);
+	for (i = 0; i < nkids; i++)
+		kill(kids[i], SIGKILL);
+	_exit(3);
+}
+
+static void wait_for(volatile int *v, int target)
+{
+	while (__atomic_load_n(v, __ATOMIC_SEQ_CST) < target)
+		usleep(20);
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static struct result run(enum mode mode, int n, long burst)
+{
+	int out[MAXR], sv[2], relay_in = -1, ipn = -1, r, i;
+	pid_t pids[MAXR + 1];
+	int npids = 0;
+	struct result res = { mode, n, burst, 0, 0, 0 };
+	char path[64];
+	struct msg m;
+	int64_t t0, t1, *all;
+	long k;
+
+	memset(sh, 0, sizeof(*sh));
+	memset(&m, 0, sizeof(m));
+	cur_mode = mode_name[mode];
+	cur_n = n;
+	nkids = 0;
+	alarm(90);
+	snprintf(path, sizeof(path), "/tmp/fanout.%d", getpid());
+	if (mode == M_IPN) {
+		struct sockaddr_ipn a = { .sipn_family = ipn_family() };
+		int lossless = IPN_FLAG_LOSSLESS;
+
+		strcpy(a.sipn_path, path);
+		unlink(path);
+		ipn = socket(a.sipn_family, SOCK_RAW, IPN_BROADCAST);
+		if (ipn < 0 ||
+		    setsockopt(ipn, SOL_IPN, IPN_SO_FLAGS, &lossless, sizeof(int)) ||
+		    bind(ipn, (struct sockaddr *)&a, sizeof(a)))
+			die("AF_IPN network");
+		for (r = 0; r < n; r++) {
+			pids[npids++] = kids[nkids++] = fork();
+			if (pids[npids - 1] == 0) {
+				int fd = socket(a.sipn_family, SOCK_RAW, IPN_BROADCAST);
+
+				close(ipn);
+				if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+					die("AF_IPN connect");
+				receiver(r, fd, burst);
+			}
+		}
+	} else {
+		for (r = 0; r < n; r++) {
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+				die("socketpair");
+			pids[npids++] = kids[nkids++] = fork();
+			if (pids[npids - 1] == 0) {
+				for (i = 0; i < r; i++)
+					close(out[i]);
+				close(sv[0]);
+				receiver(r, sv[1], burst);
+			}
+			close(sv[1]);
+			out[r] = sv[0];
+		}
+		if (mode == M_RELAY) {
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+				die("socketpair");
+			pids[npids++] = kids[nkids++] = fork();
+			if (pids[npids - 1] == 0) {
+				close(sv[0]);
+				relay(sv[1], out, n, burst + LAT_MSGS);
+			}
+			close(sv[1]);
+			relay_in = sv[0];
+			for (r = 0; r < n; r++)
+				close(out[r]);
+		}
+	}
+	wait_for(&sh->ready, n);
+
+	t0 = now_ns();
+	for (k = 0; k < burst; k++) {
+		m.seq = k;
+		m.ts = now_ns();
+		if (mode == M_IPN)
+			xsend(ipn, &m);
+		else if (mode == M_RELAY)
+			xsend(relay_in, &m);
+		else
+			for (r = 0; r < n; r++)
+				xsend(out[r], &m);
+	}
+	wait_for(&sh->burst_done, n);
+	t1 = t0;
+	for (r = 0; r < n; r++)
+		if (sh->done_ns[r] > t1)
+			t1 = sh->done_ns[r];
+	res.deliveries_per_s = (double)n * burst / ((t1 - t0) / 1e9);
+
+	for (k = 0; k < LAT_MSGS; k++) {
+		m.seq = burst + k;
+		m.ts = now_ns();
+		if (mode == M_IPN)
+			xsend(ipn, &m);
+		else if (mode == M_RELAY)
+			xsend(relay_in, &m);
+		else
+			for (r = 0; r < n; r++)
+				xsend(out[r], &m);
+		wait_for(&sh->lat_got, (int)(k + 1) * n);
+	}
+	for (i = 0; i < npids; i++)
+		waitpid(pids[i], NULL, 0);
+	alarm(0);
+	if (mode == M_IPN) {
+		close(ipn);
+		unlink(path);
+	} else if (mode == M_RELAY) {
+		close(relay_in);
+	} else {
+		for (r = 0; r < n; r++)
+			close(out[r]);
+	}
+
+	all = malloc(sizeof(*all) * n * LAT_MSGS);
+	for (r = 0; r < n; r++)
+		memcpy(all + (size_t)r * LAT_MSGS, sh->lat[r], sizeof(sh->lat[r]));
+	qsort(all, (size_t)n * LAT_MSGS, sizeof(*all), cmp64);
+	res.p50_us = all[(size_t)n * LAT_MSGS / 2] / 1e3;
+	res.p99_us = all[(size_t)n * LAT_MSGS * 99 / 100] / 1e3;
+	free(all);
+	return res;
+}
+
+int main(int argc, char **argv)
+{
+	int counts[8] = { 1, 4, 16, 64 }, ncounts = 4, c, i;
+	struct result res[8 * M_COUNT];
+	int nres = 0;
+	struct utsname u;
+	FILE *f;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: fanout OUT.json [receivers...]\n");
+		return 2;
+	}
+	if (argc > 2) {
+		ncounts = 0;
+		for (i = 2; i < argc && ncounts < 8; i++) {
+			c = atoi(argv[i]);
+			if (c < 1 || c > MAXR) {
+				fprintf(stderr, "receivers must be 1..%d\n", MAXR);
+				return 2;
+			}
+			counts[ncounts++] = c;
+		}
+	}
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		die("mmap");
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	printf("%-6s %9s %9s %16s %10s %10s\n", "mode", "receivers", "messages",
+	       "deliveries/s", "p50 us", "p99 us");
+	for (c = 0; c < ncounts; c++) {
+		/* about 40k deliveries per case, at least 600 messages */
+		long burst = 40000 / counts[c];
+
+		if (burst < 600)
+			burst = 600;
+		for (i = 0; i < M_COUNT; i++) {
+			struct result *r = &res[nres++];
+
+			*r = run((enum mode)i, counts[c], burst);
+			printf("%-6s %9d %9ld %16.0f %10.1f %10.1f\n",
+			       mode_name[i], r->receivers, r->messages,
+			       r->deliveries_per_s, r->p50_us, r->p99_us);
+			fflush(stdout);
+		}
+	}
+	f = fopen(argv[1], "w");
+	if (!f)
+		die(argv[1]);
+	uname(&u);
+	fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"msg_bytes\": %d,\n"
+		"  \"latency_msgs\": %d,\n  \"results\": [\n", u.release, MSG_BYTES,
+		LAT_MSGS);
+	for (i = 0; i < nres; i++)
+		fprintf(f, "    {\"mode\": \"%s\", \"receivers\": %d, \"messages\": %ld, "
+			"\"deliveries_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f}%s\n",
+			mode_name[res[i].mode], res[i].receivers, res[i].messages,
+			res[i].deliveries_per_s, res[i].p50_us, res[i].p99_us,
+			i + 1 < nres ? "," : "");
+	fprintf(f, "  ]\n}\n");
+	fclose(f);
+	return 0;
+}
