@@ -1,7 +1,7 @@
 // The benchmark runner: the same scenarios against a private dbus-daemon (with
 // dbus-next clients) and against ipnbus, in one run, plus the C floor.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, freemem, release, tmpdir, totalmem } from 'node:os';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFor, messagesFor, type BenchConfig, type Mode, type Transport } from './config.js';
@@ -32,9 +32,10 @@ interface Endpoints {
 }
 
 function countSteps(cfg: BenchConfig): number {
-  // Per side and subscriber count: start, warm-up, one round per payload, latency (1 sub only).
-  const perK = cfg.subscribers.map((k) => 2 + cfg.payloads.length + (k === 1 ? 1 : 0));
-  return SIDES.length * (perK.reduce((a, b) => a + b, 0) + 1 + cfg.calls.inflight.length) + 2;
+  // Per subscriber count: start and warm-up per side, one step per payload
+  // (per side when sides run one at a time), latency per side (1 sub only).
+  const perK = cfg.subscribers.map((k) => SIDES.length * (2 + (k === 1 ? 1 : 0)) + cfg.payloads.length * (k <= 16 ? 1 : SIDES.length));
+  return perK.reduce((a, b) => a + b, 0) + SIDES.length * (1 + cfg.calls.inflight.length) + 2;
 }
 
 export async function runBench(opts: RunOptions): Promise<BenchResult> {
@@ -61,11 +62,14 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     for (const k of cfg.subscribers) {
       const rows: FanoutRow[] = cfg.payloads.map((p) => ({ subscribers: k, payload: p.name, bytes: p.bytes, sides: {}, ratio: null }));
       fanout.push(...rows);
-      for (const side of SIDES) {
+      // Both sides alive at once, rounds taking turns; beyond 16 subscribers
+      // one side at a time (2 x 64 idle node processes would crowd memory).
+      const batches = k <= 16 ? [SIDES] : SIDES.map((side) => [side]);
+      for (const sides of batches) {
         try {
-          await fanoutGroup(cfg, side, ends, k, rows, step, latencySides, memory);
+          await fanoutGroups(cfg, sides, ends, k, rows, errors, step, latencySides, memory);
         } catch (err) {
-          errors.push(`${side} fan-out to ${k}: ${firstLine(err)}`);
+          errors.push(`fan-out to ${k}: ${firstLine(err)}`);
         }
       }
       for (const row of rows) row.ratio = ratio(row.sides.ipnbus?.deliveriesPerS, row.sides['dbus-daemon']?.deliveriesPerS);
@@ -190,57 +194,108 @@ async function fanoutRound(cfg: BenchConfig, pub: Worker, subs: Worker[], messag
   };
 }
 
-async function fanoutGroup(
-  cfg: BenchConfig, side: Backend, ends: Endpoints, k: number, rows: FanoutRow[],
+interface FanoutGroup { subs: Worker[]; pub: Worker; dPid: number | undefined }
+
+/** Sides taking turns: A B, then B A, ... so a load swing on the machine hits both alike. */
+const turn = <T>(items: T[], r: number): T[] => (r % 2 === 0 ? items : [...items].reverse());
+
+/**
+ * Fan-out to `k` subscribers for every side in `sides`, their rounds
+ * interleaved. A side that fails is reported in `errors` and dropped; the
+ * others go on.
+ */
+async function fanoutGroups(
+  cfg: BenchConfig, sides: readonly Backend[], ends: Endpoints, k: number, rows: FanoutRow[], errors: string[],
   step: (label: string) => void, latencySides: Partial<Record<Backend, LatencySide>>, memory: Partial<Record<Backend, MemorySide>>,
 ): Promise<void> {
-  step(`${side}: start ${k} subscriber${k > 1 ? 's' : ''} + publisher`);
-  const subs = await startMany(k, workerArgs(cfg, side, ends, 'sub'));
-  let pub: Worker | undefined;
+  const groups = new Map<Backend, FanoutGroup>();
+  const workers: Worker[] = [];
+  const fail = (side: Backend, err: unknown) => {
+    errors.push(`${side} fan-out to ${k}: ${firstLine(err)}`);
+    groups.delete(side);
+  };
   try {
-    pub = await Worker.start(workerArgs(cfg, side, ends, 'pub'));
-    const dPid = daemonPid(side, ends);
-    step(`${side}: warm-up, ${k} subscriber${k > 1 ? 's' : ''}`);
-    // Every process sees warmupMessages Ticks, bounded to 64k deliveries for the largest groups.
-    await fanoutRound(cfg, pub, subs, Math.min(cfg.warmupMessages, Math.max(cfg.minMessages, Math.round(64_000 / k))), 16, dPid);
+    for (const side of sides) {
+      step(`${side}: start ${k} subscriber${k > 1 ? 's' : ''} + publisher`);
+      try {
+        const subs = await startMany(k, workerArgs(cfg, side, ends, 'sub'));
+        workers.push(...subs);
+        const pub = await Worker.start(workerArgs(cfg, side, ends, 'pub'));
+        workers.push(pub);
+        groups.set(side, { subs, pub, dPid: daemonPid(side, ends) });
+      } catch (err) {
+        fail(side, err);
+      }
+    }
+    for (const [side, g] of [...groups]) {
+      step(`${side}: warm-up, ${k} subscriber${k > 1 ? 's' : ''}`);
+      // Every process sees warmupMessages Ticks, bounded to 64k deliveries for the largest groups.
+      const n = Math.min(cfg.warmupMessages, Math.max(cfg.minMessages, Math.round(64_000 / k)));
+      await fanoutRound(cfg, g.pub, g.subs, n, 16, g.dPid).catch((err: unknown) => fail(side, err));
+    }
     for (const [i, p] of cfg.payloads.entries()) {
       const messages = messagesFor(cfg, p, k);
-      step(`${side}: fan-out ${messages} x ${p.name} to ${k}${cfg.repeats > 1 ? `, ${cfg.repeats} rounds` : ''}`);
-      const rounds = [];
-      for (let r = 0; r < cfg.repeats; r++) rounds.push(await fanoutRound(cfg, pub, subs, messages, p.bytes, dPid));
-      // The median round speaks for the row: one lucky or unlucky round does not.
-      const sorted = [...rounds].sort((a, b) => a.side.deliveriesPerS - b.side.deliveriesPerS);
-      const { side: median, memberRss } = sorted[Math.floor((sorted.length - 1) / 2)]!;
-      const result = { ...median, roundsPerS: rounds.map((x) => x.side.deliveriesPerS) };
-      rows[i]!.sides[side] = result;
-      if (k === 16 && p.name === 'small') {
-        memory[side] = {
-          busProcessRssKiB: dPid ? round(procRss(dPid) / 1024) : 0,
-          memberRssKiBMean: round(memberRss.reduce((a, b) => a + b, 0) / memberRss.length / 1024),
-        };
+      const rounds = new Map<Backend, Awaited<ReturnType<typeof fanoutRound>>[]>();
+      step(`fan-out ${messages} x ${p.name} to ${k}, ${cfg.repeats} round${cfg.repeats > 1 ? 's' : ''} per side, taking turns`);
+      for (let r = 0; r < cfg.repeats; r++) {
+        for (const side of turn([...groups.keys()], r)) {
+          const g = groups.get(side)!;
+          try {
+            const got = await fanoutRound(cfg, g.pub, g.subs, messages, p.bytes, g.dPid);
+            rounds.set(side, [...(rounds.get(side) ?? []), got]);
+          } catch (err) {
+            fail(side, err);
+          }
+        }
+      }
+      for (const [side, list] of rounds) {
+        if (!groups.has(side)) continue;
+        // The median round speaks for the row: one lucky or unlucky round does not.
+        const sorted = [...list].sort((a, b) => a.side.deliveriesPerS - b.side.deliveriesPerS);
+        const { side: median, memberRss } = sorted[Math.floor((sorted.length - 1) / 2)]!;
+        rows[i]!.sides[side] = { ...median, roundsPerS: list.map((x) => x.side.deliveriesPerS) };
+        if (k === 16 && p.name === 'small') {
+          const dPid = groups.get(side)!.dPid;
+          memory[side] = {
+            busProcessRssKiB: dPid ? round(procRss(dPid) / 1024) : 0,
+            memberRssKiBMean: round(memberRss.reduce((a, b) => a + b, 0) / memberRss.length / 1024),
+          };
+        }
       }
     }
     if (k === 1) {
-      const { rate, count, warmup } = cfg.latency;
-      step(`${side}: latency, ${count} signals at ${rate}/s`);
-      subs[0]!.send({ t: 'latency', expect: count });
-      await subs[0]!.next('armed', 10_000);
-      pub.send({ t: 'paced', count, rate, size: 16 });
-      await pub.next('sent', cfg.roundTimeoutMs + (count / rate) * 1000);
-      let lat;
-      try {
-        lat = await subs[0]!.next('latencies', cfg.roundTimeoutMs);
-      } catch (err) {
-        if (!(err instanceof BenchTimeout)) throw err;
-        subs[0]!.send({ t: 'collect' });
-        lat = await subs[0]!.next('latencies', 10_000);
+      for (const [side, g] of [...groups]) {
+        try {
+          latencySides[side] = await latencyRound(cfg, side, g, step);
+        } catch (err) {
+          fail(side, err);
+        }
       }
-      const samples = lat.samplesNs.slice(warmup);
-      latencySides[side] = { n: samples.length, p50Us: round(percentile(samples, 50) / 1000), p99Us: round(percentile(samples, 99) / 1000) };
     }
   } finally {
-    await Promise.all([...subs, ...(pub ? [pub] : [])].map((w) => w.stop()));
+    await Promise.all(workers.map((w) => w.stop()));
   }
+}
+
+/** Paced Ticks to one subscriber: stamp-to-receive latency. */
+async function latencyRound(cfg: BenchConfig, side: Backend, g: FanoutGroup, step: (label: string) => void): Promise<LatencySide> {
+  const { rate, count, warmup } = cfg.latency;
+  const sub = g.subs[0]!;
+  step(`${side}: latency, ${count} signals at ${rate}/s`);
+  sub.send({ t: 'latency', expect: count });
+  await sub.next('armed', 10_000);
+  g.pub.send({ t: 'paced', count, rate, size: 16 });
+  await g.pub.next('sent', cfg.roundTimeoutMs + (count / rate) * 1000);
+  let lat;
+  try {
+    lat = await sub.next('latencies', cfg.roundTimeoutMs);
+  } catch (err) {
+    if (!(err instanceof BenchTimeout)) throw err;
+    sub.send({ t: 'collect' });
+    lat = await sub.next('latencies', 10_000);
+  }
+  const samples = lat.samplesNs.slice(warmup);
+  return { n: samples.length, p50Us: round(percentile(samples, 50) / 1000), p99Us: round(percentile(samples, 99) / 1000) };
 }
 
 async function callGroup(cfg: BenchConfig, side: Backend, ends: Endpoints, rows: CallRow[], step: (label: string) => void): Promise<void> {
@@ -263,9 +318,4 @@ async function callGroup(cfg: BenchConfig, side: Backend, ends: Endpoints, rows:
   } finally {
     await Promise.all([service, ...(caller ? [caller] : [])].map((w) => w.stop()));
   }
-}
-
-/** Free memory is reported nowhere else; exported for the CLI's machine line. */
-export function machineLine(): string {
-  return `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${round(totalmem() / 2 ** 30)} GiB (${round(freemem() / 2 ** 30)} free), Linux ${release()}, Node ${process.version}`;
 }
