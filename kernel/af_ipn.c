@@ -599,7 +599,7 @@ out_fds:
 	return err;
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
 #define ipn_receive_fd(file, flags)	receive_fd(file, NULL, flags)
 #else
 #define ipn_receive_fd(file, flags)	receive_fd(file, flags)

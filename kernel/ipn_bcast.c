@@ -9,6 +9,7 @@
 #include <linux/filter.h>
 #include <linux/sched/signal.h>
 #include <linux/skbuff.h>
+#include <linux/version.h>
 #include <linux/file.h>
 #include <net/sock.h>
 
@@ -123,6 +124,18 @@ static bool ipn_is_receiver(struct ipn_sock *rx, struct ipn_sock *self)
 	return rx->may_recv && (rx != self || READ_ONCE(self->loopback));
 }
 
+/* The receiver's socket filter, never trimming below the whole message. */
+static int ipn_sk_filter(struct sock *sk, struct sk_buff *skb)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+	enum skb_drop_reason reason;
+
+	return sk_filter_trim_cap(sk, skb, skb->len, &reason);
+#else
+	return sk_filter_trim_cap(sk, skb, skb->len);
+#endif
+}
+
 /*
  * Run @rx's socket filter on a private clone of @skb.  The cap of skb->len
  * keeps a filter's return value from truncating a datagram.
@@ -141,7 +154,7 @@ static struct sk_buff *ipn_clone_filtered(struct ipn_sock *rx,
 		*err = -ENOBUFS;
 		return NULL;
 	}
-	if (sk_filter_trim_cap(&rx->sk, nskb, nskb->len)) {
+	if (ipn_sk_filter(&rx->sk, nskb)) {
 		consume_skb(nskb);
 		return NULL;
 	}
