@@ -25,7 +25,11 @@ const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [nativeDir, roo
 // The machines here cannot download Node's headers; the distribution's
 // copy in /usr/include/node matches the installed node, so point node-gyp at
 // it unless the caller chose a nodedir.
-const args = [gyp, 'rebuild'];
+// Incremental when already configured: `rebuild` first deletes build/, and
+// any process loading the addon meanwhile (a test run in another shell, a
+// VM sharing the checkout) would find no binary.
+const configured = existsSync(join(nativeDir, 'build', 'config.gypi')) && process.env.IPNBUS_NATIVE_REBUILD !== '1';
+const args = [gyp, configured ? 'build' : 'rebuild'];
 if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
 const result = spawnSync(process.execPath, args, { cwd: nativeDir, stdio: 'inherit' });
 process.exit(result.status ?? 1);
