@@ -88,6 +88,25 @@ static int ipn_get_path(struct sockaddr *uaddr, int addr_len, char *name)
 	return 0;
 }
 
+/* Default receive room: IPN_RCVBUF_MTUS whole messages, bounded. */
+#define IPN_RCVBUF_MTUS		8
+#define IPN_RCVBUF_DEFAULT_MAX	(32 << 20)
+
+/*
+ * Unless the user chose SO_RCVBUF, give a member room for several of the
+ * network's largest messages: the system default (rmem_default, 208 KiB)
+ * cannot hold even two 128 KiB datagrams, and unprivileged users cannot
+ * raise SO_RCVBUF above rmem_max.  Called with lock_sock held.
+ */
+static void ipn_default_rcvbuf(struct sock *sk, u32 mtu)
+{
+	int room = min_t(u64, (u64)mtu * IPN_RCVBUF_MTUS,
+			 IPN_RCVBUF_DEFAULT_MAX);
+
+	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK) && sk->sk_rcvbuf < room)
+		WRITE_ONCE(sk->sk_rcvbuf, room);
+}
+
 /*
  * Make @ipn a member of @net.  Called with lock_sock and ipn_nets_mutex
  * held; @net must be on ipn_networks.
@@ -95,6 +114,7 @@ static int ipn_get_path(struct sockaddr *uaddr, int addr_len, char *name)
 static void ipn_join(struct ipn_network *net, struct ipn_sock *ipn,
 		     bool may_recv, bool may_send)
 {
+	ipn_default_rcvbuf(&ipn->sk, net->mtu);
 	mutex_lock(&net->lock);
 	ipn->id = net->next_id++;
 	ipn->pid = get_pid(task_tgid(current));

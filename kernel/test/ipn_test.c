@@ -201,6 +201,22 @@ static void test_basic(void)
 	    ni.members == 3 && ni.mtu == IPN_MTU_DEFAULT && ni.flags == 0 &&
 	    ni.protocol == IPN_BROADCAST && ni.mode == 0750,
 	    "IPN_SO_NETINFO: 3 members, default mtu, mode 0750");
+	{
+		int rb = 0, small = 4096, s2;
+		socklen_t rl = sizeof(rb);
+		struct sockaddr_ipn ad;
+		socklen_t al = ipn_addr(&ad, netpath("basic"));
+
+		tap(getsockopt(b, SOL_SOCKET, SO_RCVBUF, &rb, &rl) == 0 &&
+		    rb == 8 * IPN_MTU_DEFAULT,
+		    "default receive room after joining: 8 x MTU (%d)", rb);
+		s2 = socket(ipn_af(), SOCK_RAW, IPN_ANY);
+		setsockopt(s2, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		connect(s2, (struct sockaddr *)&ad, al);
+		tap(getsockopt(s2, SOL_SOCKET, SO_RCVBUF, &rb, &rl) == 0 &&
+		    rb == 2 * small, "an explicit SO_RCVBUF is kept (%d)", rb);
+		close(s2);
+	}
 	tap(getsockname(b, (struct sockaddr *)&me, &mlen) == 0 &&
 	    !strcmp(me.sipn_path, netpath("basic")), "getsockname gives the path");
 	n = send(a, "hello", 5, 0);
@@ -238,7 +254,7 @@ static void test_basic(void)
 
 	close(c);
 	d = ipn_open(netpath("basic"), 0);
-	tap(ipn_id(d) == 4, "ids are never reused (new member after a leave: %llu)",
+	tap(ipn_id(d) == 5, "ids are never reused (after 4 joins and 2 leaves: %llu)",
 	    ipn_id(d));
 
 	errno = 0;
