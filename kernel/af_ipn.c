@@ -857,5 +857,5 @@ static void __exit ipn_exit(void)
 module_init(ipn_init);
 module_exit(ipn_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("AF_IPN: Inter Process Networking, broadcast among local processes");
+MODULE_DESCRIPTION("AF_IPN: Inter Process Networking (local broadcast)");
 MODULE_ALIAS_NETPROTO(IPN_FAMILY_DEFAULT);

@@ -116,7 +116,8 @@ struct sk_buff *ipn_alloc_msg_skb(struct sock *sk, size_t len, int noblock,
 /* A receiver is full once its queue has reached its SO_RCVBUF. */
 static bool ipn_rx_full(struct ipn_sock *rx)
 {
-	return atomic_read(&rx->sk.sk_rmem_alloc) >= READ_ONCE(rx->sk.sk_rcvbuf);
+	return atomic_read(&rx->sk.sk_rmem_alloc) >=
+	       READ_ONCE(rx->sk.sk_rcvbuf);
 }
 
 static bool ipn_is_receiver(struct ipn_sock *rx, struct ipn_sock *self)
