@@ -1,5 +1,6 @@
 // The ipnbus side of the benchmark: a core Connection joined to a private bus,
 // driven exactly like the dbus-next baseline.
+import { once } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { connect } from '../core/index.js';
 import type { Message } from '../wire/index.js';
@@ -40,9 +41,9 @@ export async function connectIpnbus(address: string, backend: 'auto' | 'kernel' 
       await conn.call({ destination: BENCH_SERVICE, path: BENCH_PATH, interface: BENCH_IFACE, member: BENCH_METHOD, signature: 's', body: [arg] });
     },
     async flush() {
-      // Core owns its send queue; one loop turn lets queued sends go out. The
-      // throughput figure is taken at the receivers, so this only bounds the report time.
+      // Sends the transport had to queue (a receiver was full) leave on 'drain'.
       await yieldToLoop();
+      while (conn.backpressured) await once(conn, 'drain');
     },
     close() {
       conn.disconnect();

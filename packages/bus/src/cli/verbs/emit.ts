@@ -1,5 +1,5 @@
 // `ipnbus emit`: broadcast one signal built from busctl-style arguments.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { once } from 'node:events';
 import { parseArgsForSignature } from '../busctl-args.js';
 import { openBus } from '../connect.js';
 import { EXIT_OK, UsageError } from '../errors.js';
@@ -35,9 +35,16 @@ export const emitVerb: Verb = {
     const conn = await openBus(g);
     try {
       conn.emitSignal(path!, iface!, member, signature ?? '', body);
-      // A broadcast is handed to the kernel synchronously, but a full receiver
-      // can make the transport queue it: give the queue a moment before leaving.
-      await sleep(20);
+      // A full receiver makes the transport queue the broadcast; leaving before
+      // the queue drains would drop it for that receiver.
+      if (conn.backpressured) {
+        const timeout = AbortSignal.timeout(10_000);
+        try {
+          await once(conn, 'drain', { signal: timeout });
+        } catch {
+          throw new Error('a receiver did not take the signal within 10 s');
+        }
+      }
       return EXIT_OK;
     } finally {
       conn.disconnect();
