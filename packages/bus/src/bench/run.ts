@@ -74,13 +74,7 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
       }
       for (const row of rows) row.ratio = ratio(row.sides.ipnbus?.deliveriesPerS, row.sides['dbus-daemon']?.deliveriesPerS);
     }
-    for (const side of SIDES) {
-      try {
-        await callGroup(cfg, side, ends, calls, step);
-      } catch (err) {
-        errors.push(`${side} calls: ${firstLine(err)}`);
-      }
-    }
+    await callGroups(cfg, SIDES, ends, calls, errors, step);
     for (const row of calls) row.p50Ratio = ratio(row.sides.ipnbus?.p50Us, row.sides['dbus-daemon']?.p50Us);
     step('C floor (AF_UNIX SOCK_SEQPACKET)');
     try {
@@ -298,24 +292,45 @@ async function latencyRound(cfg: BenchConfig, side: Backend, g: FanoutGroup, ste
   return { n: samples.length, p50Us: round(percentile(samples, 50) / 1000), p99Us: round(percentile(samples, 99) / 1000) };
 }
 
-async function callGroup(cfg: BenchConfig, side: Backend, ends: Endpoints, rows: CallRow[], step: (label: string) => void): Promise<void> {
-  step(`${side}: start echo service + caller`);
-  const service = await Worker.start(workerArgs(cfg, side, ends, 'service'));
-  let caller: Worker | undefined;
+/** Echo calls for every side, the sides taking turns per row; a failing side is reported and dropped. */
+async function callGroups(cfg: BenchConfig, sides: readonly Backend[], ends: Endpoints, rows: CallRow[], errors: string[], step: (label: string) => void): Promise<void> {
+  const callers = new Map<Backend, Worker>();
+  const workers: Worker[] = [];
+  const fail = (side: Backend, err: unknown) => {
+    errors.push(`${side} calls: ${firstLine(err)}`);
+    callers.delete(side);
+  };
   try {
-    caller = await Worker.start(workerArgs(cfg, side, ends, 'caller'));
-    for (const row of rows) {
-      step(`${side}: ${cfg.calls.count} calls, ${row.inflight} in flight`);
-      caller.send({ t: 'calls', count: cfg.calls.count, inflight: row.inflight, warmup: row === rows[0] ? cfg.warmupCalls : 0 });
-      const r = await caller.next('called', cfg.roundTimeoutMs);
-      row.sides[side] = {
-        n: r.rttNs.length,
-        p50Us: round(percentile(r.rttNs, 50) / 1000),
-        p99Us: round(percentile(r.rttNs, 99) / 1000),
-        callsPerS: round(r.rttNs.length / (r.elapsedNs / 1e9)),
-      };
+    for (const side of sides) {
+      step(`${side}: start echo service + caller`);
+      try {
+        workers.push(await Worker.start(workerArgs(cfg, side, ends, 'service')));
+        const caller = await Worker.start(workerArgs(cfg, side, ends, 'caller'));
+        workers.push(caller);
+        callers.set(side, caller);
+      } catch (err) {
+        fail(side, err);
+      }
+    }
+    for (const [i, row] of rows.entries()) {
+      for (const side of turn([...callers.keys()], i)) {
+        const caller = callers.get(side)!;
+        step(`${side}: ${cfg.calls.count} calls, ${row.inflight} in flight`);
+        try {
+          caller.send({ t: 'calls', count: cfg.calls.count, inflight: row.inflight, warmup: i === 0 ? cfg.warmupCalls : 0 });
+          const r = await caller.next('called', cfg.roundTimeoutMs);
+          row.sides[side] = {
+            n: r.rttNs.length,
+            p50Us: round(percentile(r.rttNs, 50) / 1000),
+            p99Us: round(percentile(r.rttNs, 99) / 1000),
+            callsPerS: round(r.rttNs.length / (r.elapsedNs / 1e9)),
+          };
+        } catch (err) {
+          fail(side, err);
+        }
+      }
     }
   } finally {
-    await Promise.all([service, ...(caller ? [caller] : [])].map((w) => w.stop()));
+    await Promise.all(workers.map((w) => w.stop()));
   }
 }
