@@ -71,6 +71,11 @@ export class Reassembler {
     return out;
   }
 
+  /** A fragmented message is half-way through. */
+  get inProgress(): boolean {
+    return this.active;
+  }
+
   /** Drops a message in progress (sender gone or a gap seen). */
   abandon(): void {
     if (!this.active) return;

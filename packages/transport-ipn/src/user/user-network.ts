@@ -16,7 +16,7 @@ import native from '@ipnbus/native';
 import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
-import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, SEQ_OFFSET, readHeader, writeHeader } from '../header.js';
+import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, SEQ_OFFSET, VERSION, readHeader, writeHeader } from '../header.js';
 import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler } from '../reassembly.js';
@@ -645,6 +645,16 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   }
 
   private onDatagram(p: Peer, bytes: Buffer, fds: number[], truncated: boolean): void {
+    const kind = bytes.length >= HEADER_BYTES ? bytes[3] : 0;
+    if (!truncated && (kind === Kind.Broadcast || kind === Kind.Unicast) && p.id !== null && !p.reasm.inProgress &&
+      bytes[0] === MAGIC0 && bytes[1] === MAGIC1 && bytes[2] === VERSION &&
+      bytes.readUInt32LE(40) === 1 && bytes.readUInt32LE(36) === 0) {
+      // The common case, a whole message in one datagram: no reassembly.
+      if (kind === Kind.Broadcast) p.lastSeq = bytes.readUInt32LE(SEQ_OFFSET) + bytes.readUInt32LE(SEQ_OFFSET + 4) * 2 ** 32;
+      this.accept(p, kind === Kind.Unicast, bytes, bytes.subarray(HEADER_BYTES), fds,
+        bytes.readUInt32LE(DROPPED_OFFSET));
+      return;
+    }
     const h = truncated ? null : readHeader(bytes);
     if (h === null) {
       // Not ours or cut short: a protocol violation by that peer. Drop it
@@ -662,18 +672,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         // Lossy: partial messages the sender gave up on are already in
         // its dropped count; discarded ones here would double count.
         p.reasm.takeDiscarded();
-        const m: IncomingMessage = { from: p.id, bytes: a.bytes, fds: a.fds, dropped: a.dropped,
-          unicast: h.kind === Kind.Unicast };
-        if (this.credentials) m.creds = p.creds;
-        if (h.kind === Kind.Broadcast && !bloomMatches(bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
-          // The sender had not seen our newest filter yet: not for us, but
-          // a loss it reports still counts, on the next message we take.
-          this.carryDropped += a.dropped;
-          return;
-        }
-        m.dropped += this.carryDropped;
-        this.carryDropped = 0;
-        this.order.add(p.lastSeq, { t: 'msg', m });
+        this.accept(p, h.kind === Kind.Unicast, bytes, a.bytes, a.fds, a.dropped);
         return;
       }
       case Kind.Hello: {
@@ -698,6 +697,22 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       default:
         for (const fd of fds) closeQuietly(fd);
     }
+  }
+
+  /** Queues a whole message from p for ordered delivery. */
+  private accept(p: Peer, unicast: boolean, last: Buffer, payload: Buffer, fds: number[], dropped: number): void {
+    if (!unicast && this.filter !== null &&
+      !bloomMatches(last.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
+      // The sender had not seen our newest filter yet: not for us, but a
+      // loss it reports still counts, on the next message we take.
+      this.carryDropped += dropped;
+      for (const fd of fds) closeQuietly(fd);
+      return;
+    }
+    const m: IncomingMessage = { from: p.id!, bytes: payload, fds, dropped: dropped + this.carryDropped, unicast };
+    this.carryDropped = 0;
+    if (this.credentials) m.creds = p.creds;
+    this.order.add(p.lastSeq, { t: 'msg', m });
   }
 
   private peerGone(p: Peer): void {
