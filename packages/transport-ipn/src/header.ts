@@ -28,6 +28,12 @@ export const enum Kind {
   Hello = 3,
   /** User backend: the sender's new filter masks. */
   Filter = 4,
+  /**
+   * User backend: several broadcasts with one bloom in one datagram (one
+   * sequence number, one send per receiver). Payload: per message a u32
+   * (little-endian) length, then its bytes. See batch.ts.
+   */
+  Batch = 5,
 }
 
 export interface Header {

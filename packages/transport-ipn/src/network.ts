@@ -81,6 +81,14 @@ export interface Network extends EventEmitter<NetworkEvents> {
   broadcast(bytes: Uint8Array, bloom?: Uint8Array): boolean;
   /** Send to one member. Throws EHOSTUNREACH-coded error if it is gone. */
   send(member: bigint, bytes: Uint8Array, fds?: number[]): boolean;
+  /**
+   * True while sends wait in this member's queue (a receiver was full).
+   * A backend that coalesces broadcasts (user) may learn that only when the
+   * coalesced datagram goes out at the end of the event-loop turn, after
+   * broadcast() returned true: this says so. Optional for backends that
+   * report every queued send through broadcast()/send() returning false.
+   */
+  readonly queued?: boolean;
   /** Opaque prefilter: null = receive every broadcast. */
   setFilter(masks: Uint8Array[] | null): void;
   /** Leave the network; the others see a 'leave'. Idempotent. */

@@ -167,7 +167,9 @@ export class Connection extends EventEmitter {
    * gateway) stop reading its source instead of queueing without bound.
    */
   get backpressured(): boolean {
-    return this.#backpressured;
+    // The user transport coalesces broadcasts at the end of a turn and may
+    // only then find a receiver full: its `queued` says so.
+    return this.#backpressured || this.network.queued === true;
   }
 
   get closed(): boolean {

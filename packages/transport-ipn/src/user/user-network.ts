@@ -9,6 +9,14 @@
 // writable; lossy networks drop for the full receiver and tell it in the next
 // datagram's `dropped` field. The lock is never held across an event-loop
 // turn, so a member blocked on it always gets it within one fan-out.
+//
+// Coalescing: the first broadcast of an event-loop turn goes out at once
+// (low-rate latency is one hop); further broadcasts in the same turn with
+// the same bloom are packed into one Batch datagram (batch.ts), sent at the
+// end of the turn (process.nextTick) or earlier when anything that must not
+// overtake them happens (a unicast, a change of targets, another bloom,
+// close). One sequence number and one send per receiver then carry the
+// whole batch; receivers unpack it in order.
 import { EventEmitter } from 'node:events';
 import { chmodSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +29,7 @@ import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler } from '../reassembly.js';
 import { OrderBuffer } from '../order.js';
+import { BatchBuilder, unpackBatch } from '../batch.js';
 import { SOCK_RE, closeQuietly, setBuffer, lock, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
 
 const C = native.constants;
@@ -45,6 +54,11 @@ const F_EOF = 2;
 const F_NOTIFY = 4;
 const F_MORE = 8;
 const F_PASS_END = 16;
+/** Largest message that is coalesced, and the payload bound of a batch. */
+const BATCH_MSG_MAX = 16 * 1024;
+const BATCH_PAYLOAD_MAX = USER_FRAG_PAYLOAD;
+/** Keeps a batch's iovec and unpacking work bounded. */
+const BATCH_COUNT_MAX = 1024;
 
 interface Peer {
   fd: number;
@@ -67,7 +81,18 @@ interface Peer {
 interface OutMsg {
   /** Lossy: peers that missed a fragment, skipped for the rest. */
   skipped: Set<Peer> | null;
-  loop: Buffer | null;
+  /** Loopback copies to deliver to ourselves once it has a number. */
+  loop: Buffer[] | null;
+  /** Messages this datagram carries (a batch: several; lossy drop counts). */
+  count: number;
+}
+
+/** Broadcasts waiting for the end of the turn, all with one bloom. */
+interface PendingBatch {
+  builder: BatchBuilder;
+  bloom: Uint8Array | undefined;
+  firstMsgId: number;
+  loop: Buffer[] | null;
 }
 
 type OutItem =
@@ -82,6 +107,12 @@ type Delivery =
 export interface UserOpenOptions {
   loopback: boolean;
   credentials: boolean;
+}
+
+function sameBloom(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  for (let i = 0; i < BLOOM_BYTES; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function info(p: Peer): MemberInfo {
@@ -138,6 +169,13 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private drainScheduled = false;
   private flushScheduled = false;
   private carryDropped = 0;
+  /** A broadcast already left in this event-loop turn: coalesce the next. */
+  private turnSent = false;
+  private turnScheduled = false;
+  private batch: PendingBatch | null = null;
+  /** Statistic: batches sent and the messages they carried. */
+  batchesSent = 0;
+  batchedMessages = 0;
 
   // Fast path caches: the fan-out set when no peer filters.
   private allPeers: Peer[] | null = null;
@@ -297,22 +335,48 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     const payload = checkMessage(bytes);
     const msgId = this.nextMsgId++;
     const selfWants = this.loopback && bloomMatches(bloom, this.filter);
+    if (payload.length <= BATCH_MSG_MAX && (this.turnSent || this.queue.length > 0)) {
+      // Not the first of this turn (or behind a queue): coalesce.
+      if (this.batch !== null && !(sameBloom(this.batch.bloom, bloom) &&
+          this.batch.builder.sizeWith(payload.length) <= BATCH_PAYLOAD_MAX &&
+          this.batch.builder.count < BATCH_COUNT_MAX)) {
+        this.flushBatch();
+      }
+      if (this.batch === null && this.targets(bloom).length === 0 && !selfWants) return this.queue.length === 0;
+      this.reserve(payload.length + 2 * HEADER_BYTES + (this.batch?.builder.bytes ?? 0));
+      if (this.batch === null) {
+        this.batch = { builder: new BatchBuilder(Math.min(BATCH_PAYLOAD_MAX, 64 * (payload.length + 4))), bloom,
+          firstMsgId: msgId, loop: null };
+      }
+      const rec = this.batch.builder.append(payload);
+      if (selfWants) (this.batch.loop ??= []).push(rec);
+      this.endTurnSoon();
+      if (this.queue.length > 0) {
+        this.needDrain = true;
+        return false;
+      }
+      return true;
+    }
+    // Whatever is pending goes first: messages leave in the order given.
+    this.flushBatch();
     if (payload.length <= USER_FRAG_PAYLOAD && this.queue.length === 0) {
       // Fast path: one datagram, nothing queued ahead of it.
       const targets = this.targets(bloom);
       if (targets.length === 0 && !selfWants) return true;
       writeHeader(this.hdr, Kind.Broadcast, bloom, msgId, 0, 1, payload.length);
-      const msg: OutMsg = { skipped: null, loop: null };
+      const msg: OutMsg = { skipped: null, loop: null, count: 1 };
       const seq = this.seqSend(targets, [this.hdr, payload], msg, bloom === undefined ? this.allFds : null, 0);
       if (seq >= 0) {
         if (selfWants) this.loopDeliver(seq, payload);
+        this.turnSent = true;
+        this.endTurnSoon();
         return this.queue.length === 0;
       }
       // Blocked: nothing went out; queue it whole below.
     }
     const dgrams = fragment(Kind.Broadcast, payload, bloom, msgId, USER_FRAG_PAYLOAD);
     const targets = this.targets(bloom).slice();
-    const msg: OutMsg = { skipped: null, loop: selfWants ? payload : null };
+    const msg: OutMsg = { skipped: null, loop: selfWants ? [payload] : null, count: 1 };
     this.reserve(payload.length + dgrams.length * HEADER_BYTES);
     dgrams.forEach((d, i) => this.queue.push({ kind: 'bcast', dgram: d, targets, msg, last: i === dgrams.length - 1 }));
     this.queuedBytes += payload.length + dgrams.length * HEADER_BYTES;
@@ -331,6 +395,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     if (fds !== undefined && (!Array.isArray(fds) || fds.some((f) => !Number.isInteger(f) || f < 0))) {
       throw new TransportError('ERR_INVALID_ARG', 'fds must be an array of file descriptors');
     }
+    // A unicast must not overtake this sender's earlier broadcasts.
+    this.flushBatch();
     if (member === this.id) {
       // To ourselves: no socket involved; the fds are duplicated so that
       // the receiver owns its copies like any other receiver would.
@@ -346,7 +412,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     const p = this.byId.get(member);
     if (p === undefined || !p.alive) throw new TransportError('EHOSTUNREACH', `member ${member} is not in the network`);
     const dgrams = fragment(Kind.Unicast, payload, undefined, this.nextMsgId++, USER_FRAG_PAYLOAD);
-    const msg: OutMsg = { skipped: null, loop: null };
+    const msg: OutMsg = { skipped: null, loop: null, count: 1 };
     this.reserve(payload.length + dgrams.length * HEADER_BYTES);
     dgrams.forEach((d, i) => this.queueDirect(p, d, i === 0 && fds && fds.length > 0 ? fds : null, false, msg));
     if (this.queue.length > 0) {
@@ -359,14 +425,27 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   setFilter(masks: Uint8Array[] | null): void {
     this.checkOpen();
     this.filter = checkMasks(masks);
+    this.flushBatch();
     const body = encodeMasks(this.filter);
     for (const p of this.peers.values()) {
       if (p.alive) this.queueDirect(p, fragment(Kind.Filter, body, undefined, 0, USER_FRAG_PAYLOAD)[0]!, null, true);
     }
   }
 
+  /** Sends are waiting in the queue (see Network.queued). */
+  get queued(): boolean {
+    return this.queue.length > 0;
+  }
+
   close(): void {
     if (this.closed) return;
+    // Broadcasts already accepted go out first, as they would have without
+    // coalescing; what still cannot go is discarded like the queue.
+    try {
+      this.flushBatch();
+    } catch {
+      // Closing anyway.
+    }
     this.closed = true;
     this.poller.close();
     if (this.wPoller !== null) this.wPoller.close();
@@ -403,6 +482,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   }
 
   private invalidateTargets(): void {
+    // A pending batch goes to the members it was meant for when accepted.
+    this.flushBatch();
     this.allPeers = null;
     this.allFds = null;
   }
@@ -458,7 +539,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         if (drops !== null) p.owed = 0;
       } else if (r === -EAGAIN) {
         if (!this.lossless) {
-          p.owed++;
+          p.owed += msg.count;
           (msg.skipped ??= new Set()).add(p);
         } else {
           // The room check should make this impossible; never lose it.
@@ -478,7 +559,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   }
 
   private queueDirect(p: Peer, d: Datagram, fds: number[] | null, control: boolean, msg?: OutMsg): void {
-    this.queue.push({ kind: 'direct', peer: p, dgram: d, fds, msg: msg ?? { skipped: null, loop: null }, control });
+    this.queue.push({ kind: 'direct', peer: p, dgram: d, fds, msg: msg ?? { skipped: null, loop: null, count: 1 }, control });
     this.queuedBytes += d.bytes;
     if (this.queue.length === 1) this.flush();
   }
@@ -491,7 +572,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       if (it.kind === 'bcast') {
         const seq = this.seqSend(it.targets, it.dgram.parts, it.msg, null, 1);
         if (seq < 0) return;
-        if (it.last && it.msg.loop !== null) this.loopDeliver(seq, it.msg.loop);
+        if (it.last && it.msg.loop !== null) for (const l of it.msg.loop) this.loopDeliver(seq, l);
       } else if (it.peer.alive && !it.msg.skipped?.has(it.peer)) {
         const h = it.dgram.parts[0]!;
         if (!this.lossless && !it.control) h.writeUInt32LE(it.peer.owed, DROPPED_OFFSET);
@@ -531,6 +612,52 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       this.wPoller?.stop();
       this.flush();
     });
+  }
+
+  /** Schedules the end-of-turn work: send the batch, and let the next turn's first broadcast go at once. */
+  private endTurnSoon(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    process.nextTick(this.endTurn);
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnScheduled = false;
+    this.turnSent = false;
+    try {
+      this.flushBatch();
+    } catch (err) {
+      this.emit('error', fromErrno(err, 'broadcasting'));
+    }
+  };
+
+  /** Sends the pending batch now (or queues it behind what is waiting). */
+  private flushBatch(): void {
+    const b = this.batch;
+    if (b === null) return;
+    this.batch = null;
+    if (this.closed) return;
+    const builder = b.builder;
+    const payload = builder.count === 1 ? builder.payload().subarray(4) : builder.payload();
+    const kind = builder.count === 1 ? Kind.Broadcast : Kind.Batch;
+    this.batchesSent++;
+    this.batchedMessages += builder.count;
+    const targets = this.targets(b.bloom);
+    const h = Buffer.allocUnsafe(HEADER_BYTES);
+    writeHeader(h, kind, b.bloom, b.firstMsgId, 0, 1, payload.length);
+    const msg: OutMsg = { skipped: null, loop: b.loop, count: builder.count };
+    if (this.queue.length === 0) {
+      const seq = this.seqSend(targets, [h, payload], msg, b.bloom === undefined ? this.allFds : null, 0);
+      if (seq >= 0) {
+        if (b.loop !== null) for (const l of b.loop) this.loopDeliver(seq, l);
+        return;
+      }
+    }
+    // Blocked: it waits in the queue like any broadcast, all or nothing.
+    this.queue.push({ kind: 'bcast', dgram: { parts: [h, payload], bytes: HEADER_BYTES + payload.length },
+      targets: targets.slice(), msg, last: true });
+    this.queuedBytes += HEADER_BYTES + payload.length;
+    this.needDrain = true;
   }
 
   private scheduleFlush(): void {
@@ -673,6 +800,28 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         // its dropped count; discarded ones here would double count.
         p.reasm.takeDiscarded();
         this.accept(p, h.kind === Kind.Unicast, bytes, a.bytes, a.fds, a.dropped);
+        return;
+      }
+      case Kind.Batch: {
+        // Several whole broadcasts under one number, in the sender's order.
+        p.lastSeq = h.seq;
+        p.reasm.abandon();
+        p.reasm.takeDiscarded();
+        for (const fd of fds) closeQuietly(fd);
+        const recs = unpackBatch(bytes.subarray(HEADER_BYTES));
+        if (recs === null || p.id === null) return;
+        if (!bloomMatches(bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
+          this.carryDropped += h.dropped;
+          return;
+        }
+        let dropped = h.dropped + this.carryDropped;
+        this.carryDropped = 0;
+        for (const r of recs) {
+          const m: IncomingMessage = { from: p.id, bytes: r, fds: [], dropped, unicast: false };
+          if (this.credentials) m.creds = p.creds;
+          dropped = 0;
+          this.order.add(p.lastSeq, { t: 'msg', m });
+        }
         return;
       }
       case Kind.Hello: {
