@@ -46,7 +46,7 @@ struct shared {
 };
 
 static struct shared *sh;
-static int nstable = 24, nmsgs = 150, nchurn = 8;
+static int nstable = 24, nmsgs = 400, nchurn = 8;
 static char path[128];
 
 static double now(void)

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
@@ -704,9 +705,10 @@ static void test_creds(void)
 
 	tap(ipn_setint(r, IPN_SO_PASSCRED, 1) == 0, "IPN_SO_PASSCRED on");
 	send(a, "me", 2, 0);
-	tap(rmsg_recv(r, &m, MSG_DONTWAIT) == 2 && m.have_creds &&
-	    m.creds.pid == (unsigned)getpid() && m.creds.uid == 0 &&
-	    m.creds.gid == 0, "IPN_CMSG_CREDS: pid %u uid %u gid %u", m.creds.pid,
+	st = rmsg_recv(r, &m, MSG_DONTWAIT) == 2 && m.have_creds &&
+	     m.creds.pid == (unsigned)getpid() && m.creds.uid == 0 &&
+	     m.creds.gid == 0;
+	tap(st, "IPN_CMSG_CREDS: pid %u uid %u gid %u", m.creds.pid,
 	    m.creds.uid, m.creds.gid);
 	if (pipe(p))
 		return;
@@ -723,10 +725,11 @@ static void test_creds(void)
 			_exit(1);
 		_exit(0);
 	}
-	tap(readable(r, 5000) && rmsg_recv(r, &m, 0) == 2 && m.have_creds &&
-	    m.creds.pid == (unsigned)pid && m.creds.uid == 65534 &&
-	    m.creds.gid == 65534, "creds of another process: pid %u uid %u",
-	    m.creds.pid, m.creds.uid);
+	st = readable(r, 5000) && rmsg_recv(r, &m, 0) == 2 && m.have_creds &&
+	     m.creds.pid == (unsigned)pid && m.creds.uid == 65534 &&
+	     m.creds.gid == 65534;
+	tap(st, "creds of another process: pid %u uid %u", m.creds.pid,
+	    m.creds.uid);
 	if (write(p[1], "x", 1) != 1)
 		diag("pipe");
 	waitpid(pid, &st, 0);
@@ -739,6 +742,70 @@ static void test_creds(void)
 	close(a);
 	close(r);
 	unlink(netpath("creds"));
+}
+
+/* Receive one message with credentials (in a new pid namespace). */
+static int ns_receiver(const char *path, int pipe_w, struct ipn_creds *out)
+{
+	int fd = ipn_open(path, 0);
+	struct rmsg m;
+
+	if (fd < 0 || ipn_setint(fd, IPN_SO_PASSCRED, 1))
+		return 1;
+	if (write(pipe_w, "j", 1) != 1 || !readable(fd, 5000) ||
+	    rmsg_recv(fd, &m, 0) != 2 || !m.have_creds)
+		return 2;
+	*out = m.creds;
+	return 0;
+}
+
+static void test_namespaces(void)
+{
+	int a = ipn_create(netpath("ns"), 0777, -1, -1);
+	int p[2], q[2], st;
+	struct ipn_creds cr;
+	char ch;
+	pid_t pid;
+
+	if (pipe(p) || pipe(q))
+		return;
+	/* pid namespace: the sender is not visible there, so pid 0 */
+	pid = fork();
+	if (pid == 0) {
+		pid_t inner;
+
+		if (unshare(CLONE_NEWPID)) {
+			if (write(p[1], "x", 1) != 1)
+				_exit(11);
+			_exit(10);
+		}
+		inner = fork();
+		if (inner == 0) {
+			int r = ns_receiver(netpath("ns"), p[1], &cr);
+
+			if (write(q[1], &cr, sizeof(cr)) != sizeof(cr))
+				r = 3;
+			_exit(r | (getpid() == 1 ? 0 : 4));
+		}
+		waitpid(inner, &st, 0);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 20);
+	}
+	memset(&cr, 0xff, sizeof(cr));
+	if (read(p[0], &ch, 1) == 1 && ch == 'j')
+		send(a, "ns", 2, 0);
+	waitpid(pid, &st, 0);
+	st = WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	     read(q[0], &cr, sizeof(cr)) == sizeof(cr) && cr.pid == 0 &&
+	     cr.uid == 0;
+	tap(st, "creds in a child pid namespace: sender's pid not visible -> 0 (%u)",
+	    cr.pid);
+
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	close(a);
+	unlink(netpath("ns"));
 }
 
 static void test_events(void)
@@ -1239,6 +1306,7 @@ int main(int argc, char **argv)
 	test_lossy();
 	test_lossless();
 	test_creds();
+	test_namespaces();
 	test_events();
 	test_fds();
 	test_filters();
