@@ -1291,7 +1291,7 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
-	alarm(180);
+	alarm(300);
 	umask(0);
 	snprintf(dir, sizeof(dir), "/tmp/ipn-test.%d", getpid());
 	mkdir(dir, 0755);
