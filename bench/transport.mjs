@@ -10,7 +10,8 @@
 //
 // "members" = receivers of each broadcast (the sender is one more member).
 // Receivers live in up to 4 host processes (bench/transport/host.mjs) so 64
-// members do not mean 64 Node processes on a small machine. Throughput is
+// members do not mean 64 Node processes on a small machine; the C receivers
+// are grouped the same way (epoll over their sockets). Throughput is
 // deliveries per second (messages x receivers); latency is the round trip of
 // a broadcast to one receiver that answers with a unicast. Writes
 // bench/results/transport.{json,md,svg} (transport-vm.* inside the VM); the
@@ -41,8 +42,12 @@ function messagesFor(members, size) {
   return Math.max(500, Math.round(deliveries / members));
 }
 
+// The C receivers are grouped into processes exactly like our member hosts,
+// so both pay for the same process wake-ups.
 function runC(mode, members, count, size) {
-  return JSON.parse(execFileSync(fanout, [mode, String(members), String(count), String(size)], { encoding: 'utf8' }));
+  const procs = Math.min(MAX_HOSTS, members);
+  return JSON.parse(execFileSync(fanout, [mode, String(members), String(count), String(size), String(procs)],
+    { encoding: 'utf8' }));
 }
 
 function hostCall(h, msg, want) {
