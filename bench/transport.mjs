@@ -63,8 +63,9 @@ function hostCall(h, msg, want) {
   });
 }
 
+let runs = 0;
 async function runNetwork(backend, members, size, withLatency) {
-  const path = join(work, `bus-${backend}-${members}-${size}`);
+  const path = join(work, `bus-${backend}-${members}-${size}-${++runs}`);
   const sender = await open(path, { backend });
   const nhosts = Math.min(MAX_HOSTS, members);
   const hosts = Array.from({ length: nhosts }, () => fork(join(here, 'transport', 'host.mjs'), [], { stdio: 'inherit' }));

@@ -49,6 +49,7 @@ export async function open(address: string, opts: OpenOptions = {}): Promise<Net
   if (want !== 'auto' && want !== found) {
     throw new TransportError('ERR_BAD_NETWORK', `${path} is a ${found}-backend network, not ${want}`);
   }
-  if (found === 'kernel') return KernelNetwork.open(path, { ...common, create: false, mode, lossless });
+  // A node whose members all left is a dead network: a creator replaces it.
+  if (found === 'kernel') return KernelNetwork.open(path, { ...common, create: opts.create !== false, mode, lossless });
   return UserNetwork.join(path, common);
 }
