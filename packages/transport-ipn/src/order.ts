@@ -17,11 +17,18 @@ export interface Ordered<T> {
 export class OrderBuffer<T> {
   private pending: Ordered<T>[] = [];
   private sub = 0;
+  /** False once an entry was added below the last one: take() must sort. */
+  private sorted = true;
+  private lastSeq = 0;
   /** Highest sequence number read so far. */
   maxSeen = 0;
 
   add(seq: number, item: T): void {
     if (seq > this.maxSeen) this.maxSeen = seq;
+    // Entries nearly always arrive in number order (one peer, or batches):
+    // then take() needs no sort.
+    if (seq < this.lastSeq) this.sorted = false;
+    this.lastSeq = seq;
     this.pending.push({ seq, sub: this.sub++, item });
   }
 
@@ -31,12 +38,19 @@ export class OrderBuffer<T> {
 
   /** Removes and returns, in order, everything numbered <= horizon. */
   take(horizon: number): T[] {
-    if (this.pending.length === 0) return [];
-    this.pending.sort((a, b) => a.seq - b.seq || a.sub - b.sub);
+    const p = this.pending;
+    if (p.length === 0) return [];
+    if (!this.sorted) {
+      p.sort((a, b) => a.seq - b.seq || a.sub - b.sub);
+      this.sorted = true;
+    }
     let n = 0;
-    while (n < this.pending.length && this.pending[n]!.seq <= horizon) n++;
-    const out = this.pending.slice(0, n).map((o) => o.item);
-    this.pending = this.pending.slice(n);
+    while (n < p.length && p[n]!.seq <= horizon) n++;
+    const out = new Array<T>(n);
+    for (let i = 0; i < n; i++) out[i] = p[i]!.item;
+    if (n === p.length) this.pending = [];
+    else if (n > 0) this.pending = p.slice(n);
+    this.lastSeq = this.pending.length > 0 ? this.pending[this.pending.length - 1]!.seq : 0;
     return out;
   }
 }
