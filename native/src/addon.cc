@@ -844,8 +844,11 @@ struct Packed {
 
 // Drains fd (bounded) into p. Returns false when the socket may hold more.
 bool DrainPacked(Napi::Env env, int fd, size_t vlen, size_t size, Packed &p, bool *eof) {
+  // Start small and grow: at low rates a wake-up finds one datagram, and
+  // preparing vlen headers for it touches kilobytes of cold memory.
+  size_t v = vlen < 4 ? vlen : 4;
   for (int round = 0; round < 8; round++) {
-    int n = RecvRaw(env, fd, vlen, size, eof);
+    int n = RecvRaw(env, fd, v, size, eof);
     for (int i = 0; i < n; i++) {
       struct msghdr &mh = arena.hdrs[i].msg_hdr;
       size_t len = arena.hdrs[i].msg_len;
@@ -879,7 +882,8 @@ bool DrainPacked(Napi::Env env, int fd, size_t vlen, size_t size, Packed &p, boo
       p.data->insert(p.data->end(), arena.data.data() + (size_t)i * size, arena.data.data() + (size_t)i * size + len);
       p.Add(fd, off, len, flags, extra);
     }
-    if (*eof || (size_t)n < vlen) return true;
+    if (*eof || (size_t)n < v) return true;
+    if (v < vlen) v = v * 4 < vlen ? v * 4 : vlen;
   }
   return false;
 }
@@ -900,7 +904,9 @@ Napi::Value RecvReadyPacked(const Napi::CallbackInfo &info) {
   size_t size = ArgSize(info, 3);
   int maxPasses = ArgInt(info, 4, "maxPasses");
   if (maxPasses < 1 || maxPasses > 64) ThrowType(env, "maxPasses must be 1..64");
-  std::vector<struct epoll_event> evs(maxEvents);
+  // Reused between calls (main thread only): no per-wake-up allocation.
+  static std::vector<struct epoll_event> evs;
+  if (evs.size() < (size_t)maxEvents) evs.resize(maxEvents);
   Packed p;
   p.extras = Napi::Array::New(env);
   bool settled = false;
