@@ -411,7 +411,29 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     }
     const p = this.byId.get(member);
     if (p === undefined || !p.alive) throw new TransportError('EHOSTUNREACH', `member ${member} is not in the network`);
-    const dgrams = fragment(Kind.Unicast, payload, undefined, this.nextMsgId++, USER_FRAG_PAYLOAD);
+    const msgId = this.nextMsgId++;
+    if (payload.length <= USER_FRAG_PAYLOAD && this.queue.length === 0) {
+      // Fast path (calls and replies): one datagram straight out, no queue
+      // entry, no per-message header allocation.
+      writeHeader(this.hdr, Kind.Unicast, undefined, msgId, 0, 1, payload.length);
+      if (!this.lossless) this.hdr.writeUInt32LE(p.owed, DROPPED_OFFSET);
+      const r = native.sendmsg(p.fd, [this.hdr, payload], AF_UNIX, null, fds && fds.length > 0 ? fds : null,
+        MSG_DONTWAIT);
+      // Its charge is no longer tracked: measure it before the next fan-out.
+      p.est = Number.POSITIVE_INFINITY;
+      if (r !== -EAGAIN) {
+        // Other failures (EPIPE, ECONNRESET): the peer is going; its hang-up
+        // arrives through the receive path, as for queued sends.
+        if (r >= 0 && !this.lossless) p.owed = 0;
+        return true;
+      }
+      if (!this.lossless) {
+        p.owed++;
+        return true;
+      }
+      // Lossless and full: it waits in the queue like any blocked send.
+    }
+    const dgrams = fragment(Kind.Unicast, payload, undefined, msgId, USER_FRAG_PAYLOAD);
     const msg: OutMsg = { skipped: null, loop: null, count: 1 };
     this.reserve(payload.length + dgrams.length * HEADER_BYTES);
     dgrams.forEach((d, i) => this.queueDirect(p, d, i === 0 && fds && fds.length > 0 ? fds : null, false, msg));
