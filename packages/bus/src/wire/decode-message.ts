@@ -1,5 +1,5 @@
 // decodeMessage: parses and validates exactly one whole message (header fields, padding, body).
-import { bodyDecoders, readSignature, variantDecoder } from './decoder.js';
+import { bodyDecoders, readSignature, readString, variantDecoder } from './decoder.js';
 import { WireError } from './errors.js';
 import { FIXED_HEADER_LENGTH, messageByteLength } from './frame-length.js';
 import { MAX_TOTAL_DEPTH } from './limits.js';
@@ -16,13 +16,6 @@ export interface DecodeOptions {
 // The one signature each known header field must carry, by field code.
 const FIELD_SIG = ['', 'o', 's', 's', 's', 'u', 's', 's', 'g', 'u'];
 const FIELD_NAME = ['', 'PATH', 'INTERFACE', 'MEMBER', 'ERROR_NAME', 'REPLY_SERIAL', 'DESTINATION', 'SENDER', 'SIGNATURE', 'UNIX_FDS'];
-
-function readString(r: Reader): string {
-  r.align(4, 4);
-  const len = r.dv.getUint32(r.pos, r.le);
-  r.pos += 4;
-  return r.string(len);
-}
 
 /**
  * Decodes one message. `bytes` must hold exactly the message: a shorter
@@ -111,7 +104,7 @@ function parseHeader(r: Reader, o: number, type: number, fieldsEnd: number, body
       // The value sits inside the fields array, a struct and a variant.
       if (3 + inner.node.depth > MAX_TOTAL_DEPTH) r.fail('too-deep', 'unknown header field nests too deep', at);
       r.depth = 3;
-      inner.decode(r);
+      inner.codec(r);
       r.depth = 0;
       continue;
     }

@@ -3,7 +3,8 @@ import { WireError } from './errors.js';
 import { MAX_ARRAY_LENGTH, MAX_TOTAL_DEPTH } from './limits.js';
 import { isValidObjectPath } from './names.js';
 import type { Reader } from './reader.js';
-import { checkTotalDepth, parseSignature, parseSingleType, type SignatureNode } from './signature.js';
+import { CodecCache, type CompiledType } from './codec-cache.js';
+import { parseSignature, type SignatureNode } from './signature.js';
 import { Variant } from './variant.js';
 
 /** Reads one value of a fixed type at the reader's cursor. */
@@ -79,16 +80,17 @@ const decodeDouble: Decode = (r) => {
   return v;
 };
 
-const decodeString: Decode = (r) => {
+/** Reads an 's' (or the text of an 'o'): length word, UTF-8 bytes, NUL. */
+export function readString(r: Reader): string {
   r.align(4, 4);
   const len = r.dv.getUint32(r.pos, r.le);
   r.pos += 4;
   return r.string(len);
-};
+}
 
 const decodeObjectPath: Decode = (r) => {
   const at = r.pos;
-  const s = decodeString(r) as string;
+  const s = readString(r);
   if (!isValidObjectPath(s)) r.fail('bad-object-path', `invalid object path '${s.slice(0, 80)}'`, at);
   return s;
 };
@@ -110,7 +112,7 @@ export function readSignature(r: Reader): string {
 
 const BASIC: Record<string, Decode> = {
   y: decodeByte, b: decodeBoolean, n: decodeInt16, q: decodeUint16, i: decodeInt32, u: decodeUint32,
-  x: decodeInt64, t: decodeUint64, d: decodeDouble, s: decodeString, o: decodeObjectPath,
+  x: decodeInt64, t: decodeUint64, d: decodeDouble, s: readString, o: decodeObjectPath,
   g: readSignature, h: decodeFd,
 };
 
@@ -118,7 +120,7 @@ function compileVariant(staticDepth: number): Decode {
   return (r) => {
     const at = r.pos;
     const sig = readSignature(r);
-    let inner: { node: SignatureNode; decode: Decode };
+    let inner: CompiledType<Decode>;
     try {
       inner = variantDecoder(sig);
     } catch (e) {
@@ -131,7 +133,7 @@ function compileVariant(staticDepth: number): Decode {
       r.fail('too-deep', `value nests more than ${MAX_TOTAL_DEPTH} containers`, at);
     }
     r.depth = level;
-    const value = inner.decode(r);
+    const value = inner.codec(r);
     r.depth = base;
     return new Variant(sig, value);
   };
@@ -223,31 +225,14 @@ export function compile(node: SignatureNode, staticDepth: number): Decode {
   }
 }
 
-const CACHE_LIMIT = 4096;
-const bodyCache = new Map<string, Decode[]>();
-const variantCache = new Map<string, { node: SignatureNode; decode: Decode }>();
+const cache = new CodecCache<Decode>(compile);
 
 /** Decoders for each complete type of a body signature (validated, compiled once, cached). */
 export function bodyDecoders(signature: string): Decode[] {
-  let dec = bodyCache.get(signature);
-  if (dec === undefined) {
-    const nodes = parseSignature(signature);
-    checkTotalDepth(nodes, signature);
-    dec = nodes.map((n) => compile(n, 0));
-    if (bodyCache.size >= CACHE_LIMIT) bodyCache.clear();
-    bodyCache.set(signature, dec);
-  }
-  return dec;
+  return cache.body(signature);
 }
 
 /** Decoder for a variant's contents, which must be one complete type. */
-export function variantDecoder(signature: string): { node: SignatureNode; decode: Decode } {
-  let d = variantCache.get(signature);
-  if (d === undefined) {
-    const node = parseSingleType(signature);
-    d = { node, decode: compile(node, 0) };
-    if (variantCache.size >= CACHE_LIMIT) variantCache.clear();
-    variantCache.set(signature, d);
-  }
-  return d;
+export function variantDecoder(signature: string): CompiledType<Decode> {
+  return cache.single(signature);
 }

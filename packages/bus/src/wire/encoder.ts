@@ -1,7 +1,8 @@
 // Encoder compiler: turns a signature tree into closures that marshal JS values, cached per signature.
 import { MAX_ARRAY_LENGTH, MAX_TOTAL_DEPTH } from './limits.js';
 import { isValidObjectPath } from './names.js';
-import { checkTotalDepth, parseSignature, parseSingleType, type SignatureNode } from './signature.js';
+import { CodecCache, type CompiledType } from './codec-cache.js';
+import { parseSignature, type SignatureNode } from './signature.js';
 import { Variant } from './variant.js';
 import type { Writer } from './writer.js';
 
@@ -234,7 +235,7 @@ function compileVariant(staticDepth: number): Encode {
     }
     writeSignature(w, variant.signature);
     w.depth = level;
-    inner.encode(w, variant.value);
+    inner.codec(w, variant.value);
     w.depth = base;
   };
 }
@@ -360,31 +361,14 @@ export function compile(node: SignatureNode, staticDepth: number): Encode {
   }
 }
 
-const CACHE_LIMIT = 4096;
-const bodyCache = new Map<string, Encode[]>();
-const variantCache = new Map<string, { node: SignatureNode; encode: Encode }>();
+const cache = new CodecCache<Encode>(compile);
 
 /** Encoders for each complete type of a body signature (validated, compiled once, cached). */
 export function bodyEncoders(signature: string): Encode[] {
-  let enc = bodyCache.get(signature);
-  if (enc === undefined) {
-    const nodes = parseSignature(signature);
-    checkTotalDepth(nodes, signature);
-    enc = nodes.map((n) => compile(n, 0));
-    if (bodyCache.size >= CACHE_LIMIT) bodyCache.clear();
-    bodyCache.set(signature, enc);
-  }
-  return enc;
+  return cache.body(signature);
 }
 
 /** Encoder for a variant's contents, which must be one complete type. */
-export function variantEncoder(signature: string): { node: SignatureNode; encode: Encode } {
-  let e = variantCache.get(signature);
-  if (e === undefined) {
-    const node = parseSingleType(signature);
-    e = { node, encode: compile(node, 0) };
-    if (variantCache.size >= CACHE_LIMIT) variantCache.clear();
-    variantCache.set(signature, e);
-  }
-  return e;
+export function variantEncoder(signature: string): CompiledType<Encode> {
+  return cache.single(signature);
 }

@@ -1,4 +1,5 @@
 // Type signatures: parsing into a tree, validation against the spec's rules, and a bounded cache.
+import { BoundedCache } from './bounded-cache.js';
 import { WireError } from './errors.js';
 import { MAX_ARRAY_DEPTH, MAX_SIGNATURE_LENGTH, MAX_STRUCT_DEPTH, MAX_TOTAL_DEPTH } from './limits.js';
 
@@ -27,7 +28,6 @@ export function parseSignature(sig: string): SignatureNode[] {
   const cached = cache.get(sig);
   if (cached !== undefined) return cached;
   const nodes = parseUncached(sig);
-  if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(sig, nodes);
   return nodes;
 }
@@ -70,10 +70,8 @@ export function checkTotalDepth(nodes: SignatureNode[], sig: string): void {
   }
 }
 
-// Signatures arrive from the network inside variants, so the cache is bounded:
-// a peer sending endless distinct signatures only costs re-parsing, never memory.
-const CACHE_LIMIT = 4096;
-const cache = new Map<string, SignatureNode[]>();
+// Bounded: signatures arrive from the network inside variants.
+const cache = new BoundedCache<SignatureNode[]>();
 
 function parseUncached(sig: string): SignatureNode[] {
   if (typeof sig !== 'string') throw new WireError('bad-signature', 'signature is not a string');
