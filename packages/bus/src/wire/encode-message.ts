@@ -14,17 +14,23 @@ function present(v: unknown): boolean {
   return v !== undefined && v !== null;
 }
 
-/** Checks the header of `msg`; throws WireError naming the first problem. */
-function validateHeader(msg: Message): void {
-  if (msg === null || typeof msg !== 'object') bad('bad-message', 'message is not an object');
-  const t = msg.type;
-  if (t !== 1 && t !== 2 && t !== 3 && t !== 4) bad('bad-message-type', `message type ${String(t)} is not 1..4`);
+/** Checks the two fixed-header values every message sets anew; returns the flags byte. */
+function checkFlagsAndSerial(msg: Message): number {
   const flags = msg.flags ?? 0;
   if (typeof flags !== 'number' || (flags & 0xff) !== flags) bad('bad-flags', `flags ${String(flags)} is not a byte`);
   const serial = msg.serial;
   if (typeof serial !== 'number' || serial >>> 0 !== serial || serial === 0) {
     bad('bad-serial', `serial ${String(serial)} is not an integer 1..2^32-1`);
   }
+  return flags;
+}
+
+/** Checks the header of `msg`; throws WireError naming the first problem. */
+function validateHeader(msg: Message): void {
+  if (msg === null || typeof msg !== 'object') bad('bad-message', 'message is not an object');
+  const t = msg.type;
+  if (t !== 1 && t !== 2 && t !== 3 && t !== 4) bad('bad-message-type', `message type ${String(t)} is not 1..4`);
+  checkFlagsAndSerial(msg);
   if (present(msg.path) && !isValidObjectPath(msg.path)) bad('bad-object-path', `invalid PATH '${String(msg.path)}'`);
   if (present(msg.interface) && !isValidInterfaceName(msg.interface)) bad('bad-name', `invalid INTERFACE '${String(msg.interface)}'`);
   if (present(msg.member) && !isValidMemberName(msg.member)) bad('bad-name', `invalid MEMBER '${String(msg.member)}'`);
@@ -59,8 +65,9 @@ function validateHeader(msg: Message): void {
   }
 }
 
-/** Writes one header field struct: code, variant signature, value. */
-function stringField(w: Writer, code: number, sigChar: number, s: string, enc: (w: Writer, v: unknown) => void): void {
+/** Starts one header field struct: its code and the variant signature of its one type. */
+function fieldStart(w: Writer, code: number, sigChar: number): void {
+  // 8-aligned struct, then code byte and signature (length 1, char, NUL): the value's 4-alignment needs no pad.
   w.align(8, 4);
   const buf = w.buf;
   buf[w.pos] = code;
@@ -68,7 +75,12 @@ function stringField(w: Writer, code: number, sigChar: number, s: string, enc: (
   buf[w.pos + 2] = sigChar;
   buf[w.pos + 3] = 0;
   w.pos += 4;
-  enc(w, s);
+}
+
+/** Writes one string-valued header field struct: code, variant signature, value. */
+function stringField(w: Writer, code: number, sigChar: number, s: string): void {
+  fieldStart(w, code, sigChar);
+  encS(w, s);
 }
 
 // PATH is validated with the header, so it is written with the plain string encoder.
@@ -111,37 +123,22 @@ export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer 
     buf[o + 3] = PROTOCOL_VERSION;
     w.dv.setUint32(o + 8, msg.serial, le);
     w.pos = o + 16;
-    if (present(msg.path)) stringField(w, HeaderField.PATH, CHAR_O, msg.path!, encS);
-    if (present(msg.interface)) stringField(w, HeaderField.INTERFACE, CHAR_S, msg.interface!, encS);
-    if (present(msg.member)) stringField(w, HeaderField.MEMBER, CHAR_S, msg.member!, encS);
-    if (present(msg.errorName)) stringField(w, HeaderField.ERROR_NAME, CHAR_S, msg.errorName!, encS);
+    if (present(msg.path)) stringField(w, HeaderField.PATH, CHAR_O, msg.path!);
+    if (present(msg.interface)) stringField(w, HeaderField.INTERFACE, CHAR_S, msg.interface!);
+    if (present(msg.member)) stringField(w, HeaderField.MEMBER, CHAR_S, msg.member!);
+    if (present(msg.errorName)) stringField(w, HeaderField.ERROR_NAME, CHAR_S, msg.errorName!);
     if (present(msg.replySerial)) {
-      w.align(8, 4);
-      w.buf[w.pos] = HeaderField.REPLY_SERIAL;
-      w.buf[w.pos + 1] = 1;
-      w.buf[w.pos + 2] = CHAR_U;
-      w.buf[w.pos + 3] = 0;
-      w.pos += 4;
+      fieldStart(w, HeaderField.REPLY_SERIAL, CHAR_U);
       encU(w, msg.replySerial);
     }
-    if (present(msg.destination)) stringField(w, HeaderField.DESTINATION, CHAR_S, msg.destination!, encS);
-    if (present(msg.sender)) stringField(w, HeaderField.SENDER, CHAR_S, msg.sender!, encS);
+    if (present(msg.destination)) stringField(w, HeaderField.DESTINATION, CHAR_S, msg.destination!);
+    if (present(msg.sender)) stringField(w, HeaderField.SENDER, CHAR_S, msg.sender!);
     if (signature !== '') {
-      w.align(8, 4);
-      w.buf[w.pos] = HeaderField.SIGNATURE;
-      w.buf[w.pos + 1] = 1;
-      w.buf[w.pos + 2] = CHAR_G;
-      w.buf[w.pos + 3] = 0;
-      w.pos += 4;
+      fieldStart(w, HeaderField.SIGNATURE, CHAR_G);
       writeSignature(w, signature);
     }
     if (unixFds > 0) {
-      w.align(8, 4);
-      w.buf[w.pos] = HeaderField.UNIX_FDS;
-      w.buf[w.pos + 1] = 1;
-      w.buf[w.pos + 2] = CHAR_U;
-      w.buf[w.pos + 3] = 0;
-      w.pos += 4;
+      fieldStart(w, HeaderField.UNIX_FDS, CHAR_U);
       encU(w, unixFds);
     }
     w.dv.setUint32(w.origin + 12, w.pos - w.origin - 16, le);
@@ -226,12 +223,8 @@ function rememberHeader(msg: Message, le: boolean, bytes: Uint8Array, encoders: 
 
 /** encodeMessage for a header seen before: only flags, serial and body are new. */
 function encodeWithHeader(msg: Message, le: boolean, h: EncodedHeader): Buffer {
-  const flags = msg.flags ?? 0;
-  if (typeof flags !== 'number' || (flags & 0xff) !== flags) bad('bad-flags', `flags ${String(flags)} is not a byte`);
+  const flags = checkFlagsAndSerial(msg);
   const serial = msg.serial;
-  if (typeof serial !== 'number' || serial >>> 0 !== serial || serial === 0) {
-    bad('bad-serial', `serial ${String(serial)} is not an integer 1..2^32-1`);
-  }
   const body = msg.body ?? [];
   checkBody(h.signature ?? '', body, h.encoders);
   const w = acquireWriter();
