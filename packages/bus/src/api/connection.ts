@@ -1,19 +1,11 @@
 // What the API needs from a core Connection, stated structurally so the API
 // layer depends on the contract, not on the class (and tests can see it).
 import type { EventEmitter } from 'node:events';
+import type { CallOptions, IncomingCall } from '../core/connection.js';
 import type { Message } from '../wire/message.js';
 
-export interface IncomingCall {
-  msg: Message;
-  fds: number[];
-}
-
-export interface CallOptions {
-  /** Default 25000, as dbus-daemon's clients use. */
-  timeoutMs?: number;
-  fds?: number[];
-  noReply?: boolean;
-}
+// The call shapes are core's own, re-exported (types only), so the two cannot drift apart.
+export type { CallOptions, IncomingCall };
 
 /**
  * The subset of core's Connection the API uses. Events: 'message' (msg,
