@@ -1,5 +1,7 @@
 // Argument values against signatures: check and normalise what the API user
 // passes before the wire layer sees it, and map unix fds both ways.
+import { INT64_RANGES, INTEGER_RANGES } from '../wire/limits.js';
+import { isValidObjectPath } from '../wire/names.js';
 import { Variant } from '../wire/variant.js';
 import { parseSignature, parseSingleType, type SignatureNode } from '../wire/signature.js';
 
@@ -11,23 +13,10 @@ export class ArgumentError extends TypeError {
   }
 }
 
-const INT_RANGE: Record<string, [number, number]> = {
-  y: [0, 0xff],
-  n: [-0x8000, 0x7fff],
-  q: [0, 0xffff],
-  i: [-0x80000000, 0x7fffffff],
-  u: [0, 0xffffffff],
-};
-const INT64_RANGE: Record<string, [bigint, bigint]> = {
-  x: [-(1n << 63n), (1n << 63n) - 1n],
-  t: [0n, (1n << 64n) - 1n],
-};
 const TYPE_NAMES: Record<string, string> = {
   y: 'byte', b: 'boolean', n: 'int16', q: 'uint16', i: 'int32', u: 'uint32', x: 'int64',
   t: 'uint64', d: 'double', s: 'string', o: 'object path', g: 'signature', h: 'unix fd',
 };
-
-const OBJECT_PATH = /^\/$|^(\/[A-Za-z0-9_]+)+$/;
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -135,14 +124,14 @@ function checkKey(code: string, k: unknown, where: string): void {
 }
 
 function outBasic(code: string, v: unknown, fds: number[], where: string): unknown {
-  const range = INT_RANGE[code];
+  const range = INTEGER_RANGES[code];
   if (range) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < range[0] || v > range[1]) {
       throw new ArgumentError(where, `expected ${TYPE_NAMES[code]} (integer ${range[0]}..${range[1]}), got ${show(v)}`);
     }
     return v;
   }
-  const r64 = INT64_RANGE[code];
+  const r64 = INT64_RANGES[code];
   if (r64) {
     let b: bigint;
     if (typeof v === 'bigint') b = v;
@@ -163,7 +152,7 @@ function outBasic(code: string, v: unknown, fds: number[], where: string): unkno
       if (v.includes('\0')) throw new ArgumentError(where, 'strings may not contain NUL');
       return v;
     case 'o':
-      if (typeof v !== 'string' || !OBJECT_PATH.test(v)) throw new ArgumentError(where, `expected an object path, got ${show(v)}`);
+      if (typeof v !== 'string' || !isValidObjectPath(v)) throw new ArgumentError(where, `expected an object path, got ${show(v)}`);
       return v;
     case 'g':
       if (typeof v !== 'string') throw new ArgumentError(where, `expected a signature string, got ${describe(v)}`);

@@ -1,20 +1,9 @@
 // Converts busctl-style words ("as 2 a b", "a{sv} 1 k s v", "v i 3") to typed
 // D-Bus values, and prints values back in the same syntax so output can be pasted as input.
-import { Variant } from '../wire/index.js';
+import { INT64_RANGES, INTEGER_RANGES } from '../wire/limits.js';
+import { Variant, isValidObjectPath, type SignatureNode } from '../wire/index.js';
 import { UsageError } from './errors.js';
-import { parseSignature, type SigType } from './signature.js';
-
-const INT_RANGES: Record<string, [number, number]> = {
-  y: [0, 255],
-  n: [-32768, 32767],
-  q: [0, 65535],
-  i: [-2147483648, 2147483647],
-  u: [0, 4294967295],
-};
-const BIG_RANGES: Record<string, [bigint, bigint]> = {
-  x: [-(2n ** 63n), 2n ** 63n - 1n],
-  t: [0n, 2n ** 64n - 1n],
-};
+import { parseSignature } from './signature.js';
 
 /** Parse `words` as values of `signature`; every word must be used. */
 export function parseArgsForSignature(signature: string, words: string[]): unknown[] {
@@ -39,21 +28,21 @@ function take(c: Cursor, what: string): string {
   return w;
 }
 
-function parseValue(t: SigType, c: Cursor): unknown {
-  switch (t.code) {
+function parseValue(t: SignatureNode, c: Cursor): unknown {
+  switch (t.type) {
     case 'y': case 'n': case 'q': case 'i': case 'u': {
-      const w = take(c, `an integer (${t.code})`);
-      const [lo, hi] = INT_RANGES[t.code]!;
+      const w = take(c, `an integer (${t.type})`);
+      const [lo, hi] = INTEGER_RANGES[t.type]!;
       const n = Number(w);
-      if (!/^-?\d+$/.test(w) || n < lo || n > hi) throw new UsageError(`'${w}' is not a valid '${t.code}' (${lo}..${hi})`);
+      if (!/^-?\d+$/.test(w) || n < lo || n > hi) throw new UsageError(`'${w}' is not a valid '${t.type}' (${lo}..${hi})`);
       return n;
     }
     case 'x': case 't': {
-      const w = take(c, `an integer (${t.code})`);
-      if (!/^-?\d+$/.test(w)) throw new UsageError(`'${w}' is not a valid '${t.code}'`);
+      const w = take(c, `an integer (${t.type})`);
+      if (!/^-?\d+$/.test(w)) throw new UsageError(`'${w}' is not a valid '${t.type}'`);
       const n = BigInt(w);
-      const [lo, hi] = BIG_RANGES[t.code]!;
-      if (n < lo || n > hi) throw new UsageError(`'${w}' is out of range for '${t.code}'`);
+      const [lo, hi] = INT64_RANGES[t.type]!;
+      if (n < lo || n > hi) throw new UsageError(`'${w}' is out of range for '${t.type}'`);
       return n;
     }
     case 'd': {
@@ -71,7 +60,7 @@ function parseValue(t: SigType, c: Cursor): unknown {
     case 's': return take(c, 'a string (s)');
     case 'o': {
       const w = take(c, 'an object path (o)');
-      if (!/^\/$|^(\/[A-Za-z0-9_]+)+$/.test(w)) throw new UsageError(`'${w}' is not a valid object path`);
+      if (!isValidObjectPath(w)) throw new UsageError(`'${w}' is not a valid object path`);
       return w;
     }
     case 'g': {
@@ -88,22 +77,22 @@ function parseValue(t: SigType, c: Cursor): unknown {
       return new Variant(sig, parseValue(inner[0]!, c));
     }
     case '(':
-      return t.children.map((f) => parseValue(f, c));
+      return t.child.map((f) => parseValue(f, c));
     case 'a': {
-      const w = take(c, `an element count for '${t.text}'`);
-      if (!/^\d+$/.test(w)) throw new UsageError(`'${w}' is not a valid element count for '${t.text}'`);
+      const w = take(c, `an element count for '${t.signature}'`);
+      if (!/^\d+$/.test(w)) throw new UsageError(`'${w}' is not a valid element count for '${t.signature}'`);
       const count = Number(w);
-      const elem = t.children[0]!;
-      if (elem.code === 'y') {
+      const elem = t.child[0]!;
+      if (elem.type === 'y') {
         const bytes: number[] = [];
         for (let i = 0; i < count; i++) bytes.push(parseValue(elem, c) as number);
         return Buffer.from(bytes);
       }
-      if (elem.code === '{') {
+      if (elem.type === '{') {
         const obj: Record<string, unknown> = {};
         for (let i = 0; i < count; i++) {
-          const key = parseValue(elem.children[0]!, c);
-          obj[String(key)] = parseValue(elem.children[1]!, c);
+          const key = parseValue(elem.child[0]!, c);
+          obj[String(key)] = parseValue(elem.child[1]!, c);
         }
         return obj;
       }
@@ -112,7 +101,7 @@ function parseValue(t: SigType, c: Cursor): unknown {
       return arr;
     }
     default:
-      throw new UsageError(`type '${t.code}' cannot be given on the command line`);
+      throw new UsageError(`type '${t.type}' cannot be given on the command line`);
   }
 }
 
@@ -125,8 +114,8 @@ export function formatBusctl(signature: string, values: unknown[]): string {
   return parts.join(' ');
 }
 
-function formatValue(t: SigType, v: unknown): string {
-  switch (t.code) {
+function formatValue(t: SignatureNode, v: unknown): string {
+  switch (t.type) {
     case 's': case 'o': case 'g': return JSON.stringify(String(v));
     case 'b': return v ? 'true' : 'false';
     case 'v': {
@@ -136,16 +125,16 @@ function formatValue(t: SigType, v: unknown): string {
       return inner ? `${sig} ${formatValue(inner, variant.value)}` : sig;
     }
     case '(':
-      return t.children.map((f, i) => formatValue(f, (v as unknown[])[i])).join(' ');
+      return t.child.map((f, i) => formatValue(f, (v as unknown[])[i])).join(' ');
     case 'a': {
-      const elem = t.children[0]!;
-      if (elem.code === 'y' && (Buffer.isBuffer(v) || v instanceof Uint8Array)) {
+      const elem = t.child[0]!;
+      if (elem.type === 'y' && (Buffer.isBuffer(v) || v instanceof Uint8Array)) {
         return [String(v.length), ...Array.from(v, String)].join(' ');
       }
-      if (elem.code === '{') {
+      if (elem.type === '{') {
         const entries = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
         const parts = [String(entries.length)];
-        for (const [k, val] of entries) parts.push(formatValue(elem.children[0]!, k), formatValue(elem.children[1]!, val));
+        for (const [k, val] of entries) parts.push(formatValue(elem.child[0]!, k), formatValue(elem.child[1]!, val));
         return parts.join(' ');
       }
       const arr = v as unknown[];

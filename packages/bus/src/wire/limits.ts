@@ -19,3 +19,16 @@ export const PROTOCOL_VERSION = 1;
 /** Endianness bytes: 'l' and 'B'. */
 export const LITTLE_ENDIAN_BYTE = 0x6c;
 export const BIG_ENDIAN_BYTE = 0x42;
+/** Value ranges of the integer types that fit a JS number, by type code. */
+export const INTEGER_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  y: [0, 0xff],
+  n: [-0x8000, 0x7fff],
+  q: [0, 0xffff],
+  i: [-0x80000000, 0x7fffffff],
+  u: [0, 0xffffffff],
+};
+/** Value ranges of the 64-bit integer types, by type code. */
+export const INT64_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
+  x: [-(1n << 63n), (1n << 63n) - 1n],
+  t: [0n, (1n << 64n) - 1n],
+};

@@ -138,7 +138,7 @@ function parseUncached(sig: string): SignatureNode[] {
       throw new WireError('too-deep', `signature '${sig}' nests more than ${MAX_ARRAY_DEPTH} dict entries`);
     }
     if (pos >= sig.length) bad('unexpected end');
-    if (!BASIC_TYPES.includes(sig[pos]!)) bad('dict key is not a basic type');
+    if (!BASIC_TYPES.includes(sig[pos]!)) bad('dict key must be a basic type');
     const key = one();
     if (sig[pos] === '}' || pos >= sig.length) bad('dict entry needs a key and a value');
     const value = one();
