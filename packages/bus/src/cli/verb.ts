@@ -93,3 +93,13 @@ export function intOption(verb: string, name: string, raw: unknown, fallback: nu
   }
   return n;
 }
+
+/** The transport a verb that creates a bus may be told to use. */
+export type BackendOption = 'auto' | 'user' | 'kernel';
+
+/** Parse --backend, or fail as a usage error. */
+export function backendOption(verb: string, raw: unknown, fallback: BackendOption): BackendOption {
+  if (raw === undefined) return fallback;
+  if (raw === 'auto' || raw === 'user' || raw === 'kernel') return raw;
+  throw new UsageError(`--backend must be auto, user or kernel, not '${String(raw)}'`, verb);
+}

@@ -2,14 +2,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Mode, Transport } from '../../bench/config.js';
+import type { Mode } from '../../bench/config.js';
 import { findRepoRoot } from '../../bench/floor.js';
 import { renderMarkdown } from '../../bench/report-md.js';
 import { renderSvg } from '../../bench/report-svg.js';
 import { runBench } from '../../bench/run.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
-import { parseVerbArgs, type Verb } from '../verb.js';
+import { backendOption, parseVerbArgs, type Verb } from '../verb.js';
 
 const help = `Usage: ipnbus bench [--quick | --smoke] [--backend auto|user|kernel] [--out DIR]
 
@@ -48,8 +48,7 @@ export const benchVerb: Verb = {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'bench');
     if (values.quick && values.smoke) throw new UsageError('--quick and --smoke exclude each other', 'bench');
-    const transport = (values.backend ?? 'user') as string;
-    if (!['auto', 'user', 'kernel'].includes(transport)) throw new UsageError(`--backend must be auto, user or kernel, not '${transport}'`, 'bench');
+    const transport = backendOption('bench', values.backend, 'user');
     if (transport === 'kernel' && !existsSync('/sys/module/ipn')) {
       // Fail before minutes of baseline runs, not after.
       process.stderr.write('ipnbus bench: --backend kernel needs ipn.ko loaded (see bench/README.md for running it in the VM)\n');
@@ -62,7 +61,7 @@ export const benchVerb: Verb = {
     const progress = createProgress();
     let result;
     try {
-      result = await runBench({ mode, transport: transport as Transport, onStep: (l, i, t) => progress.step(l, i, t) });
+      result = await runBench({ mode, transport, onStep: (l, i, t) => progress.step(l, i, t) });
     } finally {
       progress.stop();
     }

@@ -11,7 +11,7 @@ import { cliLogger } from '../connect.js';
 import { renderFrame, Screen, updateRow, type ProcessRow } from '../demo/dashboard.js';
 import { DEMO_IFACE, STATS, STATS_RULE, type ChildArgs, type ChildReport, type Counters } from '../demo/protocol.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
-import { intOption, parseVerbArgs, type Verb } from '../verb.js';
+import { backendOption, intOption, parseVerbArgs, type Verb } from '../verb.js';
 
 const CHILD = new URL('../demo/child.js', import.meta.url);
 
@@ -98,8 +98,7 @@ export const demoVerb: Verb = {
     if (seconds < 1 || seconds > 3600) throw new UsageError('--seconds must be 1..3600', 'demo');
     if (nSubs < 1 || nSubs > 32) throw new UsageError('--subscribers must be 1..32', 'demo');
     if (tickRate < 1 || tickRate > 100_000) throw new UsageError('--rate must be 1..100000', 'demo');
-    const backend = (values.backend ?? 'auto') as string;
-    if (!['auto', 'user', 'kernel'].includes(backend)) throw new UsageError(`--backend must be auto, user or kernel, not '${backend}'`, 'demo');
+    const backend = backendOption('demo', values.backend, 'auto');
     if (g.address !== undefined) throw new UsageError('demo always makes its own private bus; --address does not apply', 'demo');
 
     const dir = await mkdtemp(join(tmpdir(), 'ipnbus-demo-'));
@@ -112,7 +111,7 @@ export const demoVerb: Verb = {
     const out = (s: string) => process.stdout.write(s + '\n');
     try {
       // The dashboard creates the bus; everyone else joins what it finds.
-      conn = await connect({ address, backend: backend as 'auto' | 'user' | 'kernel', logger: cliLogger(g) });
+      conn = await connect({ address, backend: backend, logger: cliLogger(g) });
       out(`ipnbus demo: private bus ${address}, backend ${backendShown}; no daemon, every process is a peer.`);
       out(`Starting 1 service + ${nSubs} subscriber processes for ${seconds} s ...`);
       const rows = new Map<string, ProcessRow>();

@@ -2,7 +2,7 @@
 import { parseListenAddress, startGateway } from '../../gateway/index.js';
 import { cliLogger } from '../connect.js';
 import { EXIT_OK, UsageError } from '../errors.js';
-import { parseVerbArgs, type Verb } from '../verb.js';
+import { backendOption, parseVerbArgs, type Verb } from '../verb.js';
 
 const help = `Usage: ipnbus gateway --listen unix:path=SOCKET [--backend auto|user|kernel] [--mode OCTAL]
 
@@ -41,8 +41,7 @@ export const gatewayVerb: Verb = {
     } catch (err) {
       throw new UsageError(`--listen: ${(err as Error).message}`, 'gateway');
     }
-    const backend = (values.backend ?? 'auto') as string;
-    if (!['auto', 'user', 'kernel'].includes(backend)) throw new UsageError(`--backend must be auto, user or kernel, not '${backend}'`, 'gateway');
+    const backend = backendOption('gateway', values.backend, 'auto');
     let socketMode = 0o600;
     if (values.mode !== undefined) {
       if (typeof values.mode !== 'string' || !/^[0-7]{3,4}$/.test(values.mode)) throw new UsageError(`--mode expects octal like 660, not '${String(values.mode)}'`, 'gateway');
@@ -50,7 +49,7 @@ export const gatewayVerb: Verb = {
     }
     const gw = await startGateway({
       listen: values.listen,
-      backend: backend as 'auto' | 'user' | 'kernel',
+      backend: backend,
       socketMode,
       logger: cliLogger(g),
       ...(g.address !== undefined ? { busAddress: g.address } : {}),
