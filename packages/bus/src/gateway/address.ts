@@ -1,4 +1,6 @@
 // D-Bus server addresses the gateway listens on: 'unix:path=' and 'unix:abstract='.
+// Escaping is the one core uses for ipnbus: addresses; unescaping stays here, lenient and with the gateway's error.
+import { escapeAddressValue } from '../core/address.js';
 import { GatewayError } from './errors.js';
 
 /** Where a gateway listens, in the form node:net and clients each need. */
@@ -10,19 +12,6 @@ export interface ListenAddress {
   netPath: string;
   /** The D-Bus address string to hand to clients (DBUS_SESSION_BUS_ADDRESS). */
   dbusAddress: string;
-}
-
-// The spec's "optionally escaped" bytes: anything else is written %xx.
-const PLAIN = /^[-0-9A-Za-z_/.\\*]$/;
-
-/** Escape a value as the D-Bus address syntax requires. */
-export function escapeAddressValue(value: string): string {
-  let out = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
-    const ch = String.fromCharCode(byte);
-    out += PLAIN.test(ch) ? ch : '%' + byte.toString(16).padStart(2, '0');
-  }
-  return out;
 }
 
 /** Undo %xx escapes; a stray '%' is an error rather than a guess. */
