@@ -10,6 +10,11 @@ export default defineConfig({
   test: {
     include: [
       'packages/transport-ipn/test/**/*.test.ts',
+      // The bus suites whose behaviour depends on the transport: the same
+      // files as on the user backend, now over AF_IPN.
+      'packages/bus/test/core/{calls,lifecycle,names,signals}.test.ts',
+      'packages/bus/test/api/{objects,pubsub}.test.ts',
+      'test/gateway/stock-clients.test.ts',
       'packages/*/test/**/*.kernel.test.ts',
       'test/**/*.kernel.test.ts',
     ],

@@ -12,14 +12,18 @@ export interface TestBus {
   close(): Promise<void>;
 }
 
-/** A fresh user-backend bus in a temp dir, with a gateway listening next to it. */
+/**
+ * A fresh bus in a temp dir, with a gateway listening next to it: the user
+ * backend, or the kernel one when the VM runs the suite with
+ * IPNBUS_TEST_BACKEND=kernel.
+ */
 export async function startTestBus(limits?: Partial<GatewayLimits>, unixFds?: boolean): Promise<TestBus> {
   const dir = mkdtempSync(join(tmpdir(), 'ipnbus-gw-'));
   const busAddress = `ipnbus:path=${join(dir, 'bus')}`;
   const gw = await startGateway({
     listen: `unix:path=${join(dir, 'gw.sock')}`,
     busAddress,
-    backend: 'user',
+    backend: (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel',
     ...(limits ? { limits } : {}),
     ...(unixFds !== undefined ? { unixFds } : {}),
   });

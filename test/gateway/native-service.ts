@@ -49,7 +49,7 @@ export interface NativeService {
  * object and its parents.
  */
 export async function startNativeService(busAddress: string): Promise<NativeService> {
-  const conn = await connect({ address: busAddress, backend: 'user' });
+  const conn = await connect({ address: busAddress, backend: (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel' });
   const signals: Message[] = [];
   conn.on('message', (m: Message) => {
     if (m.type === MessageType.SIGNAL && m.sender !== 'org.freedesktop.DBus') signals.push(m);
