@@ -3,7 +3,7 @@ import { bodyDecoders, readSignature, readString, variantDecoder } from './decod
 import { WireError } from './errors.js';
 import { FIXED_HEADER_LENGTH, messageByteLength } from './frame-length.js';
 import { MAX_TOTAL_DEPTH } from './limits.js';
-import { HeaderField, MessageType, type Message } from './message.js';
+import { HeaderField, MessageType, missingRequiredField, type Message } from './message.js';
 import { isValidBusName, isValidErrorName, isValidInterfaceName, isValidMemberName, isValidObjectPath } from './names.js';
 import { toBuffer } from './body.js';
 import { Reader } from './reader.js';
@@ -163,24 +163,8 @@ function parseHeader(r: Reader, o: number, type: number, fieldsEnd: number, body
   r.align(8, 0);
   if (r.pos !== bodyStart) r.fail('bad-padding', 'header is not padded to 8 bytes');
 
-  switch (type) {
-    case MessageType.METHOD_CALL:
-      if (path === undefined) r.fail('missing-field', 'method call without PATH', o);
-      if (member === undefined) r.fail('missing-field', 'method call without MEMBER', o);
-      break;
-    case MessageType.METHOD_RETURN:
-      if (replySerial === undefined) r.fail('missing-field', 'method return without REPLY_SERIAL', o);
-      break;
-    case MessageType.ERROR:
-      if (errorName === undefined) r.fail('missing-field', 'error without ERROR_NAME', o);
-      if (replySerial === undefined) r.fail('missing-field', 'error without REPLY_SERIAL', o);
-      break;
-    case MessageType.SIGNAL:
-      if (path === undefined) r.fail('missing-field', 'signal without PATH', o);
-      if (iface === undefined) r.fail('missing-field', 'signal without INTERFACE', o);
-      if (member === undefined) r.fail('missing-field', 'signal without MEMBER', o);
-      break;
-  }
+  const missing = missingRequiredField(type, path, iface, member, errorName, replySerial);
+  if (missing !== undefined) r.fail('missing-field', missing, o);
 
   return { path, iface, member, errorName, replySerial, destination, sender, signature: signature ?? '', unixFds };
 }

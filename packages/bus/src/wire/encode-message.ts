@@ -2,7 +2,7 @@
 import { bodyEncoders, writeSignature, type Encode } from './encoder.js';
 import { WireError } from './errors.js';
 import { BIG_ENDIAN_BYTE, LITTLE_ENDIAN_BYTE, MAX_MESSAGE_LENGTH, PROTOCOL_VERSION } from './limits.js';
-import { HeaderField, MessageType, type Endian, type Message } from './message.js';
+import { HeaderField, missingRequiredField, type Endian, type Message } from './message.js';
 import { isValidBusName, isValidErrorName, isValidInterfaceName, isValidMemberName, isValidObjectPath } from './names.js';
 import { acquireWriter, releaseWriter, type Writer } from './writer.js';
 
@@ -45,24 +45,8 @@ function validateHeader(msg: Message): void {
     const n = msg.unixFds;
     if (typeof n !== 'number' || n >>> 0 !== n) bad('bad-value', `UNIX_FDS ${String(n)} is not an unsigned integer`);
   }
-  switch (t) {
-    case MessageType.METHOD_CALL:
-      if (!present(msg.path)) bad('missing-field', 'a method call needs PATH');
-      if (!present(msg.member)) bad('missing-field', 'a method call needs MEMBER');
-      break;
-    case MessageType.METHOD_RETURN:
-      if (!present(msg.replySerial)) bad('missing-field', 'a method return needs REPLY_SERIAL');
-      break;
-    case MessageType.ERROR:
-      if (!present(msg.errorName)) bad('missing-field', 'an error needs ERROR_NAME');
-      if (!present(msg.replySerial)) bad('missing-field', 'an error needs REPLY_SERIAL');
-      break;
-    case MessageType.SIGNAL:
-      if (!present(msg.path)) bad('missing-field', 'a signal needs PATH');
-      if (!present(msg.interface)) bad('missing-field', 'a signal needs INTERFACE');
-      if (!present(msg.member)) bad('missing-field', 'a signal needs MEMBER');
-      break;
-  }
+  const missing = missingRequiredField(t, msg.path, msg.interface, msg.member, msg.errorName, msg.replySerial);
+  if (missing !== undefined) bad('missing-field', missing);
 }
 
 /** Starts one header field struct: its code and the variant signature of its one type. */

@@ -28,6 +28,35 @@ export enum HeaderField {
   UNIX_FDS = 9,
 }
 
+/**
+ * The header field a message of `type` must carry but lacks (spec: "Message
+ * Types"), first in header order, or undefined when none is missing. Shared by
+ * the encoder and the decoder so both refuse the same messages.
+ */
+export function missingRequiredField(
+  type: MessageType, path: unknown, iface: unknown, member: unknown, errorName: unknown, replySerial: unknown,
+): string | undefined {
+  switch (type) {
+    case MessageType.METHOD_CALL:
+      if (path == null) return 'a method call needs PATH';
+      if (member == null) return 'a method call needs MEMBER';
+      return undefined;
+    case MessageType.METHOD_RETURN:
+      return replySerial == null ? 'a method return needs REPLY_SERIAL' : undefined;
+    case MessageType.ERROR:
+      if (errorName == null) return 'an error needs ERROR_NAME';
+      if (replySerial == null) return 'an error needs REPLY_SERIAL';
+      return undefined;
+    case MessageType.SIGNAL:
+      if (path == null) return 'a signal needs PATH';
+      if (iface == null) return 'a signal needs INTERFACE';
+      if (member == null) return 'a signal needs MEMBER';
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** One D-Bus message, header and body, as plain JS values. */
 export interface Message {
   type: MessageType;
