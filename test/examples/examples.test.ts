@@ -1,18 +1,12 @@
 // Each example runs with its one command, exits 0 and prints what it should.
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runNode } from '../cli/run-cli.js';
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}/run.mjs`, import.meta.url));
 
-function run(name: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [example(name)], { timeout: 45_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+// An example that hangs or dies from a signal rejects, which fails its test.
+const run = (name: string) => runNode(example(name), [], { timeoutMs: 45_000 });
 
 describe('examples', () => {
   it('notifications: service shows both, one expires, one is closed by call', async () => {
