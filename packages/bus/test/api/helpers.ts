@@ -6,13 +6,50 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { connect, type MessageBus } from 'ipnbus';
 
 export const backend = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
 export const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
-export function tempBus(): { address: string; cleanup(): void } {
+/** A private temp directory holding the bus (and anything else a test puts next to it). */
+export function tempBus(): { dir: string; address: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'ipnbus-api-'));
-  return { address: `ipnbus:path=${join(dir, 'bus')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, address: `ipnbus:path=${join(dir, 'bus')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A fresh bus this process creates (so it picks the backend), joined by the service.mjs child. */
+export interface ServiceBus {
+  dir: string;
+  address: string;
+  bus: MessageBus;
+  child: Child;
+  /** Stops the child, disconnects, removes the directory. */
+  close(): Promise<void>;
+}
+
+export async function startServiceBus(): Promise<ServiceBus> {
+  const temp = tempBus();
+  let bus: MessageBus | undefined;
+  try {
+    bus = await connect({ address: temp.address, backend });
+    const child = await startChild('service.mjs', temp.address);
+    const joined = bus;
+    return {
+      dir: temp.dir,
+      address: temp.address,
+      bus: joined,
+      child,
+      close: async () => {
+        await child.stop();
+        joined.disconnect();
+        temp.cleanup();
+      },
+    };
+  } catch (e) {
+    bus?.disconnect();
+    temp.cleanup();
+    throw e;
+  }
 }
 
 export interface Child {

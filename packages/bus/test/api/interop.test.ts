@@ -8,32 +8,28 @@ import { join } from 'node:path';
 import dbus from 'dbus-next';
 import { connect, defineInterface, type MessageBus } from 'ipnbus';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
-import { backend, startChild, tempBus, type Child } from './helpers.js';
+import { backend, startServiceBus, type ServiceBus } from './helpers.js';
 
 const run = promisify(execFile);
 const NAME = 'com.example.Things';
 const A = '/org/example/things/a';
 let bus: MessageBus;
-let child: Child;
 let gw: Gateway;
 let client: dbus.MessageBus;
-let temp: ReturnType<typeof tempBus>;
+let sb: ServiceBus;
 
 beforeAll(async () => {
-  temp = tempBus();
-  bus = await connect({ address: temp.address, backend });
-  child = await startChild('service.mjs', temp.address);
-  const sock = join(temp.address.slice('ipnbus:path='.length), '..', 'gw.sock');
-  gw = await startGateway({ listen: `unix:path=${sock}`, busAddress: temp.address, backend });
+  sb = await startServiceBus();
+  bus = sb.bus;
+  const sock = join(sb.dir, 'gw.sock');
+  gw = await startGateway({ listen: `unix:path=${sock}`, busAddress: sb.address, backend });
   client = dbus.sessionBus({ busAddress: gw.address });
 });
 
 afterAll(async () => {
   client?.disconnect();
   await gw?.close();
-  await child?.stop();
-  bus?.disconnect();
-  temp?.cleanup();
+  await sb?.close();
 });
 
 describe('stock clients on API-exported objects', () => {

@@ -7,27 +7,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, defineInterface, Variant, DBusError, MessageType, parseIntrospection, type MessageBus } from 'ipnbus';
 import { Test1 } from './fixtures/defs.mjs';
-import { backend, nextEvent, startChild, tempBus, type Child } from './helpers.js';
+import { backend, nextEvent, startServiceBus, type Child, type ServiceBus } from './helpers.js';
 
 const NAME = 'com.example.Things';
 const A = '/org/example/things/a';
 let bus: MessageBus;
 let child: Child;
-let temp: ReturnType<typeof tempBus>;
+let sb: ServiceBus;
 let scratch: string;
 
 beforeAll(async () => {
-  temp = tempBus();
+  sb = await startServiceBus();
+  ({ bus, child } = sb);
   scratch = mkdtempSync(join(tmpdir(), 'ipnbus-fds-'));
   // The test creates the bus (picking the backend); the child joins it.
-  bus = await connect({ address: temp.address, backend });
-  child = await startChild('service.mjs', temp.address);
 });
 
 afterAll(async () => {
-  await child?.stop();
-  bus?.disconnect();
-  temp?.cleanup();
+  await sb?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -317,7 +314,7 @@ describe('the bus driver, typed', () => {
 
 describe('exporting from this process', () => {
   it('answers calls through addMethodHandler and exported objects; no-reply methods', async () => {
-    const other = await connect({ address: temp.address, backend });
+    const other = await connect({ address: sb.address, backend });
     try {
       const seen: string[] = [];
       bus.addMethodHandler(({ msg }) => {

@@ -2,22 +2,19 @@
 // process subscribes by exact topic, by prefix and to everything.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { connect, topicToPath, PUBSUB_INTERFACE, type MessageBus, type PublishInfo } from 'ipnbus';
-import { backend, startChild, tempBus, type Child } from './helpers.js';
+import { backend, startServiceBus, type Child, type ServiceBus } from './helpers.js';
 
 let bus: MessageBus;
 let child: Child;
-let temp: ReturnType<typeof tempBus>;
+let sb: ServiceBus;
 
 beforeAll(async () => {
-  temp = tempBus();
-  bus = await connect({ address: temp.address, backend });
-  child = await startChild('service.mjs', temp.address);
+  sb = await startServiceBus();
+  ({ bus, child } = sb);
 });
 
 afterAll(async () => {
-  await child?.stop();
-  bus?.disconnect();
-  temp?.cleanup();
+  await sb?.close();
 });
 
 /** Collect what a subscription receives while `publish` runs until `want` arrived. */
@@ -74,7 +71,7 @@ describe('publish/subscribe', () => {
   });
 
   it('a publisher in this process reaches a subscriber in another connection', async () => {
-    const other = await connect({ address: temp.address, backend });
+    const other = await connect({ address: sb.address, backend });
     try {
       const got: unknown[] = [];
       const off = other.subscribe('local.topic', (v) => got.push(v));
@@ -101,8 +98,8 @@ describe('publish/subscribe', () => {
   });
 
   it('members without a matching subscription are not even woken', async () => {
-    const idle = await connect({ address: temp.address, backend });
-    const other = await connect({ address: temp.address, backend });
+    const idle = await connect({ address: sb.address, backend });
+    const other = await connect({ address: sb.address, backend });
     try {
       // 'other.*' is a rule, but not for this topic: the prefilter must still say no.
       const offOther = idle.subscribe('other.*', () => {});
