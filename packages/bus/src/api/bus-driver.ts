@@ -1,8 +1,9 @@
 // A typed definition of org.freedesktop.DBus (answered by core in every
 // connection), so NameOwnerChanged & co. are typed events on a proxy.
+import { BUS_INTERFACE } from '../core/constants.js';
 import { defineInterface } from './define-interface.js';
 
-export const FreedesktopDBus = defineInterface('org.freedesktop.DBus', {
+export const FreedesktopDBus = defineInterface(BUS_INTERFACE, {
   methods: {
     Hello: { out: 's' },
     RequestName: { in: [['name', 's'], ['flags', 'u']], out: 'u' },
@@ -32,5 +33,5 @@ export const FreedesktopDBus = defineInterface('org.freedesktop.DBus', {
   properties: { Features: { type: 'as' }, Interfaces: { type: 'as' } },
 });
 
-export const BUS_DRIVER_NAME = 'org.freedesktop.DBus';
-export const BUS_DRIVER_PATH = '/org/freedesktop/DBus';
+// The driver's name and path are core's constants under the API's names.
+export { BUS_NAME as BUS_DRIVER_NAME, BUS_PATH as BUS_DRIVER_PATH } from '../core/constants.js';

@@ -1,8 +1,8 @@
 // Messages the gateway writes to a client itself, as the bus driver would: error replies, returns, NameAcquired/NameLost.
+import { BUS_INTERFACE, BUS_NAME, BUS_PATH } from '../core/constants.js';
 import { MessageType, type Message } from '../wire/index.js';
 
-export const BUS_NAME = 'org.freedesktop.DBus';
-export const BUS_PATH = '/org/freedesktop/DBus';
+export { BUS_NAME };
 
 /** An ERROR reply to `call`, as if from `sender` (the bus driver by default). */
 export function errorReply(call: Message, errorName: string, text: string, sender = BUS_NAME): Message {
@@ -42,7 +42,7 @@ export function driverSignal(destination: string, member: string, signature: str
     flags: 0,
     serial: 0,
     path: BUS_PATH,
-    interface: BUS_NAME,
+    interface: BUS_INTERFACE,
     member,
     destination,
     sender: BUS_NAME,
