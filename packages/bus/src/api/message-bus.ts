@@ -1,6 +1,7 @@
 // MessageBus: the high-level handle on one bus connection, shaped like
 // dbus-next's (name, requestName, export, getProxyObject) plus pub/sub.
 import { EventEmitter } from 'node:events';
+import { INTROSPECTABLE_INTERFACE } from '../core/constants.js';
 import { DBusError, ErrorNames } from '../core/errors.js';
 import type { BusConnection, CallOptions } from './connection.js';
 import type { Message } from '../wire/message.js';
@@ -109,7 +110,7 @@ export class MessageBus extends EventEmitter {
     if (!isValidObjectPath(path)) throw new DBusError(ErrorNames.InvalidArgs, `'${path}' is not a valid object path`);
     if (xml === undefined) {
       const { reply } = await this.connection.call({
-        destination: name, path, interface: 'org.freedesktop.DBus.Introspectable', member: 'Introspect', signature: '', body: [],
+        destination: name, path, interface: INTROSPECTABLE_INTERFACE, member: 'Introspect', signature: '', body: [],
       });
       xml = reply.body?.[0] as string;
     }

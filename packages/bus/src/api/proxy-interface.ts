@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { Variant } from '../wire/variant.js';
 import { MessageFlags, MessageType, type Message } from '../wire/message.js';
+import { DEFAULT_CALL_TIMEOUT_MS, PEER_INTERFACE } from '../core/constants.js';
 import { DBusError, ErrorNames } from '../core/errors.js';
 import { isValidBusName, isValidObjectPath } from '../wire/names.js';
 import type { InterfaceInfo, MethodInfo, PropertyInfo } from './introspection.js';
@@ -27,7 +28,7 @@ export const PROPERTIES_CHANGED = 'PropertiesChanged';
 
 export class ProxyInterface extends EventEmitter {
   /** Per-call timeout for this proxy's method calls (ms). */
-  timeoutMs = 25_000;
+  timeoutMs = DEFAULT_CALL_TIMEOUT_MS;
   readonly $name: string;
   readonly $info: InterfaceInfo;
   private readonly methodInfo = new Map<string, MethodInfo>();
@@ -138,7 +139,7 @@ export class ProxyInterface extends EventEmitter {
    */
   async sync(): Promise<void> {
     await this.$host.connection.call(
-      { destination: this.$destination, path: this.$path, interface: 'org.freedesktop.DBus.Peer', member: 'Ping', signature: '', body: [] },
+      { destination: this.$destination, path: this.$path, interface: PEER_INTERFACE, member: 'Ping', signature: '', body: [] },
       { timeoutMs: this.timeoutMs },
     );
   }

@@ -2,6 +2,7 @@
 // ordinary D-Bus signals (org.ipnbus.PubSub1.Message, body 'say' = topic +
 // bytes) on the topic's path, so D-Bus tools can see them.
 import { Packr } from 'msgpackr';
+import { PEER_INTERFACE } from '../core/constants.js';
 import type { Message } from '../wire/message.js';
 import type { BusConnection } from './connection.js';
 import type { SignalRouter } from './signal-router.js';
@@ -90,7 +91,7 @@ export class PubSub {
     await Promise.all(
       members.map((m) =>
         this.conn
-          .call({ destination: m, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping', signature: '', body: [] }, { timeoutMs: 5000 })
+          .call({ destination: m, path: '/', interface: PEER_INTERFACE, member: 'Ping', signature: '', body: [] }, { timeoutMs: 5000 })
           .catch(() => undefined),
       ),
     );

@@ -1,6 +1,7 @@
 // An exported interface: a definition plus its method implementations and
 // property values; emits its signals and PropertiesChanged wherever exported.
 import { Variant } from '../wire/variant.js';
+import { PROPERTIES_INTERFACE } from '../core/constants.js';
 import { DBusError, ErrorNames } from '../core/errors.js';
 import type { InterfaceInfo, MethodInfo, PropertyInfo } from './introspection.js';
 import {
@@ -11,7 +12,7 @@ import {
 import { prepareOutgoing, prepareOutgoingValue, ArgumentError } from './values.js';
 import type { BusConnection } from './connection.js';
 
-export const PROPERTIES_INTERFACE = 'org.freedesktop.DBus.Properties';
+export { PROPERTIES_INTERFACE };
 
 /** A computed property: `get` is read on every Get; `set` runs on Set. */
 export class PropertyAccessor<T> {

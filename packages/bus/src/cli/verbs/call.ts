@@ -1,4 +1,5 @@
 // `ipnbus call`: one method call with busctl's argument syntax; prints the reply the same way.
+import { DEFAULT_CALL_TIMEOUT_MS } from '../../core/constants.js';
 import { parseArgsForSignature, formatBusctl } from '../busctl-args.js';
 import { openBus } from '../connect.js';
 import { EXIT_OK, UsageError } from '../errors.js';
@@ -41,7 +42,7 @@ export const callVerb: Verb = {
     checkInterface('call', iface!);
     checkMember('call', method);
     const body = signature !== undefined ? parseArgsForSignature(signature, args) : [];
-    const timeoutMs = intOption('call', 'timeout', values.timeout, 25_000);
+    const timeoutMs = intOption('call', 'timeout', values.timeout, DEFAULT_CALL_TIMEOUT_MS);
 
     const conn = await openBus(g);
     try {

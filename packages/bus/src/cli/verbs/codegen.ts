@@ -1,7 +1,7 @@
 // `ipnbus codegen`: introspection XML (a file, stdin, or a live object) -> TypeScript interface definitions.
 import { readFile, writeFile } from 'node:fs/promises';
 import { generateTypeScript } from '../../api/index.js';
-import { openBus } from '../connect.js';
+import { fetchIntrospection } from '../introspect-xml.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { checkBusName, checkPath } from '../names.js';
 import { parseVerbArgs, type Verb } from '../verb.js';
@@ -53,13 +53,7 @@ export const codegenVerb: Verb = {
     if (live) {
       const dest = checkBusName('codegen', values.dest as string);
       const path = checkPath('codegen', typeof values.path === 'string' ? values.path : '/');
-      const conn = await openBus(g);
-      try {
-        const { reply } = await conn.call({ destination: dest, path, interface: 'org.freedesktop.DBus.Introspectable', member: 'Introspect', signature: '', body: [] });
-        xml = String(reply.body[0] ?? '');
-      } finally {
-        conn.disconnect();
-      }
+      xml = await fetchIntrospection(g, dest, path);
     } else {
       const file = positionals[0]!;
       xml = file === '-' ? await readStdin() : await readFile(file, 'utf8');

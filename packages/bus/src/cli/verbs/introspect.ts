@@ -1,5 +1,6 @@
 // `ipnbus introspect`: the introspection XML of one object (org.freedesktop.DBus.Introspectable).
-import { openBus } from '../connect.js';
+import { DEFAULT_CALL_TIMEOUT_MS } from '../../core/constants.js';
+import { fetchIntrospection } from '../introspect-xml.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { checkBusName, checkPath } from '../names.js';
 import { intOption, parseVerbArgs, type Verb } from '../verb.js';
@@ -30,16 +31,9 @@ export const introspectVerb: Verb = {
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, 'introspect');
     checkBusName('introspect', dest);
     checkPath('introspect', path);
-    const timeoutMs = intOption('introspect', 'timeout', values.timeout, 25_000);
-    const conn = await openBus(g);
-    try {
-      const { reply } = await conn.call({
-        destination: dest, path, interface: 'org.freedesktop.DBus.Introspectable', member: 'Introspect', signature: '', body: [],
-      }, { timeoutMs });
-      process.stdout.write(String(reply.body[0] ?? '') + (String(reply.body[0] ?? '').endsWith('\n') ? '' : '\n'));
-      return EXIT_OK;
-    } finally {
-      conn.disconnect();
-    }
+    const timeoutMs = intOption('introspect', 'timeout', values.timeout, DEFAULT_CALL_TIMEOUT_MS);
+    const xml = await fetchIntrospection(g, dest, path, timeoutMs);
+    process.stdout.write(xml.endsWith('\n') ? xml : xml + '\n');
+    return EXIT_OK;
   },
 };
