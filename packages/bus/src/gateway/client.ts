@@ -83,7 +83,6 @@ export class GatewayClient {
   private pendingCalls = 0;
   private peerGone = false;
   private outChunks: Array<{ buf: Buffer; fds: number[] }> = [];
-  private outBytes = 0;
   private flushScheduled = false;
   private conn: Connection | undefined;
   private helloStarted = false;
@@ -489,7 +488,6 @@ export class GatewayClient {
       return;
     }
     this.outChunks.push({ buf: bytes, fds });
-    this.outBytes += bytes.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
@@ -509,7 +507,6 @@ export class GatewayClient {
     if (this.phase === 'closed' || this.peerGone || this.outChunks.length === 0) return;
     const chunks = this.outChunks;
     this.outChunks = [];
-    this.outBytes = 0;
     // Runs without fds go out as one write. A message with fds starts a
     // write of its own: receivers (GDBus) give all fds read so far to the
     // next message they complete, so fds must not arrive ahead of it.
