@@ -49,21 +49,12 @@ function round(fn, batch, roundMs) {
 }
 
 /**
- * Operations per second of `fn`, as the median over `rounds` rounds of about
- * `roundMs` each, after `warmupMs` of warm-up (so the JIT has settled).
- * `fn(n)` must run the operation n times; batching keeps timer overhead out.
- */
-export function opsPerSecond(fn, { rounds = 5, roundMs = 300, warmupMs = 300 } = {}) {
-  const batch = calibrate(fn, warmupMs);
-  const samples = [];
-  for (let r = 0; r < rounds; r++) samples.push(round(fn, batch, roundMs));
-  return { opsPerSec: median(samples), samples };
-}
-
-/**
- * Like opsPerSecond for several contenders ({ name: fn }), with their rounds
- * interleaved (A, B, A, B, ...) so that load from other processes on a shared
- * machine hits all of them alike and their ratio stays meaningful.
+ * Operations per second of several contenders ({ name: fn }), each the median
+ * over `rounds` rounds of about `roundMs`, after `warmupMs` of warm-up (so the
+ * JIT has settled). `fn(n)` must run the operation n times; batching keeps
+ * timer overhead out. Rounds are interleaved (A, B, A, B, ...) so that load
+ * from other processes on a shared machine hits all of them alike and their
+ * ratio stays meaningful.
  */
 export function compareOpsPerSecond(fns, { rounds = 5, roundMs = 300, warmupMs = 300 } = {}) {
   const names = Object.keys(fns);
