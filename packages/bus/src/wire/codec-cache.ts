@@ -11,6 +11,31 @@ export interface CompiledType<C> {
 /** Compiles one complete type found `staticDepth` containers deep in its signature. */
 export type Compile<C> = (node: SignatureNode, staticDepth: number) => C;
 
+/** How one direction (encoding or decoding) compiles each kind of complete type. */
+export interface CodecKinds<C> {
+  /** The fixed codec of each basic type code. */
+  basic: Readonly<Record<string, C>>;
+  array: Compile<C>;
+  struct: Compile<C>;
+  variant: (staticDepth: number) => C;
+}
+
+/** The compiler of one direction: dispatches on the type code to `kinds`. */
+export function compiler<C>(kinds: CodecKinds<C>): Compile<C> {
+  return (node, staticDepth) => {
+    switch (node.type) {
+      case 'a':
+        return kinds.array(node, staticDepth);
+      case '(':
+        return kinds.struct(node, staticDepth);
+      case 'v':
+        return kinds.variant(staticDepth);
+      default:
+        return kinds.basic[node.type]!;
+    }
+  };
+}
+
 /**
  * Codecs (encoders or decoders) per signature, compiled once by `compile`:
  * `body` for a message body (any number of complete types), `single` for a

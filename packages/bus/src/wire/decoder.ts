@@ -3,7 +3,7 @@ import { WireError } from './errors.js';
 import { MAX_ARRAY_LENGTH, MAX_TOTAL_DEPTH } from './limits.js';
 import { isValidObjectPath } from './names.js';
 import type { Reader } from './reader.js';
-import { CodecCache, type CompiledType } from './codec-cache.js';
+import { CodecCache, compiler, type CompiledType } from './codec-cache.js';
 import { parseSignature, type SignatureNode } from './signature.js';
 import { Variant } from './variant.js';
 
@@ -212,18 +212,7 @@ function compileStruct(node: SignatureNode, staticDepth: number): Decode {
 }
 
 /** Compiles one complete type found `staticDepth` containers deep in its signature. */
-export function compile(node: SignatureNode, staticDepth: number): Decode {
-  switch (node.type) {
-    case 'a':
-      return compileArray(node, staticDepth);
-    case '(':
-      return compileStruct(node, staticDepth);
-    case 'v':
-      return compileVariant(staticDepth);
-    default:
-      return BASIC[node.type]!;
-  }
-}
+const compile = compiler<Decode>({ basic: BASIC, array: compileArray, struct: compileStruct, variant: compileVariant });
 
 const cache = new CodecCache<Decode>(compile);
 

@@ -1,7 +1,7 @@
 // Encoder compiler: turns a signature tree into closures that marshal JS values, cached per signature.
 import { MAX_ARRAY_LENGTH, MAX_TOTAL_DEPTH } from './limits.js';
 import { isValidObjectPath } from './names.js';
-import { CodecCache, type CompiledType } from './codec-cache.js';
+import { CodecCache, compiler, type CompiledType } from './codec-cache.js';
 import { parseSignature, type SignatureNode } from './signature.js';
 import { Variant } from './variant.js';
 import type { Writer } from './writer.js';
@@ -348,18 +348,7 @@ function compileStruct(node: SignatureNode, staticDepth: number): Encode {
 }
 
 /** Compiles one complete type found `staticDepth` containers deep in its signature. */
-export function compile(node: SignatureNode, staticDepth: number): Encode {
-  switch (node.type) {
-    case 'a':
-      return compileArray(node, staticDepth);
-    case '(':
-      return compileStruct(node, staticDepth);
-    case 'v':
-      return compileVariant(staticDepth);
-    default:
-      return BASIC[node.type]!;
-  }
-}
+const compile = compiler<Encode>({ basic: BASIC, array: compileArray, struct: compileStruct, variant: compileVariant });
 
 const cache = new CodecCache<Encode>(compile);
 
