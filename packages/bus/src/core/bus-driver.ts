@@ -234,7 +234,7 @@ async function busMethod(host: DriverHost, msg: Message, member: string): Promis
       if (name === BUS_NAME || name.startsWith(':')) return one('as', [ownerOrThrow(host, name)]);
       ownerOrThrow(host, name);
       const state = host.view.nameState(name)!;
-      return one('as', state.owners.map((c) => `:1.${c.id}`));
+      return one('as', state.owners.map((c) => host.view.uniqueNameOf(c.id)));
     }
     case 'GetConnectionUnixUser': {
       const [name] = args(msg, 's') as [string];

@@ -5,16 +5,20 @@ import { dropMembers, type NameState } from './name-state.js';
 
 const MAX_DEPARTED = 16384;
 
-/** ':1.<member id>'. */
-export function uniqueNameOf(id: bigint): string {
-  return `:1.${id}`;
+/**
+ * ':<generation>.<member id>'. The generation (see bus-dir.ts) is counted
+ * up each time a dead kernel network is replaced, so a unique name is never
+ * reused in the bus's life although member ids restart with each network.
+ */
+export function uniqueNameOf(id: bigint, generation = 1): string {
+  return `:${generation}.${id}`;
 }
 
-/** The member id of a ':1.<id>' name, or undefined for anything else. */
-export function memberIdOf(name: string): bigint | undefined {
-  const m = /^:1\.(\d{1,20})$/.exec(name);
-  if (m === null) return undefined;
-  const id = BigInt(m[1]!);
+/** The member id of a ':<generation>.<id>' name of `generation`, or undefined for anything else. */
+export function memberIdOf(name: string, generation = 1): bigint | undefined {
+  const m = /^:(\d{1,15})\.(\d{1,20})$/.exec(name);
+  if (m === null || Number(m[1]) !== generation) return undefined;
+  const id = BigInt(m[2]!);
   return id > 0n && id < 1n << 64n ? id : undefined;
 }
 
@@ -41,11 +45,27 @@ export class BusView {
    * the transport has not announced yet (the kernel backend delivers its
    * membership snapshot as events after connect returns).
    */
-  constructor(self: MemberInfo, members: MemberInfo[], onChange: OwnerChangeListener, probe: (id: bigint) => boolean) {
+  constructor(
+    self: MemberInfo,
+    members: MemberInfo[],
+    onChange: OwnerChangeListener,
+    probe: (id: bigint) => boolean,
+    readonly generation = 1,
+  ) {
     this.self = self;
     this.#onChange = onChange;
     this.#probe = probe;
     for (const m of members) this.#members.set(m.id, m);
+  }
+
+  /** Unique name of member `id` of this view's network generation. */
+  uniqueNameOf(id: bigint): string {
+    return uniqueNameOf(id, this.generation);
+  }
+
+  /** Member id behind a unique name of this generation (undefined for another generation's). */
+  memberIdOf(name: string): bigint | undefined {
+    return memberIdOf(name, this.generation);
   }
 
   /** Known to have left, or unknown to the transport and dead on disk. */
@@ -95,17 +115,17 @@ export class BusView {
   ownerOf(name: string): string | undefined {
     if (name === BUS_NAME) return BUS_NAME;
     if (name.startsWith(':')) {
-      const id = memberIdOf(name);
+      const id = this.memberIdOf(name);
       return id !== undefined && this.#reachable(id) ? name : undefined;
     }
     const id = this.primaryOf(name);
-    return id === undefined ? undefined : uniqueNameOf(id);
+    return id === undefined ? undefined : this.uniqueNameOf(id);
   }
 
   /** Member id a message for `name` goes to. */
   resolve(name: string): bigint | undefined {
     if (name.startsWith(':')) {
-      const id = memberIdOf(name);
+      const id = this.memberIdOf(name);
       return id !== undefined && this.#reachable(id) ? id : undefined;
     }
     return this.primaryOf(name);
@@ -113,7 +133,7 @@ export class BusView {
 
   listNames(): string[] {
     const out = [BUS_NAME];
-    for (const id of this.memberIds()) out.push(uniqueNameOf(id));
+    for (const id of this.memberIds()) out.push(this.uniqueNameOf(id));
     for (const [n, s] of this.#names) if (s.owners.length > 0) out.push(n);
     return out;
   }
@@ -143,7 +163,7 @@ export class BusView {
     this.#members.set(info.id, info);
     // Ids only grow: a smaller id than ours was on the bus before us, and
     // its join is the transport's membership snapshot, not an arrival.
-    if (info.id > this.self.id) this.#onChange(uniqueNameOf(info.id), undefined, info.id);
+    if (info.id > this.self.id) this.#onChange(this.uniqueNameOf(info.id), undefined, info.id);
   }
 
   /**
@@ -172,7 +192,7 @@ export class BusView {
       this.#set(state, cur);
       if (state.owners[0]?.id === this.self.id && cur.owners[0]?.id === id) promoted.push(name);
     }
-    if (wasMember) this.#onChange(uniqueNameOf(id), id, undefined);
+    if (wasMember) this.#onChange(this.uniqueNameOf(id), id, undefined);
     return promoted;
   }
 }

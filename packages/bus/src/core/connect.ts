@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { open, type Network } from '@ipnbus/transport-ipn';
 import { defaultAddress, parseAddress } from './address.js';
-import { openBusDir, type BusDir } from './bus-dir.js';
+import { nextGeneration, openBusDir, readGeneration, withGeneration, type BusDir } from './bus-dir.js';
 import { Connection } from './connection.js';
 import { DBusError, ErrorNames } from './errors.js';
 import { lock } from './flock.js';
@@ -46,31 +46,56 @@ function asDBusError(e: unknown, path: string): DBusError {
 }
 
 /**
- * Opens the bus's network. An AF_IPN node whose members have all gone
- * refuses connections (ECONNREFUSED) but stays in the file system: the
- * network is dead and a new one must be made in its place. Replacing it is
- * done under the bus directory's `bus.lock`, so two members arriving at a
- * dead bus together cannot each make their own network (the second finds
- * the first one's node alive and joins it).
+ * Opens the bus's network and says which generation it is. An AF_IPN node
+ * whose members have all gone refuses connections (ECONNREFUSED) but stays
+ * in the file system: the network is dead and a new one must be made in its
+ * place. Joining a live network needs no lock; creating or replacing one is
+ * done only under the bus directory's `bus.lock`, so members arriving at a
+ * dead bus together cannot race to unlink each other's fresh node (the
+ * transport's own replacement is not atomic) and each generation is counted
+ * once. A member of a live network cannot see it replaced, so the
+ * generation read after joining is the one it joined.
  */
-async function openNetwork(dir: BusDir, backend: 'auto' | 'kernel' | 'user', mode: number): Promise<Network> {
+async function openNetwork(dir: BusDir, backend: 'auto' | 'kernel' | 'user', mode: number): Promise<{ network: Network; dir: BusDir }> {
   const opts = { backend, mode, credentials: true };
+  const joined = (network: Network): { network: Network; dir: BusDir } => {
+    try {
+      return { network, dir: withGeneration(dir, readGeneration(dir.path)) };
+    } catch (e) {
+      network.close();
+      throw e;
+    }
+  };
+  const absent = (e: unknown): boolean => {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    return code === 'ECONNREFUSED' || code === 'ENOENT';
+  };
   try {
-    return await open(dir.networkPath, opts);
+    return joined(await open(dir.networkPath, { ...opts, create: false }));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException)?.code !== 'ECONNREFUSED') throw e;
+    if (!absent(e)) throw e;
   }
   const fd = fs.openSync(join(dir.path, 'bus.lock'), fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o644);
   try {
     await lock(fd);
     try {
-      return await open(dir.networkPath, opts);
+      return joined(await open(dir.networkPath, { ...opts, create: false }));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException)?.code !== 'ECONNREFUSED') throw e;
-      logger.debug({ path: dir.networkPath }, 'replacing a dead network');
-      fs.rmSync(dir.networkPath, { force: true });
-      return await open(dir.networkPath, opts);
+      if (!absent(e)) throw e;
     }
+    let replacing = false;
+    try {
+      // Only a kernel node dies; a user-backend mesh directory is never replaced.
+      if (!fs.statSync(dir.networkPath).isSocket()) return joined(await open(dir.networkPath, opts));
+      replacing = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException)?.code !== 'ENOENT') throw e;
+    }
+    if (replacing) logger.debug({ path: dir.networkPath }, 'replacing a dead network');
+    const generation = nextGeneration(dir, replacing);
+    fs.rmSync(dir.networkPath, { force: true });
+    const network = await open(dir.networkPath, opts);
+    return { network, dir: withGeneration(dir, generation) };
   } finally {
     fs.closeSync(fd);
   }
@@ -88,10 +113,10 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   }
   // The bus directory first: it holds the network (dir.networkPath) beside
   // the core's own files, and its mode is the bus's access control.
-  const dir = openBusDir(path, mode);
+  let dir = openBusDir(path, mode);
   let network: Network;
   try {
-    network = await openNetwork(dir, opts.backend ?? 'auto', mode);
+    ({ network, dir } = await openNetwork(dir, opts.backend ?? 'auto', mode));
   } catch (e) {
     throw asDBusError(e, path);
   }

@@ -23,7 +23,7 @@ import {
 import { messageBloom } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
 import { handleBusCall, type DriverHost } from './bus-driver.js';
-import { BusView, memberIdOf, uniqueNameOf } from './bus-view.js';
+import { BusView, uniqueNameOf } from './bus-view.js';
 import {
   BUS_INTERFACE,
   BUS_NAME,
@@ -135,7 +135,7 @@ export class Connection extends EventEmitter {
     this.#live = init.live;
     this.#store = new NameStore(init.dir);
     this.memberId = init.network.id;
-    this.uniqueName = uniqueNameOf(this.memberId);
+    this.uniqueName = uniqueNameOf(this.memberId, init.dir.generation);
     this.busId = init.dir.busId;
     this.#log = (init.logger ?? rootLogger).child({ member: this.uniqueName });
     const self: MemberInfo = init.credentials
@@ -146,6 +146,7 @@ export class Connection extends EventEmitter {
       init.network.members(),
       (n, o, w) => this.#ownerChanged(n, o, w),
       (id) => this.#probe(id),
+      init.dir.generation,
     );
     // Listen before reading the names directory: a record written after the
     // read is announced to us; one written before is in the file.
@@ -245,7 +246,7 @@ export class Connection extends EventEmitter {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EHOSTUNREACH' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ECONNRESET') {
-          throw new DBusError(ErrorNames.NoReply, `${dest} (${uniqueNameOf(target)}) left the bus`);
+          throw new DBusError(ErrorNames.NoReply, `${dest} (${this.view.uniqueNameOf(target)}) left the bus`);
         }
         throw this.#transportFailure(e, `send to ${dest}`);
       }
@@ -378,7 +379,7 @@ export class Connection extends EventEmitter {
 
   #internalCall(id: bigint, member: string, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const destination = uniqueNameOf(id);
+      const destination = this.view.uniqueNameOf(id);
       let serial: number;
       try {
         serial = this.send({
@@ -531,8 +532,8 @@ export class Connection extends EventEmitter {
 
   #ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
     if (!this.#ready || this.#closed) return;
-    const oldName = oldOwner === undefined ? '' : uniqueNameOf(oldOwner);
-    const newName = newOwner === undefined ? '' : uniqueNameOf(newOwner);
+    const oldName = oldOwner === undefined ? '' : this.view.uniqueNameOf(oldOwner);
+    const newName = newOwner === undefined ? '' : this.view.uniqueNameOf(newOwner);
     if (oldOwner === this.memberId) this.#busSignal('NameLost', [name], this.uniqueName);
     this.#busSignal('NameOwnerChanged', [name, oldName, newName]);
     if (newOwner === this.memberId) this.#busSignal('NameAcquired', [name], this.uniqueName);
@@ -567,7 +568,7 @@ export class Connection extends EventEmitter {
 
   getCredentials(name: string): { pid: number; uid: number; gid: number } | undefined {
     const owner = this.view.ownerOf(name);
-    const id = owner === undefined ? undefined : memberIdOf(owner);
+    const id = owner === undefined ? undefined : this.view.memberIdOf(owner);
     const m = id === undefined ? undefined : this.view.member(id);
     if (m === undefined) return undefined;
     if (id !== this.memberId) {
@@ -641,7 +642,7 @@ export class Connection extends EventEmitter {
     }
     // The transport's id is the only trusted identity: whatever SENDER the
     // message claims is overwritten.
-    msg.sender = uniqueNameOf(m.from);
+    msg.sender = this.view.uniqueNameOf(m.from);
     if (m.dropped > 0) this.#log.warn({ dropped: m.dropped }, 'the transport dropped messages for us');
     if (isAnnouncement(msg)) {
       // The record is only a hint of which name changed: the bus directory
@@ -692,7 +693,7 @@ export class Connection extends EventEmitter {
     switch (msg.type) {
       case MessageType.METHOD_RETURN:
       case MessageType.ERROR: {
-        const from = msg.sender === BUS_NAME ? 0n : memberIdOf(msg.sender ?? '');
+        const from = msg.sender === BUS_NAME ? 0n : this.view.memberIdOf(msg.sender ?? '');
         const mine = this.#pending.match(msg, from);
         if (mine === undefined || !mine.internal) this.#deliver(msg, fds);
         if (mine !== undefined) this.#pending.complete(msg, fds);

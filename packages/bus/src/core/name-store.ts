@@ -10,6 +10,8 @@ import { dropMembers, type NameState, type Outcome } from './name-state.js';
 interface StoredState {
   name: string;
   version: number;
+  /** Network generation the owner ids belong to (absent: 1). */
+  generation?: number;
   owners: Array<{ id: string; flags: number }>;
 }
 
@@ -18,11 +20,13 @@ function fileBase(name: string): string {
   return name.length <= 200 ? name : 'h-' + createHash('sha256').update(name).digest('hex');
 }
 
-function parse(text: string, expectName?: string): NameState | undefined {
+/** A record of another network generation reads as "no owners": its ids name other members. */
+function parse(text: string, generation: number, expectName?: string): NameState | undefined {
   try {
     const s = JSON.parse(text) as StoredState;
     if (typeof s.name !== 'string' || !Number.isSafeInteger(s.version) || !Array.isArray(s.owners)) return undefined;
     if (expectName !== undefined && s.name !== expectName) return undefined;
+    if ((s.generation ?? 1) !== generation) return { name: s.name, version: s.version, owners: [] };
     return {
       name: s.name,
       version: s.version,
@@ -54,7 +58,7 @@ export class NameStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return this.empty(name);
       throw e;
     }
-    const s = parse(text, name);
+    const s = parse(text, this.#dir.generation, name);
     if (s === undefined) {
       logger.warn({ path }, 'ignoring a corrupt name record');
       return this.empty(name);
@@ -68,7 +72,7 @@ export class NameStore {
     for (const f of fs.readdirSync(this.#dir.namesDir)) {
       if (!f.endsWith('.json')) continue;
       try {
-        const s = parse(fs.readFileSync(join(this.#dir.namesDir, f), 'utf8'));
+        const s = parse(fs.readFileSync(join(this.#dir.namesDir, f), 'utf8'), this.#dir.generation);
         if (s !== undefined) out.push(s);
       } catch (e) {
         // Removed between readdir and read: nothing to take.
@@ -83,6 +87,7 @@ export class NameStore {
     const stored: StoredState = {
       name: state.name,
       version: state.version,
+      generation: this.#dir.generation,
       owners: state.owners.map((o) => ({ id: o.id.toString(), flags: o.flags })),
     };
     // Write then rename: readers without the guard (snapshots) see the old

@@ -172,3 +172,46 @@ describe('name ownership across processes', () => {
     }
   });
 });
+
+describe('unique names over the life of a bus', () => {
+  // Regression: on the kernel backend a network dies with its last member
+  // and its replacement restarts member ids at 1; unique names and the
+  // name records of the dead network must not be taken for new members.
+  it('never reuses a unique name after every member left, and forgets the dead owners of names', async () => {
+    const gen = freshBus('generations');
+    const N = 'org.example.Generations';
+    const used = new Set<string>();
+    // Fewer members in the kernel-test VM (TCG), where each start costs seconds.
+    const K = process.env.IPNBUS_VM === '1' ? 3 : 4;
+    try {
+      const a = await Member.start(gen.address);
+      used.add(a.uniqueName);
+      expect(await a.do('requestName', N, 0)).toBe(R.PRIMARY_OWNER);
+      await a.kill('SIGKILL');
+      for (let round = 2; round <= 3; round++) {
+        // Members arriving together at a dead bus all end up in one network.
+        const ms = await Member.startMany(gen.address, K);
+        try {
+          for (const m of ms) {
+            expect(used.has(m.uniqueName)).toBe(false);
+            used.add(m.uniqueName);
+            if (BACKEND === 'kernel') expect(m.uniqueName).toMatch(new RegExp(`^:${round}\\.\\d+$`));
+          }
+          const everyone = ms.map((m) => m.uniqueName).sort();
+          for (const m of ms) {
+            await until(async () => (await m.do<string[]>('listNames')).filter((n) => n.startsWith(':')).length === K);
+            expect((await m.do<string[]>('listNames')).filter((n) => n.startsWith(':')).sort()).toEqual(everyone);
+            expect(await m.do('getNameOwner', N)).toBe(null);
+          }
+          expect(await ms[0]!.do('requestName', N, 0)).toBe(R.PRIMARY_OWNER);
+          expect(await ms[1]!.do('getNameOwner', N)).toBe(ms[0]!.uniqueName);
+        } finally {
+          // SIGKILL: the name record stays behind with a dead owner.
+          await Promise.all(ms.map((m) => m.kill('SIGKILL')));
+        }
+      }
+    } finally {
+      gen.cleanup();
+    }
+  }, 120_000);
+});
