@@ -1,6 +1,6 @@
 // marshal/unmarshal: a bare body (values for a signature) without a message header.
 import { bodyDecoders } from './decoder.js';
-import { bodyEncoders } from './encoder.js';
+import { bodyEncoders, checkBody } from './encoder.js';
 import { WireError } from './errors.js';
 import type { Endian } from './message.js';
 import { Reader } from './reader.js';
@@ -28,9 +28,7 @@ function checkOffset(offset: number | undefined): number {
 /** Marshals `values` for `signature` into a fresh Buffer. Throws WireError. */
 export function marshal(signature: string, values: unknown[], opts?: BodyOptions): Buffer {
   const encoders = bodyEncoders(signature);
-  if (!Array.isArray(values) || values.length !== encoders.length) {
-    throw new WireError('bad-value', `signature '${signature}' needs ${encoders.length} values`);
-  }
+  checkBody(signature, values, encoders);
   const shift = checkOffset(opts?.offset);
   const w = acquireWriter();
   try {

@@ -1,5 +1,5 @@
 // encodeMessage: validates a Message and marshals header and body into one Buffer.
-import { bodyEncoders, writeSignature, type Encode } from './encoder.js';
+import { bodyEncoders, checkBody, writeSignature, type Encode } from './encoder.js';
 import { WireError } from './errors.js';
 import { BIG_ENDIAN_BYTE, LITTLE_ENDIAN_BYTE, MAX_MESSAGE_LENGTH, PROTOCOL_VERSION } from './limits.js';
 import { HeaderField, missingRequiredField, type Endian, type Message } from './message.js';
@@ -135,12 +135,6 @@ export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer 
     throw e;
   } finally {
     releaseWriter(w);
-  }
-}
-
-function checkBody(signature: string, body: unknown, encoders: Encode[]): asserts body is unknown[] {
-  if (!Array.isArray(body) || body.length !== encoders.length) {
-    bad('bad-value', `signature '${signature}' needs ${encoders.length} body values, got ${Array.isArray(body) ? body.length : typeof body}`);
   }
 }
 

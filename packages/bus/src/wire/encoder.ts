@@ -1,4 +1,5 @@
 // Encoder compiler: turns a signature tree into closures that marshal JS values, cached per signature.
+import { WireError } from './errors.js';
 import { MAX_ARRAY_LENGTH, MAX_TOTAL_DEPTH } from './limits.js';
 import { isValidObjectPath } from './names.js';
 import { CodecCache, compiler, type CompiledType } from './codec-cache.js';
@@ -360,4 +361,11 @@ export function bodyEncoders(signature: string): Encode[] {
 /** Encoder for a variant's contents, which must be one complete type. */
 export function variantEncoder(signature: string): CompiledType<Encode> {
   return cache.single(signature);
+}
+
+/** Throws WireError('bad-value') unless `body` is an array with one value per complete type of `signature`. */
+export function checkBody(signature: string, body: unknown, encoders: Encode[]): asserts body is unknown[] {
+  if (!Array.isArray(body) || body.length !== encoders.length) {
+    throw new WireError('bad-value', `signature '${signature}' needs ${encoders.length} body values, got ${Array.isArray(body) ? body.length : typeof body}`);
+  }
 }
