@@ -47,6 +47,9 @@ done
 for l in $ROOT_LINKS; do ln -s "${l#*:}" "$N${l%%:*}"; done
 mount -t proc proc $N/proc
 mount -t sysfs sysfs $N/sys
+# sd-bus clients (busctl list) fail every credential query with ENOMEDIUM
+# when /sys/fs/cgroup is not a cgroup file system, as on any systemd host.
+mount -t cgroup2 cgroup2 $N/sys/fs/cgroup 2>/dev/null || true
 mount -t devtmpfs devtmpfs $N/dev
 mkdir -p $N/dev/pts $N/dev/shm $N/run/ipnvm
 mount -t devpts devpts $N/dev/pts
