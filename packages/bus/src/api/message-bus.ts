@@ -37,7 +37,7 @@ export class MessageBus extends EventEmitter {
     });
   }
 
-  /** This connection's unique name (':1.<member id>'). */
+  /** This connection's unique name (':<generation>.<member id>'). */
   get name(): string {
     return this.connection.uniqueName;
   }
