@@ -193,6 +193,21 @@ static int cmp64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* One message to every receiver, the way @mode does it. */
+static void fan_out(enum mode mode, int ipn, int relay_in, const int *out,
+		    int n, const struct msg *m)
+{
+	int r;
+
+	if (mode == M_IPN)
+		xsend(ipn, m);
+	else if (mode == M_RELAY)
+		xsend(relay_in, m);
+	else
+		for (r = 0; r < n; r++)
+			xsend(out[r], m);
+}
+
 static struct result run(enum mode mode, int n, long burst)
 {
 	int out[MAXR], sv[2], relay_in = -1, ipn = -1, r, i;
@@ -267,13 +282,7 @@ static struct result run(enum mode mode, int n, long burst)
 	for (k = 0; k < burst; k++) {
 		m.seq = k;
 		m.ts = now_ns();
-		if (mode == M_IPN)
-			xsend(ipn, &m);
-		else if (mode == M_RELAY)
-			xsend(relay_in, &m);
-		else
-			for (r = 0; r < n; r++)
-				xsend(out[r], &m);
+		fan_out(mode, ipn, relay_in, out, n, &m);
 	}
 	wait_for(&sh->burst_done, n);
 	t1 = t0;
@@ -285,13 +294,7 @@ static struct result run(enum mode mode, int n, long burst)
 	for (k = 0; k < LAT_MSGS; k++) {
 		m.seq = burst + k;
 		m.ts = now_ns();
-		if (mode == M_IPN)
-			xsend(ipn, &m);
-		else if (mode == M_RELAY)
-			xsend(relay_in, &m);
-		else
-			for (r = 0; r < n; r++)
-				xsend(out[r], &m);
+		fan_out(mode, ipn, relay_in, out, n, &m);
 		wait_for(&sh->lat_got, (int)(k + 1) * n);
 	}
 	for (i = 0; i < npids; i++)
