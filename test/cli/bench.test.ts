@@ -1,4 +1,5 @@
-// `ipnbus bench --smoke` runs both sides for real and ends with the JSON line scripts rely on.
+// `ipnbus bench --smoke` runs every side for real and ends with the JSON line scripts rely on.
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +7,19 @@ import { expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
 const KEYS = ['fanout16_small_ratio', 'latency_p50_ratio', 'call_p50_ratio', 'call_vs_floor', 'latency_vs_floor'];
+const BROKER_KEYS = ['fanout16_small_vs_broker', 'latency_p50_vs_broker', 'call_p50_vs_broker'];
 
-it('bench --smoke measures both sides and prints the ratios as its last line', async () => {
+/** dbus-broker is the third side wherever its package is installed (CI installs it). */
+function brokerInstalled(): boolean {
+  try {
+    execFileSync('which', ['dbus-broker-launch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+it('bench --smoke measures every side and prints the ratios as its last line', async () => {
   const out = await mkdtemp(join(tmpdir(), 'ipnbus-bench-test-'));
   try {
     const r = await runCli(['bench', '--smoke', '--out', out], { timeoutMs: 170_000 });
@@ -26,6 +38,24 @@ it('bench --smoke measures both sides and prints the ratios as its last line', a
     expect(json.fanout.find((f: { subscribers: number }) => f.subscribers === 16).sides.ipnbus.received).toBeGreaterThan(0);
     expect(await readFile(join(out, 'bench.md'), 'utf8')).toMatch(/\| 16 \| small \|/);
     expect(await readFile(join(out, 'bench.svg'), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+
+    if (brokerInstalled()) {
+      // Installed means measured: a broker that cannot be launched is a failure here, not a footnote.
+      expect(json.baselines.dbusBroker, json.baselines.dbusBroker).toMatch(/^dbus-broker \d+/);
+      for (const k of BROKER_KEYS) {
+        expect(typeof last[k], `${k} in ${JSON.stringify(last)}`).toBe('number');
+        expect(last[k] as number).toBeGreaterThan(0);
+      }
+      const broker16 = json.fanout.find((f: { subscribers: number }) => f.subscribers === 16).sides['dbus-broker'];
+      expect(broker16.received).toBe(broker16.expected);
+      expect(broker16.cpuUsPerDelivery).toBeGreaterThan(0);
+      // The launcher and the broker are both counted.
+      expect(json.memory['dbus-broker'].busProcessRssKiB).toBeGreaterThan(1000);
+      expect(json.calls[0].sides['dbus-broker'].n).toBeGreaterThan(0);
+    } else {
+      expect(json.baselines.dbusBroker).toMatch(/not measured/);
+      for (const k of BROKER_KEYS) expect(last[k]).toBeNull();
+    }
   } finally {
     await rm(out, { recursive: true, force: true });
   }

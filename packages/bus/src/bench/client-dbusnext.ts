@@ -1,4 +1,4 @@
-// The baseline client: dbus-next over a private dbus-daemon, used through its
+// The baseline client: dbus-next over a private dbus-daemon or dbus-broker, used through its
 // low-level Message API (the fastest path dbus-next offers, so the baseline is not weakened).
 import { sessionBus, Message, MessageType, type MessageBus } from 'dbus-next';
 import {
@@ -6,7 +6,7 @@ import {
   type BenchClient,
 } from './client.js';
 
-export async function connectDbusNext(address: string): Promise<BenchClient> {
+export async function connectDbusNext(address: string, kind: 'dbus-daemon' | 'dbus-broker'): Promise<BenchClient> {
   const bus: MessageBus = sessionBus({ busAddress: address });
   // Hello must complete before the bus is usable; dbus-next emits 'connect' then.
   await new Promise<void>((resolve, reject) => {
@@ -22,7 +22,7 @@ export async function connectDbusNext(address: string): Promise<BenchClient> {
   const stream = (bus as unknown as { _connection: { stream: NodeJS.WritableStream & { writableLength: number } } })._connection.stream;
 
   return {
-    kind: 'dbus-daemon',
+    kind,
     async subscribe(onTick) {
       bus.on('message', (msg: Message) => {
         if (msg.type === MessageType.SIGNAL && msg.member === BENCH_SIGNAL && msg.interface === BENCH_IFACE) {

@@ -1,5 +1,6 @@
 // The one client interface the benchmark workers drive, so ipnbus and
-// dbus-daemon + dbus-next run byte-for-byte the same scenarios.
+// the brokers (dbus-daemon, dbus-broker) with dbus-next run byte-for-byte the same scenarios.
+import type { Backend } from './protocol.js';
 
 /** Names shared by both sides of every scenario. */
 export const BENCH_PATH = '/org/ipnbus/Bench';
@@ -16,7 +17,7 @@ export const TICK_SIGNATURE = 'ts';
 export const TICK_MATCH = `type='signal',interface='${BENCH_IFACE}',member='${BENCH_SIGNAL}'`;
 
 export interface BenchClient {
-  readonly kind: 'ipnbus' | 'dbus-daemon';
+  readonly kind: Backend;
   /** Subscribe to Tick signals; resolves once the subscription is in force. */
   subscribe(onTick: (stamp: bigint, payloadLength: number) => void): Promise<void>;
   /** Broadcast one Tick signal. */

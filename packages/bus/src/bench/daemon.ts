@@ -1,11 +1,13 @@
-// A private dbus-daemon for the baseline, plus /proc readings of its CPU and memory.
+// A private dbus-daemon for the baseline, plus /proc readings of a bus's CPU and memory.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** A running baseline bus: where to connect and which processes do its work. */
 export interface PrivateDaemon {
   address: string;
-  pid: number;
+  /** Every process of the bus, for CPU and memory from /proc. */
+  pids: number[];
   version: string;
   stop(): Promise<void>;
 }
@@ -46,7 +48,7 @@ export async function startDbusDaemon(dir: string): Promise<PrivateDaemon> {
   }
   return {
     address,
-    pid: child.pid!,
+    pids: [child.pid!],
     version,
     async stop() {
       if (child.exitCode !== null) return;
@@ -55,16 +57,6 @@ export async function startDbusDaemon(dir: string): Promise<PrivateDaemon> {
       await gone;
     },
   };
-}
-
-/** Whether dbus-broker could be launched here (it needs dbus-broker-launch and, in practice, systemd). */
-export function dbusBrokerStatus(): string {
-  for (const dir of ['/usr/bin', '/usr/sbin', '/usr/local/bin']) {
-    if (existsSync(join(dir, 'dbus-broker-launch'))) {
-      return 'installed but not measured: dbus-broker-launch needs a systemd user manager, absent here';
-    }
-  }
-  return 'not installed on this machine (not measured)';
 }
 
 let clockTicks: number | undefined;

@@ -1,7 +1,7 @@
 // Messages between the benchmark runner and its worker processes (node IPC
 // channel, out of band from the bus under test so it never skews the numbers).
 
-export type Backend = 'ipnbus' | 'dbus-daemon';
+export type Backend = 'ipnbus' | 'dbus-daemon' | 'dbus-broker';
 
 export interface WorkerArgs {
   backend: Backend;

@@ -1,25 +1,41 @@
-// The Markdown report of a benchmark run (bench.md): one table per scenario, ratios vs dbus-daemon.
-import type { BenchResult } from './results.js';
+// The Markdown report of a benchmark run (bench.md): one table per scenario,
+// ratios vs dbus-daemon, and vs dbus-broker when it was measured.
+import type { Backend } from './protocol.js';
+import { SIDES, type BenchResult } from './results.js';
 
 const fmt = (n: number | null | undefined, unit = ''): string =>
   n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : `${n.toLocaleString('en-US')}${unit}`;
 const x = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : `${n}x`);
 
+/** Whether any scenario has figures for dbus-broker (its columns are left out otherwise). */
+function brokerMeasured(r: BenchResult): boolean {
+  return r.fanout.some((row) => row.sides['dbus-broker']) || r.calls.some((c) => c.sides['dbus-broker']) || r.latency.sides['dbus-broker'] !== undefined;
+}
+
 export function renderMarkdown(r: BenchResult): string {
   const m = r.machine;
+  const withBroker = brokerMeasured(r);
+  const sides: Backend[] = SIDES.filter((s) => withBroker || s !== 'dbus-broker');
+  // Header cells per side, e.g. "dbus-daemon p50 | dbus-broker p50 | ipnbus p50".
+  const each = (label: string) => sides.map((s) => `${s}${label}`).join(' | ');
+  const ratioHead = withBroker ? 'ratio | vs dbus-broker' : 'ratio';
+  const ratioCells = (vsDaemon: number | null, vsBroker: number | null) => (withBroker ? `${x(vsDaemon)} | ${x(vsBroker)}` : x(vsDaemon));
+  const align = (n: number) => Array.from({ length: n }, () => '---:').join('|');
+  const ratioCols = withBroker ? 2 : 1;
   const out: string[] = [];
-  out.push(`# ipnbus vs dbus-daemon (${r.mode} run, ${r.date})`, '');
+  out.push(`# ipnbus vs dbus-daemon${withBroker ? ' and dbus-broker' : ''} (${r.mode} run, ${r.date})`, '');
   out.push(`Machine: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ipn.ko ${m.ipnModuleLoaded ? 'loaded' : 'not loaded'}; ipnbus transport: ${r.transport}.`);
-  out.push(`Baseline: ${r.baselines.dbusDaemon} with ${r.baselines.client}. dbus-broker: ${r.baselines.dbusBroker}.`, '');
+  out.push(`Baseline: ${r.baselines.dbusDaemon} with ${r.baselines.client}. dbus-broker: ${r.baselines.dbusBroker}${withBroker ? ', same client' : ''}.`);
+  out.push(`Ratios are ipnbus over dbus-daemon${withBroker ? ' ("ratio") and over dbus-broker ("vs dbus-broker")' : ''}.`, '');
 
   out.push('## Signal fan-out (deliveries/s, higher is better)', '');
-  out.push(`Each subscriber is its own process; one publisher sends as fast as the bus takes it. Median of ${r.fanout[0]?.sides['dbus-daemon']?.roundsPerS.length ?? r.fanout[0]?.sides.ipnbus?.roundsPerS.length ?? 0} measured rounds after a warm-up round; CPU counts every process involved (the daemon too).`, '');
-  out.push('| subscribers | payload | dbus-daemon | ipnbus | ratio | CPU us/delivery dbus-daemon | CPU us/delivery ipnbus |');
-  out.push('|---:|---|---:|---:|---:|---:|---:|');
+  out.push(`Each subscriber is its own process; one publisher sends as fast as the bus takes it. Median of ${r.fanout[0]?.sides['dbus-daemon']?.roundsPerS.length ?? r.fanout[0]?.sides.ipnbus?.roundsPerS.length ?? 0} measured rounds after a warm-up round; CPU counts every process involved (the bus's too: dbus-daemon${withBroker ? '; dbus-broker-launch and dbus-broker' : ''}).`, '');
+  out.push(`| subscribers | payload | ${each('')} | ${ratioHead} | ${each(' CPU us/delivery')} |`);
+  out.push(`|---:|---|${align(sides.length)}|${align(ratioCols)}|${align(sides.length)}|`);
   for (const row of r.fanout) {
-    const d = row.sides['dbus-daemon'];
-    const i = row.sides.ipnbus;
-    out.push(`| ${row.subscribers} | ${row.payload} | ${fmt(d?.deliveriesPerS)} | ${fmt(i?.deliveriesPerS)} | ${x(row.ratio)} | ${fmt(d?.cpuUsPerDelivery)} | ${fmt(i?.cpuUsPerDelivery)} |`);
+    const rate = sides.map((s) => fmt(row.sides[s]?.deliveriesPerS)).join(' | ');
+    const cpu = sides.map((s) => fmt(row.sides[s]?.cpuUsPerDelivery)).join(' | ');
+    out.push(`| ${row.subscribers} | ${row.payload} | ${rate} | ${ratioCells(row.ratio, row.vsBroker)} | ${cpu} |`);
   }
   const lost = r.fanout.flatMap((row) => Object.entries(row.sides)
     .filter(([, s]) => s && s.received !== s.expected)
@@ -28,23 +44,28 @@ export function renderMarkdown(r: BenchResult): string {
 
   const l = r.latency;
   out.push('', `## Signal latency at ${l.rate} signals/s, ${l.subscribers} subscriber (us, lower is better)`, '');
-  out.push('| | dbus-daemon | ipnbus | ratio |', '|---|---:|---:|---:|');
-  out.push(`| p50 | ${fmt(l.sides['dbus-daemon']?.p50Us)} | ${fmt(l.sides.ipnbus?.p50Us)} | ${x(l.p50Ratio)} |`);
-  out.push(`| p99 | ${fmt(l.sides['dbus-daemon']?.p99Us)} | ${fmt(l.sides.ipnbus?.p99Us)} | ${x(l.p99Ratio)} |`);
+  out.push(`| | ${each('')} | ${ratioHead} |`, `|---|${align(sides.length)}|${align(ratioCols)}|`);
+  out.push(`| p50 | ${sides.map((s) => fmt(l.sides[s]?.p50Us)).join(' | ')} | ${ratioCells(l.p50Ratio, l.p50VsBroker)} |`);
+  out.push(`| p99 | ${sides.map((s) => fmt(l.sides[s]?.p99Us)).join(' | ')} | ${ratioCells(l.p99Ratio, l.p99VsBroker)} |`);
 
   out.push('', '## Method call round trip (us, lower is better)', '');
-  out.push('| in flight | dbus-daemon p50 | ipnbus p50 | ratio | dbus-daemon p99 | ipnbus p99 | dbus-daemon calls/s | ipnbus calls/s |');
-  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push(`| in flight | ${each(' p50')} | ${ratioHead} | ${each(' p99')} | ${each(' calls/s')} |`);
+  out.push(`|---:|${align(sides.length)}|${align(ratioCols)}|${align(sides.length)}|${align(sides.length)}|`);
   for (const c of r.calls) {
-    const d = c.sides['dbus-daemon'];
-    const i = c.sides.ipnbus;
-    out.push(`| ${c.inflight} | ${fmt(d?.p50Us)} | ${fmt(i?.p50Us)} | ${x(c.p50Ratio)} | ${fmt(d?.p99Us)} | ${fmt(i?.p99Us)} | ${fmt(d?.callsPerS)} | ${fmt(i?.callsPerS)} |`);
+    const col = (f: (s: NonNullable<typeof c.sides.ipnbus>) => number) => sides.map((s) => fmt(c.sides[s] ? f(c.sides[s]!) : undefined)).join(' | ');
+    out.push(`| ${c.inflight} | ${col((s) => s.p50Us)} | ${ratioCells(c.p50Ratio, c.p50VsBroker)} | ${col((s) => s.p99Us)} | ${col((s) => s.callsPerS)} |`);
   }
 
   out.push('', '## Memory (16-subscriber fan-out)', '');
   out.push('| | bus process RSS (KiB) | mean member RSS (KiB) |', '|---|---:|---:|');
-  for (const [side, mem] of Object.entries(r.memory)) {
-    out.push(`| ${side} | ${side === 'ipnbus' ? '0 (no bus process)' : fmt(mem?.busProcessRssKiB)} | ${fmt(mem?.memberRssKiBMean)} |`);
+  const busRss: Record<Backend, (kib: number | undefined) => string> = {
+    'dbus-daemon': (kib) => fmt(kib),
+    'dbus-broker': (kib) => `${fmt(kib)} (launcher + broker)`,
+    ipnbus: () => '0 (no bus process)',
+  };
+  for (const side of SIDES) {
+    const mem = r.memory[side];
+    if (mem) out.push(`| ${side} | ${busRss[side](mem.busProcessRssKiB)} | ${fmt(mem.memberRssKiBMean)} |`);
   }
 
   out.push('', '## Physical floor (C, AF_UNIX SOCK_SEQPACKET)', '');
@@ -72,6 +93,11 @@ export function renderMarkdown(r: BenchResult): string {
   out.push(`| signal latency p50 / half the C round trip | ${x(s.latency_vs_floor)} | |`);
   out.push(`| signal latency p50 / half the paced C round trip | ${x(s.latency_vs_paced_floor)} | |`);
   out.push(`| signal latency p50 / Node.js floor (paced node:net) | ${x(s.latency_vs_node_floor)} | |`);
+  if (withBroker) {
+    out.push(`| fan-out 16, small: ipnbus / dbus-broker deliveries/s | ${x(s.fanout16_small_vs_broker)} | |`);
+    out.push(`| latency p50: ipnbus / dbus-broker | ${x(s.latency_p50_vs_broker)} | |`);
+    out.push(`| call p50 (1 in flight): ipnbus / dbus-broker | ${x(s.call_p50_vs_broker)} | |`);
+  }
   if (r.errors.length) out.push('', '## Errors', '', ...r.errors.map((e) => `- ${e}`));
   out.push('');
   return out.join('\n');

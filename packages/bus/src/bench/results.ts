@@ -4,7 +4,8 @@ import type { FloorResult } from './floor.js';
 import type { NodeFloor } from './node-floor.js';
 import type { Backend } from './protocol.js';
 
-export const SIDES: readonly Backend[] = ['dbus-daemon', 'ipnbus'];
+/** Every side a run can have, in report order; dbus-broker only where it can be launched. */
+export const SIDES: readonly Backend[] = ['dbus-daemon', 'dbus-broker', 'ipnbus'];
 
 export interface FanoutSide {
   messages: number;
@@ -15,7 +16,7 @@ export interface FanoutSide {
   deliveriesPerS: number;
   /** Every measured round, in order. */
   roundsPerS: number[];
-  /** CPU of every process involved (daemon included), per delivered message. */
+  /** CPU of every process involved (the bus processes included), per delivered message. */
   cpuUsPerDelivery: number;
 }
 
@@ -26,16 +27,25 @@ export interface FanoutRow {
   sides: Partial<Record<Backend, FanoutSide>>;
   /** ipnbus deliveries/s over dbus-daemon's: above 1 is better. */
   ratio: number | null;
+  /** ipnbus deliveries/s over dbus-broker's; null when dbus-broker was not measured. */
+  vsBroker: number | null;
 }
 
 export interface LatencySide { n: number; p50Us: number; p99Us: number }
 
 export interface CallSide { n: number; p50Us: number; p99Us: number; callsPerS: number }
 
-export interface CallRow { inflight: number; sides: Partial<Record<Backend, CallSide>>; p50Ratio: number | null }
+export interface CallRow {
+  inflight: number;
+  sides: Partial<Record<Backend, CallSide>>;
+  /** ipnbus p50 over dbus-daemon's: below 1 is better. */
+  p50Ratio: number | null;
+  /** ipnbus p50 over dbus-broker's. */
+  p50VsBroker: number | null;
+}
 
 export interface MemorySide {
-  /** The broker's RSS (dbus-daemon); 0 for ipnbus, which has none. */
+  /** The bus's RSS (dbus-daemon; dbus-broker-launch + dbus-broker); 0 for ipnbus, which has none. */
   busProcessRssKiB: number;
   /** Mean RSS of one subscriber process in the 16-subscriber fan-out. */
   memberRssKiBMean: number;
@@ -55,6 +65,10 @@ export interface Summary {
   latency_vs_paced_floor: number | null;
   /** Against a paced node:net write -> read between two Node processes: any Node client's floor. */
   latency_vs_node_floor: number | null;
+  /** The same figures against dbus-broker (null when it was not measured). */
+  fanout16_small_vs_broker: number | null;
+  latency_p50_vs_broker: number | null;
+  call_p50_vs_broker: number | null;
 }
 
 export interface BenchResult {
@@ -63,9 +77,18 @@ export interface BenchResult {
   mode: Mode;
   transport: Transport;
   machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string; ipnModuleLoaded: boolean };
+  /** dbusBroker: its version and how it was launched, or why it was not measured. */
   baselines: { dbusDaemon: string; dbusBroker: string; client: string };
   fanout: FanoutRow[];
-  latency: { rate: number; subscribers: number; sides: Partial<Record<Backend, LatencySide>>; p50Ratio: number | null; p99Ratio: number | null };
+  latency: {
+    rate: number;
+    subscribers: number;
+    sides: Partial<Record<Backend, LatencySide>>;
+    p50Ratio: number | null;
+    p99Ratio: number | null;
+    p50VsBroker: number | null;
+    p99VsBroker: number | null;
+  };
   calls: CallRow[];
   memory: Partial<Record<Backend, MemorySide>>;
   floor: FloorResult | null;

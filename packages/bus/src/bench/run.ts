@@ -1,11 +1,13 @@
-// The benchmark runner: the same scenarios against a private dbus-daemon (with
-// dbus-next clients) and against ipnbus, in one run, plus the C floor.
+// The benchmark runner: the same scenarios against a private dbus-daemon and,
+// where it can be launched, a private dbus-broker (both with dbus-next
+// clients), and against ipnbus, in one run, plus the C floor.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFor, messagesFor, type BenchConfig, type Mode, type Transport } from './config.js';
-import { dbusBrokerStatus, procCpuUs, procRss, startDbusDaemon } from './daemon.js';
+import { startDbusBroker } from './broker.js';
+import { procCpuUs, procRss, startDbusDaemon, type PrivateDaemon } from './daemon.js';
 import { measureFloor, type FloorResult } from './floor.js';
 import { measureNodeFloor, type NodeFloor } from './node-floor.js';
 import { BenchTimeout, startMany, Worker } from './pool.js';
@@ -25,57 +27,66 @@ export interface RunOptions {
   onStep?: (label: string, index: number, total: number) => void;
 }
 
-/** Where each side's bus lives for this run. */
-interface Endpoints {
-  'dbus-daemon': { address: string; pid: number };
-  ipnbus: { address: string };
-}
+/** Where each side's bus lives for this run, and the processes that are the bus (none for ipnbus). */
+type Endpoints = Partial<Record<Backend, { address: string; busPids: number[] }>>;
 
-function countSteps(cfg: BenchConfig): number {
+function countSteps(cfg: BenchConfig, sides: number): number {
   // Per subscriber count: start and warm-up per side, one step per payload
   // (per side when sides run one at a time), latency per side (1 sub only).
-  const perK = cfg.subscribers.map((k) => SIDES.length * (2 + (k === 1 ? 1 : 0)) + cfg.payloads.length * (k <= 16 ? 1 : SIDES.length));
-  return perK.reduce((a, b) => a + b, 0) + SIDES.length * (1 + cfg.calls.inflight.length) + 2;
+  const perK = cfg.subscribers.map((k) => sides * (2 + (k === 1 ? 1 : 0)) + cfg.payloads.length * (k <= 16 ? 1 : sides));
+  return perK.reduce((a, b) => a + b, 0) + sides * (1 + cfg.calls.inflight.length) + 2;
 }
 
 export async function runBench(opts: RunOptions): Promise<BenchResult> {
   const cfg = configFor(opts.mode, opts.transport);
   const started = Date.now();
-  const total = countSteps(cfg);
-  let stepNo = 0;
-  const step = (label: string) => opts.onStep?.(label, stepNo++, total);
   const errors: string[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'ipnbus-bench-'));
   const daemon = await startDbusDaemon(dir);
+  // dbus-broker is a second baseline where it can be launched; where it
+  // cannot, the report says why and the run goes on without it.
+  const launched = await startDbusBroker(dir);
+  const broker: PrivateDaemon | undefined = launched.ok ? launched.broker : undefined;
   const ends: Endpoints = {
-    'dbus-daemon': { address: daemon.address, pid: daemon.pid },
-    ipnbus: { address: `ipnbus:path=${join(dir, 'ipnbus')}` },
+    'dbus-daemon': { address: daemon.address, busPids: daemon.pids },
+    ...(broker ? { 'dbus-broker': { address: broker.address, busPids: broker.pids } } : {}),
+    ipnbus: { address: `ipnbus:path=${join(dir, 'ipnbus')}`, busPids: [] },
   };
+  const sides = SIDES.filter((s) => ends[s] !== undefined);
+  const total = countSteps(cfg, sides.length);
+  let stepNo = 0;
+  const step = (label: string) => opts.onStep?.(label, stepNo++, total);
   const fanout: FanoutRow[] = [];
   const latencySides: Partial<Record<Backend, LatencySide>> = {};
   const memory: Partial<Record<Backend, MemorySide>> = {};
-  const calls: CallRow[] = cfg.calls.inflight.map((inflight) => ({ inflight, sides: {}, p50Ratio: null }));
+  const calls: CallRow[] = cfg.calls.inflight.map((inflight) => ({ inflight, sides: {}, p50Ratio: null, p50VsBroker: null }));
   let floor: FloorResult | null = null;
   let nodeFloor: NodeFloor | null = null;
 
   try {
     for (const k of cfg.subscribers) {
-      const rows: FanoutRow[] = cfg.payloads.map((p) => ({ subscribers: k, payload: p.name, bytes: p.bytes, sides: {}, ratio: null }));
+      const rows: FanoutRow[] = cfg.payloads.map((p) => ({ subscribers: k, payload: p.name, bytes: p.bytes, sides: {}, ratio: null, vsBroker: null }));
       fanout.push(...rows);
-      // Both sides alive at once, rounds taking turns; beyond 16 subscribers
-      // one side at a time (2 x 64 idle node processes would crowd memory).
-      const batches = k <= 16 ? [SIDES] : SIDES.map((side) => [side]);
-      for (const sides of batches) {
+      // Every side alive at once, rounds taking turns; beyond 16 subscribers
+      // one side at a time (3 x 64 idle node processes would crowd memory).
+      const batches = k <= 16 ? [sides] : sides.map((side) => [side]);
+      for (const batch of batches) {
         try {
-          await fanoutGroups(cfg, sides, ends, k, rows, errors, step, latencySides, memory);
+          await fanoutGroups(cfg, batch, ends, k, rows, errors, step, latencySides, memory);
         } catch (err) {
           errors.push(`fan-out to ${k}: ${firstLine(err)}`);
         }
       }
-      for (const row of rows) row.ratio = ratio(row.sides.ipnbus?.deliveriesPerS, row.sides['dbus-daemon']?.deliveriesPerS);
+      for (const row of rows) {
+        row.ratio = ratio(row.sides.ipnbus?.deliveriesPerS, row.sides['dbus-daemon']?.deliveriesPerS);
+        row.vsBroker = ratio(row.sides.ipnbus?.deliveriesPerS, row.sides['dbus-broker']?.deliveriesPerS);
+      }
     }
-    await callGroups(cfg, SIDES, ends, calls, errors, step);
-    for (const row of calls) row.p50Ratio = ratio(row.sides.ipnbus?.p50Us, row.sides['dbus-daemon']?.p50Us);
+    await callGroups(cfg, sides, ends, calls, errors, step);
+    for (const row of calls) {
+      row.p50Ratio = ratio(row.sides.ipnbus?.p50Us, row.sides['dbus-daemon']?.p50Us);
+      row.p50VsBroker = ratio(row.sides.ipnbus?.p50Us, row.sides['dbus-broker']?.p50Us);
+    }
     step('C floor (AF_UNIX SOCK_SEQPACKET)');
     try {
       floor = await measureFloor(dir, {
@@ -97,6 +108,7 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     }
   } finally {
     await daemon.stop();
+    await broker?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 
@@ -106,6 +118,8 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     sides: latencySides,
     p50Ratio: ratio(latencySides.ipnbus?.p50Us, latencySides['dbus-daemon']?.p50Us),
     p99Ratio: ratio(latencySides.ipnbus?.p99Us, latencySides['dbus-daemon']?.p99Us),
+    p50VsBroker: ratio(latencySides.ipnbus?.p50Us, latencySides['dbus-broker']?.p50Us),
+    p99VsBroker: ratio(latencySides.ipnbus?.p99Us, latencySides['dbus-broker']?.p99Us),
   };
   const row16 = (payload: string) => fanout.find((r) => r.subscribers === 16 && r.payload === payload);
   const floorRttUs = floor ? floor.pingpong.rtt_p50_ns / 1000 : undefined;
@@ -121,6 +135,9 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     latency_vs_floor: ratio(latencySides.ipnbus?.p50Us, floorRttUs === undefined ? undefined : floorRttUs / 2),
     latency_vs_paced_floor: ratio(latencySides.ipnbus?.p50Us, floor ? floor.pingpongPaced.rtt_p50_ns / 2000 : undefined),
     latency_vs_node_floor: ratio(latencySides.ipnbus?.p50Us, nodeFloor?.p50Us),
+    fanout16_small_vs_broker: row16('small')?.vsBroker ?? null,
+    latency_p50_vs_broker: latency.p50VsBroker,
+    call_p50_vs_broker: calls.find((c) => c.inflight === 1)?.p50VsBroker ?? null,
   };
   return {
     version: 1,
@@ -135,7 +152,11 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
       node: process.version,
       ipnModuleLoaded: existsSync('/sys/module/ipn'),
     },
-    baselines: { dbusDaemon: daemon.version, dbusBroker: dbusBrokerStatus(), client: 'dbus-next 0.10 (low-level Message API)' },
+    baselines: {
+      dbusDaemon: daemon.version,
+      dbusBroker: launched.ok ? launched.broker.version : launched.reason,
+      client: 'dbus-next 0.10 (low-level Message API)',
+    },
     fanout, latency, calls, memory, floor, nodeFloor: nodeFloor ? { ...nodeFloor, p50Us: round(nodeFloor.p50Us), p99Us: round(nodeFloor.p99Us) } : null, errors,
     seconds: round((Date.now() - started) / 1000),
     summary,
@@ -143,10 +164,11 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
 }
 
 function workerArgs(cfg: BenchConfig, side: Backend, ends: Endpoints, role: WorkerArgs['role']): WorkerArgs {
-  return { backend: side, address: ends[side].address, transport: cfg.transport, role };
+  return { backend: side, address: ends[side]!.address, transport: cfg.transport, role };
 }
 
-const daemonPid = (side: Backend, ends: Endpoints) => (side === 'dbus-daemon' ? ends['dbus-daemon'].pid : undefined);
+/** CPU time of all the bus's processes together. */
+const busCpuUs = (pids: number[]) => pids.reduce((a, pid) => a + procCpuUs(pid), 0);
 
 /** Wait for every subscriber's count; a straggler is asked for what it has after the deadline. */
 async function collectCounts(subs: Worker[], timeoutMs: number) {
@@ -162,18 +184,18 @@ async function collectCounts(subs: Worker[], timeoutMs: number) {
 }
 
 /** One fan-out round: blast `messages` Ticks at `subs`; deliveries/s and CPU per delivery. */
-async function fanoutRound(cfg: BenchConfig, pub: Worker, subs: Worker[], messages: number, size: number, dPid: number | undefined) {
+async function fanoutRound(cfg: BenchConfig, pub: Worker, subs: Worker[], messages: number, size: number, busPids: number[]) {
   for (const s of subs) s.send({ t: 'count', expect: messages });
   await Promise.all(subs.map((s) => s.next('armed', 10_000)));
-  const cpu0 = dPid ? procCpuUs(dPid) : 0;
+  const cpu0 = busCpuUs(busPids);
   pub.send({ t: 'blast', count: messages, size });
   const sent = await pub.next('sent', cfg.roundTimeoutMs);
   const counts = await collectCounts(subs, cfg.roundTimeoutMs);
-  const daemonCpu = dPid ? procCpuUs(dPid) - cpu0 : 0;
+  const busCpu = busCpuUs(busPids) - cpu0;
   const received = counts.reduce((a, c) => a + c.received, 0);
   const lastNs = counts.reduce((a, c) => (c.last > a ? c.last : a), sent.end);
   const seconds = Number(lastNs - sent.start) / 1e9;
-  const cpuUs = daemonCpu + sent.cpuUs + counts.reduce((a, c) => a + c.cpuUs, 0);
+  const cpuUs = busCpu + sent.cpuUs + counts.reduce((a, c) => a + c.cpuUs, 0);
   return {
     side: {
       messages,
@@ -188,7 +210,7 @@ async function fanoutRound(cfg: BenchConfig, pub: Worker, subs: Worker[], messag
   };
 }
 
-interface FanoutGroup { subs: Worker[]; pub: Worker; dPid: number | undefined }
+interface FanoutGroup { subs: Worker[]; pub: Worker; busPids: number[] }
 
 /** Sides taking turns: A B, then B A, ... so a load swing on the machine hits both alike. */
 const turn = <T>(items: T[], r: number): T[] => (r % 2 === 0 ? items : [...items].reverse());
@@ -216,7 +238,7 @@ async function fanoutGroups(
         workers.push(...subs);
         const pub = await Worker.start(workerArgs(cfg, side, ends, 'pub'));
         workers.push(pub);
-        groups.set(side, { subs, pub, dPid: daemonPid(side, ends) });
+        groups.set(side, { subs, pub, busPids: ends[side]!.busPids });
       } catch (err) {
         fail(side, err);
       }
@@ -225,7 +247,7 @@ async function fanoutGroups(
       step(`${side}: warm-up, ${k} subscriber${k > 1 ? 's' : ''}`);
       // Every process sees warmupMessages Ticks, bounded to 64k deliveries for the largest groups.
       const n = Math.min(cfg.warmupMessages, Math.max(cfg.minMessages, Math.round(64_000 / k)));
-      await fanoutRound(cfg, g.pub, g.subs, n, 16, g.dPid).catch((err: unknown) => fail(side, err));
+      await fanoutRound(cfg, g.pub, g.subs, n, 16, g.busPids).catch((err: unknown) => fail(side, err));
     }
     for (const [i, p] of cfg.payloads.entries()) {
       const messages = messagesFor(cfg, p, k);
@@ -235,7 +257,7 @@ async function fanoutGroups(
         for (const side of turn([...groups.keys()], r)) {
           const g = groups.get(side)!;
           try {
-            const got = await fanoutRound(cfg, g.pub, g.subs, messages, p.bytes, g.dPid);
+            const got = await fanoutRound(cfg, g.pub, g.subs, messages, p.bytes, g.busPids);
             rounds.set(side, [...(rounds.get(side) ?? []), got]);
           } catch (err) {
             fail(side, err);
@@ -249,9 +271,9 @@ async function fanoutGroups(
         const { side: median, memberRss } = sorted[Math.floor((sorted.length - 1) / 2)]!;
         rows[i]!.sides[side] = { ...median, roundsPerS: list.map((x) => x.side.deliveriesPerS) };
         if (k === 16 && p.name === 'small') {
-          const dPid = groups.get(side)!.dPid;
+          const busPids = groups.get(side)!.busPids;
           memory[side] = {
-            busProcessRssKiB: dPid ? round(procRss(dPid) / 1024) : 0,
+            busProcessRssKiB: round(busPids.reduce((a, pid) => a + procRss(pid), 0) / 1024),
             memberRssKiBMean: round(memberRss.reduce((a, b) => a + b, 0) / memberRss.length / 1024),
           };
         }

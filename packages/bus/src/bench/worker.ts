@@ -1,4 +1,4 @@
-// A benchmark worker process: one bus client (ipnbus or dbus-next) in one role,
+// A benchmark worker process: one bus client (ipnbus, or dbus-next on a broker) in one role,
 // driven by the runner over the node IPC channel. Run only by the runner.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BenchClient } from './client.js';
@@ -16,9 +16,9 @@ function cpuUs(since: NodeJS.CpuUsage): number {
 async function open(args: WorkerArgs): Promise<BenchClient> {
   // Each side loads only its own client, so neither pays the other's start-up
   // or memory (the member RSS figures compare the two).
-  if (args.backend === 'dbus-daemon') {
+  if (args.backend === 'dbus-daemon' || args.backend === 'dbus-broker') {
     const { connectDbusNext } = await import('./client-dbusnext.js');
-    return connectDbusNext(args.address);
+    return connectDbusNext(args.address, args.backend);
   }
   const { connectIpnbus } = await import('./client-ipnbus.js');
   return connectIpnbus(args.address, args.transport ?? 'auto');

@@ -1,4 +1,4 @@
-// `ipnbus bench`: ipnbus against a private dbus-daemon (dbus-next clients), same run, plus the C floor.
+// `ipnbus bench`: ipnbus against a private dbus-daemon and dbus-broker (dbus-next clients), same run, plus the C floor.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,10 +14,12 @@ import { backendOption, parseVerbArgs, type Verb } from '../verb.js';
 const help = `Usage: ipnbus bench [--quick | --smoke] [--backend auto|user|kernel] [--out DIR]
 
 Runs the same scenarios on ipnbus and on a private dbus-daemon with dbus-next
-clients, in one run: signal fan-out to 1, 4, 16, 64 subscriber processes
-(16-byte and 4 KiB payloads), paced signal latency (200/s), method-call round
-trips (1 and 16 in flight), CPU per delivered message and memory; and the C
-floor (AF_UNIX SOCK_SEQPACKET ping-pong and fan-out, compiled with cc).
+clients, and on a private dbus-broker with the same clients where it can be
+launched (dbus-broker package; without journald, only as root), in one run:
+signal fan-out to 1, 4, 16, 64 subscriber processes (16-byte and 4 KiB
+payloads), paced signal latency (200/s), method-call round trips (1 and 16 in
+flight), CPU per delivered message and memory; and the C floor (AF_UNIX
+SOCK_SEQPACKET ping-pong and fan-out, compiled with cc).
 
 Writes DIR/bench.json, DIR/bench.md and DIR/bench.svg (default: bench/results
 in the repository). The last line of output is one JSON object of ratios.
@@ -33,7 +35,7 @@ Options:
 
 export const benchVerb: Verb = {
   name: 'bench',
-  summary: 'benchmark ipnbus against dbus-daemon (writes bench/results/)',
+  summary: 'benchmark ipnbus against dbus-daemon and dbus-broker (writes bench/results/)',
   help,
   async run(argv, globals) {
     const { values, positionals, help: wantHelp } = parseVerbArgs('bench', argv, {
