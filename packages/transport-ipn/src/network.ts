@@ -55,6 +55,13 @@ export interface OpenOptions {
   loopback?: boolean;
   /** Attach sender credentials to each message (default true). */
   credentials?: boolean;
+  /**
+   * The broadcast filter (as in setFilter) in force from the moment of
+   * joining. Without it a member receives every broadcast until its first
+   * setFilter, and what queued up in between reaches it after later filtered
+   * messages were never queued: a gap where a subscriber expects a stream.
+   */
+  filter?: Uint8Array[] | null;
 }
 
 export interface NetworkEvents {

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import native from '@ipnbus/native';
 import type { BackendKind, Network, OpenOptions } from './network.js';
 import { TransportError } from './errors.js';
+import { checkMasks } from './bloom.js';
 import { createUserNetwork } from './user/layout.js';
 import { UserNetwork } from './user/user-network.js';
 import { KernelNetwork } from './kernel/kernel-network.js';
@@ -36,7 +37,7 @@ export async function open(address: string, opts: OpenOptions = {}): Promise<Net
   const mode = opts.mode ?? 0o700;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TransportError('ERR_INVALID_ARG', 'mode must be 0..0o777');
   const path = resolve(address);
-  const common = { loopback: opts.loopback ?? false, credentials: opts.credentials ?? true };
+  const common = { loopback: opts.loopback ?? false, credentials: opts.credentials ?? true, filter: checkMasks(opts.filter ?? null) };
   const lossless = opts.lossless ?? true;
   let found = probe(path);
   if (found === null) {

@@ -326,6 +326,30 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     expect(r.count).toBe(20);
   });
 
+  it('a filter given to open() is in force from the join: nothing unfiltered queues up first', async () => {
+    const path = busPath();
+    const sender = await local(path);
+    const mask = Buffer.alloc(16);
+    mask[5] = 0x0f;
+    const joined = new Promise<void>((r) => sender.once('join', () => r()));
+    const rx = await local(path, { filter: [mask] });
+    const got: number[] = [];
+    rx.on('message', (m) => got.push(m.bytes[0]!));
+    await joined;
+    const hit = Buffer.alloc(16);
+    hit[5] = 0x3f;
+    const miss = Buffer.alloc(16);
+    miss[5] = 0x10;
+    // No setFilter anywhere: the open() option alone must keep `miss` out.
+    sender.broadcast(Buffer.from([1]), miss);
+    sender.broadcast(Buffer.from([2]), hit);
+    sender.broadcast(Buffer.from([3]));
+    const deadline = Date.now() + 10_000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual([2, 3]);
+  });
+
   it('bad input gives clear typed errors', async () => {
     const path = busPath();
     const net = await local(path);

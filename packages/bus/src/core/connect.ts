@@ -8,6 +8,7 @@ import { Connection } from './connection.js';
 import { DBusError, ErrorNames } from './errors.js';
 import { lock } from './flock.js';
 import { LiveLock } from './liveness.js';
+import { ONLY_BLOOMLESS } from './match-set.js';
 import { logger, type Logger } from './logger.js';
 import { formatProxiedCredentials, validProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
 
@@ -57,7 +58,10 @@ function asDBusError(e: unknown, path: string): DBusError {
  * generation read after joining is the one it joined.
  */
 async function openNetwork(dir: BusDir, backend: 'auto' | 'kernel' | 'user', mode: number): Promise<{ network: Network; dir: BusDir }> {
-  const opts = { backend, mode, credentials: true };
+  // Filtered from the moment we join, as a member with no rules yet:
+  // otherwise signals sent before our first AddMatch would queue up for us
+  // unfiltered and arrive after later ones were already filtered out.
+  const opts = { backend, mode, credentials: true, filter: [ONLY_BLOOMLESS] };
   const joined = (network: Network): { network: Network; dir: BusDir } => {
     try {
       return { network, dir: withGeneration(dir, readGeneration(dir.path)) };

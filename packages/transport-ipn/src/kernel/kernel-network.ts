@@ -29,6 +29,8 @@ export interface KernelOpenOptions {
   lossless: boolean;
   loopback: boolean;
   credentials: boolean;
+  /** Attached before bind/connect: no broadcast reaches us unfiltered. */
+  filter: Uint8Array[] | null;
 }
 
 interface OutItem {
@@ -72,6 +74,8 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     this.fd = fd;
     this.family = family;
     this.credentials = opts.credentials;
+    this.filter = opts.filter;
+    this.filterInUser = opts.filter !== null && compileBloomFilter(opts.filter) === null;
     this.id = native.getsockoptU64(fd, SOL_IPN, C.IPN_SO_MEMBER_ID!);
     const ni = native.getsockoptBuffer(fd, SOL_IPN, C.IPN_SO_NETINFO!, 24);
     this.mtu = ni.length >= 12 ? ni.readUInt32LE(8) : C.IPN_MTU_DEFAULT!;
@@ -147,6 +151,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
       native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_MEMBER_EVENTS!, 1);
       native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_PASSCRED!, opts.credentials ? 1 : 0);
       native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_LOOPBACK!, opts.loopback ? 1 : 0);
+      if (opts.filter !== null) KernelNetwork.attach(fd, opts.filter);
     } catch (err) {
       closeQuietly(fd);
       throw err;
@@ -191,22 +196,22 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   setFilter(masks: Uint8Array[] | null): void {
     this.checkOpen();
     this.filter = checkMasks(masks);
-    this.filterInUser = false;
     try {
-      if (this.filter === null) {
-        native.detachFilter(this.fd);
-        return;
-      }
-      const prog = compileBloomFilter(this.filter);
-      if (prog === null) {
-        native.detachFilter(this.fd);
-        this.filterInUser = true;
-      } else {
-        native.attachFilter(this.fd, prog);
-      }
+      this.filterInUser = KernelNetwork.attach(this.fd, this.filter);
     } catch (err) {
       throw fromErrno(err, 'setting the socket filter');
     }
+  }
+
+  /**
+   * Puts `masks` on the socket as BPF. Returns true when they do not compile
+   * (too many masks) and are to be checked in user space instead.
+   */
+  private static attach(fd: number, masks: Uint8Array[] | null): boolean {
+    const prog = masks === null ? null : compileBloomFilter(masks);
+    if (prog === null) native.detachFilter(fd);
+    else native.attachFilter(fd, prog);
+    return masks !== null && prog === null;
   }
 
   close(): void {

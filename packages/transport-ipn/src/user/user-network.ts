@@ -113,6 +113,8 @@ type Delivery =
 export interface UserOpenOptions {
   loopback: boolean;
   credentials: boolean;
+  /** In force before the hello that announces us, so peers never see us unfiltered. */
+  filter: Uint8Array[] | null;
 }
 
 function sameBloom(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
@@ -203,6 +205,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     this.lossless = lossless;
     this.loopback = opts.loopback;
     this.credentials = opts.credentials;
+    this.filter = opts.filter;
     this.lockFd = lockFd;
     this.counter = native.mmapShared(lockFd, 16);
     this.listenFd = listenFd;
