@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeParents } from '@ipnbus/transport-ipn';
 import { DBusError, ErrorNames } from './errors.js';
 
 /**
@@ -77,7 +78,7 @@ function ensureBusId(dir: string): string {
 export function openBusDir(path: string, mode = 0o700): BusDir {
   try {
     const parent = dirname(path);
-    if (!fs.existsSync(parent)) fs.mkdirSync(parent, { recursive: true, mode: 0o700 });
+    makeParents(parent);
     mkdirMode(path, mode);
     const st = fs.statSync(path);
     if (!st.isDirectory()) {

@@ -1,6 +1,6 @@
 // Connection lifecycle: bus creation and mode, unique-name announcements, calls to oneself, disconnect.
 import { closeSync, fstatSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
 import { Member, isNOC } from './helpers/member.js';
@@ -30,6 +30,18 @@ describe('connection lifecycle', () => {
     expect(statSync(join(bus.path, 'bus-id')).isFile()).toBe(true);
     expect(me.uniqueName).toMatch(/^:1\.\d+$/);
     expect(me.uniqueName).toBe(`:1.${me.memberId}`);
+  });
+
+  it('creates missing parents, and fails cleanly where none can be made (/proc)', async () => {
+    const nested = join(dirname(bus.path), 'parents', 'a', 'b', 'bus');
+    const c = await connect({ address: `ipnbus:path=${nested}`, backend: BACKEND });
+    c.disconnect();
+    expect(statSync(nested).isDirectory()).toBe(true);
+    // mkdir under /proc answers ENOENT below an existing parent, where a
+    // recursive mkdirSync loops for ever: this must fail at once instead.
+    const err = await connect({ address: 'ipnbus:path=/proc/ipnbus-none/bus', backend: BACKEND }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DBusError);
+    expect((err as DBusError).message).toMatch(/\/proc\/ipnbus-none.*ENOENT/);
   });
 
   it('announces unique names of members that join and leave, also killed ones', async () => {

@@ -12,6 +12,7 @@ import { closeSync, chmodSync, mkdirSync, openSync, readFileSync, readSync, rena
 import { dirname, join } from 'node:path';
 import native from '@ipnbus/native';
 import { TransportError, fromErrno } from '../errors.js';
+import { makeParents } from '../make-parents.js';
 
 export const MARKER = 'ipnbus.json';
 export const LOCK = 'ipnbus.lock';
@@ -30,7 +31,7 @@ export function sockPath(dir: string, id: bigint): string {
 /** Creates the directory network; false if someone else created it first. */
 export function createUserNetwork(dir: string, mode: number, lossless: boolean): boolean {
   try {
-    mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
+    makeParents(dirname(dir));
   } catch (err) {
     throw fromErrno(err, `creating the parent of ${dir}`);
   }
