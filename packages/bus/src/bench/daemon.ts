@@ -2,6 +2,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scaledMs } from './time-scale.js';
 
 /** A running baseline bus: where to connect and which processes do its work. */
 export interface PrivateDaemon {
@@ -21,7 +22,7 @@ export async function startDbusDaemon(dir: string): Promise<PrivateDaemon> {
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`dbus-daemon did not start within 10 s: ${err}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`dbus-daemon did not start within ${scaledMs(10_000) / 1000} s: ${err}`)), scaledMs(10_000));
     child.once('error', (e) => {
       clearTimeout(timer);
       reject(new Error(`cannot run dbus-daemon (${e.message}); install the dbus-daemon package`));

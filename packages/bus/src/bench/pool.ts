@@ -1,6 +1,7 @@
 // Starting benchmark worker processes and waiting for their reports.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Command, Report, WorkerArgs } from './protocol.js';
+import { scaledMs } from './time-scale.js';
 
 const WORKER = new URL('./worker.js', import.meta.url);
 
@@ -59,8 +60,9 @@ export class Worker {
     this.child.send(cmd);
   }
 
-  /** The next report, which must be of type `t`; errors and timeouts reject. */
-  async next<T extends Report['t']>(t: T, timeoutMs: number): Promise<ReportOf<T>> {
+  /** The next report, which must be of type `t`; errors and timeouts (stretched by the time scale) reject. */
+  async next<T extends Report['t']>(t: T, hostTimeoutMs: number): Promise<ReportOf<T>> {
+    const timeoutMs = scaledMs(hostTimeoutMs);
     const r = this.queue.shift() ?? (await new Promise<Report | Error>((resolve) => {
       if (this.exited) return resolve(this.exited);
       const timer = setTimeout(() => {
@@ -89,7 +91,7 @@ export class Worker {
     } catch {
       // IPC already closed; the kill below covers it.
     }
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), scaledMs(3000));
     await gone;
     clearTimeout(timer);
   }
