@@ -180,7 +180,7 @@ export async function startDbusBroker(dir: string): Promise<BrokerLaunch> {
       ], { stdio: ['ignore', 'ignore', 'pipe'] });
       await listening(journal, 'the stand-in journal socket', capture(journal));
     }
-    // systemd-socket-activate passes on only the variables it is told to (-E).
+    // systemd-socket-activate passes on only a few variables of its own, and those it is told (-E).
     const activated = [
       activate, '-E', `DBUS_SESSION_BUS_ADDRESS=${address}`, '-l', socket,
       launch, '--scope', 'user', '--config-file', configPath,
