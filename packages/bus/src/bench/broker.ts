@@ -16,6 +16,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { sessionBus, type MessageBus } from 'dbus-next';
 import type { PrivateDaemon } from './daemon.js';
+import { scaledMs } from './time-scale.js';
 
 const JOURNAL_SOCKET = '/run/systemd/journal/socket';
 
@@ -61,7 +62,7 @@ const CONFIG = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 /** Resolves with the stderr line that says the socket is bound; rejects if the process ends first. */
 function listening(child: ChildProcess, what: string, stderr: () => string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not bind its socket within 10 s: ${stderr()}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not bind its socket within ${scaledMs(10_000) / 1000} s: ${stderr()}`)), scaledMs(10_000));
     child.once('error', (e) => {
       clearTimeout(timer);
       reject(new Error(`cannot run ${what}: ${e.message}`));
@@ -109,7 +110,7 @@ async function probe(address: string): Promise<void> {
   const bus: MessageBus = sessionBus({ busAddress: address });
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no Hello reply within 10 s')), 10_000);
+      const timer = setTimeout(() => reject(new Error(`no Hello reply within ${scaledMs(10_000) / 1000} s`)), scaledMs(10_000));
       bus.once('connect', () => {
         clearTimeout(timer);
         resolve();
@@ -128,8 +129,8 @@ async function probe(address: string): Promise<void> {
 async function stopChild(child: ChildProcess | undefined, graceMs = 0): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  const term = setTimeout(() => child.kill('SIGTERM'), graceMs);
-  const kill = setTimeout(() => child.kill('SIGKILL'), graceMs + 3000);
+  const term = setTimeout(() => child.kill('SIGTERM'), scaledMs(graceMs));
+  const kill = setTimeout(() => child.kill('SIGKILL'), scaledMs(graceMs + 3000));
   await gone;
   clearTimeout(term);
   clearTimeout(kill);
