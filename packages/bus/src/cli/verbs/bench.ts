@@ -1,12 +1,9 @@
 // `ipnbus bench`: ipnbus against a private dbus-daemon and dbus-broker (dbus-next clients), same run, plus the C floor.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { makeParents } from '@ipnbus/transport-ipn';
 import type { Mode } from '../../bench/config.js';
-import { findRepoRoot } from '../../bench/floor.js';
-import { renderMarkdown } from '../../bench/report-md.js';
-import { renderSvg } from '../../bench/report-svg.js';
-import { runBench } from '../../bench/run.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { backendOption, parseVerbArgs, type Verb } from '../verb.js';
@@ -57,6 +54,19 @@ export const benchVerb: Verb = {
       return EXIT_FAILURE;
     }
     const mode: Mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+    // Loaded here, not at the top: the baseline's client, dbus-next, is a
+    // development dependency, and no other verb should need it (or pay for
+    // loading it).
+    try {
+      await import('dbus-next');
+    } catch {
+      process.stderr.write('ipnbus bench: the baseline runs dbus-next clients, and dbus-next is not installed here: `npm install dbus-next`\n');
+      return EXIT_FAILURE;
+    }
+    const [{ findRepoRoot }, { renderMarkdown }, { renderSvg }, { runBench }] = await Promise.all([
+      import('../../bench/floor.js'), import('../../bench/report-md.js'),
+      import('../../bench/report-svg.js'), import('../../bench/run.js'),
+    ]);
     const root = findRepoRoot();
     const outDir = typeof values.out === 'string' ? resolve(values.out) : join(root ?? process.cwd(), 'bench', 'results');
 
@@ -67,7 +77,7 @@ export const benchVerb: Verb = {
     } finally {
       progress.stop();
     }
-    await mkdir(outDir, { recursive: true });
+    makeParents(outDir);
     const md = renderMarkdown(result);
     await writeFile(join(outDir, 'bench.json'), JSON.stringify(result, null, 2) + '\n');
     await writeFile(join(outDir, 'bench.md'), md);
