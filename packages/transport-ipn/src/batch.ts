@@ -1,8 +1,9 @@
-// Coalesced broadcasts (user backend): several messages with one bloom packed
-// into one datagram payload as [u32 LE length][bytes] records.
+// Coalesced broadcasts: several messages with one bloom packed into one
+// datagram payload as [u32 LE length][bytes] records.
 //
-// Why: under load, one datagram per message costs the sender a lock pair and
-// one sendmsg per receiver per message, and wakes every receiver per
+// Why: under load, one datagram per message costs the sender a send per
+// message (user backend: a lock pair and one sendmsg per receiver; kernel:
+// one skb clone and queueing per receiver) and wakes every receiver per
 // message. A batch pays that once for all its messages; the receivers
 // unpack it and deliver each record as its own message, in order.
 

@@ -35,3 +35,10 @@ export function checkMasks(masks: Uint8Array[] | null): Uint8Array[] | null {
   // Copies: the caller may reuse its buffers.
   return masks.map((m) => Uint8Array.from(m));
 }
+
+/** Two blooms (undefined: none) are the same: broadcasts with one bloom may share a batch. */
+export function sameBloom(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  for (let i = 0; i < BLOOM_BYTES; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -29,9 +29,10 @@ export const enum Kind {
   /** User backend: the sender's new filter masks. */
   Filter = 4,
   /**
-   * User backend: several broadcasts with one bloom in one datagram (one
-   * sequence number, one send per receiver). Payload: per message a u32
-   * (little-endian) length, then its bytes. See batch.ts.
+   * Several broadcasts with one bloom in one datagram (user backend: one
+   * sequence number, one send per receiver; kernel backend, lossless
+   * networks: one send). Payload: per message a u32 (little-endian) length,
+   * then its bytes. See batch.ts and turn.ts.
    */
   Batch = 5,
 }

@@ -1,7 +1,9 @@
 // The kernel backend: one AF_IPN socket through the addon. The kernel gives
 // total order, member ids, credentials, membership events, loss accounting
-// and backpressure; this class adds fragmentation, the bloom socket filter
-// and a bounded send queue for MSG_DONTWAIT's EAGAIN.
+// and backpressure; this class adds fragmentation, the bloom socket filter,
+// a bounded send queue for MSG_DONTWAIT's EAGAIN, and coalescing (turn.ts):
+// a burst of broadcasts with one bloom travels as one Batch datagram, so
+// the kernel clones, queues and wakes each receiver once for all of them.
 import { EventEmitter } from 'node:events';
 import { chmodSync, unlinkSync } from 'node:fs';
 import native, { type RecvItem } from '@ipnbus/native';
@@ -9,10 +11,12 @@ import type { BackendKind, IncomingMessage, MemberInfo, Network, NetworkEvents }
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { BLOOM_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, VERSION, readHeader } from '../header.js';
-import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
+import { bloomMatches, checkBloom, checkMasks, sameBloom } from '../bloom.js';
 import { compileBloomFilter } from '../bpf.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler } from '../reassembly.js';
+import { BatchBuilder, unpackBatch } from '../batch.js';
+import { BATCH_COUNT_MAX, TurnTracker } from '../turn.js';
 import { closeQuietly, setBuffer } from '../user/layout.js';
 
 const C = native.constants;
@@ -31,6 +35,11 @@ export interface KernelOpenOptions {
   credentials: boolean;
   /** Attached before bind/connect: no broadcast reaches us unfiltered. */
   filter: Uint8Array[] | null;
+}
+
+interface PendingBatch {
+  builder: BatchBuilder;
+  bloom: Uint8Array | undefined;
 }
 
 interface OutItem {
@@ -67,6 +76,18 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private readonly idCache = new Map<number, bigint>();
   /** Senders with a fragmented message half-way (slow path while > 0). */
   private partials = 0;
+  private batch: PendingBatch | null = null;
+  private readonly coalescing: boolean;
+  private readonly turn = new TurnTracker(() => {
+    try {
+      this.flushBatch();
+    } catch (err) {
+      this.emit('error', fromErrno(err, 'broadcasting'));
+    }
+  });
+  /** Statistic: batches sent and the messages they carried. */
+  batchesSent = 0;
+  batchedMessages = 0;
 
   private constructor(path: string, fd: number, family: number, opts: KernelOpenOptions) {
     super();
@@ -79,6 +100,9 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     this.id = native.getsockoptU64(fd, SOL_IPN, C.IPN_SO_MEMBER_ID!);
     const ni = native.getsockoptBuffer(fd, SOL_IPN, C.IPN_SO_NETINFO!, 24);
     this.mtu = ni.length >= 12 ? ni.readUInt32LE(8) : C.IPN_MTU_DEFAULT!;
+    // The kernel counts lost datagrams, not the messages a lost batch held:
+    // on a lossy network every broadcast travels alone so `dropped` stays exact.
+    this.coalescing = ni.length >= 8 && (ni.readUInt32LE(4) & C.IPN_FLAG_LOSSLESS!) !== 0;
     this.fragPayload = this.mtu - HEADER_BYTES;
     this.poller = new native.Poller();
     // The kernel queued the membership snapshot at join: read it now so
@@ -177,7 +201,40 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   broadcast(bytes: Uint8Array, bloom?: Uint8Array): boolean {
     this.checkOpen();
     checkBloom(bloom);
-    return this.enqueue(Kind.Broadcast, checkMessage(bytes), bloom, null, null);
+    const payload = checkMessage(bytes);
+    if (this.coalescing && this.turn.coalesce(payload.length, this.queue.length > 0)) {
+      if (this.batch !== null && !(sameBloom(this.batch.bloom, bloom) &&
+          this.batch.builder.sizeWith(payload.length) <= this.fragPayload &&
+          this.batch.builder.count < BATCH_COUNT_MAX)) {
+        this.flushBatch();
+      }
+      this.batch ??= { builder: new BatchBuilder(Math.min(this.fragPayload, 64 * (payload.length + 4))), bloom };
+      this.batch.builder.append(payload);
+      this.turn.endSoon();
+      if (this.queue.length > 0) {
+        this.needDrain = true;
+        return false;
+      }
+      return true;
+    }
+    // Whatever is pending goes first: messages leave in the order given.
+    this.flushBatch();
+    const sent = this.enqueue(Kind.Broadcast, payload, bloom, null, null);
+    this.turn.sent();
+    return sent;
+  }
+
+  /** Sends the pending batch (one message alone goes as a plain broadcast). */
+  private flushBatch(): void {
+    const b = this.batch;
+    if (b === null) return;
+    this.batch = null;
+    if (this.closed) return;
+    const n = b.builder.count;
+    this.batchesSent++;
+    this.batchedMessages += n;
+    const payload = n === 1 ? b.builder.payload().subarray(4) : b.builder.payload();
+    this.enqueue(n === 1 ? Kind.Broadcast : Kind.Batch, payload, b.bloom, null, null);
   }
 
   send(member: bigint, bytes: Uint8Array, fds?: number[]): boolean {
@@ -190,6 +247,8 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     if (member !== this.id && !this.known.has(member)) {
       throw new TransportError('EHOSTUNREACH', `member ${member} is not in the network`);
     }
+    // A unicast must not overtake this sender's earlier broadcasts.
+    this.flushBatch();
     return this.enqueue(Kind.Unicast, payload, undefined, member, fds && fds.length > 0 ? fds : null);
   }
 
@@ -216,6 +275,13 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
 
   close(): void {
     if (this.closed) return;
+    // Broadcasts already accepted go out first, as they would have without
+    // coalescing; what still cannot go is discarded like the queue.
+    try {
+      this.flushBatch();
+    } catch {
+      // Closing anyway.
+    }
     this.closed = true;
     this.poller.close();
     for (const r of this.reasm.values()) r.abandon();
@@ -359,6 +425,30 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     this.partials = n;
   }
 
+  /** Several whole broadcasts in one datagram, delivered in the sender's order. */
+  private onBatch(it: RecvItem, fragCount: number): void {
+    for (const fd of it.fds) closeQuietly(fd);
+    const recs = fragCount === 1 ? unpackBatch(it.bytes.subarray(HEADER_BYTES)) : null;
+    if (recs === null) {
+      // Malformed: refused whole, and counted, never delivered in part.
+      this.carryDropped += 1;
+      return;
+    }
+    if (this.filterInUser &&
+      !bloomMatches(it.bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
+      return;
+    }
+    let dropped = this.carryDropped;
+    this.carryDropped = 0;
+    for (const bytes of recs) {
+      if (this.closed) return;
+      const m: IncomingMessage = { from: it.from, bytes, fds: [], dropped, unicast: false };
+      if (this.credentials && it.creds !== undefined) m.creds = it.creds;
+      dropped = 0;
+      this.emit('message', m);
+    }
+  }
+
   private onItemSlow(it: RecvItem): void {
     this.carryDropped += it.dropped;
     if (it.event !== undefined) {
@@ -377,6 +467,10 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
       return;
     }
     const h = it.truncated === true ? null : readHeader(it.bytes);
+    if (h !== null && h.kind === Kind.Batch) {
+      this.onBatch(it, h.fragCount);
+      return;
+    }
     if (h === null || (h.kind !== Kind.Broadcast && h.kind !== Kind.Unicast)) {
       for (const fd of it.fds) closeQuietly(fd);
       return;

@@ -25,11 +25,12 @@ import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, Ne
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, SEQ_OFFSET, VERSION, readHeader, writeHeader } from '../header.js';
-import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
+import { bloomMatches, checkBloom, checkMasks, sameBloom } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler } from '../reassembly.js';
 import { OrderBuffer } from '../order.js';
 import { BatchBuilder, unpackBatch } from '../batch.js';
+import { BATCH_COUNT_MAX, TurnTracker } from '../turn.js';
 import { SOCK_RE, closeQuietly, setBuffer, lock, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
 
 const C = native.constants;
@@ -54,17 +55,8 @@ const F_EOF = 2;
 const F_NOTIFY = 4;
 const F_MORE = 8;
 const F_PASS_END = 16;
-/** Largest message that is coalesced, and the payload bound of a batch. */
-const BATCH_MSG_MAX = 16 * 1024;
+/** The payload bound of a batch. */
 const BATCH_PAYLOAD_MAX = USER_FRAG_PAYLOAD;
-/**
- * A broadcast within this long after the end of a turn that broadcast is
- * coalesced even as the first of its turn: far below any paced rate whose
- * latency matters (200/s is a 5 ms gap), far above a flood's turn-to-turn gap.
- */
-const STREAMING_GAP_MS = 0.5;
-/** Keeps a batch's iovec and unpacking work bounded. */
-const BATCH_COUNT_MAX = 1024;
 
 interface Peer {
   fd: number;
@@ -115,12 +107,6 @@ export interface UserOpenOptions {
   credentials: boolean;
   /** In force before the hello that announces us, so peers never see us unfiltered. */
   filter: Uint8Array[] | null;
-}
-
-function sameBloom(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  for (let i = 0; i < BLOOM_BYTES; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function info(p: Peer): MemberInfo {
@@ -177,11 +163,13 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private drainScheduled = false;
   private flushScheduled = false;
   private carryDropped = 0;
-  /** A broadcast already left in this event-loop turn: coalesce the next. */
-  private turnSent = false;
-  /** performance.now() when the last turn that broadcast ended. */
-  private lastBusyTurn = Number.NEGATIVE_INFINITY;
-  private turnScheduled = false;
+  private readonly turn = new TurnTracker(() => {
+    try {
+      this.flushBatch();
+    } catch (err) {
+      this.emit('error', fromErrno(err, 'broadcasting'));
+    }
+  });
   private batch: PendingBatch | null = null;
   /** Statistic: batches sent and the messages they carried. */
   batchesSent = 0;
@@ -349,8 +337,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     // A sender that also broadcast in a turn that ended moments ago is
     // streaming: its first message of this turn joins the batch too (one
     // datagram per turn instead of two). An idle sender's message leaves now.
-    if (payload.length <= BATCH_MSG_MAX && (this.turnSent || this.queue.length > 0 ||
-        performance.now() - this.lastBusyTurn < STREAMING_GAP_MS)) {
+    if (this.turn.coalesce(payload.length, this.queue.length > 0)) {
       // Not the first of this turn (or behind a queue): coalesce.
       if (this.batch !== null && !(sameBloom(this.batch.bloom, bloom) &&
           this.batch.builder.sizeWith(payload.length) <= BATCH_PAYLOAD_MAX &&
@@ -365,7 +352,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       }
       const rec = this.batch.builder.append(payload);
       if (selfWants) (this.batch.loop ??= []).push(rec);
-      this.endTurnSoon();
+      this.turn.endSoon();
       if (this.queue.length > 0) {
         this.needDrain = true;
         return false;
@@ -383,8 +370,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       const seq = this.seqSend(targets, [this.hdr, payload], msg, bloom === undefined ? this.allFds : null, 0);
       if (seq >= 0) {
         if (selfWants) this.loopDeliver(seq, payload);
-        this.turnSent = true;
-        this.endTurnSoon();
+        this.turn.sent();
         return this.queue.length === 0;
       }
       // Blocked: nothing went out; queue it whole below.
@@ -650,24 +636,6 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       this.flush();
     });
   }
-
-  /** Schedules the end-of-turn work: send the batch, and let the next turn's first broadcast go at once. */
-  private endTurnSoon(): void {
-    if (this.turnScheduled) return;
-    this.turnScheduled = true;
-    process.nextTick(this.endTurn);
-  }
-
-  private readonly endTurn = (): void => {
-    this.turnScheduled = false;
-    this.turnSent = false;
-    this.lastBusyTurn = performance.now();
-    try {
-      this.flushBatch();
-    } catch (err) {
-      this.emit('error', fromErrno(err, 'broadcasting'));
-    }
-  };
 
   /** Sends the pending batch now (or queues it behind what is waiting). */
   private flushBatch(): void {
