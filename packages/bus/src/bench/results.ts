@@ -97,3 +97,12 @@ export interface BenchResult {
   seconds: number;
   summary: Summary;
 }
+
+/**
+ * The fan-out target (16 subscribers, small) for the transport this run
+ * measured: 10x on AF_IPN, where one send reaches every member, 5x on the
+ * user backend, which sends once per receiver.
+ */
+export function fanoutTarget(r: Pick<BenchResult, 'transport' | 'machine'>): number {
+  return r.transport === 'kernel' || (r.transport === 'auto' && r.machine.ipnModuleLoaded) ? 10 : 5;
+}
