@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
@@ -60,3 +61,14 @@ it('bench --smoke measures every side and prints the ratios as its last line', a
     await rm(out, { recursive: true, force: true });
   }
 }, 180_000);
+
+it('bench without dbus-next says how to get it, and exits 1 before measuring', async () => {
+  const hook = fileURLToPath(new URL('./fixtures/without-dbus-next.mjs', import.meta.url));
+  const r = await runCli(['bench', '--smoke'], { env: { NODE_OPTIONS: `--import=${hook}` }, timeoutMs: 20_000 });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('npm install dbus-next');
+  expect(r.stdout).toBe('');
+  // Other verbs do not need it.
+  const help = await runCli(['list', '--help'], { env: { NODE_OPTIONS: `--import=${hook}` } });
+  expect(help.code).toBe(0);
+});
