@@ -7,8 +7,12 @@
 // message. A batch pays that once for all its messages; the receivers
 // unpack it and deliver each record as its own message, in order.
 
+import { sameBloom } from './bloom.js';
+
 /** Bytes of the length prefix before each record. */
 export const RECORD_PREFIX = 4;
+/** Keeps a batch's unpacking work bounded. */
+export const BATCH_COUNT_MAX = 1024;
 
 /** A batch being filled: one growable buffer, records appended in order. */
 export class BatchBuilder {
@@ -68,4 +72,21 @@ export function unpackBatch(payload: Buffer): Buffer[] | null {
     off += n;
   }
   return out.length > 0 ? out : null;
+}
+
+/** A batch being filled: the broadcasts of one bloom. */
+export interface OpenBatch {
+  builder: BatchBuilder;
+  bloom: Uint8Array | undefined;
+}
+
+/** Can `batch` take one more message of `size` bytes with `bloom` and stay within `maxPayload`? */
+export function batchTakes(batch: OpenBatch, bloom: Uint8Array | undefined, size: number, maxPayload: number): boolean {
+  return sameBloom(batch.bloom, bloom) && batch.builder.sizeWith(size) <= maxPayload &&
+    batch.builder.count < BATCH_COUNT_MAX;
+}
+
+/** A builder with room for some 64 messages like this one, within `maxPayload`. */
+export function batchBuilderFor(size: number, maxPayload: number): BatchBuilder {
+  return new BatchBuilder(Math.min(maxPayload, 64 * (size + RECORD_PREFIX)));
 }

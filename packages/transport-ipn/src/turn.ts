@@ -4,8 +4,6 @@ import { performance } from 'node:perf_hooks';
 
 /** Largest message that is coalesced; bigger ones always travel alone. */
 export const BATCH_MSG_MAX = 16 * 1024;
-/** Keeps a batch's unpacking work bounded. */
-export const BATCH_COUNT_MAX = 1024;
 /**
  * A broadcast within this long after the end of a turn that broadcast is
  * coalesced even as the first of its turn: far below any paced rate whose

@@ -2,32 +2,12 @@
 // the first message of each next turn too. The policy (turn.ts) is the same
 // for both backends; it is proven by sub-millisecond gaps between turns,
 // which TCG's emulation stretches, so this file runs on the host only.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Network, open } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { BACKEND } from './member.js';
-import { collect, openPair, text, type Coalescing } from './pair.js';
+import { collect, pairsPerTest, text } from './pair.js';
 
-let root: string;
-let nets: Network[] = [];
-let n = 0;
+const pair = pairsPerTest('coalesce-stream');
 
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'ipnbus-coalesce-stream-'));
-});
-afterEach(() => {
-  for (const net of nets) net.close();
-  nets = [];
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-async function pair(opts: Parameters<typeof open>[1] = {}): Promise<[Coalescing, Coalescing]> {
-  const both = await openPair(join(root, `bus${++n}`), opts);
-  nets.push(...both);
-  return both;
-}
 describe(`coalescing across turns (${BACKEND} backend)`, () => {
   it('a streaming sender batches the first broadcast of the next turn too', async () => {
     const [a, b] = await pair();

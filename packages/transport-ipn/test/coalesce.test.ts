@@ -2,33 +2,13 @@
 // in one Batch datagram; these pin down that nothing about order, filtering,
 // loopback or loss accounting changes because of it. Runs on the backend
 // named by IPNBUS_TEST_BACKEND (user on the host, kernel in the VM).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Network, open } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { unpackBatch, BatchBuilder } from '../src/batch.js';
 import { BACKEND } from './member.js';
-import { collect, openPair, text, type Coalescing } from './pair.js';
+import { collect, pairsPerTest, text } from './pair.js';
 
-let root: string;
-let nets: Network[] = [];
-let n = 0;
+const pair = pairsPerTest('coalesce');
 
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'ipnbus-coalesce-'));
-});
-afterEach(() => {
-  for (const net of nets) net.close();
-  nets = [];
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-async function pair(opts: Parameters<typeof open>[1] = {}): Promise<[Coalescing, Coalescing]> {
-  const both = await openPair(join(root, `bus${++n}`), opts);
-  nets.push(...both);
-  return both;
-}
 const bloomOf = (byte: number): Buffer => Buffer.alloc(16, byte);
 
 describe(`coalescing (${BACKEND} backend)`, () => {

@@ -1,5 +1,9 @@
 // Two members of one network in this process, and collecting what one gets:
 // the setup of the coalescing tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { open, type IncomingMessage, type Network } from '../src/index.js';
 import { BACKEND } from './member.js';
 
@@ -21,6 +25,30 @@ export async function openPair(path: string, opts: Parameters<typeof open>[1] = 
     await new Promise((r) => setTimeout(r, 5));
   }
   return [a, b];
+}
+
+/**
+ * For a test file: a fresh network per call in a temporary directory made
+ * for the file, every member closed after each test and the directory
+ * removed at the end.
+ */
+export function pairsPerTest(label: string): (opts?: Parameters<typeof open>[1]) => Promise<[Coalescing, Coalescing]> {
+  let root = '';
+  let nets: Network[] = [];
+  let n = 0;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), `ipnbus-${label}-`));
+  });
+  afterEach(() => {
+    for (const net of nets) net.close();
+    nets = [];
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  return async (opts = {}) => {
+    const both = await openPair(join(root, `bus${++n}`), opts);
+    nets.push(...both);
+    return both;
+  };
 }
 
 /** The next `count` messages `net` receives; rejects with how many came after `timeoutMs`. */

@@ -11,12 +11,12 @@ import type { BackendKind, IncomingMessage, MemberInfo, Network, NetworkEvents }
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { BLOOM_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, VERSION, readHeader } from '../header.js';
-import { bloomMatches, checkBloom, checkMasks, sameBloom } from '../bloom.js';
+import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { compileBloomFilter } from '../bpf.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler } from '../reassembly.js';
-import { BatchBuilder, unpackBatch } from '../batch.js';
-import { BATCH_COUNT_MAX, TurnTracker } from '../turn.js';
+import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
+import { TurnTracker } from '../turn.js';
 import { closeQuietly, setBuffer } from '../user/layout.js';
 
 const C = native.constants;
@@ -35,11 +35,6 @@ export interface KernelOpenOptions {
   credentials: boolean;
   /** Attached before bind/connect: no broadcast reaches us unfiltered. */
   filter: Uint8Array[] | null;
-}
-
-interface PendingBatch {
-  builder: BatchBuilder;
-  bloom: Uint8Array | undefined;
 }
 
 interface OutItem {
@@ -76,7 +71,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private readonly idCache = new Map<number, bigint>();
   /** Senders with a fragmented message half-way (slow path while > 0). */
   private partials = 0;
-  private batch: PendingBatch | null = null;
+  private batch: OpenBatch | null = null;
   private readonly coalescing: boolean;
   private readonly turn = new TurnTracker(() => {
     try {
@@ -203,12 +198,8 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     checkBloom(bloom);
     const payload = checkMessage(bytes);
     if (this.coalescing && this.turn.coalesce(payload.length, this.queue.length > 0)) {
-      if (this.batch !== null && !(sameBloom(this.batch.bloom, bloom) &&
-          this.batch.builder.sizeWith(payload.length) <= this.fragPayload &&
-          this.batch.builder.count < BATCH_COUNT_MAX)) {
-        this.flushBatch();
-      }
-      this.batch ??= { builder: new BatchBuilder(Math.min(this.fragPayload, 64 * (payload.length + 4))), bloom };
+      if (this.batch !== null && !batchTakes(this.batch, bloom, payload.length, this.fragPayload)) this.flushBatch();
+      this.batch ??= { builder: batchBuilderFor(payload.length, this.fragPayload), bloom };
       this.batch.builder.append(payload);
       this.turn.endSoon();
       if (this.queue.length > 0) {

@@ -25,12 +25,12 @@ import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, Ne
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, SEQ_OFFSET, VERSION, readHeader, writeHeader } from '../header.js';
-import { bloomMatches, checkBloom, checkMasks, sameBloom } from '../bloom.js';
+import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler } from '../reassembly.js';
 import { OrderBuffer } from '../order.js';
-import { BatchBuilder, unpackBatch } from '../batch.js';
-import { BATCH_COUNT_MAX, TurnTracker } from '../turn.js';
+import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
+import { TurnTracker } from '../turn.js';
 import { SOCK_RE, closeQuietly, setBuffer, lock, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
 
 const C = native.constants;
@@ -86,9 +86,7 @@ interface OutMsg {
 }
 
 /** Broadcasts waiting for the end of the turn, all with one bloom. */
-interface PendingBatch {
-  builder: BatchBuilder;
-  bloom: Uint8Array | undefined;
+interface PendingBatch extends OpenBatch {
   firstMsgId: number;
   loop: Buffer[] | null;
 }
@@ -339,16 +337,11 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     // datagram per turn instead of two). An idle sender's message leaves now.
     if (this.turn.coalesce(payload.length, this.queue.length > 0)) {
       // Not the first of this turn (or behind a queue): coalesce.
-      if (this.batch !== null && !(sameBloom(this.batch.bloom, bloom) &&
-          this.batch.builder.sizeWith(payload.length) <= BATCH_PAYLOAD_MAX &&
-          this.batch.builder.count < BATCH_COUNT_MAX)) {
-        this.flushBatch();
-      }
+      if (this.batch !== null && !batchTakes(this.batch, bloom, payload.length, BATCH_PAYLOAD_MAX)) this.flushBatch();
       if (this.batch === null && this.targets(bloom).length === 0 && !selfWants) return this.queue.length === 0;
       this.reserve(payload.length + 2 * HEADER_BYTES + (this.batch?.builder.bytes ?? 0));
       if (this.batch === null) {
-        this.batch = { builder: new BatchBuilder(Math.min(BATCH_PAYLOAD_MAX, 64 * (payload.length + 4))), bloom,
-          firstMsgId: msgId, loop: null };
+        this.batch = { builder: batchBuilderFor(payload.length, BATCH_PAYLOAD_MAX), bloom, firstMsgId: msgId, loop: null };
       }
       const rec = this.batch.builder.append(payload);
       if (selfWants) (this.batch.loop ??= []).push(rec);
