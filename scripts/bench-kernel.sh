@@ -8,19 +8,15 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 # shellcheck source=vm/lib.sh
 . "$HERE/vm/lib.sh"
-if ! why=$(ipnvm_missing); then
-	echo "bench:kernel: cannot run: $why" >&2
-	exit 1
-fi
+ipnvm_require bench:kernel
 cd "$REPO"
 mkdir -p bench/kernel/bin bench/results
 gcc -O2 -Wall -Wextra -I kernel/include/uapi -o bench/kernel/bin/fanout \
 	bench/kernel/fanout.c
 rm -f bench/results/kernel.json
-accel=tcg
-if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then accel=kvm; fi
-IPNBUS_VM_ACCEL=${IPNBUS_VM_ACCEL:-$accel} IPNBUS_VM_QUIET=1 \
+accel=$(ipnvm_accel)
+IPNBUS_VM_ACCEL=$accel IPNBUS_VM_QUIET=1 \
 	"$HERE/vm/run.sh" bench/kernel/bin/fanout bench/results/kernel.json "$@"
 [ -s bench/results/kernel.json ] || { echo "bench:kernel: no results" >&2; exit 1; }
 node bench/kernel/report.mjs bench/results/kernel.json bench/results/kernel.svg \
-	"${IPNBUS_VM_ACCEL:-$accel}"
+	"$accel"

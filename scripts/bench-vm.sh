@@ -14,14 +14,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 # shellcheck source=vm/lib.sh
 . "$HERE/vm/lib.sh"
-if ! why=$(ipnvm_missing); then
-	echo "bench:vm: cannot run: $why" >&2
-	exit 1
-fi
+ipnvm_require bench:vm
 cd "$REPO"
-accel=tcg
-if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then accel=kvm; fi
-accel=${IPNBUS_VM_ACCEL:-$accel}
+accel=$(ipnvm_accel)
 scale=30
 [ "$accel" = kvm ] && scale=3
 mode=(--quick)

@@ -31,3 +31,26 @@ ipnvm_missing() {
 		{ echo "no kernel headers for $kver (apt-get install linux-headers-amd64)"; return 1; }
 	return 0
 }
+
+# The accelerator qemu will get: IPNBUS_VM_ACCEL unless auto/unset, else kvm
+# when /dev/kvm is usable and the CPU has vmx/svm, else tcg.
+ipnvm_accel() {
+	case ${IPNBUS_VM_ACCEL:-auto} in
+	auto) ;;
+	*) echo "$IPNBUS_VM_ACCEL"; return ;;
+	esac
+	if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		echo kvm
+	else
+		echo tcg
+	fi
+}
+
+# For scripts that need the VM: exit 1 with the reason when it cannot run.
+ipnvm_require() {
+	local why
+	if ! why=$(ipnvm_missing); then
+		echo "$1: cannot run: $why" >&2
+		exit 1
+	fi
+}
