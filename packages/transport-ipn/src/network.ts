@@ -96,6 +96,12 @@ export interface Network extends EventEmitter<NetworkEvents> {
    * report every queued send through broadcast()/send() returning false.
    */
   readonly queued?: boolean;
+  /**
+   * Sends the broadcasts this turn has held back for coalescing now rather
+   * than at the end of the turn: for a message whose effect the caller is
+   * about to make known some other way (a name now owned, then "ready").
+   */
+  flushPending(): void;
   /** Opaque prefilter: null = receive every broadcast. */
   setFilter(masks: Uint8Array[] | null): void;
   /** Leave the network; the others see a 'leave'. Idempotent. */

@@ -75,6 +75,18 @@ describe(`coalescing (${BACKEND} backend)`, () => {
     expect(a.batchesSent).toBe(BACKEND === 'kernel' ? 0 : 1);
   });
 
+  it('flushPending() sends what the turn held back at once, in order', async () => {
+    const [a, b] = await pair();
+    const got = collect(b, 3);
+    for (let i = 0; i < 3; i++) a.broadcast(Buffer.from(`f${i}`));
+    expect(a.batchesSent).toBe(0);
+    a.flushPending();
+    // Gone before the turn ends, not merely scheduled.
+    expect(a.batchesSent).toBe(1);
+    expect(a.batchedMessages).toBe(2);
+    expect((await got).map(text)).toEqual(['f0', 'f1', 'f2']);
+  });
+
   it('close sends what was accepted in this turn', async () => {
     const [a, b] = await pair();
     const got = collect(b, 10);

@@ -464,8 +464,11 @@ export class Connection extends EventEmitter {
   }
 
   #publish = (state: NameState): void => {
-    // No bloom: every member must see every record.
+    // No bloom: every member must see every record. Out now, not at the end
+    // of the turn: the caller may tell others it owns the name before that
+    // (as dbus-daemon sends NameOwnerChanged before the RequestName reply).
     this.network.broadcast(encodeMessage(this.#record(state)));
+    this.network.flushPending();
   };
 
   #checkName(name: string): void {

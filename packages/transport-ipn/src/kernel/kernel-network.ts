@@ -243,6 +243,11 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     return this.enqueue(Kind.Unicast, payload, undefined, member, fds && fds.length > 0 ? fds : null);
   }
 
+  flushPending(): void {
+    this.checkOpen();
+    this.flushBatch();
+  }
+
   setFilter(masks: Uint8Array[] | null): void {
     this.checkOpen();
     this.filter = checkMasks(masks);

@@ -438,6 +438,11 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     return true;
   }
 
+  flushPending(): void {
+    this.checkOpen();
+    this.flushBatch();
+  }
+
   setFilter(masks: Uint8Array[] | null): void {
     this.checkOpen();
     this.filter = checkMasks(masks);
