@@ -153,10 +153,7 @@ case "$CWD/" in "$REPO"/*) ;; *) CWD=$REPO ;; esac
 } >"$R/ipnvm/cmd.sh"
 
 # ------------------------------------------------------------- boot
-if [ "$ACCEL" = auto ]; then
-	ACCEL=tcg
-	if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then ACCEL=kvm; fi
-fi
+ACCEL=$(IPNBUS_VM_ACCEL=$ACCEL ipnvm_accel)
 CPU=max
 [ "$ACCEL" = kvm ] && CPU=host
 Q=(-nodefaults -no-user-config -machine pc -accel "$ACCEL" -cpu "$CPU"
