@@ -6,10 +6,8 @@ export interface NativeCreds { pid: number; uid: number; gid: number }
 /** An IPN membership notice (IPN_CMSG_MEMBER_EVENT). */
 export interface NativeMemberEvent extends NativeCreds { id: bigint; type: 'join' | 'leave' | 'unknown' }
 
-/** One received datagram (or, from recvReady, a readiness/hang-up notice). */
+/** One received datagram. */
 export interface RecvItem {
-  /** Socket it came from (recvReady only). */
-  fd?: number;
   /** Sender member id from msg_name (AF_IPN); 0n on AF_UNIX. */
   from: bigint;
   bytes: Buffer;
@@ -21,12 +19,6 @@ export interface RecvItem {
   event?: NativeMemberEvent;
   /** The datagram or its control data did not fit. */
   truncated?: boolean;
-  /** recvReady: the socket hung up (no bytes). */
-  eof?: boolean;
-  /** recvReady: a notify-only fd (a listener) is readable (no bytes). */
-  notify?: boolean;
-  /** recvReady: this socket (fd -1: the whole set) may hold more unread. */
-  more?: boolean;
 }
 
 export declare const constants: Readonly<Record<string, number>> & { IPN_FAMILY_SYSFS: string };
@@ -51,8 +43,6 @@ export declare function getsockoptInt(fd: number, level: number, name: number): 
 export declare function getsockoptU64(fd: number, level: number, name: number): bigint;
 export declare function getsockoptBuffer(fd: number, level: number, name: number, size: number): Buffer;
 export declare function peerCred(fd: number): NativeCreds;
-/** SIOCOUTQ: bytes sent but not yet read by the peer. */
-export declare function outq(fd: number): number;
 
 export interface BpfInsn { code: number; jt: number; jf: number; k: number }
 /** SO_ATTACH_FILTER with a classic BPF program. */
@@ -86,8 +76,6 @@ export declare function epollCreate(): number;
 /** Readable interest; notifyOnly fds are reported, not read. */
 export declare function epollAdd(epfd: number, fd: number, notifyOnly?: boolean): void;
 export declare function epollDel(epfd: number, fd: number): void;
-/** Non-blocking epoll_wait then recvmmsg on every ready socket. */
-export declare function recvReady(epfd: number, maxEvents: number, vlen: number, maxBytes: number): RecvItem[];
 /** dup(2) with close-on-exec. */
 export declare function dup(fd: number): number;
 /** One batch from recvReadyPacked: see addon.cc for the meta layout. */

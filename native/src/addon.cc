@@ -289,14 +289,6 @@ Napi::Value PeerCred(const Napi::CallbackInfo &info) {
   return CredsObject(info.Env(), uc.pid, uc.uid, uc.gid);
 }
 
-// Bytes queued in our send buffer that the peer has not read yet.
-Napi::Value Outq(const Napi::CallbackInfo &info) {
-  int fd = ArgFd(info, 0);
-  int v = 0;
-  if (ioctl(fd, SIOCOUTQ, &v) < 0) ThrowErrno(info.Env(), errno, "ioctl");
-  return Napi::Number::New(info.Env(), v);
-}
-
 // attachFilter(fd, prog): prog is a Buffer of struct sock_filter or an array
 // of {code, jt, jf, k}.
 Napi::Value AttachFilter(const Napi::CallbackInfo &info) {
@@ -624,8 +616,7 @@ int RecvRaw(Napi::Env env, int fd, size_t vlen, size_t size, bool *eof) {
 
 // Receives up to vlen datagrams from fd into `out` (appending). Returns the
 // number of items appended; sets *eof when the peer hung up.
-uint32_t RecvInto(Napi::Env env, int fd, size_t vlen, size_t size, Napi::Array out, uint32_t idx, bool tagFd,
-                  bool *eof) {
+uint32_t RecvInto(Napi::Env env, int fd, size_t vlen, size_t size, Napi::Array out, uint32_t idx, bool *eof) {
   int n = RecvRaw(env, fd, vlen, size, eof);
   uint32_t added = 0;
   for (int i = 0; i < n; i++) {
@@ -639,7 +630,6 @@ uint32_t RecvInto(Napi::Env env, int fd, size_t vlen, size_t size, Napi::Array o
       break;
     }
     Napi::Object m = Napi::Object::New(env);
-    if (tagFd) m.Set("fd", Napi::Number::New(env, fd));
     uint64_t from = 0;
     if (mh.msg_namelen >= sizeof(struct sockaddr_ipn_member)) from = arena.names[i].sipnm_id;
     m.Set("from", Napi::BigInt::New(env, (uint64_t)from));
@@ -701,7 +691,7 @@ Napi::Value RecvMmsg(const Napi::CallbackInfo &info) {
   size_t size = ArgSize(info, 2);
   Napi::Array out = Napi::Array::New(env);
   bool eof = false;
-  RecvInto(env, fd, vlen, size, out, 0, false, &eof);
+  RecvInto(env, fd, vlen, size, out, 0, &eof);
   if (eof) out.Set("eof", Napi::Boolean::New(env, true));
   return out;
 }
@@ -735,81 +725,6 @@ Napi::Value EpollDel(const Napi::CallbackInfo &info) {
     ThrowErrno(info.Env(), errno, "epoll_ctl");
   }
   return info.Env().Undefined();
-}
-
-// recvReady(epfd, maxEvents, vlen, maxBytes) -> RecvItem[] (each with fd).
-// Polls the set without waiting and drains up to vlen datagrams from every
-// ready socket. Hung-up sockets yield {fd, eof: true}; notify-only fds yield
-// {fd, notify: true}; {fd, more: true} says that socket (or, fd -1, the set)
-// may hold more than this call read.
-Napi::Value RecvReady(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  int epfd = ArgFd(info, 0);
-  int maxEvents = ArgInt(info, 1, "maxEvents");
-  if (maxEvents < 1 || maxEvents > 4096) ThrowType(env, "maxEvents must be 1..4096");
-  size_t vlen = ArgVlen(info, 2);
-  size_t size = ArgSize(info, 3);
-  std::vector<struct epoll_event> evs(maxEvents);
-  int n;
-  do {
-    n = epoll_wait(epfd, evs.data(), maxEvents, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) ThrowErrno(env, errno, "epoll_wait");
-  Napi::Array out = Napi::Array::New(env);
-  uint32_t idx = 0;
-  if (n == maxEvents) {
-    // More sockets may be ready than we asked about: the pass is partial.
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("fd", Napi::Number::New(env, -1));
-    o.Set("more", Napi::Boolean::New(env, true));
-    out.Set(idx++, o);
-  }
-  for (int i = 0; i < n; i++) {
-    int fd = (int)(uint32_t)(evs[i].data.u64 & 0xffffffffu);
-    bool notify = (evs[i].data.u64 >> 32) != 0;
-    if (notify) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("fd", Napi::Number::New(env, fd));
-      o.Set("notify", Napi::Boolean::New(env, true));
-      out.Set(idx++, o);
-      continue;
-    }
-    bool eof = false;
-    // Drain the socket (bounded), so that a caller ordering messages across
-    // sockets knows the pass saw everything queued before it started.
-    bool more = false;
-    for (int round = 0;; round++) {
-      uint32_t got = RecvInto(env, fd, vlen, size, out, idx, true, &eof);
-      idx += got;
-      if (eof || got < vlen) break;
-      if (round == 7) {
-        more = true;
-        break;
-      }
-    }
-    if (more) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("fd", Napi::Number::New(env, fd));
-      o.Set("more", Napi::Boolean::New(env, true));
-      out.Set(idx++, o);
-    }
-    if (!eof && !more && (evs[i].events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
-      // Hung up: anything still queued was just read; drain what is left.
-      uint32_t got;
-      do {
-        got = RecvInto(env, fd, vlen, size, out, idx, true, &eof);
-        idx += got;
-      } while (got > 0 && !eof);
-      eof = true;
-    }
-    if (eof) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("fd", Napi::Number::New(env, fd));
-      o.Set("eof", Napi::Boolean::New(env, true));
-      out.Set(idx++, o);
-    }
-  }
-  return out;
 }
 
 // ---- packed batch receive for a mesh of sockets ----------------------------
@@ -1217,7 +1132,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getsockoptU64", Napi::Function::New(env, GetsockoptU64));
   exports.Set("getsockoptBuffer", Napi::Function::New(env, GetsockoptBuffer));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
-  exports.Set("outq", Napi::Function::New(env, Outq));
   exports.Set("attachFilter", Napi::Function::New(env, AttachFilter));
   exports.Set("detachFilter", Napi::Function::New(env, DetachFilter));
   exports.Set("sendmsg", Napi::Function::New(env, SendMsg));
@@ -1228,7 +1142,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("epollCreate", Napi::Function::New(env, EpollCreate));
   exports.Set("epollAdd", Napi::Function::New(env, EpollAdd));
   exports.Set("epollDel", Napi::Function::New(env, EpollDel));
-  exports.Set("recvReady", Napi::Function::New(env, RecvReady));
   exports.Set("recvReadyPacked", Napi::Function::New(env, RecvReadyPacked));
   exports.Set("recvmmsgPacked", Napi::Function::New(env, RecvmmsgPacked));
   exports.Set("flock", Napi::Function::New(env, Flock));
