@@ -51,6 +51,22 @@ async function local(path: string, opts: Parameters<typeof open>[1] = {}): Promi
   return net;
 }
 
+/**
+ * A sender in this process and one member process that records what it gets
+ * and then stops reading for `ms`: the setup of the full-receiver tests.
+ */
+async function stalledReceiver(opts: Parameters<typeof open>[1], ms: number): Promise<{ sender: Network; slow: Member }> {
+  const path = busPath();
+  const sender = await local(path, opts);
+  const [slow] = spawn(1);
+  await slow!.open(path, { backend: BACKEND });
+  await slow!.must('record');
+  await new Promise((r) => setTimeout(r, 100));
+  await slow!.must('block', { ms });
+  await new Promise((r) => setTimeout(r, 100));
+  return { sender, slow: slow! };
+}
+
 describe(`Network conformance (${BACKEND} backend)`, () => {
   it('broadcast reaches every other member exactly once, in one order for all', async () => {
     const path = busPath();
@@ -186,14 +202,7 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
   });
 
   it('lossless: a full receiver makes broadcast return false, then drain', async () => {
-    const path = busPath();
-    const sender = await local(path);
-    const [slow] = spawn(1);
-    await slow!.open(path, { backend: BACKEND });
-    await slow!.must('record');
-    await new Promise((r) => setTimeout(r, 100));
-    await slow!.must('block', { ms: 1500 });
-    await new Promise((r) => setTimeout(r, 100));
+    const { sender, slow } = await stalledReceiver({}, 1500);
     const payload = Buffer.alloc(4096);
     let sent = 0;
     let full = false;
@@ -205,21 +214,14 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     }
     expect(full).toBe(true);
     await new Promise<void>((resolve) => sender.once('drain', resolve));
-    await slow!.must('waitCount', { n: sent, timeoutMs: 20_000 });
-    const r = await slow!.must('report');
+    await slow.must('waitCount', { n: sent, timeoutMs: 20_000 });
+    const r = await slow.must('report');
     expect(r.count).toBe(sent);
     expect(r.dropped).toBe(0);
   });
 
   it('lossy: a full receiver loses messages and is told exactly how many', async () => {
-    const path = busPath();
-    const sender = await local(path, { lossless: false });
-    const [slow] = spawn(1);
-    await slow!.open(path, { backend: BACKEND });
-    await slow!.must('record');
-    await new Promise((r) => setTimeout(r, 100));
-    await slow!.must('block', { ms: BLOCK_MS });
-    await new Promise((r) => setTimeout(r, 100));
+    const { sender, slow } = await stalledReceiver({ lossless: false }, BLOCK_MS);
     // 16 KiB each: far more than any socket buffer holds while it sleeps.
     const count = scaled(20_000, 2000);
     const payload = Buffer.alloc(16 * 1024);
@@ -233,8 +235,8 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     await new Promise((r) => setTimeout(r, BLOCK_MS + 500));
     payload.writeUInt32LE(count, 4);
     sender.broadcast(payload);
-    await slow!.must('waitCount', { n: count + 1, withDropped: true, timeoutMs: 20_000 });
-    const r = await slow!.must('report');
+    await slow.must('waitCount', { n: count + 1, withDropped: true, timeoutMs: 20_000 });
+    const r = await slow.must('report');
     expect(r.dropped as number).toBeGreaterThan(0);
     expect((r.count as number) + (r.dropped as number)).toBe(count + 1);
     const t = (r.perTag as Record<string, { inOrder: boolean; exactDrops: boolean }>)['5']!;
@@ -244,14 +246,7 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
   });
 
   it('lossy: a message that lost a fragment is dropped whole and reported', async () => {
-    const path = busPath();
-    const sender = await local(path, { lossless: false });
-    const [slow] = spawn(1);
-    await slow!.open(path, { backend: BACKEND });
-    await slow!.must('record');
-    await new Promise((r) => setTimeout(r, 100));
-    await slow!.must('block', { ms: BLOCK_MS });
-    await new Promise((r) => setTimeout(r, 100));
+    const { sender, slow } = await stalledReceiver({ lossless: false }, BLOCK_MS);
     const count = scaled(200, 60);
     // Four or more datagrams each on either backend.
     const payload = Buffer.alloc(512 * 1024 + 100);
@@ -262,8 +257,8 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
       payload.writeUInt32LE(i, payload.length - 4);
       sender.broadcast(payload);
     }
-    await slow!.must('waitCount', { n: count + 1, withDropped: true, timeoutMs: 20_000 });
-    const r = await slow!.must('report');
+    await slow.must('waitCount', { n: count + 1, withDropped: true, timeoutMs: 20_000 });
+    const r = await slow.must('report');
     // Never a partial or mixed-up message.
     expect(r.corrupt).toBe(0);
     expect(r.dropped as number).toBeGreaterThan(0);
