@@ -42,12 +42,12 @@
 #include <linux/socket.h>
 #include <linux/sockios.h>
 #include <linux/termios.h>
-#include <linux/version.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <net/scm.h>
 #include <net/sock.h>
 
+#include "ipn_compat.h"
 #include "ipn_internal.h"
 
 int ipn_family = IPN_FAMILY_DEFAULT;
@@ -56,12 +56,6 @@ MODULE_PARM_DESC(family, "address family number to register (default 13)");
 
 DEFINE_MUTEX(ipn_nets_mutex);
 LIST_HEAD(ipn_networks);
-
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-#define ipn_mnt_idmap(mnt)	mnt_idmap(mnt)
-#else
-#define ipn_mnt_idmap(mnt)	mnt_user_ns(mnt)
-#endif
 
 static struct proto ipn_proto = {
 	.name = "IPN",
@@ -72,7 +66,8 @@ static struct proto ipn_proto = {
 static struct proto_ops ipn_ops;
 
 /* Copy and check the path of a struct sockaddr_ipn into @name. */
-static int ipn_get_path(struct sockaddr *uaddr, int addr_len, char *name)
+static int ipn_get_path(struct ipn_sockaddr_arg *uaddr, int addr_len,
+			char *name)
 {
 	struct sockaddr_ipn *sipn = (struct sockaddr_ipn *)uaddr;
 	int len = addr_len - (int)offsetof(struct sockaddr_ipn, sipn_path);
@@ -173,7 +168,8 @@ static int ipn_release(struct socket *sock)
 	return 0;
 }
 
-static int ipn_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len)
+static int ipn_bind(struct socket *sock, struct ipn_sockaddr_arg *uaddr,
+		    int addr_len)
 {
 	struct sock *sk = sock->sk;
 	struct ipn_sock *ipn = ipn_sk(sk);
@@ -196,7 +192,7 @@ static int ipn_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len)
 		goto out_unlock;
 
 	mode = S_IFSOCK | (ipn->opt_mode & ~current_umask());
-	dentry = kern_path_create(AT_FDCWD, net->name, &parent, 0);
+	dentry = ipn_start_creating_path(AT_FDCWD, net->name, &parent, 0);
 	if (IS_ERR(dentry)) {
 		err = PTR_ERR(dentry);
 		if (err == -EEXIST)
@@ -205,15 +201,15 @@ static int ipn_bind(struct socket *sock, struct sockaddr *uaddr, int addr_len)
 	}
 	err = security_path_mknod(&parent, dentry, mode, 0);
 	if (!err)
-		err = vfs_mknod(ipn_mnt_idmap(parent.mnt),
-				d_inode(parent.dentry), dentry, mode, 0);
+		err = ipn_vfs_mknod(ipn_mnt_idmap(parent.mnt),
+				    d_inode(parent.dentry), dentry, mode, 0);
 	if (err) {
-		done_path_create(&parent, dentry);
+		ipn_end_creating_path(&parent, dentry);
 		goto out_unlock;
 	}
 	net->path.mnt = mntget(parent.mnt);
 	net->path.dentry = dget(dentry);
-	done_path_create(&parent, dentry);
+	ipn_end_creating_path(&parent, dentry);
 
 	mutex_init(&net->lock);
 	INIT_LIST_HEAD(&net->members);
@@ -250,7 +246,7 @@ static struct ipn_network *ipn_find_network(struct inode *inode)
 	return NULL;
 }
 
-static int ipn_connect(struct socket *sock, struct sockaddr *uaddr,
+static int ipn_connect(struct socket *sock, struct ipn_sockaddr_arg *uaddr,
 		       int addr_len, int flags)
 {
 	char name[IPN_PATH_MAX + 1];
@@ -618,12 +614,6 @@ out_fds:
 	ipn_fds_free(fds);
 	return err;
 }
-
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
-#define ipn_receive_fd(file, flags)	receive_fd(file, NULL, flags)
-#else
-#define ipn_receive_fd(file, flags)	receive_fd(file, flags)
-#endif
 
 /*
  * Install the files of an SCM_RIGHTS message in the receiving process and

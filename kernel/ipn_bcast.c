@@ -9,10 +9,10 @@
 #include <linux/filter.h>
 #include <linux/sched/signal.h>
 #include <linux/skbuff.h>
-#include <linux/version.h>
 #include <linux/file.h>
 #include <net/sock.h>
 
+#include "ipn_compat.h"
 #include "ipn_internal.h"
 
 /* A single page-backed skb holds at most this many payload bytes. */
@@ -128,13 +128,7 @@ static bool ipn_is_receiver(struct ipn_sock *rx, struct ipn_sock *self)
 /* The receiver's socket filter, never trimming below the whole message. */
 static int ipn_sk_filter(struct sock *sk, struct sk_buff *skb)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
-	enum skb_drop_reason reason;
-
-	return sk_filter_trim_cap(sk, skb, skb->len, &reason);
-#else
-	return sk_filter_trim_cap(sk, skb, skb->len);
-#endif
+	return ipn_sk_filter_trim_cap(sk, skb, skb->len);
 }
 
 /*
