@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -757,6 +758,26 @@ struct Packed {
   }
 };
 
+// A zero-length read on a mesh socket is either the peer's hang-up or an
+// empty datagram a peer sent (recvmsg returns 0 for both). It is the hang-up
+// only when no later datagram of this read carries anything and the socket
+// reports the peer's shutdown with nothing left queued; otherwise the empty
+// datagram is reported as one (length 0) and the transport rejects it. A
+// hang-up misread as an empty datagram costs nothing: epoll is level
+// triggered, and the next pass reads the hang-up again.
+bool ZeroReadIsHangUp(int fd, int i, int n) {
+  for (int j = i + 1; j < n; j++) {
+    if (arena.hdrs[j].msg_len > 0 || arena.hdrs[j].msg_hdr.msg_controllen > 0) return false;
+  }
+  struct pollfd pfd;
+  pfd.fd = fd;
+  pfd.events = POLLRDHUP;
+  pfd.revents = 0;
+  if (poll(&pfd, 1, 0) <= 0 || (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0) return false;
+  int queued = 0;
+  return ioctl(fd, SIOCINQ, &queued) != 0 || queued == 0;
+}
+
 // Drains fd (bounded) into p. Returns false when the socket may hold more.
 bool DrainPacked(Napi::Env env, int fd, size_t vlen, size_t size, Packed &p, bool *eof) {
   // Start small and grow: at low rates a wake-up finds one datagram, and
@@ -767,7 +788,7 @@ bool DrainPacked(Napi::Env env, int fd, size_t vlen, size_t size, Packed &p, boo
     for (int i = 0; i < n; i++) {
       struct msghdr &mh = arena.hdrs[i].msg_hdr;
       size_t len = arena.hdrs[i].msg_len;
-      if (len == 0 && mh.msg_controllen == 0) {
+      if (len == 0 && mh.msg_controllen == 0 && ZeroReadIsHangUp(fd, i, n)) {
         *eof = true;
         return true;
       }
@@ -825,6 +846,12 @@ Napi::Value RecvReadyPacked(const Napi::CallbackInfo &info) {
   Packed p;
   p.extras = Napi::Array::New(env);
   bool settled = false;
+  // Sockets whose hang-up this call already reported. epoll keeps reporting
+  // a hung-up socket until the transport closes it, which happens only after
+  // this call returns; a second report would arrive after the transport
+  // closed the fd and perhaps handed its number to a connection accepted in
+  // between, and would be taken for that connection's hang-up.
+  std::vector<int> hungUp;
   try {
     for (int pass = 0; pass < maxPasses; pass++) {
       int n;
@@ -843,11 +870,17 @@ Napi::Value RecvReadyPacked(const Napi::CallbackInfo &info) {
           p.Add(fd, 0, 0, kNotify, -1);
           continue;
         }
+        bool reported = false;
+        for (int h : hungUp) reported = reported || h == fd;
+        if (reported) continue;
         bool eof = false;
         bool complete = DrainPacked(env, fd, vlen, size, p, &eof);
         if (!complete) p.Add(fd, 0, 0, kMore, -1);
-        else if (!eof && (evs[i].events & (EPOLLHUP | EPOLLERR))) eof = true;
-        if (eof) p.Add(fd, 0, 0, kEof, -1);
+        else if (!eof && (evs[i].events & (EPOLLHUP | EPOLLERR)) && ZeroReadIsHangUp(fd, 0, 0)) eof = true;
+        if (eof) {
+          p.Add(fd, 0, 0, kEof, -1);
+          hungUp.push_back(fd);
+        }
       }
       p.Add(-1, 0, 0, kPassEnd, -1);
     }

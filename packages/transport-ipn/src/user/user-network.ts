@@ -73,6 +73,13 @@ interface Peer {
   reasm: Reassembler;
   alive: boolean;
   announced: boolean;
+  /**
+   * The read (see drain) during which this connection was accepted or made.
+   * A read reports sockets by fd number, and a number freed while its
+   * results are handled can be handed to a connection accepted in between:
+   * its results belong to peers from earlier reads only.
+   */
+  since: number;
 }
 
 /** Per outgoing message state shared by its fragments. */
@@ -152,6 +159,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private closed = false;
   private nextMsgId = 1;
   private sndbuf = 0;
+  /** Batched reads done so far (see Peer.since). */
+  private reads = 0;
 
   private queue: OutItem[] = [];
   private queuedBytes = 0;
@@ -298,7 +307,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private addPeer(fd: number, id: bigint | null, creds: Credentials): Peer {
     this.setSndbuf(fd);
     const p: Peer = { fd, id, creds, masks: null, owed: 0, lastSeq: 0, est: Number.POSITIVE_INFINITY,
-      reasm: new Reassembler(), alive: true, announced: false };
+      reasm: new Reassembler(), alive: true, announced: false, since: this.reads };
     this.peers.set(fd, p);
     if (id !== null) this.byId.set(id, p);
     native.epollAdd(this.epfd, fd, false);
@@ -698,6 +707,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     try {
       for (let round = 0; round < 4 && !this.closed; round++) {
         // Up to 4 passes over the sockets in one native call.
+        const read = ++this.reads;
         const batch = native.recvReadyPacked(this.epfd, MAX_EVENTS, VLEN, RECV_MAX, 4);
         if (batch === null) {
           // Nothing arrived since everything pending was read: all of it
@@ -730,7 +740,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
           const x = meta[i + 4]!;
           const fds = x >= 0 ? extras[x]!.fds : [];
           const p = this.peers.get(meta[i]!);
-          if (p === undefined) {
+          if (p === undefined || p.since >= read) {
             for (const fd of fds) closeQuietly(fd);
           } else if ((flags & F_EOF) !== 0) {
             this.peerGone(p);

@@ -1,0 +1,119 @@
+// Join/leave churn through the bus: a member leaves while another joins, 200
+// rounds, and every round the newcomer and a stable member call each other.
+// Once, the user backend read the leaver's hang-up twice in one batched read
+// and the second copy closed the newcomer's connection (same fd number):
+// both then believed the other gone, for good.
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const SCRIPT = join(import.meta.dirname, 'churn-member.mjs');
+const ROUNDS = 200;
+/** Each call of a round must complete within this (issue 11: still cut off after 1 s). */
+const CALL_DEADLINE_MS = 3000;
+
+/** One member process, driven over IPC. */
+class Proc {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  #next = 1;
+  readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor(address: string) {
+    this.child = fork(SCRIPT, [], { env: { ...process.env, IPNBUS_ADDRESS: address }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.ready = new Promise((resolve, reject) => {
+      this.child.once('exit', (code, sig) => {
+        for (const w of this.#waiting.values()) w.reject(new Error(`member exited (${code ?? sig})`));
+        reject(new Error(`member exited (${code ?? sig})`));
+      });
+      this.child.on('message', (m: { ready?: boolean; id?: number; ok?: boolean; result?: unknown; error?: string }) => {
+        if (m.ready) return resolve();
+        const w = this.#waiting.get(m.id!);
+        this.#waiting.delete(m.id!);
+        if (m.ok) w?.resolve(m.result);
+        else w?.reject(new Error(m.error));
+      });
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  do<T>(op: string, ...args: unknown[]): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, op, args });
+    });
+  }
+
+  kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill('SIGKILL');
+    return gone;
+  }
+}
+
+let root = '';
+let procs: Proc[] = [];
+
+function start(address: string, n: number): Promise<Proc[]> {
+  const ps = Array.from({ length: n }, () => new Proc(address));
+  procs.push(...ps);
+  return Promise.all(ps.map((p) => p.ready)).then(() => ps);
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'ipnbus-churn-'));
+});
+afterEach(async () => {
+  await Promise.all(procs.map((p) => p.kill()));
+  procs = [];
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** The newcomer and the stable member call each other; returns the failure, or null. */
+async function meet(stable: Proc, stableName: string, fresh: Proc, freshName: string): Promise<string | null> {
+  const [there, back] = await Promise.allSettled([
+    stable.do<number>('echo', freshName, CALL_DEADLINE_MS),
+    fresh.do<number>('echo', stableName, CALL_DEADLINE_MS),
+  ]);
+  const errs = [there, back].filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+  return errs.length === 0 ? null : errs.join('; ');
+}
+
+describe('join/leave churn through the bus (user backend)', () => {
+  it(`one process leaving and joining again: the new connection and a stable member meet, ${ROUNDS}/${ROUNDS}`, async () => {
+    const address = `ipnbus:path=${join(root, 'same')}`;
+    const [stable, churner] = await start(address, 2);
+    const stableName = await stable!.do<string>('join');
+    await churner!.do<string>('join');
+    const failures: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const fresh = await churner!.do<string>('rejoin');
+      const err = await meet(stable!, stableName, churner!, fresh);
+      if (err !== null) failures.push(`round ${round}: ${err}`);
+    }
+    console.log(`churn (same process): ${ROUNDS - failures.length}/${ROUNDS} rounds met`);
+    expect(failures).toEqual([]);
+  });
+
+  it(`two processes, one leaving while the other joins: the joiner and a stable member meet, ${ROUNDS}/${ROUNDS}`, async () => {
+    const address = `ipnbus:path=${join(root, 'two')}`;
+    const [stable, a, b] = await start(address, 3);
+    const stableName = await stable!.do<string>('join');
+    await a!.do<string>('join');
+    const failures: string[] = [];
+    let [leaver, joiner] = [a!, b!];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Both at once: the leave and the join race at the stable member.
+      const [, fresh] = await Promise.all([leaver.do('leave'), joiner.do<string>('join')]);
+      const err = await meet(stable!, stableName, joiner, fresh);
+      if (err !== null) failures.push(`round ${round}: ${err}`);
+      [leaver, joiner] = [joiner, leaver];
+    }
+    console.log(`churn (two processes): ${ROUNDS - failures.length}/${ROUNDS} rounds met`);
+    expect(failures).toEqual([]);
+  });
+});
