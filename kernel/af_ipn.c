@@ -24,7 +24,16 @@
  *                        under it.
  *   sk_receive_queue.lock  the generic datagram queue lock, taken inside.
  *
- * Receivers dequeue with skb_recv_datagram() under the queue lock only, so
+ *   ipn->iolock (mutex)  the receive path of one socket, on its own: held
+ *                        by recvmsg() from taking a message off the queue
+ *                        (or peeking at it) until its files are installed
+ *                        and the message is freed.  So a MSG_PEEK reader
+ *                        never walks a file list another reader of the
+ *                        same socket frees.  Never held while waiting for
+ *                        data; nothing else is taken while it is held
+ *                        except the queue lock and user-memory faults.
+ *
+ * Receivers dequeue under their own iolock and the queue lock only, so
  * reading never contends with other members.  Lossless senders sleep on
  * net->wait (never holding net->lock); a receiver that filled up is marked
  * congested and wakes them once it has read down to half its buffer
@@ -616,13 +625,16 @@ out_fds:
 }
 
 /*
+ * Called with the receiver's iolock held, so no other reader frees the
+ * file list while this one walks it.
+ *
  * Install the files of an SCM_RIGHTS message in the receiving process and
  * write the SCM_RIGHTS control message, as scm_detach_fds() does for
  * af_unix.  Files that do not fit set MSG_CTRUNC.  MSG_PEEK installs them
  * too and leaves them in the message.
  */
-static void ipn_recv_fds(struct msghdr *msg, struct ipn_skb_parms *cb,
-			 int flags)
+static void ipn_recv_fds(struct ipn_sock *ipn, struct msghdr *msg,
+			 struct ipn_skb_parms *cb, int flags)
 {
 	struct cmsghdr __user *cm = msg->msg_control_user;
 	unsigned int o_flags = (flags & MSG_CMSG_CLOEXEC) ? O_CLOEXEC : 0;
@@ -630,6 +642,7 @@ static void ipn_recv_fds(struct msghdr *msg, struct ipn_skb_parms *cb,
 	int fdmax = 0, i = 0, fd, cmlen;
 	int __user *cdata;
 
+	lockdep_assert_held(&ipn->iolock);
 	if (msg->msg_control_is_user && cm &&
 	    !(msg->msg_flags & MSG_CMSG_COMPAT) &&
 	    msg->msg_controllen > sizeof(struct cmsghdr))
@@ -704,16 +717,30 @@ static int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	struct sock *sk = sock->sk;
 	struct ipn_sock *ipn = ipn_sk(sk);
 	struct ipn_network *net = smp_load_acquire(&ipn->net);
+	struct sk_buff *skb, *last;
 	struct ipn_skb_parms *cb;
-	struct sk_buff *skb;
 	size_t copied;
-	int err;
+	long timeo;
+	int err, off;
 
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return -EOPNOTSUPP;
 	if (!net)
 		return -ENOTCONN;
-	skb = skb_recv_datagram(sk, flags, &err);
+	/* As af_unix: wait for data without the iolock, dequeue with it. */
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	do {
+		mutex_lock(&ipn->iolock);
+		off = 0;
+		skb = __skb_try_recv_datagram(sk, &sk->sk_receive_queue, flags,
+					      &off, &err, &last);
+		if (skb)
+			break;
+		mutex_unlock(&ipn->iolock);
+		if (err != -EAGAIN)
+			break;
+	} while (timeo && !__skb_wait_for_more_packets(sk, &sk->sk_receive_queue,
+						      &err, &timeo, last));
 	if (!skb)
 		return err;
 	cb = IPNCB(skb);
@@ -736,10 +763,11 @@ static int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		goto out_free;
 	ipn_put_cmsgs(ipn, msg, cb);
 	if (cb->fp)
-		ipn_recv_fds(msg, cb, flags);
+		ipn_recv_fds(ipn, msg, cb, flags);
 	err = (flags & MSG_TRUNC) ? skb->len : copied;
 out_free:
 	skb_free_datagram(sk, skb);
+	mutex_unlock(&ipn->iolock);
 	if (net->flags & IPN_FLAG_LOSSLESS)
 		ipn_lossless_read(net, ipn);
 	return err;
@@ -792,6 +820,7 @@ static int ipn_create(struct net *net, struct socket *sock, int protocol,
 	sk->sk_destruct = ipn_sock_destruct;
 	ipn = ipn_sk(sk);
 	INIT_LIST_HEAD(&ipn->member);
+	mutex_init(&ipn->iolock);
 	ipn->opt_mode = 0777;
 	ipn->opt_mtu = IPN_MTU_DEFAULT;
 	return 0;

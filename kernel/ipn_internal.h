@@ -71,6 +71,8 @@ struct ipn_network {
  * @opt_mode: IPN_SO_MODE before bind()
  * @opt_flags: IPN_SO_FLAGS before bind()
  * @opt_mtu: IPN_SO_MTU before bind()
+ * @iolock: serialises this socket's readers from dequeue to freeing the
+ *	message (see af_ipn.c)
  */
 struct ipn_sock {
 	struct sock sk;
@@ -91,6 +93,7 @@ struct ipn_sock {
 	u32 opt_mode;
 	u32 opt_flags;
 	u32 opt_mtu;
+	struct mutex iolock;
 };
 
 static inline struct ipn_sock *ipn_sk(const struct sock *sk)

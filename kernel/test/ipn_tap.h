@@ -97,7 +97,7 @@ static int ipn_open(const char *path, int create)
 	return fd;
 }
 
-static int ipn_setint(int fd, int opt, int val)
+static inline int ipn_setint(int fd, int opt, int val)
 {
 	return setsockopt(fd, SOL_IPN, opt, &val, sizeof(val));
 }
