@@ -80,7 +80,7 @@ export class ProxyInterface extends EventEmitter {
     // answering with another signature is an error, not a mistyped value.
     const expected = m.outArgs.map((a) => a.type).join('');
     if ((reply.signature ?? '') !== expected) {
-      throw new DBusError(ErrorNames.InvalidSignature, `${this.$name}.${method} replied '${reply.signature ?? ''}', declared '${expected}'`, reply);
+      throw new DBusError(ErrorNames.InvalidSignature, `${this.$name}.${method} replied '${reply.signature ?? ''}', declared '${expected}'`, { reply });
     }
     const values = mapIncomingFds(reply.signature ?? '', reply.body ?? [], replyFds);
     return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
@@ -96,7 +96,7 @@ export class ProxyInterface extends EventEmitter {
     if (!(v instanceof Variant)) throw new DBusError(ErrorNames.InvalidSignature, `Get(${this.$name}.${name}) did not return a variant`);
     const declared = this.propInfo.get(name)?.type;
     if (declared !== undefined && v.signature !== declared) {
-      throw new DBusError(ErrorNames.InvalidSignature, `property ${this.$name}.${name} came as '${v.signature}', declared '${declared}'`, reply);
+      throw new DBusError(ErrorNames.InvalidSignature, `property ${this.$name}.${name} came as '${v.signature}', declared '${declared}'`, { reply });
     }
     return mapIncomingValueFds(v.signature, v.value, fds);
   }
@@ -125,7 +125,7 @@ export class ProxyInterface extends EventEmitter {
       for (const [k, v] of Object.entries(dict as Record<string, unknown>)) {
         const declared = this.propInfo.get(k)?.type;
         if (declared !== undefined && v instanceof Variant && v.signature !== declared) {
-          throw new DBusError(ErrorNames.InvalidSignature, `property ${this.$name}.${k} came as '${v.signature}', declared '${declared}'`, reply);
+          throw new DBusError(ErrorNames.InvalidSignature, `property ${this.$name}.${k} came as '${v.signature}', declared '${declared}'`, { reply });
         }
       }
     }

@@ -1,8 +1,8 @@
 // Bus addresses: parsing 'ipnbus:path=...' (D-Bus address syntax) and the default session address.
 import { join } from 'node:path';
-import { DBusError } from './errors.js';
+import { DBusError, ErrorNames } from './errors.js';
 
-export const BAD_ADDRESS = 'org.freedesktop.DBus.Error.BadAddress';
+const BAD_ADDRESS = ErrorNames.BadAddress;
 
 export interface BusAddress {
   /** The bus directory. */

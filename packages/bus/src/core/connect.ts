@@ -7,6 +7,7 @@ import { nextGeneration, openBusDir, readGeneration, withGeneration, type BusDir
 import { Connection } from './connection.js';
 import { DBusError, ErrorNames } from './errors.js';
 import { lock } from './flock.js';
+import { fromTransport } from './transport-errors.js';
 import { LiveLock } from './liveness.js';
 import { ONLY_BLOOMLESS } from './match-set.js';
 import { logger, type Logger } from './logger.js';
@@ -30,20 +31,7 @@ export interface ConnectOptions {
 
 /** Errors from the transport become DBusErrors a caller can branch on. */
 function asDBusError(e: unknown, path: string): DBusError {
-  if (e instanceof DBusError) return e;
-  const err = e as NodeJS.ErrnoException;
-  const code = err?.code;
-  const name =
-    code === 'EACCES' || code === 'EPERM'
-      ? ErrorNames.AccessDenied
-      : code === 'ENOENT' || code === 'ECONNREFUSED'
-        ? ErrorNames.ServiceUnknown
-        : code === 'ERR_NO_KERNEL'
-          ? ErrorNames.NotSupported
-          : ErrorNames.Failed;
-  const out = new DBusError(name, `cannot connect to the bus at ${path}: ${err?.message ?? String(e)}`);
-  (out as { cause?: unknown }).cause = e;
-  return out;
+  return fromTransport(e, 'connect', `cannot connect to the bus at ${path}`);
 }
 
 /**

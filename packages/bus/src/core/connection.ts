@@ -1,6 +1,5 @@
 // Connection: one member of a brokerless bus, with D-Bus semantics (routing, calls, names, matches).
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
 import type { IncomingMessage, MemberInfo, Network } from '@ipnbus/transport-ipn';
 import {
   MessageFlags,
@@ -11,41 +10,26 @@ import {
   isValidBusName,
   type Message,
 } from '../wire/index.js';
-import {
-  ANNOUNCE_INTERFACE,
-  ANNOUNCE_PATH,
-  SYNC_MEMBER,
-  announcement,
-  isAnnouncement,
-  isSyncCall,
-  parseAnnouncement,
-} from './announce.js';
+import { ANNOUNCE_INTERFACE, ANNOUNCE_PATH, SYNC_MEMBER, isAnnouncement, isSyncCall } from './announce.js';
 import { messageBloom } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
-import { handleBusCall, type DriverHost } from './bus-driver.js';
+import type { DriverHost } from './bus-driver.js';
+import { BusEndpoint } from './bus-endpoint.js';
 import { BusView, uniqueNameOf } from './bus-view.js';
-import {
-  BUS_INTERFACE,
-  BUS_NAME,
-  BUS_PATH,
-  DEFAULT_CALL_TIMEOUT_MS,
-  PEER_INTERFACE,
-} from './constants.js';
-import { DBusError, ErrorNames } from './errors.js';
+import { BUS_NAME, DEFAULT_CALL_TIMEOUT_MS, PEER_INTERFACE } from './constants.js';
+import { DBusError, ErrorNames, errorText } from './errors.js';
+import { closeFds } from './fds.js';
 import { probeAlive, type LiveLock } from './liveness.js';
 import { logger as rootLogger, type Logger } from './logger.js';
 import { MatchSet } from './match-set.js';
-import {
-  releaseName as releaseNameOp,
-  requestName as requestNameOp,
-  type NameState,
-  type Outcome,
-} from './name-state.js';
+import { NameOwnership } from './name-ownership.js';
 import { NameStore } from './name-store.js';
 import { machineId } from './machine-id.js';
 import { native } from './native.js';
 import { PendingCalls, type CallResult } from './pending-calls.js';
 import { readProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
+import { SerialCounter } from './serial-counter.js';
+import { fromTransport, peerGone } from './transport-errors.js';
 
 export type { CallResult };
 
@@ -83,21 +67,11 @@ export interface ConnectionInit {
   credentials?: ProxiedCredentials;
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function closeFds(fds: number[]): void {
-  for (const fd of fds) {
-    try { fs.closeSync(fd); } catch { /* already closed */ }
-  }
-}
-
 /**
  * Built by connect(); see core/index.ts for the contract. Events:
  * 'message' (msg, fds), 'methodCall' (IncomingCall), 'disconnect', 'error'.
  */
-export class Connection extends EventEmitter {
+export class Connection extends EventEmitter implements DriverHost {
   readonly uniqueName: string;
   readonly memberId: bigint;
   readonly busId: string;
@@ -107,14 +81,13 @@ export class Connection extends EventEmitter {
   readonly view: BusView;
 
   readonly #dir: BusDir;
-  readonly #store: NameStore;
+  readonly #names: NameOwnership;
+  readonly #bus: BusEndpoint;
   readonly #live: LiveLock;
   readonly #log: Logger;
   readonly #matches = new MatchSet();
   readonly #pending = new PendingCalls();
-  #serial = 0;
-  #busSerial = 0;
-  #announceSerial = 0;
+  readonly #serials = new SerialCounter();
   #closed = false;
   #ready = false;
   readonly #onMessage = (m: IncomingMessage): void => this.#receive(m);
@@ -133,7 +106,6 @@ export class Connection extends EventEmitter {
     this.network = init.network;
     this.#dir = init.dir;
     this.#live = init.live;
-    this.#store = new NameStore(init.dir);
     this.memberId = init.network.id;
     this.uniqueName = uniqueNameOf(this.memberId, init.dir.generation);
     this.busId = init.dir.busId;
@@ -141,13 +113,25 @@ export class Connection extends EventEmitter {
     const self: MemberInfo = init.credentials
       ? { id: this.memberId, pid: init.credentials.pid, uid: init.credentials.uid, gid: init.credentials.gid }
       : { id: this.memberId, pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    this.#bus = new BusEndpoint(this, (msg, fds, unicast) => this.#dispatch(msg, fds, unicast), this.#log);
     this.view = new BusView(
       self,
       init.network.members(),
-      (n, o, w) => this.#ownerChanged(n, o, w),
+      (name, oldOwner, newOwner) => {
+        if (this.#ready && !this.#closed) this.#bus.ownerChanged(name, oldOwner, newOwner);
+      },
       (id) => this.#probe(id),
       init.dir.generation,
     );
+    this.#names = new NameOwnership({
+      store: new NameStore(init.dir),
+      view: this.view,
+      network: init.network,
+      memberId: this.memberId,
+      uniqueName: this.uniqueName,
+      alive: (id) => this.#probe(id),
+      log: this.#log,
+    });
     // Listen before reading the names directory: a record written after the
     // read is announced to us; one written before is in the file.
     this.network.on('message', this.#onMessage);
@@ -155,7 +139,7 @@ export class Connection extends EventEmitter {
     this.network.on('leave', this.#onLeave);
     this.network.on('error', this.#onError);
     this.network.on('drain', this.#onDrain);
-    for (const state of this.#store.readAll()) this.view.apply(this.#withoutDead(state));
+    this.#names.loadSnapshot();
     // No rules yet: no signal needs to wake us.
     this.network.setFilter(this.#matches.filter());
     this.#ready = true;
@@ -179,11 +163,6 @@ export class Connection extends EventEmitter {
 
   // ---- sending ------------------------------------------------------------
 
-  #nextSerial(): number {
-    this.#serial = this.#serial >= 0xffffffff ? 1 : this.#serial + 1;
-    return this.#serial;
-  }
-
   /**
    * Sends one message: signals without destination are broadcast, the rest
    * go to the destination's owner. Returns the serial. Throws DBusError
@@ -197,7 +176,7 @@ export class Connection extends EventEmitter {
       signature: '',
       body: [],
       ...msg,
-      serial: this.#nextSerial(),
+      serial: this.#serials.next(),
       sender: this.uniqueName,
     } as Message;
     if (fds !== undefined && fds.length > 0) full.unixFds = fds.length;
@@ -212,7 +191,7 @@ export class Connection extends EventEmitter {
       try {
         if (!this.network.broadcast(bytes, messageBloom(full))) this.#backpressured = true;
       } catch (e) {
-        throw this.#transportFailure(e, 'broadcast');
+        throw fromTransport(e, 'send', 'broadcast failed');
       }
       this.stats.sent++;
       // dbus-daemon delivers a signal to its own sender too when it matches.
@@ -224,7 +203,7 @@ export class Connection extends EventEmitter {
     }
     if (dest === BUS_NAME) {
       this.#encode(full); // validate as if it went on the wire
-      void this.#driverCall(full);
+      void this.#bus.answer(full);
       return full.serial;
     }
     if (!isValidBusName(dest)) throw new DBusError(ErrorNames.InvalidArgs, `'${dest}' is not a valid bus name`);
@@ -244,11 +223,10 @@ export class Connection extends EventEmitter {
       try {
         if (!this.network.send(target, bytes, fds)) this.#backpressured = true;
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EHOSTUNREACH' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ECONNRESET') {
-          throw new DBusError(ErrorNames.NoReply, `${dest} (${this.view.uniqueNameOf(target)}) left the bus`);
+        if (peerGone(e)) {
+          throw new DBusError(ErrorNames.NoReply, `${dest} (${this.view.uniqueNameOf(target)}) left the bus`, { cause: e });
         }
-        throw this.#transportFailure(e, `send to ${dest}`);
+        throw fromTransport(e, 'send', `send to ${dest} failed`);
       }
     }
     this.stats.sent++;
@@ -259,24 +237,8 @@ export class Connection extends EventEmitter {
     try {
       return native().dup(fd);
     } catch (e) {
-      throw new DBusError(ErrorNames.InvalidArgs, `cannot pass fd ${fd}: ${errorText(e)}`);
+      throw new DBusError(ErrorNames.InvalidArgs, `cannot pass fd ${fd}: ${errorText(e)}`, { cause: e });
     }
-  }
-
-  /** A transport error as a DBusError (the one error type of this layer), cause kept. */
-  #transportFailure(e: unknown, what: string): DBusError {
-    const code = (e as NodeJS.ErrnoException)?.code;
-    const name =
-      code === 'ENOBUFS' || code === 'EMSGSIZE' || code === 'E2BIG' || code === 'ERR_TOO_LARGE'
-        ? ErrorNames.LimitsExceeded
-        : code === 'ERR_CLOSED' || code === 'EBADF'
-          ? ErrorNames.Disconnected
-          : code === 'ERR_INVALID_ARG' || code === 'EINVAL'
-            ? ErrorNames.InvalidArgs
-            : ErrorNames.Failed;
-    const err = new DBusError(name, `${what} failed: ${errorText(e)}`);
-    (err as { cause?: unknown }).cause = e;
-    return err;
   }
 
   #encode(msg: Message): Buffer {
@@ -284,7 +246,7 @@ export class Connection extends EventEmitter {
       return encodeMessage(msg);
     } catch (e) {
       if (e instanceof WireError) {
-        throw new DBusError(ErrorNames.InvalidArgs, `cannot send message: ${e.message}`);
+        throw new DBusError(ErrorNames.InvalidArgs, `cannot send message: ${e.message}`, { cause: e });
       }
       throw e;
     }
@@ -434,9 +396,7 @@ export class Connection extends EventEmitter {
     this.#updateFilter();
   }
 
-  // ---- names --------------------------------------------------------------
-
-  #gone = (id: bigint): boolean => id !== this.memberId && (this.view.departed(id) || !this.#probe(id));
+  // ---- names ------------------------------------------------------------
 
   /**
    * Liveness from the member's lock file. A file we may not read (a bus
@@ -452,112 +412,14 @@ export class Connection extends EventEmitter {
     }
   }
 
-  #withoutDead(state: NameState): NameState {
-    return { ...state, owners: state.owners.filter((c) => !this.#gone(c.id)) };
-  }
-
-  #record(state: NameState): Message {
-    this.#announceSerial = this.#announceSerial >= 0xffffffff ? 1 : this.#announceSerial + 1;
-    const msg = announcement(state, this.#announceSerial);
-    msg.sender = this.uniqueName;
-    return msg;
-  }
-
-  #publish = (state: NameState): void => {
-    // No bloom: every member must see every record. Out now, not at the end
-    // of the turn: the caller may tell others it owns the name before that
-    // (as dbus-daemon sends NameOwnerChanged before the RequestName reply).
-    this.network.broadcast(encodeMessage(this.#record(state)));
-    this.network.flushPending();
-  };
-
-  #checkName(name: string): void {
-    if (typeof name !== 'string' || !isValidBusName(name)) {
-      throw new DBusError(ErrorNames.InvalidArgs, `'${String(name)}' is not a valid bus name`);
-    }
-    if (name.startsWith(':')) {
-      throw new DBusError(ErrorNames.InvalidArgs, `Cannot acquire or release a unique name such as '${name}'`);
-    }
-    if (name === BUS_NAME) {
-      throw new DBusError(ErrorNames.InvalidArgs, `'${BUS_NAME}' is reserved for the bus itself`);
-    }
-  }
-
-  /** A change to a name record; file-system trouble becomes a DBusError. */
-  async #mutate<R>(name: string, fn: (s: NameState) => Outcome<R>): Promise<{ state: NameState; reply: R }> {
-    try {
-      return await this.#store.mutate(name, this.#gone, fn, this.#publish);
-    } catch (e) {
-      if (e instanceof DBusError) throw e;
-      const err = new DBusError(ErrorNames.Failed, `cannot change the record of ${name}: ${errorText(e)}`);
-      (err as { cause?: unknown }).cause = e;
-      throw err;
-    }
-  }
-
   /** RequestName; resolves with the spec's reply code (RequestNameReply). */
-  async requestName(name: string, flags = 0): Promise<number> {
-    this.#checkName(name);
-    if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
-      throw new DBusError(ErrorNames.InvalidArgs, `RequestName flags must be a uint32, got ${flags}`);
-    }
-    if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
-    const out = await this.#mutate(name, (s) => requestNameOp(s, this.memberId, flags));
-    if (!this.#closed) this.view.apply(out.state);
-    this.#log.debug({ name, flags, reply: out.reply }, 'RequestName');
-    return out.reply;
+  requestName(name: string, flags = 0): Promise<number> {
+    return this.#names.request(name, flags);
   }
 
   /** ReleaseName; resolves with the spec's reply code (ReleaseNameReply). */
-  async releaseName(name: string): Promise<number> {
-    this.#checkName(name);
-    if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
-    const out = await this.#mutate(name, (s) => releaseNameOp(s, this.memberId));
-    if (!this.#closed) this.view.apply(out.state);
-    this.#log.debug({ name, reply: out.reply }, 'ReleaseName');
-    return out.reply;
-  }
-
-  /** After a leave made us primary owner: write it down (the old owner's lock is gone). */
-  async #takeOver(name: string): Promise<void> {
-    try {
-      const out = await this.#store.mutate(
-        name,
-        this.#gone,
-        (s) => ({ state: s, reply: undefined, changed: false }),
-        this.#publish,
-      );
-      if (!this.#closed) this.view.apply(out.state);
-    } catch (e) {
-      this.#log.warn({ name, err: errorText(e) }, 'could not record a name taken over from a departed owner');
-    }
-  }
-
-  #ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
-    if (!this.#ready || this.#closed) return;
-    const oldName = oldOwner === undefined ? '' : this.view.uniqueNameOf(oldOwner);
-    const newName = newOwner === undefined ? '' : this.view.uniqueNameOf(newOwner);
-    if (oldOwner === this.memberId) this.#busSignal('NameLost', [name], this.uniqueName);
-    this.#busSignal('NameOwnerChanged', [name, oldName, newName]);
-    if (newOwner === this.memberId) this.#busSignal('NameAcquired', [name], this.uniqueName);
-  }
-
-  /** A signal from org.freedesktop.DBus, made here (every member makes its own). */
-  #busSignal(member: string, body: string[], destination?: string): void {
-    this.#busSerial = this.#busSerial >= 0xffffffff ? 1 : this.#busSerial + 1;
-    const msg: Message = {
-      type: MessageType.SIGNAL,
-      flags: 0,
-      serial: this.#busSerial,
-      path: BUS_PATH,
-      interface: BUS_INTERFACE,
-      member,
-      sender: BUS_NAME,
-      signature: 's'.repeat(body.length),
-      body,
-    };
-    if (destination !== undefined) msg.destination = destination;
-    this.#dispatch(msg, [], destination !== undefined);
+  releaseName(name: string): Promise<number> {
+    return this.#names.release(name);
   }
 
   /** The org.freedesktop.DBus view, synchronously. */
@@ -585,48 +447,6 @@ export class Connection extends EventEmitter {
     return machineId(this.busId);
   }
 
-  async #driverCall(msg: Message): Promise<void> {
-    const host: DriverHost = this;
-    let reply: Message;
-    try {
-      const out = await handleBusCall(host, msg);
-      reply = {
-        type: MessageType.METHOD_RETURN,
-        flags: 0,
-        serial: 0,
-        replySerial: msg.serial,
-        signature: out.signature,
-        body: out.body,
-      };
-    } catch (e) {
-      const err = e instanceof DBusError ? e : new DBusError(ErrorNames.Failed, errorText(e));
-      reply = {
-        type: MessageType.ERROR,
-        flags: 0,
-        serial: 0,
-        replySerial: msg.serial,
-        errorName: err.name,
-        signature: 's',
-        body: [err.message],
-      };
-    }
-    if (this.#closed || msg.flags & MessageFlags.NO_REPLY_EXPECTED) return;
-    this.#busSerial = this.#busSerial >= 0xffffffff ? 1 : this.#busSerial + 1;
-    reply.serial = this.#busSerial;
-    reply.sender = BUS_NAME;
-    reply.destination = this.uniqueName;
-    // Round-trip through the wire format so the caller gets what a remote
-    // reply would give (Buffers for 'ay', plain objects for dicts...).
-    let decoded: Message;
-    try {
-      decoded = decodeMessage(encodeMessage(reply), { copyBytes: true });
-    } catch (e) {
-      this.#log.error({ err: errorText(e), member: msg.member }, 'bus driver produced an unencodable reply');
-      return;
-    }
-    this.#dispatch(decoded, [], true);
-  }
-
   // ---- receiving ----------------------------------------------------------
 
   #receive(m: IncomingMessage): void {
@@ -648,17 +468,7 @@ export class Connection extends EventEmitter {
     msg.sender = this.view.uniqueNameOf(m.from);
     if (m.dropped > 0) this.#log.warn({ dropped: m.dropped }, 'the transport dropped messages for us');
     if (isAnnouncement(msg)) {
-      // The record is only a hint of which name changed: the bus directory
-      // is the truth (written before the broadcast), so a faulty or forged
-      // record cannot make us believe in an owner the directory does not list.
-      const hint = parseAnnouncement(msg);
-      if (hint !== undefined) {
-        try {
-          this.view.apply(this.#store.read(hint.name));
-        } catch (e) {
-          this.#log.warn({ name: hint.name, err: errorText(e) }, 'cannot read a name record');
-        }
-      }
+      this.#names.noticeRecord(msg);
       return;
     }
     if (isSyncCall(msg)) {
@@ -740,23 +550,13 @@ export class Connection extends EventEmitter {
   #joined(info: MemberInfo): void {
     if (this.#closed) return;
     this.view.joined(info);
-    // A record we wrote after the newcomer read the names directory but
-    // before our transport knew it may have missed it: send it our records
-    // again (it keeps whichever version is newest).
-    for (const name of this.view.namesOf(this.memberId)) {
-      const state = this.view.nameState(name)!;
-      try {
-        this.network.send(info.id, encodeMessage(this.#record(state)));
-      } catch (e) {
-        this.#log.debug({ to: info.id.toString(), err: errorText(e) }, 'could not send a name record to a newcomer');
-      }
-    }
+    this.#names.sendRecordsTo(info.id);
   }
 
   #left(id: bigint): void {
     if (this.#closed) return;
     this.#pending.failMember(id);
-    for (const name of this.view.left(id)) void this.#takeOver(name);
+    for (const name of this.view.left(id)) void this.#names.takeOver(name);
   }
 
   #transportError(e: Error): void {
@@ -768,6 +568,8 @@ export class Connection extends EventEmitter {
   disconnect(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#names.close();
+    this.#bus.close();
     this.#pending.failAll(() => new DBusError(ErrorNames.Disconnected, 'the connection was closed'));
     this.network.off('message', this.#onMessage);
     this.network.off('join', this.#onJoin);

@@ -25,7 +25,16 @@ export const ErrorNames = {
   InconsistentMessage: 'org.freedesktop.DBus.Error.InconsistentMessage',
   AdtAuditDataUnknown: 'org.freedesktop.DBus.Error.AdtAuditDataUnknown',
   SELinuxSecurityContextUnknown: 'org.freedesktop.DBus.Error.SELinuxSecurityContextUnknown',
+  BadAddress: 'org.freedesktop.DBus.Error.BadAddress',
 } as const;
+
+/** What a DBusError may carry besides its name and text. */
+export interface DBusErrorOptions {
+  /** The ERROR message, when the error came over the bus. */
+  reply?: Message;
+  /** The lower-level error this one reports (a transport or file-system error). */
+  cause?: unknown;
+}
 
 /**
  * A D-Bus error: `name` is the D-Bus error name (not "Error"), `reply` the
@@ -35,16 +44,21 @@ export class DBusError extends Error {
   override name: string;
   reply?: Message;
 
-  constructor(name: string, message: string, reply?: Message) {
-    super(message);
+  constructor(name: string, message: string, options: DBusErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = name;
-    if (reply !== undefined) this.reply = reply;
+    if (options.reply !== undefined) this.reply = options.reply;
   }
 
   /** Builds the error a caller sees for an ERROR reply message. */
   static fromReply(reply: Message): DBusError {
     const first = reply.body?.[0];
     const text = reply.signature?.startsWith('s') && typeof first === 'string' ? first : '';
-    return new DBusError(reply.errorName ?? ErrorNames.Failed, text, reply);
+    return new DBusError(reply.errorName ?? ErrorNames.Failed, text, { reply });
   }
+}
+
+/** The text of anything thrown, for logs and error messages. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -23,3 +23,6 @@ export { parseAddress, defaultAddress, defaultBusPath, escapeAddressValue, type 
 export { parseMatchRule, matchesRule, quoteMatchValue, type MatchRule } from './match-rule.js';
 export { messageBloom, ruleMask, filterForRules, bloomPasses } from './bloom.js';
 export { uniqueNameOf, memberIdOf } from './bus-view.js';
+export { nextSerial, SerialCounter } from './serial-counter.js';
+export { closeFds } from './fds.js';
+export { errorText, type DBusErrorOptions } from './errors.js';

@@ -1,0 +1,106 @@
+// org.freedesktop.DBus as a peer inside each connection: answers its calls and makes its signals.
+import { MessageFlags, MessageType, decodeMessage, encodeMessage, type Message } from '../wire/index.js';
+import { handleBusCall, type DriverHost } from './bus-driver.js';
+import { BUS_INTERFACE, BUS_NAME, BUS_PATH } from './constants.js';
+import { DBusError, ErrorNames, errorText } from './errors.js';
+import type { Logger } from './logger.js';
+import { SerialCounter } from './serial-counter.js';
+
+/** Hands a message from the bus to the connection as if it had arrived (unicast or not). */
+export type Deliver = (msg: Message, fds: number[], unicast: boolean) => void;
+
+/**
+ * There is no bus process: each connection plays org.freedesktop.DBus for
+ * itself, from its own replica of the bus (bus-driver.ts answers the
+ * methods). Its messages carry the bus's own serials and sender.
+ */
+export class BusEndpoint {
+  readonly #host: DriverHost;
+  readonly #deliver: Deliver;
+  readonly #log: Logger;
+  readonly #serial = new SerialCounter();
+  #closed = false;
+
+  constructor(host: DriverHost, deliver: Deliver, log: Logger) {
+    this.#host = host;
+    this.#deliver = deliver;
+    this.#log = log;
+  }
+
+  /** Answers a call our connection sent to org.freedesktop.DBus; the reply arrives as a message. */
+  async answer(msg: Message): Promise<void> {
+    let reply: Message;
+    try {
+      const out = await handleBusCall(this.#host, msg);
+      reply = {
+        type: MessageType.METHOD_RETURN,
+        flags: 0,
+        serial: 0,
+        replySerial: msg.serial,
+        signature: out.signature,
+        body: out.body,
+      };
+    } catch (e) {
+      const err = e instanceof DBusError ? e : new DBusError(ErrorNames.Failed, errorText(e), { cause: e });
+      reply = {
+        type: MessageType.ERROR,
+        flags: 0,
+        serial: 0,
+        replySerial: msg.serial,
+        errorName: err.name,
+        signature: 's',
+        body: [err.message],
+      };
+    }
+    if (this.#closed || msg.flags & MessageFlags.NO_REPLY_EXPECTED) return;
+    reply.serial = this.#serial.next();
+    reply.sender = BUS_NAME;
+    reply.destination = this.#host.uniqueName;
+    // Round-trip through the wire format so the caller gets what a remote
+    // reply would give (Buffers for 'ay', plain objects for dicts...).
+    let decoded: Message;
+    try {
+      decoded = decodeMessage(encodeMessage(reply), { copyBytes: true });
+    } catch (e) {
+      this.#log.error({ err: errorText(e), member: msg.member }, 'bus driver produced an unencodable reply');
+      return;
+    }
+    this.#deliver(decoded, [], true);
+  }
+
+  /**
+   * The signals for one owner change, in dbus-daemon's order: NameLost to
+   * the old owner, NameOwnerChanged to all, NameAcquired to the new owner.
+   * `undefined` means no owner.
+   */
+  ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
+    if (this.#closed) return;
+    const self = this.#host.view.self.id;
+    const oldName = oldOwner === undefined ? '' : this.#host.view.uniqueNameOf(oldOwner);
+    const newName = newOwner === undefined ? '' : this.#host.view.uniqueNameOf(newOwner);
+    if (oldOwner === self) this.#signal('NameLost', [name], this.#host.uniqueName);
+    this.#signal('NameOwnerChanged', [name, oldName, newName]);
+    if (newOwner === self) this.#signal('NameAcquired', [name], this.#host.uniqueName);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** A signal from org.freedesktop.DBus, made here (every member makes its own). */
+  #signal(member: string, body: string[], destination?: string): void {
+    const msg: Message = {
+      type: MessageType.SIGNAL,
+      flags: 0,
+      serial: this.#serial.next(),
+      path: BUS_PATH,
+      interface: BUS_INTERFACE,
+      member,
+      sender: BUS_NAME,
+      signature: 's'.repeat(body.length),
+      body,
+    };
+    if (destination !== undefined) msg.destination = destination;
+    this.#deliver(msg, [], destination !== undefined);
+  }
+}
