@@ -1,8 +1,15 @@
 #!/usr/bin/env node
 // The `ipnbus` command: dispatches to one verb; exit 0 ok, 1 runtime failure, 2 usage error.
+import { readFileSync } from 'node:fs';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js';
 import type { GlobalOptions, Verb } from './verb.js';
 import { VERBS } from './verbs/index.js';
+
+/** The installed package's version: dist/cli/main.js sits two levels below package.json. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 function topHelp(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));
@@ -17,6 +24,7 @@ function topHelp(): string {
     '                   ipnbus:path=$XDG_RUNTIME_DIR/ipnbus/session)',
     '  -v, --verbose    log to stderr',
     '  -h, --help       help; `ipnbus VERB --help` for one verb',
+    '  -V, --version    print the version and exit',
     '',
     'Exit status: 0 ok, 1 runtime failure, 2 usage error.',
     '',
@@ -24,9 +32,10 @@ function topHelp(): string {
 }
 
 /** Split leading global options from the verb and its own arguments. */
-function splitGlobals(argv: string[]): { globals: GlobalOptions; verb?: string; rest: string[]; help: boolean } {
+function splitGlobals(argv: string[]): { globals: GlobalOptions; verb?: string; rest: string[]; help: boolean; version: boolean } {
   const globals: GlobalOptions = { verbose: false };
   let help = false;
+  let version = false;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -40,6 +49,8 @@ function splitGlobals(argv: string[]): { globals: GlobalOptions; verb?: string; 
       globals.verbose = true;
     } else if (a === '-h' || a === '--help') {
       help = true;
+    } else if (a === '-V' || a === '--version') {
+      version = true;
     } else if (a.startsWith('-')) {
       throw new UsageError(`unknown option '${a}' before the verb`);
     } else {
@@ -47,7 +58,9 @@ function splitGlobals(argv: string[]): { globals: GlobalOptions; verb?: string; 
     }
   }
   const verb = argv[i];
-  const out: { globals: GlobalOptions; verb?: string; rest: string[]; help: boolean } = { globals, rest: argv.slice(i + 1), help };
+  const out: { globals: GlobalOptions; verb?: string; rest: string[]; help: boolean; version: boolean } = {
+    globals, rest: argv.slice(i + 1), help, version,
+  };
   if (verb !== undefined) out.verb = verb;
   return out;
 }
@@ -56,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
   let verb: Verb | undefined;
   try {
     const split = splitGlobals(argv);
+    if (split.version) {
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    }
     if (split.verb === undefined) {
       if (split.help) {
         process.stdout.write(topHelp());
