@@ -13,9 +13,11 @@ export interface FrameReaderOptions extends DecodeOptions {
 /**
  * Feed it chunks in arrival order, however they are split; it returns each
  * message as soon as its last byte arrives. Chunks are kept as a list and
- * joined once per frame, so a message fed one byte at a time costs O(n), not
- * O(n^2). A frame that fits in one chunk is returned as a view of that chunk
- * (no copy): do not reuse chunk buffers after pushing them.
+ * joined once per frame; consumed chunks are passed over with an index,
+ * never shifted off the front (which moves every remaining element), so a
+ * message fed one byte at a time costs O(n), not O(n^2). A frame that fits
+ * in one chunk is returned as a view of that chunk (no copy): do not reuse
+ * chunk buffers after pushing them.
  *
  * A framing error (bad endian byte, version or length) throws WireError and
  * the stream cannot be resynchronised: the caller should drop the connection.
@@ -27,7 +29,9 @@ export interface FrameReaderOptions extends DecodeOptions {
  * replying with an error, say) use `pushRaw` and `decodeMessage` per frame.
  */
 export class FrameReader {
+  /** Pending chunks; those before `head` are consumed (kept until the list is reset, see take()). */
   private chunks: Buffer[] = [];
+  private head = 0;
   private buffered = 0;
   /** Length of the frame being assembled, or -1 until its fixed header is in. */
   private need = -1;
@@ -86,8 +90,7 @@ export class FrameReader {
     for (;;) {
       if (this.need < 0) {
         if (this.buffered < FIXED_HEADER_LENGTH) break;
-        if (this.chunks[0]!.length < FIXED_HEADER_LENGTH) this.flatten();
-        this.need = this.frameLength(this.chunks[0]!, 0)!;
+        this.need = this.frameLength(this.peekHeader(), 0)!;
       }
       if (this.buffered < this.need) break;
       out.push(this.take(this.need));
@@ -103,32 +106,53 @@ export class FrameReader {
     return n;
   }
 
-  private flatten(): void {
-    const all = Buffer.concat(this.chunks, this.buffered);
-    this.chunks = [all];
+  /** The first FIXED_HEADER_LENGTH buffered bytes (a view when the first chunk holds them all). */
+  private peekHeader(): Buffer {
+    const first = this.chunks[this.head]!;
+    if (first.length >= FIXED_HEADER_LENGTH) return first;
+    const header = Buffer.allocUnsafe(FIXED_HEADER_LENGTH);
+    let got = 0;
+    for (let i = this.head; got < FIXED_HEADER_LENGTH; i++) {
+      const c = this.chunks[i]!;
+      got += c.copy(header, got, 0, Math.min(c.length, FIXED_HEADER_LENGTH - got));
+    }
+    return header;
   }
 
-  /** Removes and returns the first `n` buffered bytes. */
+  /** Removes and returns the first `n` buffered bytes (n <= buffered). */
   private take(n: number): Buffer {
-    const first = this.chunks[0]!;
+    const chunks = this.chunks;
+    const first = chunks[this.head]!;
     let frame: Buffer;
     if (first.length >= n) {
       frame = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
+      if (first.length === n) this.head++;
+      else chunks[this.head] = first.subarray(n);
     } else {
       frame = Buffer.allocUnsafe(n);
       let got = 0;
+      let i = this.head;
       while (got < n) {
-        const c = this.chunks[0]!;
+        const c = chunks[i]!;
         const k = Math.min(c.length, n - got);
         c.copy(frame, got, 0, k);
         got += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
+        if (k === c.length) i++;
+        else chunks[i] = c.subarray(k);
       }
+      this.head = i;
     }
     this.buffered -= n;
+    // All consumed: start a fresh list. Otherwise drop the consumed prefix
+    // once it is most of the list, so the copy is paid for by the chunks
+    // consumed since the last one (amortised O(1) per chunk).
+    if (this.head === chunks.length) {
+      this.chunks = [];
+      this.head = 0;
+    } else if (this.head > 32 && this.head * 2 > chunks.length) {
+      this.chunks = chunks.slice(this.head);
+      this.head = 0;
+    }
     return frame;
   }
 }

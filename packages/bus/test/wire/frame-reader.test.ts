@@ -84,3 +84,57 @@ describe('FrameReader', () => {
     expect(() => r.push(Buffer.alloc(1))).toThrow(/too-long/);
   });
 });
+
+/**
+ * Element reads and writes on the reader's list of pending chunks while a
+ * message of `n` bytes is fed one byte at a time. The list is wrapped (each
+ * time the reader assigns it) in a Proxy that counts index accesses, so
+ * work done inside Array methods (shift() moves every remaining element)
+ * is counted too. No clock: the count does not depend on machine load.
+ */
+function chunkListWork(n: number): number {
+  const msg = encodeMessage({ type: 2, flags: 0, serial: 9, replySerial: 1, signature: 'ay', body: [Buffer.alloc(n - 36, 5)] });
+  expect(msg.length).toBe(n);
+  const r = new FrameReader();
+  let ops = 0;
+  const isIndex = (k: string | symbol): boolean => typeof k === 'string' && /^\d+$/.test(k);
+  const counting = (list: Buffer[]): Buffer[] =>
+    new Proxy(list, {
+      get(t, k, rcv) {
+        if (isIndex(k)) ops++;
+        return Reflect.get(t, k, rcv);
+      },
+      set(t, k, v, rcv) {
+        if (isIndex(k)) ops++;
+        return Reflect.set(t, k, v, rcv);
+      },
+      deleteProperty(t, k) {
+        if (isIndex(k)) ops++;
+        return Reflect.deleteProperty(t, k);
+      },
+    });
+  const holder = r as unknown as { chunks: Buffer[] };
+  let list = counting(holder.chunks);
+  Object.defineProperty(r, 'chunks', {
+    get: () => list,
+    set: (v: Buffer[]) => {
+      list = counting(v);
+    },
+  });
+  const got: Message[] = [];
+  for (let i = 0; i < n; i++) got.push(...r.push(msg.subarray(i, i + 1)));
+  expect(got).toHaveLength(1);
+  expect(encodeMessage(got[0]!).equals(msg)).toBe(true);
+  return ops;
+}
+
+describe('FrameReader cost', () => {
+  it('is linear in the number of chunks: 4x the 1-byte chunks costs about 4x the work, not 16x', () => {
+    const small = chunkListWork(4_096);
+    const large = chunkListWork(16_384);
+    // Linear: ratio ~4. The old shift()-per-chunk take() gave ~16 here.
+    expect(large / small).toBeLessThan(5);
+    // And a small constant per chunk, not a hidden factor of n.
+    expect(large / 16_384).toBeLessThan(8);
+  });
+});
