@@ -52,15 +52,17 @@ afterAll(async () => {
   await bus?.close();
 });
 
-/** Repeats `emit` until `seen()` (a new match rule reaches other members asynchronously). */
-async function emitUntil(emit: () => void, seen: () => boolean, what: string): Promise<void> {
-  emit();
-  const timer = setInterval(emit, 100);
-  try {
-    await until(seen, 5000, what);
-  } finally {
-    clearInterval(timer);
-  }
+/**
+ * dbus-next sends its AddMatch calls without waiting for their replies. The
+ * gateway handles a client's messages in order, so once a later call from
+ * the same client is answered its rules are in force at its member and on
+ * their way to the others; a sync round trip from the service to every
+ * member proves the service has them too.
+ */
+async function rulesInForce(): Promise<void> {
+  const obj = await client.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus');
+  await obj.getInterface('org.freedesktop.DBus').GetId();
+  await svc.conn.settle();
 }
 
 describe('gateway with dbus-next', () => {
@@ -97,7 +99,7 @@ describe('gateway with dbus-next', () => {
     // A native member takes a name: the dbus-next client sees NameOwnerChanged.
     const seen: string[][] = [];
     driver.on('NameOwnerChanged', (name: string, oldOwner: string, newOwner: string) => seen.push([name, oldOwner, newOwner]));
-    await new Promise((r) => setTimeout(r, 300)); // dbus-next sends its AddMatch without waiting
+    await rulesInForce();
     await svc.conn.requestName('com.example.Second', 0);
     await until(() => seen.some((s) => s[0] === 'com.example.Second'), 5000, 'NameOwnerChanged at dbus-next');
     expect(seen.find((s) => s[0] === 'com.example.Second')).toEqual(['com.example.Second', '', svc.conn.uniqueName]);
@@ -117,13 +119,16 @@ describe('gateway with dbus-next', () => {
     const iface = obj.getInterface(IFACE);
     const pings: string[] = [];
     iface.on('Ping', (t: string) => pings.push(t));
-    await emitUntil(() => svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', ['native to next']), () => pings.includes('native to next'), 'Ping at dbus-next');
+    await rulesInForce();
+    svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', ['native to next']);
+    await until(() => pings.includes('native to next'), 5000, 'Ping at dbus-next');
 
     const got: Message[] = [];
     svc.conn.on('message', (m: Message) => {
       if (m.type === MessageType.SIGNAL && m.interface === NEXT_IFACE) got.push(m);
     });
     svc.conn.addMatch(`type='signal',sender='${NEXT_NAME}',interface='${NEXT_IFACE}'`);
+    await svc.conn.settle();
     nextIface.Changed('next to native');
     await until(() => got.length > 0, 5000, 'Changed at the native member');
     expect(got[0]!.member).toBe('Changed');
@@ -134,8 +139,10 @@ describe('gateway with dbus-next', () => {
 
   it('a vanished dbus-next service fails pending native calls with NoReply', async () => {
     const slow = dbus.sessionBus({ busAddress: bus.gw.address });
+    let waiting = false;
     class Slow extends dbus.interface.Interface {
       Wait(): Promise<number> {
+        waiting = true;
         return new Promise(() => undefined);
       }
     }
@@ -143,7 +150,7 @@ describe('gateway with dbus-next', () => {
     slow.export('/slow', new Slow('com.example.Slow'));
     await slow.requestName('com.example.Slow', 0);
     const pending = svc.conn.call({ destination: 'com.example.Slow', path: '/slow', interface: 'com.example.Slow', member: 'Wait' });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => waiting, 5000, 'the call to reach the service');
     slow.disconnect();
     await expect(pending).rejects.toMatchObject({ name: 'org.freedesktop.DBus.Error.NoReply' });
     await until(() => svc.conn.getNameOwner('com.example.Slow') === undefined, 5000, 'the name to be freed');

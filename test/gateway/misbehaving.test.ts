@@ -160,7 +160,9 @@ describe('gateway against misbehaving clients', () => {
     const c = await RawClient.connect(sockPath);
     await c.authenticate();
     await c.hello();
-    await new Promise((r) => setTimeout(r, 100)); // the native rule reaching the flooder's member
+    // The native rule must be in force at the flooder's member: a round trip
+    // to every member, answered after what the service sent it before.
+    await svc.conn.settle();
     const chunks: Buffer[] = [];
     for (let i = 0; i < N; i++) {
       chunks.push(c.encode({ type: MessageType.SIGNAL, path: PATH, interface: IFACE, member: 'Flood', signature: 'u', body: [i] }));
@@ -188,15 +190,20 @@ describe('gateway against misbehaving clients', () => {
     const good = await RawClient.connect(sockPath);
     await good.authenticate();
     await good.hello();
+    // The AddMatch replies mean both rules are in force at the service.
     await good.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [rule]);
-    await new Promise((r) => setTimeout(r, 100)); // rules reaching the native member's filter view
     slow.sock.pause();
     expect(gw.clientCount).toBe(2);
     const payload = 'x'.repeat(16 * 1024);
     const COUNT = 300; // 4.8 MiB: far over kernel buffers + the 1 MiB limit
     for (let i = 0; i < COUNT; i++) {
       svc.conn.emitSignal(PATH, IFACE, 'Big', 'us', [i, payload]);
-      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 5));
+      // Let the event loop run (the gateway lives in this process too), and
+      // hold off while the service's transport has sends queued.
+      if (i % 10 === 9) {
+        await new Promise((r) => setImmediate(r));
+        if (svc.conn.backpressured) await new Promise((r) => svc.conn.once('drain', r));
+      }
     }
     await until(() => gw.clientCount === 1, 10_000, 'the non-reading client to be dropped');
     const line = logLines.find((l) => /client is not reading: \d+ bytes queued \(limit 1048576\)/.test(l));

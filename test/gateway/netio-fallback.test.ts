@@ -23,8 +23,9 @@ describe('gateway on node:net (no fd passing)', () => {
     const c = await RawClient.connect(`${bus.dir}/gw.sock`);
     c.write(`\0AUTH EXTERNAL ${hexUid()}\r\nNEGOTIATE_UNIX_FD\r\n`);
     await c.waitText(/^OK [0-9a-f]{32}\r\nERROR [^\r]*\r\n$/);
-    c.write('BEGIN\r\n');
-    await new Promise((r) => setTimeout(r, 100));
+    c.begin();
+    // Served after BEGIN: Hello gets its unique name.
+    expect(await c.hello()).toMatch(/^:\d+\.\d+$/);
     expect(c.closed).toBe(false);
     c.destroy();
   });

@@ -68,6 +68,11 @@ export class RawClient {
   async authenticate(): Promise<void> {
     this.write(`\0AUTH EXTERNAL ${hexUid()}\r\n`);
     await this.waitText(/^OK [0-9a-f]{32}\r\n/);
+    this.begin();
+  }
+
+  /** BEGIN: from here on bytes are D-Bus messages. */
+  begin(): void {
     this.frames = new FrameReader();
     this.write('BEGIN\r\n');
   }

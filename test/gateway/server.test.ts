@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError, parseListenAddress, startGateway } from '../../packages/bus/src/gateway/index.js';
-import { run } from './helpers.js';
+import { run, until } from './helpers.js';
 import { RawClient } from './raw-client.js';
 
 let dir: string;
@@ -100,7 +100,7 @@ describe('gateway listen addresses', () => {
       await c.waitClosed();
       expect(a.closed || b.closed).toBe(false);
       a.destroy();
-      await new Promise((r) => setTimeout(r, 200));
+      await until(() => gw.clientCount === 1, 5000, 'the first client to be gone');
       const d = await RawClient.connect(path);
       await d.authenticate();
       expect(d.closed).toBe(false);

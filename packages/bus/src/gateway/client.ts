@@ -355,24 +355,18 @@ export class GatewayClient {
   }
 
   /**
-   * org.freedesktop.DBus: core answers from its replicated view; the gateway
-   * answers only what is about this socket (match rules, becoming a monitor).
+   * org.freedesktop.DBus: core answers from its replicated view, AddMatch
+   * included (its reply waits until every member holds the rule, as
+   * dbus-daemon's does); the gateway answers only what is about this
+   * socket (Hello, becoming a monitor).
    */
   private toDriver(msg: Message): void {
     if (msg.type !== MessageType.METHOD_CALL) return;
     const iface = msg.interface;
-    const conn = this.conn!;
     const driverIface = iface === undefined || iface === BUS_NAME;
     if (driverIface && msg.member === 'Hello') {
       return this.replyDriver(msg, () => {
         throw new DBusError('org.freedesktop.DBus.Error.Failed', 'Already handled an Hello message');
-      });
-    }
-    if (driverIface && (msg.member === 'AddMatch' || msg.member === 'RemoveMatch') && msg.signature === 's') {
-      const rule = msg.body[0] as string;
-      return this.replyDriver(msg, () => {
-        if (msg.member === 'AddMatch') conn.addMatch(rule);
-        else conn.removeMatch(rule);
       });
     }
     if ((iface === MONITORING_INTERFACE || iface === undefined) && msg.member === 'BecomeMonitor') {
