@@ -51,7 +51,6 @@
 #include <linux/socket.h>
 #include <linux/sockios.h>
 #include <linux/termios.h>
-#include <linux/fdtable.h>
 #include <linux/file.h>
 #include <net/scm.h>
 #include <net/sock.h>
@@ -503,53 +502,6 @@ static int ipn_getsockopt(struct socket *sock, int level, int optname,
 	return 0;
 }
 
-/*
- * Collect the files of an SCM_RIGHTS control message (the only one we
- * accept).  AF_IPN sockets are refused so that no IPN socket can sit in
- * flight in another's queue: there are no cycles to collect.
- */
-static int ipn_fds_from_msg(struct msghdr *msg, struct ipn_fds **ret)
-{
-	struct ipn_fds *fds = NULL;
-	struct cmsghdr *cmsg;
-	struct socket *s;
-	int num, i, *fdp;
-
-	*ret = NULL;
-	if (msg->msg_control_is_user)
-		return -EINVAL;
-	for_each_cmsghdr(cmsg, msg) {
-		if (!CMSG_OK(msg, cmsg) || cmsg->cmsg_level != SOL_SOCKET ||
-		    cmsg->cmsg_type != SCM_RIGHTS || fds)
-			goto einval;
-		num = (cmsg->cmsg_len - sizeof(struct cmsghdr)) / sizeof(int);
-		if (num <= 0)
-			continue;
-		if (num > SCM_MAX_FD)
-			goto einval;
-		fds = kzalloc(struct_size(fds, fp, num), GFP_KERNEL_ACCOUNT);
-		if (!fds)
-			return -ENOMEM;
-		fdp = (int *)CMSG_DATA(cmsg);
-		for (i = 0; i < num; i++) {
-			fds->fp[i] = fdp[i] < 0 ? NULL : fget_raw(fdp[i]);
-			if (!fds->fp[i]) {
-				ipn_fds_free(fds);
-				return -EBADF;
-			}
-			fds->count++;
-			s = sock_from_file(fds->fp[i]);
-			if (s && s->ops == &ipn_ops)
-				goto einval;
-		}
-	}
-	*ret = fds;
-	return 0;
-einval:
-	ipn_fds_free(fds);
-	return -EINVAL;
-}
-
 static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
 	struct sock *sk = sock->sk;
@@ -584,7 +536,7 @@ static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		return -EMSGSIZE;
 
 	if (msg->msg_controllen) {
-		err = ipn_fds_from_msg(msg, &fds);
+		err = ipn_scm_from_msg(msg, &fds);
 		if (err)
 			return err;
 		err = -EINVAL;	/* fds go to one member, never broadcast */
@@ -625,56 +577,17 @@ out_fds:
 }
 
 /*
- * Called with the receiver's iolock held, so no other reader frees the
- * file list while this one walks it.
- *
- * Install the files of an SCM_RIGHTS message in the receiving process and
- * write the SCM_RIGHTS control message, as scm_detach_fds() does for
- * af_unix.  Files that do not fit set MSG_CTRUNC.  MSG_PEEK installs them
- * too and leaves them in the message.
+ * Deliver the files of @cb's message (ipn_scm.c); a real read takes them
+ * out of the message, a peek leaves them for the next reader.  The iolock
+ * keeps another reader of this socket from freeing them meanwhile.
  */
 static void ipn_recv_fds(struct ipn_sock *ipn, struct msghdr *msg,
 			 struct ipn_skb_parms *cb, int flags)
 {
-	struct cmsghdr __user *cm = msg->msg_control_user;
-	unsigned int o_flags = (flags & MSG_CMSG_CLOEXEC) ? O_CLOEXEC : 0;
 	struct ipn_fds *fds = cb->fp;
-	int fdmax = 0, i = 0, fd, cmlen;
-	int __user *cdata;
 
 	lockdep_assert_held(&ipn->iolock);
-	if (msg->msg_control_is_user && cm &&
-	    !(msg->msg_flags & MSG_CMSG_COMPAT) &&
-	    msg->msg_controllen > sizeof(struct cmsghdr))
-		fdmax = (msg->msg_controllen - sizeof(struct cmsghdr)) /
-			sizeof(int);
-	fdmax = min_t(int, fdmax, fds->count);
-	cdata = (int __user *)CMSG_USER_DATA(cm);
-	for (i = 0; i < fdmax; i++) {
-		fd = ipn_receive_fd(fds->fp[i], o_flags);
-		if (fd < 0)
-			break;
-		if (put_user(fd, cdata + i)) {
-			close_fd(fd);
-			break;
-		}
-	}
-	if (i > 0) {
-		cmlen = CMSG_LEN(i * sizeof(int));
-		if (put_user(SOL_SOCKET, &cm->cmsg_level) ||
-		    put_user(SCM_RIGHTS, &cm->cmsg_type) ||
-		    put_user(cmlen, &cm->cmsg_len)) {
-			msg->msg_flags |= MSG_CTRUNC;
-			goto out;
-		}
-		cmlen = min_t(size_t, CMSG_SPACE(i * sizeof(int)),
-			      msg->msg_controllen);
-		msg->msg_control_user += cmlen;
-		msg->msg_controllen -= cmlen;
-	}
-	if (i < (int)fds->count)
-		msg->msg_flags |= MSG_CTRUNC;
-out:
+	ipn_scm_recv(msg, fds, flags);
 	if (!(flags & MSG_PEEK)) {
 		cb->fp = NULL;
 		ipn_fds_free(fds);

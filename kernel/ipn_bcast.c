@@ -18,21 +18,6 @@
 /* A single page-backed skb holds at most this many payload bytes. */
 #define IPN_CHUNK	(MAX_SKB_FRAGS * PAGE_SIZE)
 
-/**
- * ipn_fds_free - drop the file references of an SCM_RIGHTS list
- * @fds: the list, or NULL
- */
-void ipn_fds_free(struct ipn_fds *fds)
-{
-	unsigned int i;
-
-	if (!fds)
-		return;
-	for (i = 0; i < fds->count; i++)
-		fput(fds->fp[i]);
-	kfree(fds);
-}
-
 static void ipn_skb_destruct(struct sk_buff *skb)
 {
 	struct ipn_skb_parms *cb = IPNCB(skb);

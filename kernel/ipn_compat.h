@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
+#include <linux/uaccess.h>
 #include <linux/version.h>
 
 /* 6.3: idmapped mounts pass a struct mnt_idmap instead of a user_ns. */
@@ -23,11 +24,36 @@
 #define ipn_mnt_idmap(mnt)	mnt_user_ns(mnt)
 #endif
 
-/* 6.8: receive_fd() takes the user pointer to write the number to. */
+/*
+ * 6.8: receive_fd() takes the user pointer to write the number to, and
+ * writes it before installing the file: nothing is left on a fault.
+ *
+ * Before 6.8 the only exported way to install a received file with its
+ * security check is receive_fd(file, flags), which installs before the
+ * caller can write the number.  ipn_scm_recv() writes every slot just
+ * before, so only another thread of the receiver unmapping its own buffer
+ * in between makes put_user() fail; the file then stays installed (as
+ * af_unix leaves files whose header it cannot write) and is never closed
+ * by number, which could close a file another thread opened meanwhile.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
-#define ipn_receive_fd(file, flags)	receive_fd(file, NULL, flags)
+static inline int ipn_receive_fd_user(struct file *file, int __user *ufd,
+				      unsigned int o_flags)
+{
+	return receive_fd(file, ufd, o_flags);
+}
 #else
-#define ipn_receive_fd(file, flags)	receive_fd(file, flags)
+static inline int ipn_receive_fd_user(struct file *file, int __user *ufd,
+				      unsigned int o_flags)
+{
+	int fd = receive_fd(file, o_flags);
+
+	if (fd < 0)
+		return fd;
+	if (put_user(fd, ufd))
+		return -EFAULT;
+	return fd;
+}
 #endif
 
 /* 6.17: sk_filter_trim_cap() reports why it dropped a packet. */

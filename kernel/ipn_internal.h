@@ -121,7 +121,10 @@ struct ipn_skb_parms {
  * Files passed with SCM_RIGHTS.  Our own list rather than the kernel's
  * struct scm_fp_list, whose layout belongs to af_unix's garbage collector.
  */
+struct ipn_inflight_user;
+
 struct ipn_fds {
+	struct ipn_inflight_user *user;	/* charged sender (ipn_scm.c) */
 	unsigned int count;
 	struct file *fp[];
 };
@@ -137,11 +140,15 @@ struct sk_buff *ipn_alloc_msg_skb(struct sock *sk, size_t len, int noblock,
 int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo);
 int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
 		struct ipn_fds **fpp, long *timeo);
-void ipn_fds_free(struct ipn_fds *fds);
 bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self);
 void ipn_event_all(struct ipn_network *net, struct ipn_sock *subject,
 		   u16 event);
 void ipn_event_snapshot(struct ipn_network *net, struct ipn_sock *to);
+
+/* ipn_scm.c */
+int ipn_scm_from_msg(struct msghdr *msg, struct ipn_fds **ret);
+void ipn_scm_recv(struct msghdr *msg, struct ipn_fds *fds, int flags);
+void ipn_fds_free(struct ipn_fds *fds);
 
 /* ipn_proc.c */
 int ipn_proc_init(void);

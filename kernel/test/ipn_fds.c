@@ -18,6 +18,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
+#include <linux/io_uring.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -35,6 +37,11 @@ static const char *netpath(const char *name)
 	i = (i + 1) % 8;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
 	return buf[i];
+}
+
+static int min_int(int a, int b)
+{
+	return a < b ? a : b;
 }
 
 static double now(void)
@@ -87,6 +94,50 @@ static ssize_t send_fds(int sock, unsigned long long id, int fd, int nfds,
 			((int *)CMSG_DATA(c))[i] = fd;
 	}
 	return sendmsg(sock, &h, flags);
+}
+
+/*
+ * Send "fds" with the @nfds descriptors of @fds to member @id, or with
+ * no address when @id is 0 (a connected AF_UNIX socket).
+ */
+static ssize_t send_many(int sock, unsigned long long id, const int *fds,
+			 int nfds)
+{
+	struct sockaddr_ipn_member to = {
+		.sipnm_family = ipn_af(), .sipnm_id = id,
+	};
+	char cbuf[CMSG_SPACE(sizeof(int) * 253)];
+	struct iovec iov = { "fds", 3 };
+	struct msghdr h = {
+		.msg_name = id ? &to : NULL, .msg_namelen = id ? sizeof(to) : 0,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = CMSG_SPACE(sizeof(int) * nfds),
+	};
+	struct cmsghdr *c;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	c = CMSG_FIRSTHDR(&h);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	return sendmsg(sock, &h, MSG_DONTWAIT);
+}
+
+/* Fork a child that becomes nobody (65534) and runs @fn; its exit status. */
+static int as_nobody(int (*fn)(void *), void *arg)
+{
+	int st;
+	pid_t p = fork();
+
+	if (p == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		_exit(fn(arg));
+	}
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
 }
 
 /* Close every descriptor of every SCM_RIGHTS message in @h; their count. */
@@ -224,6 +275,436 @@ static void test_peek_read_race(void)
 	unlink(netpath("race"));
 }
 
+/* ----------------------------------------------------------- installing */
+
+/* A mapping of two pages; the first made read-only. */
+static char *two_pages_first_readonly(void)
+{
+	char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	if (mprotect(m, 4096, PROT_READ)) {
+		munmap(m, 8192);
+		return NULL;
+	}
+	return m;
+}
+
+/*
+ * Issue 15 item 8: the receiver's control buffer has its header on a
+ * read-only page and its fd slots on a writable one.  The files must not
+ * be installed behind the receiver's back (it could never learn their
+ * numbers): MSG_CTRUNC and nothing installed.
+ */
+static void test_install_fault(void)
+{
+	int a = ipn_open(netpath("inst"), 1);
+	int b = ipn_open(netpath("inst"), 0);
+	char *m = two_pages_first_readonly();
+	int p[2], before, after;
+	char data[8];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (a < 0 || b < 0 || !m || pipe(p)) {
+		tap(0, "install setup: %s", strerror(errno));
+		return;
+	}
+	tap(send_fds(a, ipn_id(b), p[1], 4, 0) == 3, "sent 4 fds");
+	close(p[1]);
+	before = count_fds();
+	h.msg_control = m + 4096 - CMSG_LEN(0);	/* header read-only */
+	h.msg_controllen = CMSG_SPACE(4 * sizeof(int));
+	n = recvmsg(b, &h, MSG_DONTWAIT);
+	after = count_fds();
+	diag("install fault: recvmsg %zd, flags %#x, fds open %d -> %d", n,
+	     h.msg_flags, before, after);
+	tap(n == 3 && (h.msg_flags & MSG_CTRUNC),
+	    "header on a read-only page: message read, MSG_CTRUNC");
+	tap(after == before,
+	    "no file installed behind the receiver's back (%d new fds)",
+	    after - before);
+	tap(eof_within(p[0], 2000),
+	    "every reference to the passed pipe is gone (EOF)");
+	close(p[0]);
+	munmap(m, 8192);
+	close(a);
+	close(b);
+	unlink(netpath("inst"));
+}
+
+/* The i386 layout of recvmsg()'s arguments, for a compat receiver. */
+struct compat_msghdr32 {
+	uint32_t name, namelen, iov, iovlen, control, controllen, flags;
+};
+
+struct compat_iovec32 {
+	uint32_t base, len;
+};
+
+struct compat_cmsghdr32 {
+	uint32_t len;
+	int32_t level, type;
+};
+
+#define I386_NR_RECVMSG	372
+
+/* A 32-bit syscall from this 64-bit process (IA32 emulation). */
+static long int80(long nr, long a, long b, long c)
+{
+	long ret;
+
+	asm volatile("int $0x80"
+		     : "=a"(ret)
+		     : "a"(nr), "b"(a), "c"(b), "d"(c)
+		     : "memory", "r8", "r9", "r10", "r11");
+	return (int)ret;
+}
+
+/*
+ * Issue 15 item 8: a 32-bit receiver (recvmsg with MSG_CMSG_COMPAT) gets
+ * its files, in the compat control message layout.
+ */
+static void test_compat_receiver(void)
+{
+	int a = ipn_open(netpath("compat"), 1);
+	int b = ipn_open(netpath("compat"), 0);
+	char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	struct compat_msghdr32 *h;
+	struct compat_iovec32 *iov;
+	struct compat_cmsghdr32 *c;
+	int p[2], got = -1, nfds = 0;
+	char buf[4];
+	long n;
+
+	if (a < 0 || b < 0 || m == MAP_FAILED || pipe(p)) {
+		tap(0, "compat setup: %s", strerror(errno));
+		return;
+	}
+	h = (void *)m;
+	iov = (void *)(m + 64);
+	c = (void *)(m + 128);
+	iov->base = (uint32_t)(uintptr_t)(m + 512);
+	iov->len = 16;
+	h->iov = (uint32_t)(uintptr_t)iov;
+	h->iovlen = 1;
+	h->control = (uint32_t)(uintptr_t)c;
+	h->controllen = sizeof(*c) + 2 * sizeof(int);
+	tap(send_fds(a, ipn_id(b), p[1], 2, 0) == 3, "sent 2 fds");
+	n = int80(I386_NR_RECVMSG, b, (long)(uintptr_t)h, MSG_DONTWAIT);
+	if (n == 3 && h->controllen >= sizeof(*c) && c->level == SOL_SOCKET &&
+	    c->type == SCM_RIGHTS) {
+		nfds = (c->len - sizeof(*c)) / sizeof(int);
+		got = ((int *)(c + 1))[0];
+	}
+	diag("compat recvmsg: %ld bytes, controllen %u, flags %#x, %d fds",
+	     n, h->controllen, h->flags, nfds);
+	tap(n == 3 && nfds == 2 && !(h->flags & MSG_CTRUNC),
+	    "32-bit receiver gets both fds in the compat layout");
+	tap(got >= 0 && write(got, "32", 2) == 2 && read(p[0], buf, 2) == 2,
+	    "the fd a 32-bit receiver got is the pipe's write end");
+	if (nfds > 0) {
+		close(((int *)(c + 1))[0]);
+		if (nfds > 1)
+			close(((int *)(c + 1))[1]);
+	}
+	close(p[0]);
+	close(p[1]);
+	munmap(m, 4096);
+	close(a);
+	close(b);
+	unlink(netpath("compat"));
+}
+
+/* ----------------------------------------------------- in-flight limit */
+
+/* Files allocated system-wide (first field of fs.file-nr). */
+static long file_nr(void)
+{
+	FILE *f = fopen("/proc/sys/fs/file-nr", "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+struct limit_result {
+	int sent, err;		/* messages before the first failure */
+	long grew;		/* fs.file-nr growth while they were queued */
+	int resent;		/* a send went through after a receive */
+};
+
+/*
+ * As uid 65534 with RLIMIT_NOFILE 64: send 400 messages of 50 fresh
+ * files each to our own second member, closing our copies each time.
+ */
+static int limit_child(void *arg)
+{
+	struct limit_result *res = arg;
+	struct rlimit rl = { 64, 64 };
+	int a, b, i, j, fds[50];
+	char cbuf[CMSG_SPACE(50 * sizeof(int))], data[8];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+	long base;
+
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return 3;
+	a = ipn_open(netpath("limit"), 1);
+	b = ipn_open(netpath("limit"), 0);
+	if (a < 0 || b < 0)
+		return 4;
+	base = file_nr();
+	for (i = 0; i < 400; i++) {
+		for (j = 0; j < 50; j++)
+			fds[j] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (send_many(a, ipn_id(b), fds, 50) != 3)
+			break;
+		for (j = 0; j < 50; j++)
+			close(fds[j]);
+	}
+	res->sent = i;
+	res->err = i < 400 ? errno : 0;
+	res->grew = file_nr() - base;
+	for (j = 0; i < 400 && j < 50; j++)
+		close(fds[j]);
+	/* receiving one message releases its charge */
+	h.msg_control = cbuf;
+	h.msg_controllen = sizeof(cbuf);
+	if (recvmsg(b, &h, MSG_DONTWAIT) == 3)
+		close_received(&h);
+	for (j = 0; j < 50; j++)
+		fds[j] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	res->resent = send_many(a, ipn_id(b), fds, 50) == 3;
+	return 0;
+}
+
+/* Issue 15 item 3: in-flight files count against RLIMIT_NOFILE. */
+static void test_inflight_limit(void)
+{
+	struct limit_result *res = mmap(NULL, sizeof(*res),
+					PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	long base = file_nr();
+	double end;
+	int st;
+
+	st = as_nobody(limit_child, res);
+	diag("in-flight limit: %d messages of 50 fds sent, then %s; "
+	     "fs.file-nr grew by %ld while queued", res->sent,
+	     res->err ? strerror(res->err) : "no error", res->grew);
+	tap(st == 0, "limit child ran (status %d)", st);
+	tap(res->sent < 400 && res->err == ETOOMANYREFS,
+	    "uid 65534 with RLIMIT_NOFILE 64 stops with ETOOMANYREFS (%d "
+	    "messages)", res->sent);
+	tap(res->grew < 200, "files in flight stay near the limit (+%ld)",
+	    res->grew);
+	tap(res->resent, "a receive releases its files' charge: sending "
+	    "works again");
+	/* everything the child had in flight is freed with its sockets */
+	end = now() + 5;
+	while (file_nr() > base + 200 && now() < end)
+		poll(NULL, 0, 20);
+	tap(file_nr() <= base + 200, "the child's in-flight files are freed "
+	    "with its sockets (file-nr %ld -> %ld)", base, file_nr());
+	munmap(res, sizeof(*res));
+	unlink(netpath("limit"));
+}
+
+/* ---------------------------------------------------------------- cycles */
+
+static int io_uring_fd(void)
+{
+	struct io_uring_params p;
+
+	memset(&p, 0, sizeof(p));
+	return syscall(__NR_io_uring_setup, 4, &p);
+}
+
+/* 0: the send was accepted; 1: refused with EOPNOTSUPP; 2+: other. */
+static int send_status(ssize_t n)
+{
+	if (n == 3)
+		return 0;
+	return errno == EOPNOTSUPP ? 1 : 2;
+}
+
+/*
+ * Member R's own fd sits in an AF_UNIX queue (A -> B); B is sent to R.
+ * Once everything is closed, only R's queue holds B and only B's queue
+ * holds R.
+ */
+static int cycle_unix(void *path)
+{
+	int r = ipn_open(path, 1), sv[2];
+
+	unlink(path);
+	if (r < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+		return 3;
+	if (send_many(sv[0], 0, &r, 1) != 3)
+		return 4;
+	return send_status(send_many(r, ipn_id(r), &sv[1], 1));
+}
+
+/* The same through an io_uring instance holding R as a registered file. */
+static int cycle_uring(void *path)
+{
+	int r = ipn_open(path, 1), ring = io_uring_fd();
+
+	unlink(path);
+	if (r < 0 || ring < 0)
+		return 5;
+	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_FILES, &r, 1))
+		return 6;
+	return send_status(send_many(r, ipn_id(r), &ring, 1));
+}
+
+/* Lines of /proc/net/ipn naming a network of this test. */
+static int proc_networks_of_test(void)
+{
+	FILE *f = fopen("/proc/net/ipn", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, dir))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/ipn/refcnt", "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Issue 15 item 2: fd cycles through IPN made by an unprivileged user, 40
+ * rounds each of AF_UNIX and io_uring; afterwards no network of the test
+ * may be left and the module's references must be back where they were.
+ */
+static void test_cycles(void)
+{
+	int ref0 = module_refcnt(), st[2][4] = { { 0 } }, i, k, left;
+	int (*recipe[2])(void *) = { cycle_unix, cycle_uring };
+	static const char * const name[2] = { "AF_UNIX", "io_uring" };
+	char path[128];
+	double end;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 40; i++) {
+			snprintf(path, sizeof(path), "%s/cycle-%d-%d", dir, k,
+				 i);
+			st[k][min_int(as_nobody(recipe[k], path), 3)]++;
+		}
+	for (k = 0; k < 2; k++)
+		diag("%s cycle recipe x40 as uid 65534: %d accepted, %d "
+		     "refused EOPNOTSUPP, %d other", name[k], st[k][0],
+		     st[k][1], st[k][2] + st[k][3]);
+	end = now() + 5;
+	while ((left = proc_networks_of_test()) > 0 && now() < end)
+		poll(NULL, 0, 20);
+	tap(st[0][1] == 40, "an AF_UNIX socket is refused with EOPNOTSUPP");
+	tap(st[1][1] == 40, "an io_uring instance is refused with EOPNOTSUPP");
+	tap(left == 0, "no network of the cycle recipes is left in "
+	    "/proc/net/ipn (%d lines)", left);
+	tap(module_refcnt() == ref0, "the module's refcount is back to %d "
+	    "(%d)", ref0, module_refcnt());
+}
+
+/* Which files pass: everything that cannot itself hold files in flight. */
+static void test_file_kinds(void)
+{
+	int a = ipn_open(netpath("kinds"), 1);
+	int b = ipn_open(netpath("kinds"), 0);
+	int other = ipn_open(netpath("kinds"), 0);
+	unsigned long long bid = ipn_id(b);
+	int p[2], sv[2], mfd, efd, udp, ring, fds[4];
+	char cbuf[CMSG_SPACE(8 * sizeof(int))], data[8], got[8];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (a < 0 || b < 0 || other < 0 || pipe(p) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+		tap(0, "kinds setup: %s", strerror(errno));
+		return;
+	}
+	mfd = memfd_create("ipn-fds", MFD_CLOEXEC);
+	efd = eventfd(0, EFD_CLOEXEC);
+	udp = socket(AF_INET, SOCK_DGRAM, 0);
+	ring = io_uring_fd();
+	if (write(mfd, "memfd", 5) != 5)
+		tap(0, "memfd write");
+	fds[0] = p[1];
+	fds[1] = mfd;
+	fds[2] = efd;
+	fds[3] = udp;
+	tap(send_many(a, bid, fds, 4) == 3,
+	    "a pipe, a memfd, an eventfd and a UDP socket pass together");
+	n = recvmsg(b, &h, MSG_DONTWAIT);
+	c = CMSG_FIRSTHDR(&h);
+	tap(n == 3 && c && c->cmsg_len == CMSG_LEN(4 * sizeof(int)),
+	    "all four arrive");
+	if (n == 3 && c && c->cmsg_len == CMSG_LEN(4 * sizeof(int))) {
+		int *r = (int *)CMSG_DATA(c);
+
+		tap(write(r[0], "pipe", 4) == 4 && read(p[0], got, 4) == 4 &&
+		    !memcmp(got, "pipe", 4), "the pipe works");
+		tap(pread(r[1], got, 5, 0) == 5 && !memcmp(got, "memfd", 5),
+		    "the memfd holds its data");
+		close_received(&h);
+	}
+	errno = 0;
+	tap(send_many(a, bid, &sv[0], 1) < 0 && errno == EOPNOTSUPP,
+	    "an AF_UNIX socket -> EOPNOTSUPP");
+	errno = 0;
+	tap(ring >= 0 && send_many(a, bid, &ring, 1) < 0 &&
+	    errno == EOPNOTSUPP, "an io_uring instance -> EOPNOTSUPP");
+	errno = 0;
+	tap(send_many(a, bid, &other, 1) < 0 && errno == EOPNOTSUPP,
+	    "an AF_IPN socket -> EOPNOTSUPP");
+	fds[0] = p[1];
+	fds[1] = sv[0];
+	errno = 0;
+	tap(send_many(a, bid, fds, 2) < 0 && errno == EOPNOTSUPP,
+	    "a pipe with an AF_UNIX socket -> EOPNOTSUPP, nothing sent");
+	tap(recv(b, got, sizeof(got), MSG_DONTWAIT) < 0 && errno == EAGAIN,
+	    "nothing was delivered by the refused sends");
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+	close(mfd);
+	close(efd);
+	close(udp);
+	close(ring);
+	close(a);
+	close(b);
+	close(other);
+	unlink(netpath("kinds"));
+}
+
 static void on_alarm(int sig)
 {
 	tap(0, "TIMEOUT: test %d hung", tap_n + 1);
@@ -241,6 +722,11 @@ int main(int argc, char **argv)
 	chmod(dir, 01777);
 	diag("AF_IPN family %d", ipn_af());
 	test_peek_read_race();
+	test_install_fault();
+	test_compat_receiver();
+	test_inflight_limit();
+	test_file_kinds();
+	test_cycles();
 	rmdir(dir);
 	return tap_done();
 }

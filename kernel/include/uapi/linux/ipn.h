@@ -43,6 +43,16 @@ struct sockaddr_ipn_member {
 	__u64 sipnm_id;		/* never 0, never reused in a network */
 };
 
+/*
+ * Passing files: SCM_RIGHTS on unicast only (EINVAL on a broadcast), up to
+ * 253 per message.  Files that can themselves hold files in flight (AF_UNIX
+ * and AF_IPN sockets, io_uring instances) are refused with EOPNOTSUPP, so
+ * no reference cycle can form through an IPN queue.  Files in flight count
+ * against the sending user's RLIMIT_NOFILE (ETOOMANYREFS past it) until
+ * they are read or freed.  The receiver gets MSG_CTRUNC when its control
+ * buffer cannot take them all; 32-bit receivers get them too.
+ */
+
 /* setsockopt/getsockopt level */
 #define SOL_IPN		257
 
