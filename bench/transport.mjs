@@ -23,7 +23,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import native from '../native/index.cjs';
 import { open } from '../packages/transport-ipn/dist/index.js';
-import { barChartSvg, markdownTable, median, textTable, writeResults } from './lib/report.mjs';
+import { barChartSvg, defaultResultsDir, markdownTable, textTable, writeResults } from '@ipnbus/bench/report';
+import { median } from '@ipnbus/bench/timing';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SCALE = Number(process.env.IPNBUS_BENCH_SCALE ?? '1');
@@ -170,7 +171,7 @@ const svg = barChartSvg({
 });
 const table = textTable(columns, rows);
 // Inside the VM the figures are the kernel backend's: keep both files.
-writeResults(process.env.IPNBUS_VM === '1' ? 'transport-vm' : 'transport', {
+writeResults(defaultResultsDir(), process.env.IPNBUS_VM === '1' ? 'transport-vm' : 'transport', {
   data: { rows, summary, scale: SCALE, when: new Date().toISOString() },
   markdown: `# Transport benchmark\n\n${markdownTable(columns, rows)}\n\n\`\`\`json\n${JSON.stringify(summary)}\n\`\`\`\n`,
   svg,

@@ -1,7 +1,8 @@
 // npm run bench:wire: marshal+unmarshal throughput of ipnbus's wire layer against dbus-next's, same process.
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { barChartSvg, compareOpsPerSecond, markdownTable, textTable, writeResults } from './lib/report.mjs';
+import { barChartSvg, defaultResultsDir, markdownTable, textTable, writeResults } from '@ipnbus/bench/report';
+import { compareOpsPerSecond } from '@ipnbus/bench/timing';
 import { decodeMessage, encodeMessage, Variant as IpnVariant } from '../packages/bus/dist/wire/index.js';
 
 const require = createRequire(import.meta.url);
@@ -90,6 +91,6 @@ const svg = barChartSvg({
     bars: ['ipnbus', 'dbus-next'].map((impl) => ({ label: impl, value: results[c.name][impl].roundtrip })),
   })),
 });
-writeResults('wire', { data: { env, timing, results, summary, rows }, markdown, svg });
+writeResults(defaultResultsDir(), 'wire', { data: { env, timing, results, summary, rows }, markdown, svg });
 if (sink === 0.5) console.log(sink); // keeps the measured work observable
 console.log(JSON.stringify(summary));

@@ -2,7 +2,7 @@
 # bench-kernel.sh - npm run bench:kernel: in the test VM, bench/kernel/fanout
 # compares one AF_IPN broadcast with one SOCK_SEQPACKET send per receiver and
 # with a relay process, to 1/4/16/64 receivers.  Prints the table, writes
-# bench/results/kernel.json and kernel.svg; the last line is a JSON summary.
+# bench/results/kernel.{json,md,svg}; the last line is a JSON summary.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -18,5 +18,4 @@ accel=$(ipnvm_accel)
 IPNBUS_VM_ACCEL=$accel IPNBUS_VM_QUIET=1 \
 	"$HERE/vm/run.sh" bench/kernel/bin/fanout bench/results/kernel.json "$@"
 [ -s bench/results/kernel.json ] || { echo "bench:kernel: no results" >&2; exit 1; }
-node bench/kernel/report.mjs bench/results/kernel.json bench/results/kernel.svg \
-	"$accel"
+node bench/kernel/report.mjs bench/results/kernel.json "$accel"

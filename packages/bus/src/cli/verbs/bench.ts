@@ -1,12 +1,30 @@
 // `ipnbus bench`: ipnbus against a private dbus-daemon and dbus-broker (dbus-next clients), same run, plus the C floor.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { makeParents } from '@ipnbus/transport-ipn';
-import type { Mode } from '../../bench/config.js';
+import { resolve } from 'node:path';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
-import { createProgress } from '../progress.js';
 import { backendOption, parseVerbArgs, type Verb } from '../verb.js';
+
+/**
+ * The harness lives in the private workspace packages/bench (it needs
+ * dbus-next and the C floor's sources, which an app installing ipnbus has no
+ * use for). Named through a variable so that the library neither depends on
+ * it nor type-checks against it: this is the whole of the contract.
+ */
+const HARNESS = '@ipnbus/bench';
+interface Harness {
+  runBenchCommand(cmd: { mode: 'full' | 'quick' | 'smoke'; transport: 'auto' | 'kernel' | 'user'; outDir?: string }): Promise<number>;
+}
+
+/** The harness, or undefined when this installation has no packages/bench. */
+async function loadHarness(): Promise<Harness | undefined> {
+  try {
+    return (await import(HARNESS)) as Harness;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes(HARNESS)) return undefined;
+    throw err;
+  }
+}
 
 const help = `Usage: ipnbus bench [--quick | --smoke] [--backend auto|user|kernel] [--out DIR]
 
@@ -53,39 +71,17 @@ export const benchVerb: Verb = {
       process.stderr.write('ipnbus bench: --backend kernel needs ipn.ko loaded (see bench/README.md for running it in the VM)\n');
       return EXIT_FAILURE;
     }
-    const mode: Mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
-    // Loaded here, not at the top: the baseline's client, dbus-next, is a
-    // development dependency, and no other verb should need it (or pay for
-    // loading it).
-    try {
-      await import('dbus-next');
-    } catch {
-      process.stderr.write('ipnbus bench: the baseline runs dbus-next clients, and dbus-next is not installed here: `npm install dbus-next`\n');
+    const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+    const harness = await loadHarness();
+    if (!harness) {
+      process.stderr.write(
+        'ipnbus bench: the benchmark harness is not installed here. It is the private workspace packages/bench\n' +
+          'of the ipnbus source repository: in a clone, `npm install` then `npm run bench` (or `npx ipnbus bench`).\n',
+      );
       return EXIT_FAILURE;
     }
-    const [{ findRepoRoot }, { renderMarkdown }, { renderSvg }, { runBench }] = await Promise.all([
-      import('../../bench/floor.js'), import('../../bench/report-md.js'),
-      import('../../bench/report-svg.js'), import('../../bench/run.js'),
-    ]);
-    const root = findRepoRoot();
-    const outDir = typeof values.out === 'string' ? resolve(values.out) : join(root ?? process.cwd(), 'bench', 'results');
-
-    const progress = createProgress();
-    let result;
-    try {
-      result = await runBench({ mode, transport, onStep: (l, i, t) => progress.step(l, i, t) });
-    } finally {
-      progress.stop();
-    }
-    makeParents(outDir);
-    const md = renderMarkdown(result);
-    await writeFile(join(outDir, 'bench.json'), JSON.stringify(result, null, 2) + '\n');
-    await writeFile(join(outDir, 'bench.md'), md);
-    await writeFile(join(outDir, 'bench.svg'), renderSvg(result));
-    process.stdout.write(md + '\n');
-    process.stdout.write(`Reports: ${join(outDir, 'bench.{json,md,svg}')}\n`);
-    process.stdout.write(JSON.stringify({ mode, transport, ...result.summary, errors: result.errors.length }) + '\n');
-    // A run where a side failed is not a benchmark result: say so by the exit code.
-    return result.errors.length > 0 ? EXIT_FAILURE : EXIT_OK;
+    const cmd: Parameters<Harness['runBenchCommand']>[0] = { mode, transport };
+    if (typeof values.out === 'string') cmd.outDir = resolve(values.out);
+    return harness.runBenchCommand(cmd);
   },
 };

@@ -1,7 +1,7 @@
 // The Markdown report of a benchmark run (bench.md): one table per scenario,
 // ratios vs dbus-daemon, and vs dbus-broker when it was measured.
-import type { Backend } from './protocol.js';
-import { SIDES, fanoutTarget, type BenchResult } from './results.js';
+import type { Backend } from '../protocol.js';
+import { SIDES, fanoutTarget, type BenchResult } from '../results.js';
 
 const fmt = (n: number | null | undefined, unit = ''): string =>
   n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : `${n.toLocaleString('en-US')}${unit}`;

@@ -1,12 +1,11 @@
 // The chart of a benchmark run (bench.svg), written by hand: one bar per figure
 // showing how many times better ipnbus is than dbus-daemon (and, under it, than
 // dbus-broker when it was measured), on a log scale.
-import { fanoutTarget, type BenchResult } from './results.js';
+import { fanoutTarget, type BenchResult } from '../results.js';
+import { escapeXml as esc } from './escape.js';
 
 /** factor: vs dbus-daemon; vsBroker: vs dbus-broker. Both "times better". */
 interface Bar { label: string; factor: number | null; vsBroker: number | null; target?: number }
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Every bar is "times better": throughput as is, latency and cost inverted. */
 function bars(r: BenchResult): Bar[] {

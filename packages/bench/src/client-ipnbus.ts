@@ -2,8 +2,7 @@
 // driven exactly like the dbus-next baseline.
 import { once } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { connect } from '../core/index.js';
-import type { Message } from '../wire/index.js';
+import { connectRaw as connect, type Message } from 'ipnbus';
 import {
   BENCH_IFACE, BENCH_METHOD, BENCH_PATH, BENCH_SERVICE, BENCH_SIGNAL, TICK_MATCH, TICK_SIGNATURE,
   type BenchClient,

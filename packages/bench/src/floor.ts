@@ -1,23 +1,11 @@
 // The physical floor: C AF_UNIX SOCK_SEQPACKET programs from bench/c, compiled
 // with cc at run time, measuring what the kernel alone costs.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { findRepoRoot } from './report/files.js';
 
 const run = promisify(execFile);
-
-/** Walk up from this file to the repository root (the directory holding bench/c). */
-export function findRepoRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'bench', 'c', 'pingpong.c'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
 
 interface PingPong { iterations: number; size: number; interval_us: number; rtt_p50_ns: number; rtt_p99_ns: number }
 

@@ -1,0 +1,63 @@
+// A grouped horizontal bar chart as SVG text, for benchmarks whose report is
+// "these contenders, these cases" (wire, transport, kernel fan-out).
+import { escapeXml } from './escape.js';
+import { human } from './tables.js';
+
+export interface BarGroup {
+  name: string;
+  bars: { label: string; value: number }[];
+}
+
+export interface BarChart {
+  title: string;
+  unit?: string;
+  groups: BarGroup[];
+  /** log10-scaled bar lengths, so a 100x gap stays readable. */
+  log?: boolean;
+}
+
+const PALETTE = ['#2b6cb0', '#dd6b20', '#38a169', '#805ad5', '#c53030', '#718096'];
+
+/** The chart; a label keeps its colour across groups. */
+export function barChartSvg({ title, unit = '', groups, log = false }: BarChart): string {
+  const labelW = 190;
+  const chartW = 480;
+  const valueW = 90;
+  const barH = 18;
+  const gap = 6;
+  const groupGap = 16;
+  const top = 40;
+  const all = groups.flatMap((g) => g.bars.map((b) => b.value)).filter((v) => v > 0);
+  const max = Math.max(1, ...all);
+  const min = log && all.length > 0 ? Math.min(...all) / 2 : 0;
+  const scale = (v: number): number => {
+    if (v <= 0) return 0;
+    if (!log) return (v / max) * chartW;
+    return Math.max(2, ((Math.log10(v) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))) * chartW);
+  };
+  const labels = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.label)))];
+  const color = (label: string) => PALETTE[labels.indexOf(label) % PALETTE.length];
+  const parts: string[] = [];
+  let y = top;
+  for (const g of groups) {
+    parts.push(`<text x="8" y="${y + 12}" font-weight="bold">${escapeXml(g.name)}</text>`);
+    y += 18;
+    for (const b of g.bars) {
+      const w = scale(b.value);
+      parts.push(`<text x="16" y="${y + barH - 5}">${escapeXml(b.label)}</text>`);
+      parts.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color(b.label)}"/>`);
+      parts.push(`<text x="${(labelW + w + 6).toFixed(1)}" y="${y + barH - 5}">${escapeXml(human(b.value))}${escapeXml(unit ? ' ' + unit : '')}</text>`);
+      y += barH + gap;
+    }
+    y += groupGap;
+  }
+  const width = labelW + chartW + valueW + 40;
+  const height = y + 10;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="8" y="22" font-size="15" font-weight="bold">${escapeXml(title)}${log ? ' (log scale)' : ''}</text>`,
+    ...parts,
+    `</svg>`,
+  ].join('\n');
+}
