@@ -471,7 +471,9 @@ static double TruesizeBound(size_t len) {
 // upper bound of that charge for fds[i]; only when it reaches sndbuf is the
 // real value read (SIOCOUTQ), which keeps the check nearly free. Each send
 // adds TruesizeBound(len). If a socket has no room, nothing is sent and
-// -(index + 1) is returned. Otherwise returns the sequence number.
+// -(index + 1) is returned. If another process holds the lock, nothing is
+// sent and 0 is returned (sequence numbers start at 1). Otherwise returns
+// the sequence number.
 Napi::Value SeqSendToMany(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int lockFd = ArgFd(info, 0);
@@ -506,7 +508,11 @@ Napi::Value SeqSendToMany(const Napi::CallbackInfo &info) {
     ThrowType(env, "header too short for offsets");
   }
   double charge = TruesizeBound(total);
-  while (flock(lockFd, LOCK_EX) < 0) {
+  // Never wait for the lock here: this runs on the event loop, and a holder
+  // (another member mid fan-out, or any process that opened the file) could
+  // freeze it. The caller retries later.
+  while (flock(lockFd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
     if (errno != EINTR) ThrowErrno(env, errno, "flock");
   }
   if (sndbuf > 0) {

@@ -67,9 +67,10 @@ async function openNetwork(dir: BusDir, backend: 'auto' | 'kernel' | 'user', mod
   } catch (e) {
     if (!absent(e)) throw e;
   }
-  const fd = fs.openSync(join(dir.path, 'bus.lock'), fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o644);
+  const lockPath = join(dir.path, 'bus.lock');
+  const fd = fs.openSync(lockPath, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o644);
   try {
-    await lock(fd);
+    await lock(fd, lockPath);
     try {
       return joined(await open(dir.networkPath, { ...opts, create: false }));
     } catch (e) {

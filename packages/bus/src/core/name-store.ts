@@ -115,7 +115,7 @@ export class NameStore {
     // bus can take a guard created by someone else.
     const fd = fs.openSync(lockPath, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o644);
     try {
-      await lock(fd);
+      await lock(fd, lockPath);
       try {
         const stored = this.read(name);
         const cleaned = dropMembers(stored, gone);

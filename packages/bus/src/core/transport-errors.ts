@@ -26,7 +26,8 @@ export type TransportErrorCode =
   | 'E2BIG'
   | 'EBADF'
   | 'EINVAL'
-  | 'EIO';
+  | 'EIO'
+  | 'ETIMEDOUT';
 
 /** What the caller was doing: the same code means different things when joining and when sending. */
 export type TransportOperation = 'connect' | 'send';
@@ -59,6 +60,7 @@ const NAMES: Record<TransportErrorCode, Record<TransportOperation, ErrorName>> =
   EBADF: { connect: ErrorNames.Disconnected, send: ErrorNames.Disconnected },
   EINVAL: { connect: ErrorNames.InvalidArgs, send: ErrorNames.InvalidArgs },
   EIO: { connect: ErrorNames.Failed, send: ErrorNames.Failed },
+  ETIMEDOUT: { connect: ErrorNames.Timeout, send: ErrorNames.Timeout },
 };
 
 function codeOf(e: unknown): string | undefined {

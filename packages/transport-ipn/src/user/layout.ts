@@ -90,8 +90,24 @@ export function openLock(dir: string): number {
   }
 }
 
-export function lock(fd: number): void {
-  native.flock(fd, native.constants.LOCK_EX!);
+/** How long a joiner waits for the lock before giving up (a holder that is alive but stuck). */
+export const LOCK_WAIT_MS = 25_000;
+
+/**
+ * Takes the lock without blocking the event loop: non-blocking attempts
+ * with a growing pause (1 to 20 ms). Members hold it for one fan-out, so
+ * the wait is short unless some process holds it on purpose.
+ */
+export async function lockPolling(fd: number, dir: string, timeoutMs = LOCK_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let pause = 1;
+  while (native.flock(fd, native.constants.LOCK_EX! | native.constants.LOCK_NB!) !== 0) {
+    if (Date.now() > deadline) {
+      throw new TransportError('ETIMEDOUT', `${join(dir, LOCK)} held by another process for more than ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 20);
+  }
 }
 
 export function unlock(fd: number): void {

@@ -31,7 +31,7 @@ import { Reassembler } from '../reassembly.js';
 import { OrderBuffer } from '../order.js';
 import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
 import { TurnTracker } from '../turn.js';
-import { SOCK_RE, closeQuietly, setBuffer, lock, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
+import { SOCK_RE, closeQuietly, setBuffer, lockPolling, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
 
 const C = native.constants;
 const AF_UNIX = C.AF_UNIX!;
@@ -169,6 +169,9 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private wPollerFd = -1;
   private drainScheduled = false;
   private flushScheduled = false;
+  /** Pending retry of a fan-out that found the lock held (see retryWhenUnlocked). */
+  private lockRetry: NodeJS.Timeout | null = null;
+  private lockPause = 1;
   private carryDropped = 0;
   private readonly turn = new TurnTracker(() => {
     try {
@@ -225,7 +228,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       let id: bigint;
       // Under the lock no broadcast is in flight and no other member is
       // joining, so the set of sockets we see is exactly the membership.
-      lock(lockFd);
+      // Waited for on the event loop: this process may be a member already.
+      await lockPolling(lockFd, dir);
       try {
         id = nextMemberId(lockFd);
         const mine = sockPath(dir, id);
@@ -478,6 +482,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     }
     this.closed = true;
     this.poller.close();
+    if (this.lockRetry !== null) clearTimeout(this.lockRetry);
+    this.lockRetry = null;
     if (this.wPoller !== null) this.wPoller.close();
     this.wPoller = null;
     for (const p of this.peers.values()) {
@@ -557,6 +563,12 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     }
     const seq = native.seqSendToMany(this.lockFd, this.counter, fds, this.lossless ? est : null, drops, parts,
       SEQ_OFFSET, DROPPED_OFFSET, this.lossless ? this.sndbuf : 0, res);
+    if (seq === 0) {
+      // Another process holds the lock: nothing went out; try again soon.
+      this.retryWhenUnlocked();
+      return -1;
+    }
+    this.lockPause = 1;
     if (this.lossless) for (let i = 0; i < n; i++) list[i]!.est = est[i]!;
     if (seq < 0) {
       this.waitWritable(list[-seq - 1]!);
@@ -671,6 +683,16 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       targets: targets.slice(), msg, last: true });
     this.queuedBytes += HEADER_BYTES + payload.length;
     this.needDrain = true;
+  }
+
+  /** Retries the queue after a growing pause (1 to 20 ms) while the lock is held elsewhere. */
+  private retryWhenUnlocked(): void {
+    if (this.lockRetry !== null) return;
+    this.lockRetry = setTimeout(() => {
+      this.lockRetry = null;
+      this.flush();
+    }, this.lockPause);
+    this.lockPause = Math.min(this.lockPause * 2, 20);
   }
 
   private scheduleFlush(): void {

@@ -4,6 +4,8 @@ import { connect, DBusError } from '../../../dist/core/index.js';
 
 const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
 const conn = await connect({ address: process.env.IPNBUS_ADDRESS, backend });
+/** Connections opened by connectAgain. */
+const extras = [];
 
 function send(m) {
   if (process.connected) process.send(m);
@@ -70,6 +72,14 @@ const ops = {
   /** Waits until every member holds our current match-rule filter (Connection.settle). */
   settle: () => conn.settle(),
   disconnect: () => conn.disconnect(),
+  /** This process's clock, answered at once: an IPC round trip shows whether our event loop is free. */
+  now: () => Date.now(),
+  /** Opens one more connection from this process (as a gateway does per client); resolves with when it was made. */
+  connectAgain: async () => {
+    const extra = await connect({ address: process.env.IPNBUS_ADDRESS, backend });
+    extras.push(extra);
+    return { uniqueName: extra.uniqueName, connectedAt: Date.now() };
+  },
   exit: () => setImmediate(() => process.exit(0)),
 };
 
