@@ -1,6 +1,7 @@
 // Bus addresses: parsing 'ipnbus:path=...' (D-Bus address syntax) and the default session address.
 import { join } from 'node:path';
 import { DBusError, ErrorNames } from './errors.js';
+import { fallbackRuntimeDir } from './runtime-dir.js';
 
 const BAD_ADDRESS = ErrorNames.BadAddress;
 
@@ -53,12 +54,15 @@ export function parseAddress(address: string): BusAddress {
   throw new DBusError(BAD_ADDRESS, `no ipnbus: entry in address '${address}' (found: ${seen.join(', ') || 'none'})`);
 }
 
-/** $XDG_RUNTIME_DIR/ipnbus/session, or /tmp/ipnbus-<uid>/session without a runtime dir. */
+/**
+ * $XDG_RUNTIME_DIR/ipnbus/session, or $TMPDIR/ipnbus-<uid>/session (/tmp
+ * without TMPDIR) without a runtime dir: connect() makes or checks that
+ * directory (runtime-dir.ts).
+ */
 export function defaultBusPath(): string {
   const runtime = process.env.XDG_RUNTIME_DIR;
   if (runtime) return join(runtime, 'ipnbus', 'session');
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  return join('/tmp', `ipnbus-${uid}`, 'session');
+  return join(fallbackRuntimeDir(), 'session');
 }
 
 /** The address to use when none is given: $IPNBUS_ADDRESS, else the default session bus. */

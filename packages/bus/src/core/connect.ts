@@ -1,6 +1,6 @@
 // connect(): join (or create) the bus at an address and return a Connection.
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { open, type Network } from '@ipnbus/transport-ipn';
 import { defaultAddress, parseAddress } from './address.js';
 import { nextGeneration, openBusDir, readGeneration, withGeneration, type BusDir } from './bus-dir.js';
@@ -8,6 +8,7 @@ import { Connection } from './connection.js';
 import { DBusError, ErrorNames } from './errors.js';
 import { lock } from './flock.js';
 import { fromTransport } from './transport-errors.js';
+import { ensurePrivateDir, fallbackRuntimeDir } from './runtime-dir.js';
 import { LiveLock } from './liveness.js';
 import { ONLY_BLOOMLESS } from './match-set.js';
 import { logger, type Logger } from './logger.js';
@@ -97,6 +98,9 @@ async function openNetwork(dir: BusDir, backend: 'auto' | 'kernel' | 'user', mod
 /** Connects to the bus, creating it (mode 0700 unless told) if absent. */
 export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   const { path } = parseAddress(opts.address ?? defaultAddress());
+  // A bus in the fallback runtime directory (in a shared /tmp) only if that
+  // directory is ours alone, whoever named the address.
+  if (dirname(path) === fallbackRuntimeDir()) ensurePrivateDir(dirname(path));
   const mode = opts.mode ?? 0o700;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
     throw new DBusError(ErrorNames.InvalidArgs, `mode must be a permission mode (0..0o777), got ${mode}`);
