@@ -36,6 +36,17 @@ export function isSyncCall(msg: Message): boolean {
   return msg.type === MessageType.METHOD_CALL && msg.interface === ANNOUNCE_INTERFACE && msg.member === SYNC_MEMBER;
 }
 
+/**
+ * A sync call's reply carries this one string, so the caller can tell it
+ * from a reply to an application call that has the same serial (a
+ * gateway's member sends with its stock client's serials).
+ */
+export const SYNC_REPLY_BODY = 'org.ipnbus.Core.Sync';
+
+export function isSyncReply(msg: Message): boolean {
+  return msg.type === MessageType.METHOD_RETURN && msg.signature === 's' && msg.body[0] === SYNC_REPLY_BODY;
+}
+
 /** The record carried, or undefined for a malformed announcement. */
 export function parseAnnouncement(msg: Message): NameState | undefined {
   if (msg.member !== ANNOUNCE_MEMBER || msg.signature !== ANNOUNCE_SIGNATURE) return undefined;

@@ -10,7 +10,15 @@ import {
   isValidBusName,
   type Message,
 } from '../wire/index.js';
-import { ANNOUNCE_INTERFACE, ANNOUNCE_PATH, SYNC_MEMBER, isAnnouncement, isSyncCall } from './announce.js';
+import {
+  ANNOUNCE_INTERFACE,
+  ANNOUNCE_PATH,
+  SYNC_MEMBER,
+  SYNC_REPLY_BODY,
+  isAnnouncement,
+  isSyncCall,
+  isSyncReply,
+} from './announce.js';
 import { messageBloom } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
 import type { DriverHost } from './bus-driver.js';
@@ -39,7 +47,17 @@ export interface IncomingCall {
   fds: number[];
 }
 
-export interface CallOptions {
+export interface SendOptions {
+  /**
+   * Send with this serial (1..0xffffffff) instead of the next of our own:
+   * a relay (the gateway) forwards its client's messages with the serials
+   * the client chose, as dbus-daemon does. The caller keeps its serials
+   * unique among its calls in flight.
+   */
+  serial?: number;
+}
+
+export interface CallOptions extends SendOptions {
   /** Default 25000, as libdbus. */
   timeoutMs?: number;
   fds?: number[];
@@ -169,14 +187,14 @@ export class Connection extends EventEmitter implements DriverHost {
    * (ServiceUnknown, InvalidArgs, Disconnected, NoReply when the member
    * vanished just now).
    */
-  send(msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[]): number {
+  send(msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[], opts?: SendOptions): number {
     if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
     const full: Message = {
       flags: 0,
       signature: '',
       body: [],
       ...msg,
-      serial: this.#serials.next(),
+      serial: opts?.serial === undefined ? this.#serials.next() : checkSerial(opts.serial),
       sender: this.uniqueName,
     } as Message;
     if (fds !== undefined && fds.length > 0) full.unixFds = fds.length;
@@ -272,7 +290,20 @@ export class Connection extends EventEmitter implements DriverHost {
     return new Promise<CallResult>((resolve, reject) => {
       let serial: number;
       try {
-        serial = this.send({ ...msg, flags, type: MessageType.METHOD_CALL }, opts.fds);
+        if (opts.serial !== undefined && !noReply) {
+          const target = msg.destination === BUS_NAME ? 0n : this.view.resolve(msg.destination);
+          if (target !== undefined && this.#pending.has(checkSerial(opts.serial), target)) {
+            throw new DBusError(
+              ErrorNames.InvalidArgs,
+              `serial ${opts.serial} is already waiting for a reply from ${msg.destination}: a sender's serials must be unique among its calls in flight`,
+            );
+          }
+        }
+        serial = this.send(
+          { ...msg, flags, type: MessageType.METHOD_CALL },
+          opts.fds,
+          opts.serial === undefined ? undefined : { serial: opts.serial },
+        );
       } catch (e) {
         reject(e);
         return;
@@ -472,7 +503,7 @@ export class Connection extends EventEmitter implements DriverHost {
       return;
     }
     if (isSyncCall(msg)) {
-      this.#replyTo(msg, { type: MessageType.METHOD_RETURN, signature: '', body: [] });
+      this.#replyTo(msg, { type: MessageType.METHOD_RETURN, signature: 's', body: [SYNC_REPLY_BODY] });
       return;
     }
     if ((msg.unixFds ?? 0) !== m.fds.length) {
@@ -507,9 +538,11 @@ export class Connection extends EventEmitter implements DriverHost {
       case MessageType.METHOD_RETURN:
       case MessageType.ERROR: {
         const from = msg.sender === BUS_NAME ? 0n : this.view.memberIdOf(msg.sender ?? '');
-        const mine = this.#pending.match(msg, from);
-        if (mine === undefined || !mine.internal) this.#deliver(msg, fds);
-        if (mine !== undefined) this.#pending.complete(msg, fds);
+        // A sync reply is core's own, never the application's.
+        const internal = isSyncReply(msg) && from !== 0n;
+        const key = this.#pending.match(msg, from, internal);
+        if (!internal) this.#deliver(msg, fds);
+        if (key !== undefined) this.#pending.complete(key, msg, fds);
         return;
       }
       case MessageType.SIGNAL:
@@ -583,4 +616,12 @@ export class Connection extends EventEmitter implements DriverHost {
     this.#log.debug('disconnected');
     this.#emitSafe('disconnect');
   }
+}
+
+/** A caller-chosen serial: a uint32 other than 0 (the spec forbids 0). */
+function checkSerial(serial: number): number {
+  if (!Number.isInteger(serial) || serial < 1 || serial > 0xffffffff) {
+    throw new DBusError(ErrorNames.InvalidArgs, `a message serial must be an integer in 1..4294967295, got ${String(serial)}`);
+  }
+  return serial;
 }

@@ -4,6 +4,7 @@ export {
   Connection,
   type IncomingCall,
   type CallOptions,
+  type SendOptions,
   type CallResult,
   type ConnectionStats,
 } from './connection.js';

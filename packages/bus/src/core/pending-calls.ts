@@ -1,4 +1,4 @@
-// Method calls waiting for their reply: matched by serial and callee, failed on timeout, departure or close.
+// Method calls waiting for their reply: matched by serial, callee and kind, failed on timeout, departure or close.
 import { MessageType, type Message } from '../wire/index.js';
 import { DBusError, ErrorNames } from './errors.js';
 
@@ -29,12 +29,36 @@ export interface NewCall {
   internal?: boolean;
 }
 
+/**
+ * Keyed by serial, callee and kind (application or core-internal), not by
+ * serial alone: a gateway's member sends with the serials its stock client
+ * chose, so its own sync calls may carry a serial one of the client's calls
+ * to the same member also carries. A sync reply says it is one (see
+ * announce.ts), so each reply still finds its call.
+ */
 export class PendingCalls {
-  readonly #calls = new Map<number, Pending>();
+  readonly #calls = new Map<string, Pending>();
 
+  static #key(serial: number, target: bigint, internal: boolean): string {
+    return `${serial}/${target}${internal ? '/i' : ''}`;
+  }
+
+  /** Is a call with this serial to this callee already waiting? */
+  has(serial: number, target: bigint): boolean {
+    return this.#calls.has(PendingCalls.#key(serial, target, false));
+  }
+
+  /** Throws DBusError InvalidArgs if a call with the same serial to the same callee is waiting. */
   add(serial: number, call: NewCall, timeoutMs: number): void {
+    const key = PendingCalls.#key(serial, call.target, call.internal === true);
+    if (this.#calls.has(key)) {
+      throw new DBusError(
+        ErrorNames.InvalidArgs,
+        `serial ${serial} is already waiting for a reply from ${call.destination}: a sender's serials must be unique among its calls in flight`,
+      );
+    }
     const timer = setTimeout(() => {
-      this.#calls.delete(serial);
+      this.#calls.delete(key);
       call.reject(
         new DBusError(
           ErrorNames.NoReply,
@@ -42,26 +66,26 @@ export class PendingCalls {
         ),
       );
     }, timeoutMs);
-    this.#calls.set(serial, { ...call, internal: call.internal === true, timer });
+    this.#calls.set(key, { ...call, internal: call.internal === true, timer });
   }
 
   /**
    * Is `reply` the answer to one of our calls? Only when it came from the
    * member the call went to: a reply with a matching serial from anyone
-   * else answers nothing. Tells whether the call was core-internal.
+   * else answers nothing. `internal` says whether the reply is one to a
+   * core-internal call (a sync reply). Returns the key for complete().
    */
-  match(reply: Message, from: bigint | undefined): { internal: boolean } | undefined {
-    if (reply.replySerial === undefined) return undefined;
-    const p = this.#calls.get(reply.replySerial);
-    if (p === undefined || p.target !== from) return undefined;
-    return { internal: p.internal };
+  match(reply: Message, from: bigint | undefined, internal: boolean): string | undefined {
+    if (reply.replySerial === undefined || from === undefined) return undefined;
+    const key = PendingCalls.#key(reply.replySerial, from, internal);
+    return this.#calls.has(key) ? key : undefined;
   }
 
-  /** Completes the call `reply` answers (after match()). */
-  complete(reply: Message, fds: number[]): void {
-    const p = this.#calls.get(reply.replySerial!);
+  /** Completes the call `key` (from match()) with `reply`. */
+  complete(key: string, reply: Message, fds: number[]): void {
+    const p = this.#calls.get(key);
     if (p === undefined) return;
-    this.#calls.delete(reply.replySerial!);
+    this.#calls.delete(key);
     clearTimeout(p.timer);
     if (reply.type === MessageType.ERROR) p.reject(DBusError.fromReply(reply));
     else p.resolve({ reply, fds });
@@ -69,9 +93,9 @@ export class PendingCalls {
 
   /** The callee left: its calls will never be answered. */
   failMember(id: bigint): void {
-    for (const [serial, p] of this.#calls) {
+    for (const [key, p] of this.#calls) {
       if (p.target !== id) continue;
-      this.#calls.delete(serial);
+      this.#calls.delete(key);
       clearTimeout(p.timer);
       p.reject(new DBusError(ErrorNames.NoReply, `${p.destination} left the bus before replying to ${p.member}`));
     }

@@ -317,7 +317,8 @@ export class GatewayClient {
       return;
     }
     try {
-      conn.send(outgoing(msg), fds.length > 0 ? fds : undefined);
+      // The client's serial goes with it, as dbus-daemon forwards it.
+      conn.send(outgoing(msg), fds.length > 0 ? fds : undefined, { serial: msg.serial });
     } catch (err) {
       // Replies and signals to vanished peers are dropped as dbus-daemon does;
       // a no-reply call gets no error by definition.
@@ -327,12 +328,16 @@ export class GatewayClient {
     }
   }
 
-  /** A method call awaiting a reply: core tracks it; we map the serial back. */
+  /** A method call awaiting a reply: core tracks it, under the client's own serial. */
   private forwardCall(msg: Message, fds: number[] = []): void {
     const conn = this.conn!;
     this.pendingCalls++;
     const req = outgoing(msg) as Partial<Message> & { destination: string; path: string; member: string };
-    const pending = conn.call(req, { timeoutMs: this.ctx.limits.callTimeoutMs, ...(fds.length > 0 ? { fds } : {}) });
+    const pending = conn.call(req, {
+      timeoutMs: this.ctx.limits.callTimeoutMs,
+      serial: msg.serial,
+      ...(fds.length > 0 ? { fds } : {}),
+    });
     // call() has sent synchronously: the receiver holds its own references.
     closeAll(fds);
     pending
@@ -579,7 +584,7 @@ export class GatewayClient {
   }
 }
 
-/** The fields a member sends; SENDER and SERIAL are core's to set. */
+/** The fields a member sends; SENDER is core's to set, SERIAL is passed beside (SendOptions). */
 function outgoing(msg: Message): Partial<Message> & Pick<Message, 'type'> {
   const out: Partial<Message> & Pick<Message, 'type'> = {
     type: msg.type,
