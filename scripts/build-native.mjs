@@ -1,7 +1,8 @@
-// Builds the Node-API addon in native/ with node-gyp, unless a prebuilt
-// binary for this platform ships in native/prebuilds. Run by the root
-// postinstall, because npm 11 does not run workspace install scripts
-// unless they are allowed.
+// Builds the Node-API addon in native/ with node-gyp, incrementally: the
+// root `npm run build` (and postinstall, after native's own install step).
+// In a checkout the local build always wins: node-gyp-build loads
+// build/Release before prebuilds/ (which `npm pack` makes), so the build is
+// never skipped, or an edit of src/ would be ignored.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,15 +11,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const nativeDir = join(root, 'native');
-const prebuilt = join(nativeDir, 'prebuilds', `${process.platform}-${process.arch}`);
 
 if (!existsSync(join(nativeDir, 'binding.gyp'))) {
   console.error('build-native: native/binding.gyp missing');
   process.exit(1);
-}
-if (existsSync(prebuilt) && process.env.IPNBUS_BUILD_FROM_SOURCE !== '1') {
-  console.log(`build-native: using ${prebuilt}`);
-  process.exit(0);
 }
 const require = createRequire(import.meta.url);
 const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [nativeDir, root] });
