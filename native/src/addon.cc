@@ -72,6 +72,7 @@ const char *ErrnoName(int e) {
     case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
     case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ETOOMANYREFS: return "ETOOMANYREFS";
     case EAFNOSUPPORT: return "EAFNOSUPPORT";
     case EADDRINUSE: return "EADDRINUSE";
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";

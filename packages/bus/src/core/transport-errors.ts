@@ -27,7 +27,9 @@ export type TransportErrorCode =
   | 'EBADF'
   | 'EINVAL'
   | 'EIO'
-  | 'ETIMEDOUT';
+  | 'ETIMEDOUT'
+  | 'EOPNOTSUPP'
+  | 'ETOOMANYREFS';
 
 /** What the caller was doing: the same code means different things when joining and when sending. */
 export type TransportOperation = 'connect' | 'send';
@@ -61,6 +63,10 @@ const NAMES: Record<TransportErrorCode, Record<TransportOperation, ErrorName>> =
   EINVAL: { connect: ErrorNames.InvalidArgs, send: ErrorNames.InvalidArgs },
   EIO: { connect: ErrorNames.Failed, send: ErrorNames.Failed },
   ETIMEDOUT: { connect: ErrorNames.Timeout, send: ErrorNames.Timeout },
+  // The kernel backend refuses fds that can carry fds (AF_UNIX sockets,
+  // io_uring) and fds past the sender's RLIMIT_NOFILE in flight.
+  EOPNOTSUPP: { connect: ErrorNames.NotSupported, send: ErrorNames.NotSupported },
+  ETOOMANYREFS: { connect: ErrorNames.LimitsExceeded, send: ErrorNames.LimitsExceeded },
 };
 
 function codeOf(e: unknown): string | undefined {

@@ -27,6 +27,25 @@ const VLEN = 64;
 const MAX_QUEUED_BYTES = 512 * 1024 * 1024;
 const RCVBUF_REQUEST = 8 * 1024 * 1024;
 
+/**
+ * What ipn.ko's refusals of SCM_RIGHTS files mean (kernel/README.md,
+ * "Passing files"), as errors a caller can act on.
+ */
+function fdRefusal(err: unknown): TransportError {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'EOPNOTSUPP') {
+    return new TransportError('EOPNOTSUPP',
+      'an fd of a kind AF_IPN cannot carry (an AF_UNIX socket or an io_uring instance: it could close a '
+      + 'reference cycle); pass it over an AF_UNIX connection instead', 'sendmsg');
+  }
+  if (code === 'ETOOMANYREFS') {
+    return new TransportError('ETOOMANYREFS',
+      'too many fds in flight: this user\'s fds in unread AF_IPN messages would exceed its RLIMIT_NOFILE',
+      'sendmsg');
+  }
+  return fromErrno(err, 'passing fds');
+}
+
 export interface KernelOpenOptions {
   create: boolean;
   mode: number;
@@ -312,7 +331,12 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
 
   /** One datagram; 'again' when the kernel had no room (lossless). */
   private sendOne(it: OutItem): 'ok' | 'again' | 'gone' {
-    const r = native.sendmsg(this.fd, it.dgram.parts, this.family, it.dest, it.fds, MSG_DONTWAIT);
+    let r: number;
+    try {
+      r = native.sendmsg(this.fd, it.dgram.parts, this.family, it.dest, it.fds, MSG_DONTWAIT);
+    } catch (err) {
+      throw it.fds === null ? err : fdRefusal(err);
+    }
     if (r === -EAGAIN) return 'again';
     if (r < 0) {
       if (it.dest !== null && this.queue.length === 0) {
