@@ -589,6 +589,7 @@ export class Connection extends EventEmitter implements DriverHost {
   #left(id: bigint): void {
     if (this.#closed) return;
     this.#pending.failMember(id);
+    this.#names.beforeLeave(id);
     for (const name of this.view.left(id)) void this.#names.takeOver(name);
   }
 

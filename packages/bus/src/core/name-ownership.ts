@@ -119,6 +119,31 @@ export class NameOwnership {
   }
 
   /**
+   * Member `id` is leaving: for each name it is the only claimant of in our
+   * view, the names directory is read first. A successor may have queued
+   * (IN_QUEUE already replied) whose record we have not taken yet; without
+   * it the leave would announce "no owner" and the record "new owner",
+   * where dbus-daemon announces one handover. The directory lists the
+   * leaving owner with its queue, or, once the successor took over, says
+   * whom it was handed over from.
+   */
+  beforeLeave(id: bigint): void {
+    if (this.#closed) return;
+    for (const name of this.#view.namesOf(id)) {
+      const cur = this.#view.nameState(name);
+      if (cur === undefined || cur.owners[0]?.id !== id || cur.owners.length > 1) continue;
+      let disk: NameState;
+      try {
+        disk = this.#store.read(name);
+      } catch (e) {
+        this.#log.warn({ name, err: errorText(e) }, 'cannot read a name record');
+        continue;
+      }
+      if (disk.owners[0]?.id === id || disk.handedOverFrom === id) this.#view.apply(disk);
+    }
+  }
+
+  /**
    * A record we wrote after a newcomer read the names directory but before
    * our transport knew it may have missed it: send it our records again (it
    * keeps whichever version is newest).

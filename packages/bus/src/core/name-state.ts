@@ -16,6 +16,13 @@ export interface NameState {
   name: string;
   version: number;
   owners: NameClaim[];
+  /**
+   * Set on the version that passed the name from its primary owner (dead,
+   * or releasing it) to a member queued behind it: that owner's id. A member that sees the
+   * owner leave reads it to announce one handover (old -> new), as
+   * dbus-daemon does, rather than "no owner" then "new owner".
+   */
+  handedOverFrom?: bigint;
 }
 
 export interface Outcome<R> {

@@ -13,6 +13,8 @@ interface StoredState {
   /** Network generation the owner ids belong to (absent: 1). */
   generation?: number;
   owners: Array<{ id: string; flags: number }>;
+  /** See NameState.handedOverFrom. */
+  handedOverFrom?: string;
 }
 
 /** File names stay under NAME_MAX (255) even for the longest bus names. */
@@ -27,14 +29,28 @@ function parse(text: string, generation: number, expectName?: string): NameState
     if (typeof s.name !== 'string' || !Number.isSafeInteger(s.version) || !Array.isArray(s.owners)) return undefined;
     if (expectName !== undefined && s.name !== expectName) return undefined;
     if ((s.generation ?? 1) !== generation) return { name: s.name, version: s.version, owners: [] };
-    return {
+    const state: NameState = {
       name: s.name,
       version: s.version,
       owners: s.owners.map((o) => ({ id: BigInt(o.id), flags: o.flags >>> 0 })),
     };
+    if (typeof s.handedOverFrom === 'string') state.handedOverFrom = BigInt(s.handedOverFrom);
+    return state;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The primary owner of `before` whose place went to a member queued behind
+ * it (it died, or released the name), if this change is such a handover.
+ */
+function handedOver(before: NameState, after: NameState): bigint | undefined {
+  const old = before.owners[0]?.id;
+  const now = after.owners[0]?.id;
+  if (old === undefined || now === undefined || old === now) return undefined;
+  if (after.owners.some((c) => c.id === old)) return undefined;
+  return before.owners.some((c, i) => i > 0 && c.id === now) ? old : undefined;
 }
 
 export class NameStore {
@@ -90,6 +106,7 @@ export class NameStore {
       generation: this.#dir.generation,
       owners: state.owners.map((o) => ({ id: o.id.toString(), flags: o.flags })),
     };
+    if (state.handedOverFrom !== undefined) stored.handedOverFrom = state.handedOverFrom.toString();
     // Write then rename: readers without the guard (snapshots) see the old
     // or the new record, never half of one.
     const tmp = `${base}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -121,7 +138,10 @@ export class NameStore {
         const cleaned = dropMembers(stored, gone);
         const out = fn(cleaned.state);
         if (!cleaned.changed && !out.changed) return { state: stored, reply: out.reply, changed: false };
-        const next: NameState = { ...out.state, version: stored.version + 1 };
+        // A marker describes one change: the next one does not carry it.
+        const next: NameState = { name: out.state.name, version: stored.version + 1, owners: out.state.owners };
+        const from = handedOver(stored, next);
+        if (from !== undefined) next.handedOverFrom = from;
         this.#write(next);
         publish(next);
         return { state: next, reply: out.reply, changed: true };

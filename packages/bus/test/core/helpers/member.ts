@@ -21,6 +21,8 @@ export class RemoteCallError extends Error {
 export interface Received {
   msg: Message;
   fds: number;
+  /** When the test process got it (Date.now()). */
+  at: number;
 }
 
 export class Member {
@@ -39,7 +41,7 @@ export class Member {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
     child.on('message', (m: { type: string; [k: string]: unknown }) => {
       if (m.type === 'message') {
-        this.received.push({ msg: m.msg as Message, fds: m.fds as number });
+        this.received.push({ msg: m.msg as Message, fds: m.fds as number, at: Date.now() });
         for (const w of this.#watchers) w();
       } else if (m.type === 'result') {
         const w = this.#waiting.get(m.id as number);
@@ -54,10 +56,15 @@ export class Member {
     });
   }
 
-  /** Starts a member process on `address` and waits until it is connected. */
-  static async start(address: string): Promise<Member> {
-    const child = fork(SCRIPT, [], {
-      env: { ...process.env, IPNBUS_ADDRESS: address },
+  /**
+   * Starts a member process on `address` and waits until it is connected.
+   * `script` speaks the same IPC protocol with another client library (a
+   * dbus-next member for comparisons with dbus-daemon gets the address as
+   * DBUS_ADDRESS).
+   */
+  static async start(address: string, script = SCRIPT): Promise<Member> {
+    const child = fork(script, [], {
+      env: { ...process.env, IPNBUS_ADDRESS: address, DBUS_ADDRESS: address },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
