@@ -336,6 +336,48 @@ static void test_install_fault(void)
 	unlink(netpath("inst"));
 }
 
+/*
+ * A control buffer with room for 2 of 4 files: the 2 arrive (close-on-exec
+ * with MSG_CMSG_CLOEXEC), MSG_CTRUNC is set, and the other 2 references
+ * are released, not left installed.
+ */
+static void test_short_buffer(void)
+{
+	int a = ipn_open(netpath("short"), 1);
+	int b = ipn_open(netpath("short"), 0);
+	char cbuf[CMSG_SPACE(2 * sizeof(int))], data[8];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int p[2], before, n, cloexec = 0, i;
+
+	if (a < 0 || b < 0 || pipe(p)) {
+		tap(0, "short setup: %s", strerror(errno));
+		return;
+	}
+	tap(send_fds(a, ipn_id(b), p[1], 4, 0) == 3, "sent 4 fds");
+	close(p[1]);
+	before = count_fds();
+	n = recvmsg(b, &h, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	c = CMSG_FIRSTHDR(&h);
+	tap(n == 3 && (h.msg_flags & MSG_CTRUNC) && c &&
+	    c->cmsg_len == CMSG_LEN(2 * sizeof(int)) &&
+	    count_fds() == before + 2,
+	    "room for 2 of 4: 2 arrive, MSG_CTRUNC");
+	for (i = 0; c && i < 2; i++)
+		cloexec += fcntl(((int *)CMSG_DATA(c))[i], F_GETFD) ==
+			   FD_CLOEXEC;
+	tap(cloexec == 2, "MSG_CMSG_CLOEXEC: both are close-on-exec");
+	close_received(&h);
+	tap(eof_within(p[0], 2000),
+	    "the 2 that did not fit were released (EOF on the pipe)");
+	close(p[0]);
+	close(a);
+	close(b);
+	unlink(netpath("short"));
+}
+
 /* The i386 layout of recvmsg()'s arguments, for a compat receiver. */
 struct compat_msghdr32 {
 	uint32_t name, namelen, iov, iovlen, control, controllen, flags;
@@ -723,6 +765,7 @@ int main(int argc, char **argv)
 	diag("AF_IPN family %d", ipn_af());
 	test_peek_read_race();
 	test_install_fault();
+	test_short_buffer();
 	test_compat_receiver();
 	test_inflight_limit();
 	test_file_kinds();
