@@ -9,6 +9,7 @@ import { DBusError, ErrorNames } from './errors.js';
 import { lock } from './flock.js';
 import { fromTransport } from './transport-errors.js';
 import { ensurePrivateDir, fallbackRuntimeDir } from './runtime-dir.js';
+import { resolveLimits, type ConnectionLimits } from './limits.js';
 import { LiveLock } from './liveness.js';
 import { ONLY_BLOOMLESS } from './match-set.js';
 import { logger, type Logger } from './logger.js';
@@ -28,6 +29,11 @@ export interface ConnectOptions {
    * honour them only for the same uid, or any uid when we run as root.
    */
   credentials?: ProxiedCredentials;
+  /**
+   * Per-connection limits; each omitted one keeps its default, dbus-daemon's
+   * session value (50,000 names, match rules and pending calls).
+   */
+  limits?: Partial<ConnectionLimits>;
 }
 
 /** Errors from the transport become DBusErrors a caller can branch on. */
@@ -105,6 +111,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
     throw new DBusError(ErrorNames.InvalidArgs, `mode must be a permission mode (0..0o777), got ${mode}`);
   }
+  const limits = resolveLimits(opts.limits);
   if (opts.credentials !== undefined && !validProxiedCredentials(opts.credentials)) {
     throw new DBusError(ErrorNames.InvalidArgs, 'credentials must be { pid, uid, gid } as uint32 values');
   }
@@ -125,6 +132,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
       network,
       dir,
       live,
+      limits,
       ...(opts.logger ? { logger: opts.logger } : {}),
       ...(creds ? { credentials: creds } : {}),
     });

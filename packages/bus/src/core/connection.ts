@@ -29,6 +29,7 @@ import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds } from './fds.js';
 import { probeAlive, type LiveLock } from './liveness.js';
 import { logger as rootLogger, type Logger } from './logger.js';
+import { DEFAULT_LIMITS, limitExceeded, type ConnectionLimits } from './limits.js';
 import { MatchSet } from './match-set.js';
 import { NameOwnership } from './name-ownership.js';
 import { NameStore } from './name-store.js';
@@ -83,6 +84,8 @@ export interface ConnectionInit {
   logger?: Logger;
   /** Reported instead of this process's (a gateway's stock client): see proxied-credentials.ts. */
   credentials?: ProxiedCredentials;
+  /** Per-connection limits (default: dbus-daemon's session values, see limits.ts). */
+  limits?: ConnectionLimits;
 }
 
 /**
@@ -105,6 +108,9 @@ export class Connection extends EventEmitter implements DriverHost {
   readonly #log: Logger;
   readonly #matches = new MatchSet();
   readonly #pending = new PendingCalls();
+  readonly #limits: ConnectionLimits;
+  /** Rules added and not removed, each AddMatch counted (MatchSet keys duplicates together). */
+  #ruleCount = 0;
   readonly #serials = new SerialCounter();
   #closed = false;
   #ready = false;
@@ -124,6 +130,7 @@ export class Connection extends EventEmitter implements DriverHost {
     this.network = init.network;
     this.#dir = init.dir;
     this.#live = init.live;
+    this.#limits = init.limits ?? DEFAULT_LIMITS;
     this.memberId = init.network.id;
     this.uniqueName = uniqueNameOf(this.memberId, init.dir.generation);
     this.busId = init.dir.busId;
@@ -149,6 +156,7 @@ export class Connection extends EventEmitter implements DriverHost {
       uniqueName: this.uniqueName,
       alive: (id) => this.#probe(id),
       log: this.#log,
+      limits: this.#limits,
     });
     // Listen before reading the names directory: a record written after the
     // read is announced to us; one written before is in the file.
@@ -290,6 +298,9 @@ export class Connection extends EventEmitter implements DriverHost {
     return new Promise<CallResult>((resolve, reject) => {
       let serial: number;
       try {
+        if (!noReply && this.#pending.size >= this.#limits.maxPendingCalls) {
+          throw limitExceeded(this.#limits, 'maxPendingCalls', `cannot call ${msg.destination} ${msg.member}: ${this.#pending.size} calls are waiting for replies`);
+        }
         if (opts.serial !== undefined && !noReply) {
           const target = msg.destination === BUS_NAME ? 0n : this.view.resolve(msg.destination);
           if (target !== undefined && this.#pending.has(checkSerial(opts.serial), target)) {
@@ -393,15 +404,23 @@ export class Connection extends EventEmitter implements DriverHost {
 
   // ---- match rules --------------------------------------------------------
 
-  /** Adds a rule (counted: a rule added twice needs two removals). Throws MatchRuleInvalid. */
+  /**
+   * Adds a rule (counted: a rule added twice needs two removals). Throws
+   * MatchRuleInvalid, or LimitsExceeded past limits.maxMatchRules.
+   */
   addMatch(rule: string): void {
+    if (this.#ruleCount >= this.#limits.maxMatchRules) {
+      throw limitExceeded(this.#limits, 'maxMatchRules', `cannot add match rule "${rule}"`);
+    }
     this.#matches.add(rule);
+    this.#ruleCount++;
     this.#updateFilter();
   }
 
   /** Throws MatchRuleInvalid or MatchRuleNotFound. */
   removeMatch(rule: string): void {
     this.#matches.remove(rule);
+    this.#ruleCount--;
     this.#updateFilter();
   }
 

@@ -27,3 +27,4 @@ export { uniqueNameOf, memberIdOf } from './bus-view.js';
 export { nextSerial, SerialCounter } from './serial-counter.js';
 export { closeFds } from './fds.js';
 export { errorText, type DBusErrorOptions } from './errors.js';
+export { DEFAULT_LIMITS, type ConnectionLimits } from './limits.js';

@@ -5,6 +5,7 @@ import { announcement, parseAnnouncement } from './announce.js';
 import type { BusView } from './bus-view.js';
 import { BUS_NAME } from './constants.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
+import { limitExceeded, type ConnectionLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import {
   releaseName as releaseNameOp,
@@ -24,6 +25,7 @@ export interface NameOwnershipInit {
   /** Is member `id` alive (its member lock held)? */
   alive: (id: bigint) => boolean;
   log: Logger;
+  limits: ConnectionLimits;
 }
 
 /**
@@ -40,6 +42,7 @@ export class NameOwnership {
   readonly #uniqueName: string;
   readonly #alive: (id: bigint) => boolean;
   readonly #log: Logger;
+  readonly #limits: ConnectionLimits;
   readonly #recordSerial = new SerialCounter();
   #closed = false;
 
@@ -51,6 +54,7 @@ export class NameOwnership {
     this.#uniqueName = init.uniqueName;
     this.#alive = init.alive;
     this.#log = init.log;
+    this.#limits = init.limits;
   }
 
   /** Known to have left, or dead on disk (never ourselves). */
@@ -71,6 +75,7 @@ export class NameOwnership {
       throw new DBusError(ErrorNames.InvalidArgs, `RequestName flags must be a uint32, got ${flags}`);
     }
     this.#checkOpen();
+    this.#checkNameLimit(name);
     const out = await this.#mutate(name, (s) => requestNameOp(s, this.#memberId, flags));
     if (!this.#closed) this.#view.apply(out.state);
     this.#log.debug({ name, flags, reply: out.reply }, 'RequestName');
@@ -166,6 +171,13 @@ export class NameOwnership {
 
   #checkOpen(): void {
     if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+  }
+
+  /** A name we hold no claim to yet would be one too many past limits.maxNames. */
+  #checkNameLimit(name: string): void {
+    const held = this.#view.namesOf(this.#memberId);
+    if (held.length < this.#limits.maxNames || held.includes(name)) return;
+    throw limitExceeded(this.#limits, 'maxNames', `cannot request ${name}: ${held.length} names are owned or queued for`);
   }
 
   #checkName(name: string): void {

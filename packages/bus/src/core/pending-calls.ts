@@ -43,6 +43,11 @@ export class PendingCalls {
     return `${serial}/${target}${internal ? '/i' : ''}`;
   }
 
+  /** Calls waiting for their reply (core-internal ones included). */
+  get size(): number {
+    return this.#calls.size;
+  }
+
   /** Is a call with this serial to this callee already waiting? */
   has(serial: number, target: bigint): boolean {
     return this.#calls.has(PendingCalls.#key(serial, target, false));
