@@ -596,14 +596,21 @@ static void ipn_recv_fds(struct ipn_sock *ipn, struct msghdr *msg,
 
 /* Add the SOL_IPN control messages that describe @skb. */
 static void ipn_put_cmsgs(struct ipn_sock *ipn, struct msghdr *msg,
-			  struct ipn_skb_parms *cb)
+			  struct ipn_skb_parms *cb, int flags)
 {
 	struct user_namespace *ns = current_user_ns();
 
 	if (cb->dropped)
 		put_cmsg(msg, SOL_IPN, IPN_CMSG_DROPPED, sizeof(cb->dropped),
 			 &cb->dropped);
-	if (cb->event) {
+	if (cb->event == IPN_EVENT_OVERRUN) {
+		struct ipn_member_event ev = { .event = IPN_EVENT_OVERRUN };
+		u32 lost = ipn_events_lost_read(ipn, flags & MSG_PEEK);
+
+		put_cmsg(msg, SOL_IPN, IPN_CMSG_MEMBER_EVENT, sizeof(ev), &ev);
+		put_cmsg(msg, SOL_IPN, IPN_CMSG_EVENTS_LOST, sizeof(lost),
+			 &lost);
+	} else if (cb->event) {
 		struct ipn_member_event ev = {
 			.id = cb->from,
 			.event = cb->event,
@@ -674,7 +681,7 @@ static int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	err = skb_copy_datagram_msg(skb, 0, msg, copied);
 	if (err)
 		goto out_free;
-	ipn_put_cmsgs(ipn, msg, cb);
+	ipn_put_cmsgs(ipn, msg, cb, flags);
 	if (cb->fp)
 		ipn_recv_fds(ipn, msg, cb, flags);
 	err = (flags & MSG_TRUNC) ? skb->len : copied;

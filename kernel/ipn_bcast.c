@@ -417,30 +417,92 @@ out:
 	return err;
 }
 
-/* Queue one membership event about @subject on @to.  Under net->lock. */
-static void ipn_event_one(struct ipn_sock *to, struct ipn_sock *subject,
-			  u16 event)
+/*
+ * A zero-byte event message about @subject (NULL for an overrun notice).
+ * Charged to the memory cgroup of the task that causes it.
+ */
+static struct sk_buff *ipn_event_skb(struct ipn_sock *subject, u16 event)
 {
 	struct ipn_skb_parms *cb;
 	struct sk_buff *skb;
 
-	if (!to->may_recv)
-		return;
-	skb = alloc_skb(0, GFP_KERNEL);
-	if (!skb) {
-		/* Never silent: the receiver sees the gap as a drop. */
-		ipn_drop(to);
-		return;
-	}
+	skb = alloc_skb(0, GFP_KERNEL_ACCOUNT);
+	if (!skb)
+		return NULL;
 	cb = IPNCB(skb);
 	memset(cb, 0, sizeof(*cb));
-	cb->from = subject->id;
-	cb->pid = subject->pid;
-	cb->uid = subject->uid;
-	cb->gid = subject->gid;
 	cb->event = event;
-	/* Events are never dropped for a full queue, hence no room check. */
+	if (subject) {
+		cb->from = subject->id;
+		cb->pid = subject->pid;
+		cb->uid = subject->uid;
+		cb->gid = subject->gid;
+	}
+	return skb;
+}
+
+/*
+ * Make sure an IPN_EVENT_OVERRUN notice is waiting in @to's queue while
+ * it has lost events.  The one notice may go past SO_RCVBUF: it is what
+ * tells the receiver that its view is stale.  If it cannot be allocated,
+ * the next event for @to tries again.  Called under net->lock.
+ */
+static void ipn_event_overrun(struct ipn_sock *to)
+{
+	struct sk_buff *skb;
+
+	if (!to->events_lost || to->overrun_queued)
+		return;
+	skb = ipn_event_skb(NULL, IPN_EVENT_OVERRUN);
+	if (!skb)
+		return;
+	to->overrun_queued = true;
 	ipn_queue(to, skb);
+}
+
+/*
+ * Queue one membership event about @subject on @to, if its queue has
+ * room; else count it as lost.  Called under net->lock.
+ */
+static void ipn_event_one(struct ipn_sock *to, struct ipn_sock *subject,
+			  u16 event)
+{
+	struct sk_buff *skb = NULL;
+
+	if (!to->may_recv)
+		return;
+	ipn_event_overrun(to);
+	if (!ipn_rx_full(to))
+		skb = ipn_event_skb(subject, event);
+	if (!skb) {
+		if (to->events_lost < U32_MAX)
+			to->events_lost++;
+		ipn_event_overrun(to);
+		return;
+	}
+	ipn_queue(to, skb);
+}
+
+/**
+ * ipn_events_lost_read - the count an IPN_EVENT_OVERRUN notice reports
+ * @ipn: the receiver, a member, which just dequeued the notice
+ * @peek: MSG_PEEK: leave the count and the notice in place
+ *
+ * Return: events lost since the previous notice was read (at least 1).
+ */
+u32 ipn_events_lost_read(struct ipn_sock *ipn, bool peek)
+{
+	struct ipn_network *net = ipn->net;
+	u32 lost;
+
+	mutex_lock(&net->lock);
+	lost = ipn->events_lost;
+	if (!peek) {
+		ipn->events_lost = 0;
+		ipn->overrun_queued = false;
+	}
+	mutex_unlock(&net->lock);
+	return lost;
 }
 
 /**

@@ -68,6 +68,10 @@ struct ipn_network {
  *	receiver or by a sender that sees the room)
  * @drops: messages dropped for this member (lossy mode), under @net->lock
  * @pending_drops: drops not yet reported with IPN_CMSG_DROPPED
+ * @events_lost: membership events lost since the last IPN_EVENT_OVERRUN
+ *	notice was read, under @net->lock
+ * @overrun_queued: an IPN_EVENT_OVERRUN notice is in the queue, unread,
+ *	under @net->lock
  * @opt_mode: IPN_SO_MODE before bind()
  * @opt_flags: IPN_SO_FLAGS before bind()
  * @opt_mtu: IPN_SO_MTU before bind()
@@ -90,6 +94,8 @@ struct ipn_sock {
 	bool congested;
 	u64 drops;
 	u32 pending_drops;
+	u32 events_lost;
+	bool overrun_queued;
 	u32 opt_mode;
 	u32 opt_flags;
 	u32 opt_mtu;
@@ -144,6 +150,7 @@ bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self);
 void ipn_event_all(struct ipn_network *net, struct ipn_sock *subject,
 		   u16 event);
 void ipn_event_snapshot(struct ipn_network *net, struct ipn_sock *to);
+u32 ipn_events_lost_read(struct ipn_sock *ipn, bool peek);
 
 /* ipn_scm.c */
 int ipn_scm_from_msg(struct msghdr *msg, struct ipn_fds **ret);

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 rc=0 passed=0 failed=0
-for t in ipn_test ipn_stress ipn_fds; do
+for t in ipn_test ipn_stress ipn_fds ipn_limits; do
 	echo "=== kernel/test/bin/$t"
 	out=/tmp/$t.out
 	"kernel/test/bin/$t" | tee "$out"

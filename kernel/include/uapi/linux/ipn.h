@@ -89,6 +89,7 @@ struct ipn_netinfo {
 #define IPN_CMSG_CREDS		1  /* struct ipn_creds, stamped by the kernel */
 #define IPN_CMSG_DROPPED	2  /* __u32: messages lost just before this one */
 #define IPN_CMSG_MEMBER_EVENT	3  /* struct ipn_member_event */
+#define IPN_CMSG_EVENTS_LOST	4  /* __u32: events lost, on IPN_EVENT_OVERRUN */
 
 /* pid as seen from the receiver's pid namespace, ids from its user ns */
 struct ipn_creds {
@@ -100,6 +101,7 @@ struct ipn_creds {
 
 #define IPN_EVENT_JOIN		1
 #define IPN_EVENT_LEAVE		2
+#define IPN_EVENT_OVERRUN	3	/* events were lost: rescan members */
 
 /*
  * With IPN_SO_MEMBER_EVENTS on, the socket first receives one JOIN for
@@ -107,8 +109,16 @@ struct ipn_creds {
  * member connects or goes away (close, exit, SIGKILL).  An event is a
  * message of zero bytes whose msg_name is the member concerned and which
  * carries IPN_CMSG_MEMBER_EVENT.  Events are queued in order with the data
- * messages, are never dropped in lossy mode and are not subject to socket
- * filters.
+ * messages and are not subject to socket filters.
+ *
+ * Events count against the receiver's SO_RCVBUF like data: an event that
+ * finds the queue full is lost.  The first loss queues one
+ * IPN_EVENT_OVERRUN notice (member id 0, pid/uid/gid 0) at that point of
+ * the order; it carries IPN_CMSG_EVENTS_LOST, the number of events lost
+ * from the previous notice up to the moment it is read.  At most one
+ * notice is queued at a time, so a socket's queue never exceeds SO_RCVBUF
+ * by more than one event and one notice.  A receiver that gets the notice
+ * has a stale view of the membership and should rebuild it.
  */
 struct ipn_member_event {
 	__u64 id;
