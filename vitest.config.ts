@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    // *.kernel.test.ts need ipn.ko: they run in the VM only (vitest.kernel.config.ts).
+    exclude: ['**/node_modules/**', '**/*.kernel.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -4,7 +4,7 @@
 export interface NativeCreds { pid: number; uid: number; gid: number }
 
 /** An IPN membership notice (IPN_CMSG_MEMBER_EVENT). */
-export interface NativeMemberEvent extends NativeCreds { id: bigint; type: 'join' | 'leave' | 'unknown' }
+export interface NativeMemberEvent extends NativeCreds { id: bigint; type: 'join' | 'leave' | 'overrun' | 'unknown' }
 
 /** One received datagram. */
 export interface RecvItem {
@@ -17,6 +17,8 @@ export interface RecvItem {
   /** IPN_CMSG_DROPPED: messages lost just before this one. */
   dropped: number;
   event?: NativeMemberEvent;
+  /** IPN_CMSG_EVENTS_LOST, on an 'overrun' event: membership events lost. */
+  eventsLost?: number;
   /** The datagram or its control data did not fit. */
   truncated?: boolean;
 }
@@ -99,7 +101,7 @@ export interface PackedIpnBatch {
    * index or -1.
    */
   meta: Int32Array;
-  extras: { fds: number[]; event?: NativeMemberEvent }[];
+  extras: { fds: number[]; event?: NativeMemberEvent; eventsLost?: number }[];
   eof: boolean;
 }
 /** Reads a socket's queue (up to maxRounds recvmmsg calls), packed. */

@@ -5,6 +5,9 @@
  * can make the module queue, hold or block for another.  Each test
  * measures the victim's side (queued memory, time blocked, counts) and
  * prints the figures as diagnostics.
+ *
+ * ipn_limits --churn PATH N: join and leave the network at PATH N times
+ * (the bus's overrun test floods a member's queue with events this way).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -289,8 +292,14 @@ static void on_alarm(int sig)
 	_exit(tap_done() + 2);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* a tool for the bus tests: flood a network's members with events */
+	if (argc == 4 && !strcmp(argv[1], "--churn")) {
+		struct churn c = { argv[2], atoi(argv[3]) };
+
+		return churn_members(&c);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
 	alarm(600);

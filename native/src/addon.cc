@@ -39,7 +39,18 @@ constexpr size_t kCtrlSpace = CMSG_SPACE(sizeof(int) * kMaxFds) +
                               CMSG_SPACE(sizeof(struct ucred)) +
                               CMSG_SPACE(sizeof(struct ipn_creds)) +
                               CMSG_SPACE(sizeof(__u32)) +
-                              CMSG_SPACE(sizeof(struct ipn_member_event)) + 64;
+                              CMSG_SPACE(sizeof(struct ipn_member_event)) +
+                              CMSG_SPACE(sizeof(__u32)) + 64;
+
+// The type string of an IPN membership notice (IPN_EVENT_*).
+const char *EventType(__u32 event) {
+  switch (event) {
+    case IPN_EVENT_JOIN: return "join";
+    case IPN_EVENT_LEAVE: return "leave";
+    case IPN_EVENT_OVERRUN: return "overrun";
+    default: return "unknown";
+  }
+}
 
 const char *ErrnoName(int e) {
   switch (e) {
@@ -667,8 +678,12 @@ uint32_t RecvInto(Napi::Env env, int fd, size_t vlen, size_t size, Napi::Array o
         memcpy(&ev, CMSG_DATA(c), sizeof(ev));
         Napi::Object e = CredsObject(env, ev.pid, ev.uid, ev.gid);
         e.Set("id", Napi::BigInt::New(env, (uint64_t)ev.id));
-        e.Set("type", Napi::String::New(env, ev.event == IPN_EVENT_JOIN ? "join" : ev.event == IPN_EVENT_LEAVE ? "leave" : "unknown"));
+        e.Set("type", Napi::String::New(env, EventType(ev.event)));
         m.Set("event", e);
+      } else if (c->cmsg_level == SOL_IPN && c->cmsg_type == IPN_CMSG_EVENTS_LOST && dlen >= sizeof(__u32)) {
+        __u32 lost;
+        memcpy(&lost, CMSG_DATA(c), sizeof(lost));
+        m.Set("eventsLost", Napi::Number::New(env, lost));
       }
     }
     m.Set("fds", fdsArr);
@@ -972,8 +987,13 @@ Napi::Value RecvmmsgPacked(const Napi::CallbackInfo &info) {
             if (x.IsEmpty()) x = Napi::Object::New(env);
             Napi::Object e = CredsObject(env, ev.pid, ev.uid, ev.gid);
             e.Set("id", Napi::BigInt::New(env, (uint64_t)ev.id));
-            e.Set("type", Napi::String::New(env, ev.event == IPN_EVENT_JOIN ? "join" : ev.event == IPN_EVENT_LEAVE ? "leave" : "unknown"));
+            e.Set("type", Napi::String::New(env, EventType(ev.event)));
             x.Set("event", e);
+          } else if (c->cmsg_level == SOL_IPN && c->cmsg_type == IPN_CMSG_EVENTS_LOST && dlen >= sizeof(__u32)) {
+            __u32 lost;
+            memcpy(&lost, CMSG_DATA(c), sizeof(lost));
+            if (x.IsEmpty()) x = Napi::Object::New(env);
+            x.Set("eventsLost", Napi::Number::New(env, lost));
           }
         }
         if (!x.IsEmpty()) {

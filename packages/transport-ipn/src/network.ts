@@ -68,6 +68,12 @@ export interface NetworkEvents {
   message: [IncomingMessage];
   join: [MemberInfo];
   leave: [MemberInfo];
+  /**
+   * Membership events were lost (kernel backend: the receive buffer was
+   * full): `members()` and the join/leave stream may have missed `lost`
+   * changes; rebuild the membership from another source.
+   */
+  overrun: [lost: number];
   /** Emitted when queued sends have drained after a `false` return. */
   drain: [];
   error: [Error];

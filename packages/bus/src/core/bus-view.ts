@@ -28,7 +28,8 @@ export type OwnerChangeListener = (name: string, oldOwner: bigint | undefined, n
 /**
  * The view is changed from three sources only: the snapshot at connect,
  * announcements (a whole name record, newest version wins) and membership
- * events. A leave is applied by every member in the same way (drop the
+ * events (or, when the transport lost some, a rescan of the bus
+ * directory: diffMembers()). A leave is applied by every member in the same way (drop the
  * member's claims, queue heads move up), so all views agree on the new
  * owner before the new owner has even written its record.
  */
@@ -156,6 +157,19 @@ export class BusView {
     else this.#names.set(next.name, next);
     const after = next.owners[0]?.id;
     if (before !== after) this.#onChange(next.name, before, after);
+  }
+
+  /**
+   * After the transport lost membership events: compare the view with the
+   * members `alive` on disk. `joined`: alive but unknown here; `missing`:
+   * known here but not alive on disk (the caller confirms before it
+   * applies a leave, since a newcomer's lock file follows its join).
+   */
+  diffMembers(alive: MemberInfo[]): { joined: MemberInfo[]; missing: bigint[] } {
+    const ids = new Set(alive.map((m) => m.id));
+    const joined = alive.filter((m) => m.id !== this.self.id && !this.#members.has(m.id) && !this.#departed.has(m.id));
+    const missing = [...this.#members.keys()].filter((id) => !ids.has(id));
+    return { joined, missing };
   }
 
   joined(info: MemberInfo): void {

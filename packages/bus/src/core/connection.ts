@@ -27,7 +27,7 @@ import { BusView, uniqueNameOf } from './bus-view.js';
 import { BUS_NAME, DEFAULT_CALL_TIMEOUT_MS, PEER_INTERFACE } from './constants.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds } from './fds.js';
-import { probeAlive, type LiveLock } from './liveness.js';
+import { liveMembers, probeAlive, type LiveLock } from './liveness.js';
 import { logger as rootLogger, type Logger } from './logger.js';
 import { DEFAULT_LIMITS, limitExceeded, type ConnectionLimits } from './limits.js';
 import { MatchSet } from './match-set.js';
@@ -41,6 +41,9 @@ import { SerialCounter } from './serial-counter.js';
 import { fromTransport, peerGone } from './transport-errors.js';
 
 export type { CallResult };
+
+/** How long a member known to us but without a lock file has to make one. */
+const RESCAN_CONFIRM_MS = 1000;
 
 /** A METHOD_CALL addressed to this connection that the core does not answer itself. */
 export interface IncomingCall {
@@ -117,6 +120,7 @@ export class Connection extends EventEmitter implements DriverHost {
   readonly #onMessage = (m: IncomingMessage): void => this.#receive(m);
   readonly #onJoin = (info: MemberInfo): void => this.#joined(info);
   readonly #onLeave = (info: MemberInfo): void => this.#left(info.id);
+  readonly #onOverrun = (lost: number): void => this.#rescanMembers(lost);
   readonly #onError = (e: Error): void => this.#transportError(e);
   readonly #onDrain = (): void => {
     this.#backpressured = false;
@@ -163,6 +167,7 @@ export class Connection extends EventEmitter implements DriverHost {
     this.network.on('message', this.#onMessage);
     this.network.on('join', this.#onJoin);
     this.network.on('leave', this.#onLeave);
+    this.network.on('overrun', this.#onOverrun);
     this.network.on('error', this.#onError);
     this.network.on('drain', this.#onDrain);
     this.#names.loadSnapshot();
@@ -612,6 +617,30 @@ export class Connection extends EventEmitter implements DriverHost {
     for (const name of this.view.left(id)) void this.#names.takeOver(name);
   }
 
+  /**
+   * The transport lost `lost` membership events (our queue was full): take
+   * the membership from the bus directory's member locks instead. A member
+   * known here without a lock is given RESCAN_CONFIRM_MS to make one (a
+   * newcomer's lock follows its join) before it counts as gone.
+   */
+  #rescanMembers(lost: number): void {
+    if (this.#closed) return;
+    this.#log.warn({ lost }, 'membership events lost: rescanning the bus directory');
+    let alive: MemberInfo[];
+    try {
+      alive = liveMembers(this.#dir.liveDir);
+    } catch (e) {
+      this.#log.error({ err: errorText(e) }, 'cannot rescan the bus directory');
+      return;
+    }
+    const { joined, missing } = this.view.diffMembers(alive);
+    for (const info of joined) this.#joined(info);
+    if (missing.length === 0) return;
+    setTimeout(() => {
+      for (const id of missing) if (this.view.hasMember(id) && !this.#probe(id)) this.#left(id);
+    }, RESCAN_CONFIRM_MS).unref();
+  }
+
   #transportError(e: Error): void {
     this.#log.error({ err: errorText(e) }, 'transport error');
     if (this.listenerCount('error') > 0) this.emit('error', e);
@@ -627,6 +656,7 @@ export class Connection extends EventEmitter implements DriverHost {
     this.network.off('message', this.#onMessage);
     this.network.off('join', this.#onJoin);
     this.network.off('leave', this.#onLeave);
+    this.network.off('overrun', this.#onOverrun);
     this.network.off('error', this.#onError);
     this.network.off('drain', this.#onDrain);
     // Unlink our member lock before leaving: whoever sees the leave finds us

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import type { MemberInfo } from '@ipnbus/transport-ipn';
 import { DBusError, ErrorNames } from './errors.js';
 import { tryLock } from './flock.js';
 
@@ -68,4 +69,34 @@ export function probeAlive(liveDir: string, id: bigint): boolean {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Every member the bus directory says is alive: each live/<id> whose lock
+ * is held, with the uid and gid that own the file (the pid is not on disk:
+ * 0). Files found unlocked are removed on the way, as probeAlive() does.
+ * Used to rebuild the membership when the transport lost events.
+ */
+export function liveMembers(liveDir: string): MemberInfo[] {
+  const out: MemberInfo[] = [];
+  for (const name of fs.readdirSync(liveDir)) {
+    if (!/^\d{1,20}$/.test(name)) continue;
+    let fd: number;
+    try {
+      fd = fs.openSync(join(liveDir, name), 'r');
+    } catch {
+      continue; // gone meanwhile, or not ours to read: the probe decides later
+    }
+    try {
+      if (tryLock(fd)) {
+        try { fs.unlinkSync(join(liveDir, name)); } catch { /* another prober was first */ }
+        continue;
+      }
+      const st = fs.fstatSync(fd);
+      out.push({ id: BigInt(name), pid: 0, uid: st.uid, gid: st.gid });
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return out;
 }

@@ -419,6 +419,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
         if ((flags & 1) !== 0) it.truncated = true;
         if ((flags & 32) !== 0) it.creds = { pid: meta[i + 5]! >>> 0, uid: meta[i + 6]! >>> 0, gid: meta[i + 7]! >>> 0 };
         if (extra?.event !== undefined) it.event = extra.event;
+        if (extra?.eventsLost !== undefined) it.eventsLost = extra.eventsLost;
         this.onItem(it);
       }
     } catch (err) {
@@ -483,6 +484,11 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
         this.reasm.get(ev.id)?.abandon();
         this.reasm.delete(ev.id);
         this.emit('leave', mi);
+      } else if (ev.type === 'overrun') {
+        // Our queue was full: the kernel lost membership events for us and
+        // says how many. members() may now be stale: the owner rebuilds
+        // its view from elsewhere (the bus rescans its directory).
+        this.emit('overrun', it.eventsLost ?? 1);
       }
       return;
     }
