@@ -97,14 +97,17 @@ static int ipn_get_path(struct ipn_sockaddr_arg *uaddr, int addr_len,
 
 /*
  * Unless the user chose SO_RCVBUF, give a member room for several of the
- * network's largest messages: the system default (rmem_default, 208 KiB)
- * cannot hold even two 128 KiB datagrams, and unprivileged users cannot
- * raise SO_RCVBUF above rmem_max.  Called with lock_sock held.
+ * network's largest messages (rmem_default, 208 KiB, cannot hold two
+ * 128 KiB datagrams), but never more than net.core.rmem_max: that is the
+ * administrator's bound on what one socket may queue without
+ * CAP_NET_ADMIN (SO_RCVBUFFORCE).  Called with lock_sock held.
  */
 static void ipn_default_rcvbuf(struct sock *sk, u32 mtu)
 {
-	int room = min_t(u64, (u64)mtu * IPN_RCVBUF_MTUS,
+	u64 room = min_t(u64, (u64)mtu * IPN_RCVBUF_MTUS,
 			 IPN_RCVBUF_DEFAULT_MAX);
+
+	room = min_t(u64, room, READ_ONCE(sysctl_rmem_max));
 
 	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK) && sk->sk_rcvbuf < room)
 		WRITE_ONCE(sk->sk_rcvbuf, room);
@@ -153,6 +156,7 @@ static void ipn_leave(struct ipn_sock *ipn)
 	mutex_unlock(&ipn_nets_mutex);
 	ipn->net = NULL;
 	if (last) {
+		timer_shutdown_sync(&net->stall_timer);
 		path_put(&net->path);
 		kfree(net);
 	}
@@ -226,6 +230,8 @@ static int ipn_bind(struct socket *sock, struct ipn_sockaddr_arg *uaddr,
 	net->protocol = IPN_BROADCAST;
 	net->flags = ipn->opt_flags;
 	net->mtu = ipn->opt_mtu;
+	net->stall_timeout = msecs_to_jiffies(ipn->opt_stall);
+	timer_setup(&net->stall_timer, ipn_stall_timer, 0);
 	net->mode = mode & 0777;
 
 	mutex_lock(&ipn_nets_mutex);
@@ -396,6 +402,7 @@ static int ipn_setsockopt(struct socket *sock, int level, int optname,
 	case IPN_SO_MODE:
 	case IPN_SO_FLAGS:
 	case IPN_SO_MTU:
+	case IPN_SO_STALL_TIMEOUT:
 		/* Network properties: fixed once the network exists. */
 		if (ipn->net)
 			err = -EISCONN;
@@ -406,6 +413,11 @@ static int ipn_setsockopt(struct socket *sock, int level, int optname,
 		else if (optname == IPN_SO_MTU &&
 			 (val < 1 || val > IPN_MTU_MAX))
 			err = -EINVAL;
+		else if (optname == IPN_SO_STALL_TIMEOUT &&
+			 (val < 1 || val > IPN_STALL_TIMEOUT_MAX))
+			err = -EINVAL;
+		else if (optname == IPN_SO_STALL_TIMEOUT)
+			ipn->opt_stall = val;
 		else if (optname == IPN_SO_MODE)
 			ipn->opt_mode = val;
 		else if (optname == IPN_SO_FLAGS)
@@ -462,6 +474,10 @@ static int ipn_getsockopt(struct socket *sock, int level, int optname,
 		break;
 	case IPN_SO_MTU:
 		v.i = net ? net->mtu : ipn->opt_mtu;
+		break;
+	case IPN_SO_STALL_TIMEOUT:
+		v.i = net ? jiffies_to_msecs(net->stall_timeout) :
+			    ipn->opt_stall;
 		break;
 	case IPN_SO_LOOPBACK:
 		v.i = READ_ONCE(ipn->loopback);
@@ -738,11 +754,19 @@ static int ipn_create(struct net *net, struct socket *sock, int protocol,
 	sock_init_data(sock, sk);
 	sk->sk_protocol = protocol;
 	sk->sk_destruct = ipn_sock_destruct;
+	/*
+	 * Messages are charged to the sender's memory cgroup (kmem), from
+	 * allocation until the receiver frees them: the receiver's cgroup
+	 * cannot be charged from a module (mem_cgroup_charge_skmem is not
+	 * exported), and the sender is the one who chose to queue them.
+	 */
+	sk->sk_allocation = GFP_KERNEL_ACCOUNT;
 	ipn = ipn_sk(sk);
 	INIT_LIST_HEAD(&ipn->member);
 	mutex_init(&ipn->iolock);
 	ipn->opt_mode = 0777;
 	ipn->opt_mtu = IPN_MTU_DEFAULT;
+	ipn->opt_stall = IPN_STALL_TIMEOUT_DEFAULT;
 	return 0;
 }
 

@@ -129,7 +129,8 @@ static struct sk_buff *ipn_clone_filtered(struct ipn_sock *rx,
 	struct sk_buff *nskb;
 
 	*err = 0;
-	nskb = skb_clone(skb, GFP_KERNEL);
+	/* the sender's memory cgroup pays for what it queues on others */
+	nskb = skb_clone(skb, GFP_KERNEL_ACCOUNT);
 	if (!nskb) {
 		*err = -ENOBUFS;
 		return NULL;
@@ -153,7 +154,10 @@ static bool ipn_rx_congested(struct ipn_sock *rx)
 	int buf = READ_ONCE(rx->sk.sk_rcvbuf);
 
 	if (rmem >= buf) {
-		WRITE_ONCE(rx->congested, true);
+		if (!READ_ONCE(rx->congested)) {
+			WRITE_ONCE(rx->stall_mark, jiffies);
+			WRITE_ONCE(rx->congested, true);
+		}
 		return true;
 	}
 	if (!READ_ONCE(rx->congested))
@@ -162,7 +166,51 @@ static bool ipn_rx_congested(struct ipn_sock *rx)
 		return true;
 	/* The receiver's own check may have run before it saw the flag. */
 	WRITE_ONCE(rx->congested, false);
+	WRITE_ONCE(rx->overrun, false);
 	return false;
+}
+
+/**
+ * ipn_stall_timer - a congested receiver's stall timeout has expired
+ * @t: the network's stall_timer
+ *
+ * Wakes the senders and pollers waiting on the network: the first to look
+ * switches the stalled receiver to overrun (ipn_rx_holds()).
+ */
+void ipn_stall_timer(struct timer_list *t)
+{
+	struct ipn_network *net = ipn_from_timer(net, t, stall_timer);
+
+	wake_up_interruptible_poll(&net->wait, EPOLLOUT | EPOLLWRNORM);
+}
+
+/*
+ * Does congested receiver @rx still hold the senders of a lossless
+ * network?  Not once it has read nothing for the network's stall timeout:
+ * then it is switched to overrun, and loses what does not fit instead of
+ * vetoing everyone.  Otherwise the stall timer is armed for its deadline.
+ * Called under net->lock.
+ */
+static bool ipn_rx_holds(struct ipn_network *net, struct ipn_sock *rx)
+{
+	unsigned long deadline;
+
+	lockdep_assert_held(&net->lock);
+	if (READ_ONCE(rx->overrun))
+		return false;
+	deadline = READ_ONCE(rx->stall_mark) + net->stall_timeout;
+	if (time_after_eq(jiffies, deadline)) {
+		WRITE_ONCE(rx->overrun, true);
+		return false;
+	}
+	timer_reduce(&net->stall_timer, deadline);
+	return true;
+}
+
+/* Does @rx lose a message that finds its queue full? */
+static bool ipn_rx_lossy(struct ipn_network *net, struct ipn_sock *rx)
+{
+	return !(net->flags & IPN_FLAG_LOSSLESS) || READ_ONCE(rx->overrun);
 }
 
 /**
@@ -179,11 +227,14 @@ void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn)
 {
 	struct sock *sk = &ipn->sk;
 
+	/* a receiver that reads is not stalled: its timeout starts again */
+	WRITE_ONCE(ipn->stall_mark, jiffies);
 	smp_mb();
 	if (!READ_ONCE(ipn->congested) ||
 	    atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) / 2)
 		return;
 	WRITE_ONCE(ipn->congested, false);
+	WRITE_ONCE(ipn->overrun, false);
 	smp_mb();
 	if (waitqueue_active(&net->wait))
 		wake_up_interruptible_sync_poll(&net->wait,
@@ -191,12 +242,13 @@ void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn)
 }
 
 /* Would @rx make a lossless sender of @skb wait?  Called under net->lock. */
-static bool ipn_rx_blocks(struct ipn_sock *rx, struct sk_buff *skb)
+static bool ipn_rx_blocks(struct ipn_network *net, struct ipn_sock *rx,
+			  struct sk_buff *skb)
 {
 	struct sk_buff *nskb;
 	int err;
 
-	if (!ipn_rx_congested(rx))
+	if (!ipn_rx_congested(rx) || !ipn_rx_holds(net, rx))
 		return false;
 	if (!rcu_access_pointer(rx->sk.sk_filter))
 		return true;
@@ -229,10 +281,11 @@ static bool ipn_send_blocks(struct ipn_network *net, struct ipn_sock *self,
 
 	if (to) {
 		rx = ipn_find_member(net, to);
-		return rx && rx->may_recv && ipn_rx_congested(rx);
+		return rx && rx->may_recv && ipn_rx_congested(rx) &&
+		       ipn_rx_holds(net, rx);
 	}
 	list_for_each_entry(rx, &net->members, member)
-		if (ipn_is_receiver(rx, self) && ipn_rx_blocks(rx, skb))
+		if (ipn_is_receiver(rx, self) && ipn_rx_blocks(net, rx, skb))
 			return true;
 	return false;
 }
@@ -254,7 +307,8 @@ bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self)
 
 	mutex_lock(&net->lock);
 	list_for_each_entry(rx, &net->members, member) {
-		if (ipn_is_receiver(rx, self) && ipn_rx_congested(rx)) {
+		if (ipn_is_receiver(rx, self) && ipn_rx_congested(rx) &&
+		    ipn_rx_holds(net, rx)) {
 			room = false;
 			break;
 		}
@@ -349,7 +403,7 @@ int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo)
 	list_for_each_entry(rx, &net->members, member) {
 		if (!ipn_is_receiver(rx, self))
 			continue;
-		if (ipn_rx_full(rx) && !(net->flags & IPN_FLAG_LOSSLESS) &&
+		if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx) &&
 		    !rcu_access_pointer(rx->sk.sk_filter)) {
 			ipn_drop(rx);
 			continue;
@@ -360,7 +414,7 @@ int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo)
 				ipn_drop(rx);
 			continue;
 		}
-		if (ipn_rx_full(rx) && !(net->flags & IPN_FLAG_LOSSLESS)) {
+		if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx)) {
 			consume_skb(nskb);
 			ipn_drop(rx);
 			continue;
@@ -403,7 +457,7 @@ int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
 		err = -ECONNREFUSED;
 		goto out;
 	}
-	if (ipn_rx_full(rx) && !(net->flags & IPN_FLAG_LOSSLESS)) {
+	if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx)) {
 		ipn_drop(rx);
 		consume_skb(skb);
 		goto out;

@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
+#include <linux/timer.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
 
@@ -67,6 +68,13 @@ static inline int ipn_sk_filter_trim_cap(struct sock *sk, struct sk_buff *skb,
 }
 #else
 #define ipn_sk_filter_trim_cap(sk, skb, cap)	sk_filter_trim_cap(sk, skb, cap)
+#endif
+
+/* 6.16: from_timer() is renamed timer_container_of(). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define ipn_from_timer(var, t, field)	timer_container_of(var, t, field)
+#else
+#define ipn_from_timer(var, t, field)	from_timer(var, t, field)
 #endif
 
 /* Creating the node of a network: look up the parent, make the dentry. */

@@ -12,6 +12,7 @@
 #include <linux/path.h>
 #include <linux/pid.h>
 #include <linux/skbuff.h>
+#include <linux/timer.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <net/sock.h>
@@ -28,6 +29,9 @@
  * @nmembers: length of @members; the network is freed when it drops to 0
  * @next_id: next member id; ids start at 1 and are never reused
  * @wait: lossless senders sleep here until every receiver has room
+ * @stall_timer: lossless: wakes @wait when a congested receiver's stall
+ *	timeout expires, so that waiting senders and pollers look again
+ * @stall_timeout: IPN_SO_STALL_TIMEOUT in jiffies
  * @protocol: IPN_BROADCAST
  * @flags: IPN_FLAG_*
  * @mtu: largest message in bytes
@@ -42,6 +46,8 @@ struct ipn_network {
 	u32 nmembers;
 	u64 next_id;
 	wait_queue_head_t wait;
+	struct timer_list stall_timer;
+	unsigned long stall_timeout;
 	u32 protocol;
 	u32 flags;
 	u32 mtu;
@@ -66,7 +72,13 @@ struct ipn_network {
  * @congested: lossless: this receiver filled up; senders wait until it has
  *	read down to half its SO_RCVBUF (set under @net->lock, cleared by the
  *	receiver or by a sender that sees the room)
- * @drops: messages dropped for this member (lossy mode), under @net->lock
+ * @stall_mark: lossless: jiffies when this receiver became congested or
+ *	last read while congested; it stalls IPN_SO_STALL_TIMEOUT after that
+ * @overrun: lossless: this receiver stalled and loses what does not fit
+ *	until it has read down to half its SO_RCVBUF (set under @net->lock,
+ *	cleared with @congested)
+ * @drops: messages dropped for this member (lossy mode, or lossless in
+ *	overrun), under @net->lock
  * @pending_drops: drops not yet reported with IPN_CMSG_DROPPED
  * @events_lost: membership events lost since the last IPN_EVENT_OVERRUN
  *	notice was read, under @net->lock
@@ -75,6 +87,7 @@ struct ipn_network {
  * @opt_mode: IPN_SO_MODE before bind()
  * @opt_flags: IPN_SO_FLAGS before bind()
  * @opt_mtu: IPN_SO_MTU before bind()
+ * @opt_stall: IPN_SO_STALL_TIMEOUT (ms) before bind()
  * @iolock: serialises this socket's readers from dequeue to freeing the
  *	message (see af_ipn.c)
  */
@@ -92,6 +105,8 @@ struct ipn_sock {
 	bool passcred;
 	bool events;
 	bool congested;
+	bool overrun;
+	unsigned long stall_mark;
 	u64 drops;
 	u32 pending_drops;
 	u32 events_lost;
@@ -99,6 +114,7 @@ struct ipn_sock {
 	u32 opt_mode;
 	u32 opt_flags;
 	u32 opt_mtu;
+	u32 opt_stall;
 	struct mutex iolock;
 };
 
@@ -147,6 +163,7 @@ int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo);
 int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
 		struct ipn_fds **fpp, long *timeo);
 bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self);
+void ipn_stall_timer(struct timer_list *t);
 void ipn_event_all(struct ipn_network *net, struct ipn_sock *subject,
 		   u16 event);
 void ipn_event_snapshot(struct ipn_network *net, struct ipn_sock *to);

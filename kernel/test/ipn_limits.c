@@ -286,6 +286,261 @@ static void test_event_toggle(void)
 	unlink(path);
 }
 
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int rcvbuf_of(int fd)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len);
+	return v;
+}
+
+struct rcvbuf_args {
+	const char *path;
+	long rmem_max;
+};
+
+/* As uid 65534: join, and report whether the default buffer is bounded. */
+static int nobody_rcvbuf(void *p)
+{
+	struct rcvbuf_args *a = p;
+	int big = 64 << 20, fd = ipn_open(a->path, 0), r = 0;
+
+	if (fd < 0)
+		return 1;
+	if (rcvbuf_of(fd) > a->rmem_max)
+		r |= 2;
+	/* without CAP_NET_ADMIN, forcing past rmem_max is refused */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) == 0 ||
+	    errno != EPERM)
+		r |= 4;
+	close(fd);
+	return r;
+}
+
+/*
+ * Issue 15 item 5: the buffer a member gets by default must respect
+ * net.core.rmem_max; SO_RCVBUFFORCE stays CAP_NET_ADMIN's.
+ */
+static void test_rcvbuf_default(void)
+{
+	const char *path = netpath("rcvbuf");
+	long rmem_max = read_long("/proc/sys/net/core/rmem_max");
+	struct rcvbuf_args args = { path, rmem_max };
+	struct sockaddr_ipn addr;
+	int a, b, st, force = 4 << 20;
+
+	a = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
+	ipn_setint(a, IPN_SO_MTU, IPN_MTU_MAX);
+	if (a < 0 || bind(a, (struct sockaddr *)&addr, ipn_addr(&addr, path))) {
+		tap(0, "rcvbuf: set-up failed: %s", strerror(errno));
+		return;
+	}
+	chmod(path, 0777);
+	b = ipn_open(path, 0);
+	diag("rcvbuf: rmem_max %ld; MTU %d: creator %d, member %d bytes",
+	     rmem_max, IPN_MTU_MAX, rcvbuf_of(a), rcvbuf_of(b));
+	tap(rmem_max > 0 && rcvbuf_of(a) <= rmem_max && rcvbuf_of(b) <= rmem_max,
+	    "rcvbuf: default buffers (%d, %d) <= rmem_max %ld",
+	    rcvbuf_of(a), rcvbuf_of(b), rmem_max);
+	st = as_nobody(nobody_rcvbuf, &args);
+	tap(st == 0, "rcvbuf: uid %d gets <= rmem_max and EPERM for SO_RCVBUFFORCE (status %d)",
+	    NOBODY, st);
+	/* CAP_NET_ADMIN may go past it */
+	setsockopt(b, SOL_SOCKET, SO_RCVBUFFORCE, &force, sizeof(force));
+	tap(rcvbuf_of(b) == 2 * force, "rcvbuf: root's SO_RCVBUFFORCE is honoured (%d)",
+	    rcvbuf_of(b));
+	close(b);
+	close(a);
+	unlink(path);
+}
+
+struct stall_args {
+	const char *path;
+	int ready_w;	/* S -> parent: joined; then: drained */
+	int go_r;	/* parent -> S: start reading; then: tail sent */
+	int n;
+};
+
+/*
+ * The stalled member, uid 65534 with r only: joins with a small buffer,
+ * reads nothing until told, then drains its queue and reads one more
+ * message, which carries the drop count.  Exit status 0 when it got
+ * received + dropped == n, the count > 0 on the tail message and in
+ * IPN_SO_DROPS; the figures go to stdout.
+ */
+static int stalled_member(void *p)
+{
+	struct stall_args *a = p;
+	int rcv = 4096, fd, got = 0;
+	unsigned long long drops = 0;
+	socklen_t len = sizeof(drops);
+	struct pollfd pf;
+	struct lmsg m;
+	char ch;
+
+	fd = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	{
+		struct sockaddr_ipn addr;
+
+		if (connect(fd, (struct sockaddr *)&addr,
+			    ipn_addr(&addr, a->path)) < 0)
+			return 1;
+	}
+	if (write(a->ready_w, "j", 1) != 1 || read(a->go_r, &ch, 1) != 1)
+		return 2;
+	while (lmsg_recv(fd, &m, MSG_DONTWAIT) >= 0) {
+		got++;
+		if (m.dropped)
+			return 3;	/* nothing was lost before its queue filled */
+	}
+	getsockopt(fd, SOL_IPN, IPN_SO_DROPS, &drops, &len);
+	if (write(a->ready_w, "d", 1) != 1 || read(a->go_r, &ch, 1) != 1)
+		return 4;
+	pf = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&pf, 1, 10000) != 1 || lmsg_recv(fd, &m, 0) < 0)
+		return 5;
+	printf("# stalled member: read %d queued, IPN_SO_DROPS %llu, IPN_CMSG_DROPPED %u on the next message\n",
+	       got, drops, m.dropped);
+	fflush(stdout);
+	if (got + drops != (unsigned long long)a->n || !drops ||
+	    m.dropped != drops)
+		return 6;
+	return 0;
+}
+
+/* The reader that keeps up: @n messages in order, nothing dropped. */
+static int keeping_up(int fd, int n)
+{
+	char buf[1000];
+	int i, v;
+
+	for (i = 0; i < n; i++) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		if (recvmsg(fd, &h, 0) != sizeof(buf))
+			return 1;
+		memcpy(&v, buf, sizeof(v));
+		if (v != i)
+			return 2;
+	}
+	return 0;
+}
+
+/*
+ * Issue 15 item 6: on a lossless network, a member of another uid with
+ * only r that stops reading must not hold the others.  A sends N messages
+ * with blocking sends (SO_SNDTIMEO 3 s) to B, which keeps up, and to S,
+ * which reads nothing.  A must get them all out, B must get them all, S
+ * must be told how many it lost.
+ */
+static void test_stalled_reader(void)
+{
+	const char *path = netpath("stall");
+	struct timeval tv = { 3, 0 };
+	int a, b, i, n = 2000, sent = 0, st, stb, pr[2], pg[2], v;
+	unsigned long long bdrops = 0;
+	socklen_t len = sizeof(v);
+	char buf[1000], ch;
+	struct stall_args args;
+	double t0, blocked = 0, t;
+	pid_t ps, pb;
+
+	a = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
+	errno = 0;
+	tap(ipn_setint(a, IPN_SO_STALL_TIMEOUT, 0) < 0 && errno == EINVAL &&
+	    ipn_setint(a, IPN_SO_STALL_TIMEOUT, IPN_STALL_TIMEOUT_MAX + 1) < 0 &&
+	    errno == EINVAL, "stall: IPN_SO_STALL_TIMEOUT 0 or above %d is EINVAL",
+	    IPN_STALL_TIMEOUT_MAX);
+	ipn_setint(a, IPN_SO_STALL_TIMEOUT, 300);
+	ipn_setint(a, IPN_SO_FLAGS, IPN_FLAG_LOSSLESS);
+	{
+		struct sockaddr_ipn addr;
+
+		if (bind(a, (struct sockaddr *)&addr, ipn_addr(&addr, path))) {
+			tap(0, "stall: set-up failed: %s", strerror(errno));
+			return;
+		}
+	}
+	chmod(path, 0744);	/* others: r only */
+	v = 0;
+	getsockopt(a, SOL_IPN, IPN_SO_STALL_TIMEOUT, &v, &len);
+	tap(v == 300 && ipn_setint(a, IPN_SO_STALL_TIMEOUT, 100) < 0 &&
+	    errno == EISCONN, "stall: the timeout is a network property (%d ms)", v);
+	b = ipn_open(path, 0);
+	if (pipe(pr) || pipe(pg))
+		return;
+	args = (struct stall_args){ path, pr[1], pg[0], n };
+	ps = fork();
+	if (ps == 0) {
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(100);
+		_exit(stalled_member(&args));
+	}
+	if (read(pr[0], &ch, 1) != 1) {
+		tap(0, "stall: the stalled member did not join");
+		return;
+	}
+	pb = fork();
+	if (pb == 0)
+		_exit(keeping_up(b, n));
+	setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(buf, 'x', sizeof(buf));
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		memcpy(buf, &i, sizeof(i));
+		t = now_s();
+		if (send(a, buf, sizeof(buf), 0) != sizeof(buf))
+			break;
+		if (now_s() - t > blocked)
+			blocked = now_s() - t;
+		sent++;
+	}
+	diag("stall: A sent %d of %d in %.2f s (longest wait %.2f s%s%s)",
+	     sent, n, now_s() - t0, blocked, sent < n ? ", then " : "",
+	     sent < n ? strerror(errno) : "");
+	tap(sent == n, "stall: a stopped uid-%d reader does not hold the sender (%d of %d sent)",
+	    NOBODY, sent, n);
+	if (sent < n)
+		kill(pb, SIGKILL);
+	waitpid(pb, &stb, 0);
+	len = sizeof(bdrops);
+	getsockopt(b, SOL_IPN, IPN_SO_DROPS, &bdrops, &len);
+	tap(WIFEXITED(stb) && WEXITSTATUS(stb) == 0 && bdrops == 0,
+	    "stall: the member that keeps up got all %d in order, none dropped", n);
+	/* resume the stalled member: it drains, then gets one more message */
+	st = write(pg[1], "g", 1) == 1 && read(pr[0], &ch, 1) == 1;
+	if (st)
+		st = send(a, buf, sizeof(buf), MSG_DONTWAIT) == sizeof(buf) &&
+		     write(pg[1], "t", 1) == 1;
+	waitpid(ps, &st, 0);
+	tap(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "stall: the stopped member, resumed, is told exactly how many it lost (status %d)",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	close(pr[0]);
+	close(pr[1]);
+	close(pg[0]);
+	close(pg[1]);
+	close(b);
+	close(a);
+	unlink(path);
+}
+
 static void on_alarm(int sig)
 {
 	tap(0, "TIMEOUT: test %d hung", tap_n + 1);
@@ -309,6 +564,8 @@ int main(int argc, char **argv)
 	diag("AF_IPN family %d", ipn_af());
 	test_event_flood();
 	test_event_toggle();
+	test_rcvbuf_default();
+	test_stalled_reader();
 	rmdir(dir);
 	return tap_done();
 }

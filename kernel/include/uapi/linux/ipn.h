@@ -66,6 +66,22 @@ struct sockaddr_ipn_member {
 #define IPN_MTU_DEFAULT		(128 * 1024)
 #define IPN_MTU_MAX		(4 * 1024 * 1024)
 
+/*
+ * Lossless networks: how long (ms) a full receiver that reads nothing may
+ * hold the senders.  Set before bind(), like the properties above.  Once
+ * a congested receiver has not read for this long it is switched to
+ * overrun: messages that find its queue full are dropped for it alone,
+ * counted (IPN_SO_DROPS) and reported with IPN_CMSG_DROPPED on the next
+ * message it gets, while the others keep flowing.  It is back to lossless
+ * as soon as it has read its queue down to half its SO_RCVBUF.  No member
+ * can therefore block a network for longer than this, whatever its
+ * permissions.
+ */
+#define IPN_SO_STALL_TIMEOUT	10 /* int ms: 1..IPN_STALL_TIMEOUT_MAX */
+
+#define IPN_STALL_TIMEOUT_DEFAULT	5000
+#define IPN_STALL_TIMEOUT_MAX		60000
+
 /* Member options: any time. */
 #define IPN_SO_LOOPBACK		4  /* int bool: own broadcasts come back */
 #define IPN_SO_PASSCRED		5  /* int bool: IPN_CMSG_CREDS on each message */
