@@ -31,14 +31,19 @@
  *                        never walks a file list another reader of the
  *                        same socket frees.  Never held while waiting for
  *                        data; nothing else is taken while it is held
- *                        except the queue lock and user-memory faults.
+ *                        except the queue lock, user-memory faults and,
+ *                        to read the count of an IPN_EVENT_OVERRUN
+ *                        notice, net->lock (so iolock nests outside
+ *                        net->lock; nothing takes iolock under it).
  *
  * Receivers dequeue under their own iolock and the queue lock only, so
  * reading never contends with other members.  Lossless senders sleep on
  * net->wait (never holding net->lock); a receiver that filled up is marked
  * congested and wakes them once it has read down to half its buffer
  * (ipn_lossless_read()); wait_woken() closes the race between the room
- * check and sleeping.
+ * check and sleeping.  A congested receiver that reads nothing for the
+ * network's stall timeout stops holding them (ipn_rx_holds()); the
+ * network's stall_timer wakes net->wait at that deadline.
  */
 #include <linux/fs.h>
 #include <linux/init.h>
