@@ -66,6 +66,22 @@ struct sockaddr_ipn_member {
 #define IPN_MTU_DEFAULT		(128 * 1024)
 #define IPN_MTU_MAX		(4 * 1024 * 1024)
 
+/*
+ * Lossless networks: how long (ms) a full receiver that reads nothing may
+ * hold the senders.  Set before bind(), like the properties above.  Once
+ * a congested receiver has not read for this long it is switched to
+ * overrun: messages that find its queue full are dropped for it alone,
+ * counted (IPN_SO_DROPS) and reported with IPN_CMSG_DROPPED on the next
+ * message it gets, while the others keep flowing.  It is back to lossless
+ * as soon as it has read its queue down to half its SO_RCVBUF.  No member
+ * can therefore block a network for longer than this, whatever its
+ * permissions.
+ */
+#define IPN_SO_STALL_TIMEOUT	10 /* int ms: 1..IPN_STALL_TIMEOUT_MAX */
+
+#define IPN_STALL_TIMEOUT_DEFAULT	5000
+#define IPN_STALL_TIMEOUT_MAX		60000
+
 /* Member options: any time. */
 #define IPN_SO_LOOPBACK		4  /* int bool: own broadcasts come back */
 #define IPN_SO_PASSCRED		5  /* int bool: IPN_CMSG_CREDS on each message */
@@ -89,6 +105,7 @@ struct ipn_netinfo {
 #define IPN_CMSG_CREDS		1  /* struct ipn_creds, stamped by the kernel */
 #define IPN_CMSG_DROPPED	2  /* __u32: messages lost just before this one */
 #define IPN_CMSG_MEMBER_EVENT	3  /* struct ipn_member_event */
+#define IPN_CMSG_EVENTS_LOST	4  /* __u32: events lost, on IPN_EVENT_OVERRUN */
 
 /* pid as seen from the receiver's pid namespace, ids from its user ns */
 struct ipn_creds {
@@ -100,6 +117,7 @@ struct ipn_creds {
 
 #define IPN_EVENT_JOIN		1
 #define IPN_EVENT_LEAVE		2
+#define IPN_EVENT_OVERRUN	3	/* events were lost: rescan members */
 
 /*
  * With IPN_SO_MEMBER_EVENTS on, the socket first receives one JOIN for
@@ -107,8 +125,16 @@ struct ipn_creds {
  * member connects or goes away (close, exit, SIGKILL).  An event is a
  * message of zero bytes whose msg_name is the member concerned and which
  * carries IPN_CMSG_MEMBER_EVENT.  Events are queued in order with the data
- * messages, are never dropped in lossy mode and are not subject to socket
- * filters.
+ * messages and are not subject to socket filters.
+ *
+ * Events count against the receiver's SO_RCVBUF like data: an event that
+ * finds the queue full is lost.  The first loss queues one
+ * IPN_EVENT_OVERRUN notice (member id 0, pid/uid/gid 0) at that point of
+ * the order; it carries IPN_CMSG_EVENTS_LOST, the number of events lost
+ * from the previous notice up to the moment it is read.  At most one
+ * notice is queued at a time, so a socket's queue never exceeds SO_RCVBUF
+ * by more than one event and one notice.  A receiver that gets the notice
+ * has a stale view of the membership and should rebuild it.
  */
 struct ipn_member_event {
 	__u64 id;
