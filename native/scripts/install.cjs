@@ -1,6 +1,6 @@
 // npm's install step for @ipnbus/native: nothing to do when a prebuilt
-// binary for this platform ships in prebuilds/ (linux-x64 glibc, Node-API,
-// any Node >= 20); otherwise compile with node-gyp, after checking that the
+// binary for this platform ships in prebuilds/ (linux-x64 and linux-arm64
+// with glibc, Node-API: any Node >= 20); otherwise compile with node-gyp, after checking that the
 // toolchain is there, so a missing compiler is one clear message instead of
 // node-gyp's stack. IPNBUS_NATIVE_FROM_SOURCE=1 compiles even when a prebuild
 // matches.
@@ -32,7 +32,7 @@ const missing = missingTools();
 if (missing.length > 0) {
   process.stderr.write(
     `@ipnbus/native: no prebuilt binary matches ${process.platform}-${process.arch} ` +
-      `(prebuilds ship for linux-x64 with glibc), so it must be compiled, and this is missing:\n` +
+      `(prebuilds ship for linux-x64 and linux-arm64 with glibc), so it must be compiled, and this is missing:\n` +
       missing.map((m) => `  - ${m}\n`).join('') +
       'Install them (Debian/Ubuntu: apt-get install python3 make g++) and run npm install again.\n',
   );

