@@ -2,8 +2,8 @@
 // binary for this platform ships in prebuilds/ (linux-x64 and linux-arm64
 // with glibc, Node-API: any Node >= 20); otherwise compile with node-gyp,
 // after checking that the toolchain is there, so a missing compiler is one
-// clear message instead of node-gyp's stack. IPNBUS_NATIVE_FROM_SOURCE=1 compiles even when a prebuild
-// matches.
+// clear message instead of node-gyp's stack. IPNBUS_NATIVE_FROM_SOURCE=1
+// compiles even when a prebuild matches.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
