@@ -27,6 +27,10 @@ export interface DriverHost {
   removeMatch(rule: string): void;
   getCredentials(name: string): { pid: number; uid: number; gid: number } | undefined;
   becomeMonitor(rules: string[]): void;
+  /** Starts `name` from its .service file unless owned: StartReply.SUCCESS or ALREADY_RUNNING. */
+  startService(name: string): Promise<number>;
+  listActivatableNames(): Promise<string[]>;
+  updateActivationEnvironment(vars: Record<string, string>): Promise<void>;
 }
 
 export interface DriverReply {
@@ -193,13 +197,17 @@ async function busMethod(host: DriverHost, msg: Message, member: string): Promis
     }
     case 'StartServiceByName': {
       const [name] = args(msg, 'su') as [string, number];
-      // No activation: a running owner is all there can be.
-      if (host.view.ownerOf(name) !== undefined) return one('u', StartReply.ALREADY_RUNNING);
-      throw new DBusError(ErrorNames.ServiceUnknown, `The name ${name} was not provided by any .service files`);
+      if (!isValidBusName(name) || name.startsWith(':')) {
+        throw new DBusError(ErrorNames.InvalidArgs, `'${name}' is not a valid well-known bus name`);
+      }
+      if (name === BUS_NAME) return one('u', StartReply.ALREADY_RUNNING);
+      return one('u', await host.startService(name));
     }
-    case 'UpdateActivationEnvironment':
-      args(msg, 'a{ss}');
-      throw new DBusError(ErrorNames.NotSupported, 'ipnbus has no service activation');
+    case 'UpdateActivationEnvironment': {
+      const [vars] = args(msg, 'a{ss}') as [Record<string, string>];
+      await host.updateActivationEnvironment(vars);
+      return NONE;
+    }
     case 'NameHasOwner': {
       const [name] = args(msg, 's') as [string];
       if (!isValidBusName(name) && name !== BUS_NAME) {
@@ -210,9 +218,11 @@ async function busMethod(host: DriverHost, msg: Message, member: string): Promis
     case 'ListNames':
       args(msg, '');
       return one('as', host.view.listNames());
-    case 'ListActivatableNames':
+    case 'ListActivatableNames': {
       args(msg, '');
-      return one('as', [BUS_NAME]);
+      const names = await host.listActivatableNames();
+      return one('as', [BUS_NAME, ...names.filter((n) => n !== BUS_NAME)]);
+    }
     case 'AddMatch': {
       const [rule] = args(msg, 's') as [string];
       host.addMatch(rule);

@@ -13,6 +13,7 @@ import { resolveLimits, type ConnectionLimits } from './limits.js';
 import { LiveLock } from './liveness.js';
 import { ONLY_BLOOMLESS } from './match-set.js';
 import { logger, type Logger } from './logger.js';
+import type { ActivationOptions } from './activation/index.js';
 import { formatProxiedCredentials, validProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
 
 export interface ConnectOptions {
@@ -34,6 +35,8 @@ export interface ConnectOptions {
    * session value (50,000 names, match rules and pending calls).
    */
   limits?: Partial<ConnectionLimits>;
+  /** Service activation: { enabled: false } to never start services from this connection; extra serviceDirs. */
+  activation?: ActivationOptions;
 }
 
 /** Errors from the transport become DBusErrors a caller can branch on. */
@@ -135,6 +138,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
       limits,
       ...(opts.logger ? { logger: opts.logger } : {}),
       ...(creds ? { credentials: creds } : {}),
+      ...(opts.activation ? { activation: opts.activation } : {}),
     });
     // Every member present now knows us: its next broadcasts reach us.
     await conn.settle();

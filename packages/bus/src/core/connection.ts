@@ -24,7 +24,7 @@ import type { BusDir } from './bus-dir.js';
 import type { DriverHost } from './bus-driver.js';
 import { BusEndpoint } from './bus-endpoint.js';
 import { BusView, uniqueNameOf } from './bus-view.js';
-import { BUS_NAME, DEFAULT_CALL_TIMEOUT_MS, PEER_INTERFACE } from './constants.js';
+import { BUS_NAME, DEFAULT_CALL_TIMEOUT_MS, PEER_INTERFACE, StartReply } from './constants.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds } from './fds.js';
 import { liveMembers, probeAlive, type LiveLock } from './liveness.js';
@@ -38,6 +38,8 @@ import { native } from './native.js';
 import { PendingCalls, type CallResult } from './pending-calls.js';
 import { readProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
 import { SerialCounter } from './serial-counter.js';
+import { Activator, updateActivationEnv, type ActivationOptions } from './activation/index.js';
+import { escapeAddressValue } from './address.js';
 import { fromTransport, peerGone } from './transport-errors.js';
 
 export type { CallResult };
@@ -89,6 +91,8 @@ export interface ConnectionInit {
   credentials?: ProxiedCredentials;
   /** Per-connection limits (default: dbus-daemon's session values, see limits.ts). */
   limits?: ConnectionLimits;
+  /** Service activation for this connection (see activation/activator.ts). */
+  activation?: ActivationOptions;
 }
 
 /**
@@ -115,6 +119,7 @@ export class Connection extends EventEmitter implements DriverHost {
   /** Rules added and not removed, each AddMatch counted (MatchSet keys duplicates together). */
   #ruleCount = 0;
   readonly #serials = new SerialCounter();
+  readonly #activator: Activator;
   #closed = false;
   #ready = false;
   readonly #onMessage = (m: IncomingMessage): void => this.#receive(m);
@@ -142,6 +147,25 @@ export class Connection extends EventEmitter implements DriverHost {
     const self: MemberInfo = init.credentials
       ? { id: this.memberId, pid: init.credentials.pid, uid: init.credentials.uid, gid: init.credentials.gid }
       : { id: this.memberId, pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    this.#activator = new Activator(
+      {
+        busPath: init.dir.path,
+        busAddress: `ipnbus:path=${escapeAddressValue(init.dir.path)}`,
+        ownerOf: (name) => this.view.ownerOf(name),
+        startUnit: async (unit) => {
+          await this.call({
+            destination: 'org.freedesktop.systemd1',
+            path: '/org/freedesktop/systemd1',
+            interface: 'org.freedesktop.systemd1.Manager',
+            member: 'StartUnit',
+            signature: 'ss',
+            body: [unit, 'replace'],
+          });
+        },
+        log: this.#log,
+      },
+      init.activation,
+    );
     this.#bus = new BusEndpoint(this, (msg, fds, unicast) => this.#dispatch(msg, fds, unicast), this.#log);
     this.view = new BusView(
       self,
@@ -240,6 +264,13 @@ export class Connection extends EventEmitter implements DriverHost {
     if (!isValidBusName(dest)) throw new DBusError(ErrorNames.InvalidArgs, `'${dest}' is not a valid bus name`);
     const target = this.view.resolve(dest);
     if (target === undefined) {
+      // A no-reply call is activated here; one expecting a reply goes
+      // through call() for that (a bare send() has no way to report it).
+      const noReply = (full.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0;
+      if (full.type === MessageType.METHOD_CALL && noReply && this.#needsStart(dest, full.flags)) {
+        this.#startThenSend(full, fds);
+        return full.serial;
+      }
       throw new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
     }
     const bytes = this.#encode(full);
@@ -262,6 +293,23 @@ export class Connection extends EventEmitter implements DriverHost {
     }
     this.stats.sent++;
     return full.serial;
+  }
+
+  /**
+   * A call that expects no reply, to a name whose service must be started
+   * first: sent once it has its name. A failure has no one to go to (the
+   * caller asked for no reply), so it is logged.
+   */
+  #startThenSend(full: Message, fds: number[] | undefined): void {
+    const own = (fds ?? []).map((fd) => this.#dup(fd));
+    const { serial, sender: _sender, ...rest } = full;
+    this.#activator
+      .start(full.destination!)
+      .then(() => {
+        if (!this.#closed) this.send(rest, own, { serial });
+      })
+      .catch((e: unknown) => this.#log.debug({ to: full.destination, err: errorText(e) }, 'no-reply call not delivered: activation failed'))
+      .finally(() => closeFds(own));
   }
 
   #dup(fd: number): number {
@@ -300,6 +348,47 @@ export class Connection extends EventEmitter implements DriverHost {
         new DBusError(ErrorNames.InvalidArgs, `timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`),
       );
     }
+    if (this.#needsStart(msg.destination, flags)) {
+      // Held until the service has its name (or activation fails); the
+      // caller's timeout covers the wait. Our own copies of the fds, as the
+      // caller may close its own once call() returns.
+      const t0 = Date.now();
+      const fds = (opts.fds ?? []).map((fd) => this.#dup(fd));
+      return this.#activator
+        .start(msg.destination)
+        .then(() => {
+          const left = timeoutMs - (Date.now() - t0);
+          if (left <= 0) {
+            throw new DBusError(ErrorNames.NoReply, `Did not receive a reply to ${msg.member} from ${msg.destination} within ${timeoutMs} ms (it was being started)`);
+          }
+          return this.#callNow(msg, { ...opts, fds }, flags, noReply, left);
+        })
+        .finally(() => closeFds(fds));
+    }
+    return this.#callNow(msg, opts, flags, noReply, timeoutMs);
+  }
+
+  /**
+   * Does a call to `dest` first need its service started? A well-known
+   * name nobody owns, and the caller did not say NO_AUTO_START.
+   */
+  #needsStart(dest: string, flags: number): boolean {
+    return (
+      (flags & MessageFlags.NO_AUTO_START) === 0 &&
+      dest !== BUS_NAME &&
+      !dest.startsWith(':') &&
+      isValidBusName(dest) &&
+      this.view.resolve(dest) === undefined
+    );
+  }
+
+  #callNow(
+    msg: Partial<Message> & { destination: string; path: string; member: string },
+    opts: CallOptions,
+    flags: number,
+    noReply: boolean,
+    timeoutMs: number,
+  ): Promise<CallResult> {
     return new Promise<CallResult>((resolve, reject) => {
       let serial: number;
       try {
@@ -496,6 +585,22 @@ export class Connection extends EventEmitter implements DriverHost {
       if (proxied !== undefined) return proxied;
     }
     return { pid: m.pid, uid: m.uid, gid: m.gid };
+  }
+
+  /** StartServiceByName: StartReply.SUCCESS once started, ALREADY_RUNNING if owned. Throws the activation errors. */
+  async startService(name: string): Promise<number> {
+    const r = await this.#activator.start(name);
+    return r === 'running' ? StartReply.ALREADY_RUNNING : StartReply.SUCCESS;
+  }
+
+  /** The names .service files provide (empty when activation is off). */
+  listActivatableNames(): Promise<string[]> {
+    return this.#activator.activatable();
+  }
+
+  /** UpdateActivationEnvironment: merged into the bus's activation environment, for every member's activations. */
+  updateActivationEnvironment(vars: Record<string, string>): Promise<void> {
+    return updateActivationEnv(this.#dir.path, vars);
   }
 
   machineId(): string {

@@ -28,3 +28,12 @@ export { nextSerial, SerialCounter } from './serial-counter.js';
 export { closeFds } from './fds.js';
 export { errorText, type DBusErrorOptions } from './errors.js';
 export { DEFAULT_LIMITS, type ConnectionLimits } from './limits.js';
+export {
+  ActivationErrors,
+  ACTIVATION_TIMEOUT_MS,
+  type ActivationOptions,
+  readActivationConfig,
+  writeActivationConfig,
+  registerGateway,
+  gatewayAddress,
+} from './activation/index.js';

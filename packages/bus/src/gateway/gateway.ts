@@ -2,7 +2,7 @@
 import { createServer, createConnection, type Server } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import { connect, type Connection } from '../core/index.js';
+import { connect, defaultAddress, parseAddress, registerGateway, type Connection } from '../core/index.js';
 import { parseListenAddress, type ListenAddress } from './address.js';
 import { GatewayClient, type ClientContext } from './client.js';
 import { NativeIO, NetIO, nativeAddon, nativeIOAvailable, type ClientIO } from './client-io.js';
@@ -182,16 +182,25 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     chmodSync(addr.name, opts.socketMode ?? 0o600);
   }
   log.info({ address: addr.dbusAddress, unixFds: useNative }, 'gateway listening');
+  const address = `${addr.dbusAddress},guid=${guid}`;
+  // Services started by activation find the bus through us (DBUS_SESSION_BUS_ADDRESS).
+  let unregister: () => void = () => undefined;
+  try {
+    unregister = registerGateway(parseAddress(opts.busAddress ?? defaultAddress()).path, address);
+  } catch (err) {
+    log.warn({ err }, 'could not record the gateway address in the bus directory: activated services will not find it');
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    address: `${addr.dbusAddress},guid=${guid}`,
+    address,
     guid,
     get clientCount() {
       return clients.size;
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
+        unregister();
         server.close(() => resolve());
         for (const c of [...clients]) c.close('gateway closing', 'debug');
         if (addr.kind === 'path') {

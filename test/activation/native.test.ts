@@ -1,0 +1,186 @@
+// Activation without a broker: a native service started from its .service file, exactly once, with the spec's errors.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, writeActivationConfig, type Connection } from '../../packages/bus/src/core/index.js';
+import { MessageFlags } from '../../packages/bus/src/wire/index.js';
+import { startGateway, type Gateway } from '../../packages/bus/src/gateway/index.js';
+import { run, until } from '../gateway/helpers.js';
+
+const BACKEND = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
+const FIXTURE = join(import.meta.dirname, 'fixtures/service.mjs');
+
+let dir: string;
+let busAddress: string;
+let services: string;
+let gw: Gateway;
+let conn: Connection;
+const logs: string[] = [];
+
+/** A .service file for `name` running the fixture; its starts are logged (one pid a line) in a file whose path has a space and a quote. */
+function serviceFile(name: string, exec?: string): string {
+  const log = join(dir, `starts of ${name}'s service`);
+  logs.push(log);
+  const line = exec ?? `${process.execPath} "${FIXTURE}" ${name} '${log.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(join(services, `${name}.service`), `# test service\n[D-BUS Service]\nName=${name}\nExec=${line}\n`);
+  return log;
+}
+
+const starts = (log: string): number => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
+
+function who(c: Connection, name: string, flags = 0): Promise<{ pid: number; env: Record<string, string> }> {
+  return c.call({ destination: name, path: '/', interface: 'com.example.Activated', member: 'Who', flags }).then(({ reply }) => {
+    const [pid, env] = reply.body as [number, string[]];
+    return { pid, env: Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) };
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ipnbus-act-'));
+  const bus = join(dir, 'bus');
+  busAddress = `ipnbus:path=${bus}`;
+  services = join(dir, 'services');
+  mkdirSync(services);
+  conn = await connect({ address: busAddress, backend: BACKEND });
+  writeActivationConfig(bus, { serviceDirs: [services] });
+  gw = await startGateway({ listen: `unix:path=${join(dir, 'gw.sock')}`, busAddress, backend: BACKEND });
+});
+
+afterAll(async () => {
+  // The services activation started for us: stop them by their pids.
+  for (const log of logs) {
+    if (!existsSync(log)) continue;
+    for (const pid of readFileSync(log, 'utf8').split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  await gw?.close();
+  conn?.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('activation', () => {
+  it('a call to an unowned name starts its service exactly once, however many callers race (native and gdbus)', async () => {
+    const name = 'com.example.Race';
+    const log = serviceFile(name);
+    const natives = await Promise.all(Array.from({ length: 5 }, () => connect({ address: busAddress, backend: BACKEND })));
+    try {
+      const t0 = Date.now();
+      const results = await Promise.all([
+        ...natives.map((c) => who(c, name).then((r) => r.pid)),
+        ...Array.from({ length: 5 }, () =>
+          run('gdbus', ['call', '--address', gw.address, '--dest', name, '--object-path', '/', '--method', 'com.example.Activated.Who']).then((r) => {
+            const m = /^\(uint32 (\d+),/.exec(r.stdout.trim());
+            if (!m) throw new Error(`gdbus: ${r.stdout}${r.stderr}`);
+            return Number(m[1]);
+          }),
+        ),
+      ]);
+      const ms = Date.now() - t0;
+      expect(starts(log)).toBe(1);
+      expect(new Set(results).size).toBe(1);
+      expect(results[0]).toBe(Number(readFileSync(log, 'utf8').trim()));
+      console.log(`activation with 10 racing callers: ${ms} ms to all replies`);
+    } finally {
+      for (const c of natives) c.disconnect();
+    }
+  });
+
+  it('the service gets the activation environment, DBUS_STARTER_* and the gateway as its session bus', async () => {
+    const name = 'com.example.Env';
+    serviceFile(name);
+    // dbus-update-activation-environment talks to DBUS_SESSION_BUS_ADDRESS (run() clears it): give it the gateway's.
+    const r = await runWithBus('dbus-update-activation-environment', ['FOO=bar baz']);
+    expect(r.code, r.stderr).toBe(0);
+    const { env } = await who(conn, name);
+    expect(env.FOO).toBe('bar baz');
+    expect(env.DBUS_STARTER_BUS_TYPE).toBe('session');
+    expect(env.DBUS_SESSION_BUS_ADDRESS).toBe(gw.address);
+    expect(env.DBUS_STARTER_ADDRESS).toBe(gw.address);
+    expect(env.IPNBUS_ADDRESS).toBe(busAddress);
+  });
+
+  it('StartServiceByName answers 1 when it started the service, 2 when it runs; ListActivatableNames lists it', async () => {
+    const name = 'com.example.ByName';
+    const log = serviceFile(name);
+    const start = (): Promise<number> =>
+      conn
+        .call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'StartServiceByName', signature: 'su', body: [name, 0] })
+        .then(({ reply }) => reply.body[0] as number);
+    const t0 = process.hrtime.bigint();
+    expect(await start()).toBe(1);
+    console.log(`StartServiceByName of a node service: ${Number(process.hrtime.bigint() - t0) / 1e6} ms`);
+    expect(conn.getNameOwner(name)).toBeDefined();
+    expect(await start()).toBe(2);
+    expect(starts(log)).toBe(1);
+    const list = await run('busctl', [`--address=${gw.address}`, 'list', '--activatable', '--no-pager', '--no-legend']);
+    expect(list.stdout).toContain(name);
+    expect(list.stdout).toContain('com.example.Race');
+  });
+
+  it('a call that expects no reply (dbus-send without --print-reply) starts the service too', async () => {
+    const name = 'com.example.NoReply';
+    const log = serviceFile(name);
+    const r = await run('dbus-send', [`--bus=${gw.address}`, '--type=method_call', `--dest=${name}`, '/', 'com.example.Activated.Who']);
+    expect(r.code, r.stderr).toBe(0);
+    await until(() => starts(log) === 1 && conn.getNameOwner(name) !== undefined, 10_000, 'the service to start');
+  });
+
+  it('errors: ServiceUnknown, Spawn.ExecFailed, Spawn.ChildExited; NO_AUTO_START starts nothing', async () => {
+    await expect(who(conn, 'com.example.NoSuchService')).rejects.toMatchObject({
+      name: 'org.freedesktop.DBus.Error.ServiceUnknown',
+      message: expect.stringMatching(/was not provided by any \.service files/),
+    });
+    serviceFile('com.example.Missing', '/nonexistent/bin/service --flag');
+    await expect(who(conn, 'com.example.Missing')).rejects.toMatchObject({
+      name: 'org.freedesktop.DBus.Error.Spawn.ExecFailed',
+      message: expect.stringMatching(/\/nonexistent\/bin\/service/),
+    });
+    serviceFile('com.example.Exits', '/bin/sh -c "exit 3"');
+    await expect(who(conn, 'com.example.Exits')).rejects.toMatchObject({
+      name: 'org.freedesktop.DBus.Error.Spawn.ChildExited',
+      message: expect.stringMatching(/status 3/),
+    });
+    const log = serviceFile('com.example.NotStarted');
+    await expect(who(conn, 'com.example.NotStarted', MessageFlags.NO_AUTO_START)).rejects.toMatchObject({
+      name: 'org.freedesktop.DBus.Error.ServiceUnknown',
+    });
+    expect(starts(log)).toBe(0);
+    // The same through the gateway, as gdbus reports them.
+    const g = await run('gdbus', ['call', '--address', gw.address, '--dest', 'com.example.Missing', '--object-path', '/', '--method', 'com.example.Activated.Who']);
+    expect(g.stderr).toContain('org.freedesktop.DBus.Error.Spawn.ExecFailed');
+  });
+
+  it('TimedOut when the service never takes its name; a bus can turn activation off', async () => {
+    // Logs its pid (so the test can stop it), then never takes the name.
+    const pids = join(dir, 'silent.pids');
+    logs.push(pids);
+    serviceFile('com.example.Silent', `/bin/sh -c 'echo $$ >> "${pids}"; exec /bin/sleep 30'`);
+    const quick = await connect({ address: busAddress, backend: BACKEND, activation: { timeoutMs: 300 } });
+    try {
+      await expect(who(quick, 'com.example.Silent')).rejects.toMatchObject({ name: 'org.freedesktop.DBus.Error.TimedOut' });
+    } finally {
+      quick.disconnect();
+    }
+    const log = serviceFile('com.example.Off');
+    writeActivationConfig(join(dir, 'bus'), { enabled: false, serviceDirs: [services] });
+    try {
+      await expect(who(conn, 'com.example.Off')).rejects.toMatchObject({
+        name: 'org.freedesktop.DBus.Error.ServiceUnknown',
+        message: expect.stringMatching(/activation is turned off/),
+      });
+      expect(starts(log)).toBe(0);
+    } finally {
+      writeActivationConfig(join(dir, 'bus'), { serviceDirs: [services] });
+    }
+  });
+});
+
+function runWithBus(cmd: string, args: string[]): ReturnType<typeof run> {
+  return run('env', [`DBUS_SESSION_BUS_ADDRESS=${gw.address}`, cmd, ...args]);
+}
