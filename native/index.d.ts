@@ -69,7 +69,7 @@ export declare function sendToMany(fds: Int32Array, parts: Parts, flags: number,
  */
 export declare function seqSendToMany(lockFd: number, counter: Buffer, fds: Int32Array, est: Float64Array | null,
   drops: Int32Array | null, parts: Uint8Array[], seqOffset: number, dropOffset: number, sndbuf: number,
-  results: Int32Array): number;
+  results: Int32Array, keepLock?: 0 | 1 | 2): number;
 /** A MAP_SHARED mapping of the file's first `length` bytes. */
 export declare function mmapShared(fd: number, length: number): Buffer;
 /** Every ready datagram (up to vlen) in one call; `eof` set when hung up. */

@@ -486,6 +486,11 @@ static double TruesizeBound(size_t len) {
 // -(index + 1) is returned. If another process holds the lock, nothing is
 // sent and 0 is returned (sequence numbers start at 1). Otherwise returns
 // the sequence number.
+//
+// keepLock (optional, default 0): 1 = return with the lock still held when
+// any send failed with EAGAIN, 2 = always return with it held. The caller
+// then records, under the same lock, what it must before any other sender
+// numbers a message (the user backend's holds), and unlocks with flock.
 Napi::Value SeqSendToMany(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int lockFd = ArgFd(info, 0);
@@ -511,6 +516,8 @@ Napi::Value SeqSendToMany(const Napi::CallbackInfo &info) {
   int sndbuf = ArgInt(info, 8, "sndbuf");
   if (!info[9].IsTypedArray()) ThrowType(env, "results must be an Int32Array");
   Napi::Int32Array res = info[9].As<Napi::Int32Array>();
+  int keepLock = info.Length() > 10 && !info[10].IsUndefined() ? ArgInt(info, 10, "keepLock") : 0;
+  if (keepLock < 0 || keepLock > 2) ThrowType(env, "keepLock must be 0, 1 or 2");
   size_t n = fds.ElementLength();
   if (res.ElementLength() < n || (haveDrops && drops.ElementLength() < n) || (haveEst && est.ElementLength() < n)) {
     ThrowType(env, "array lengths differ");
@@ -559,8 +566,9 @@ Napi::Value SeqSendToMany(const Napi::CallbackInfo &info) {
     } while (r < 0 && errno == EINTR);
     res[i] = r < 0 ? -errno : (int32_t)r;
     if (haveEst && r >= 0) est[i] += charge;
+    if (r < 0 && errno == EAGAIN && keepLock == 1) keepLock = 2;
   }
-  flock(lockFd, LOCK_UN);
+  if (keepLock != 2) flock(lockFd, LOCK_UN);
   return Napi::Number::New(env, (double)seq);
 }
 

@@ -3,63 +3,22 @@
 // Once, the user backend read the leaver's hang-up twice in one batched read
 // and the second copy closed the newcomer's connection (same fd number):
 // both then believed the other gone, for good.
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Proc } from './proc.js';
 
 const SCRIPT = join(import.meta.dirname, 'churn-member.mjs');
 const ROUNDS = 200;
 /** Each call of a round must complete within this (issue 11: still cut off after 1 s). */
 const CALL_DEADLINE_MS = 3000;
 
-/** One member process, driven over IPC. */
-class Proc {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  #next = 1;
-  readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-
-  constructor(address: string) {
-    this.child = fork(SCRIPT, [], { env: { ...process.env, IPNBUS_ADDRESS: address }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.ready = new Promise((resolve, reject) => {
-      this.child.once('exit', (code, sig) => {
-        for (const w of this.#waiting.values()) w.reject(new Error(`member exited (${code ?? sig})`));
-        reject(new Error(`member exited (${code ?? sig})`));
-      });
-      this.child.on('message', (m: { ready?: boolean; id?: number; ok?: boolean; result?: unknown; error?: string }) => {
-        if (m.ready) return resolve();
-        const w = this.#waiting.get(m.id!);
-        this.#waiting.delete(m.id!);
-        if (m.ok) w?.resolve(m.result);
-        else w?.reject(new Error(m.error));
-      });
-    });
-    this.ready.catch(() => undefined);
-  }
-
-  do<T>(op: string, ...args: unknown[]): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ id, op, args });
-    });
-  }
-
-  kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.kill('SIGKILL');
-    return gone;
-  }
-}
-
 let root = '';
 let procs: Proc[] = [];
 
 function start(address: string, n: number): Promise<Proc[]> {
-  const ps = Array.from({ length: n }, () => new Proc(address));
+  const ps = Array.from({ length: n }, () => new Proc(SCRIPT, address));
   procs.push(...ps);
   return Promise.all(ps.map((p) => p.ready)).then(() => ps);
 }

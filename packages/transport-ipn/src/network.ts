@@ -62,6 +62,13 @@ export interface OpenOptions {
    * messages were never queued: a gap where a subscriber expects a stream.
    */
   filter?: Uint8Array[] | null;
+  /**
+   * User backend: the bytes that may wait for one receiver whose socket is
+   * full (default 16 MiB). Past it that receiver's broadcasts are dropped and
+   * counted (it sees the count in `dropped`), unicasts to it throw ENOBUFS,
+   * and it no longer holds its senders back.
+   */
+  peerQueueBytes?: number;
 }
 
 export interface NetworkEvents {

@@ -52,5 +52,5 @@ export async function open(address: string, opts: OpenOptions = {}): Promise<Net
   }
   // A node whose members all left is a dead network: a creator replaces it.
   if (found === 'kernel') return KernelNetwork.open(path, { ...common, create: opts.create !== false, mode, lossless });
-  return UserNetwork.join(path, common);
+  return UserNetwork.join(path, { ...common, ...(opts.peerQueueBytes !== undefined ? { peerQueueBytes: opts.peerQueueBytes } : {}) });
 }

@@ -110,6 +110,11 @@ export async function lockPolling(fd: number, dir: string, timeoutMs = LOCK_WAIT
   }
 }
 
+/** One non-blocking attempt at the lock: true when taken. */
+export function tryLock(fd: number): boolean {
+  return native.flock(fd, native.constants.LOCK_EX! | native.constants.LOCK_NB!) === 0;
+}
+
 export function unlock(fd: number): void {
   native.flock(fd, native.constants.LOCK_UN!);
 }

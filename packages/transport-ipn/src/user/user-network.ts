@@ -3,12 +3,15 @@
 //
 // Ordering: broadcasts are numbered and fanned out under the directory's
 // flock (native seqSendToMany), and receivers deliver through an OrderBuffer,
-// so every member sees broadcasts in one order. Lossless networks check that
-// every receiver has room before taking a number (all-or-nothing), keep what
-// could not go in one bounded FIFO and retry when the blocking peer becomes
-// writable; lossy networks drop for the full receiver and tell it in the next
-// datagram's `dropped` field. The lock is never held across an event-loop
-// turn, so a member blocked on it always gets it within one fan-out.
+// so every member sees broadcasts in one order. The lock is never held
+// across an event-loop turn.
+//
+// A full receiver never holds up the others: a datagram it has no room for
+// waits in the sender's queue for that receiver alone (peer.ts), and the
+// sender leaves a hold in the receiver's hold file (hold.ts) so that the
+// receiver delivers nothing numbered after it until it arrives. Each queue
+// is bounded (peerQueueBytes); past it the receiver's broadcasts are dropped
+// and counted, and it is told how many in the next datagram it gets.
 //
 // Coalescing: the first broadcast of an event-loop turn goes out at once
 // (low-rate latency is one hop); further broadcasts in the same turn with
@@ -18,7 +21,7 @@
 // close). One sequence number and one send per receiver then carry the
 // whole batch; receivers unpack it in order.
 import { EventEmitter } from 'node:events';
-import { chmodSync, readdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, fstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import native from '@ipnbus/native';
 import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
@@ -27,11 +30,13 @@ import { TransportError, fromErrno } from '../errors.js';
 import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, SEQ_OFFSET, VERSION, readHeader, writeHeader } from '../header.js';
 import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
-import { Reassembler } from '../reassembly.js';
 import { OrderBuffer } from '../order.js';
 import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
 import { TurnTracker } from '../turn.js';
-import { SOCK_RE, closeQuietly, setBuffer, lockPolling, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
+import { SOCK_RE, closeQuietly, setBuffer, lockPolling, nextMemberId, openLock, readMarker, sockPath, tryLock, unlock } from './layout.js';
+import { createHoldFile, lowestHold, openHoldFile, removeHoldFile, setHold } from './hold.js';
+import { decodeMasks, encodeMasks } from './masks.js';
+import { Peer, type Waiting } from './peer.js';
 
 const C = native.constants;
 const AF_UNIX = C.AF_UNIX!;
@@ -41,13 +46,13 @@ const MSG_DONTWAIT = C.MSG_DONTWAIT!;
 
 /** Payload bytes per datagram: 64 KiB keeps copies cheap and fits SO_SNDBUF. */
 export const USER_FRAG_PAYLOAD = 64 * 1024;
+/** Default bound of what waits for one receiver (UserOpenOptions.peerQueueBytes). */
+export const DEFAULT_PEER_QUEUE_BYTES = 16 * 1024 * 1024;
 const RECV_MAX = HEADER_BYTES + USER_FRAG_PAYLOAD;
 /** Requested per-connection send buffer (the kernel caps it at wmem_max). */
 const SNDBUF_REQUEST = 2 * 1024 * 1024;
 const VLEN = 64;
 const MAX_EVENTS = 1024;
-/** Hard cap on bytes waiting in the send queue; past it sends throw ENOBUFS. */
-const MAX_QUEUED_BYTES = 512 * 1024 * 1024;
 const LISTEN_BACKLOG = 4096;
 // recvReadyPacked meta flags (native/src/addon.cc).
 const F_TRUNC = 1;
@@ -57,39 +62,21 @@ const F_MORE = 8;
 const F_PASS_END = 16;
 /** The payload bound of a batch. */
 const BATCH_PAYLOAD_MAX = USER_FRAG_PAYLOAD;
-
-interface Peer {
-  fd: number;
-  /** null until its Hello arrives (peers that connected to us). */
-  id: bigint | null;
-  creds: Credentials;
-  masks: Uint8Array[] | null;
-  /** Lossy: messages we dropped for it and have not reported yet. */
-  owed: number;
-  /** Sequence number of the last broadcast datagram read from it. */
-  lastSeq: number;
-  /** Upper bound of its send-buffer charge (see seqSendToMany). */
-  est: number;
-  reasm: Reassembler;
-  alive: boolean;
-  announced: boolean;
-  /**
-   * The read (see drain) during which this connection was accepted or made.
-   * A read reports sockets by fd number, and a number freed while its
-   * results are handled can be handed to a connection accepted in between:
-   * its results belong to peers from earlier reads only.
-   */
-  since: number;
-}
+/** While a hold keeps messages back, how often to look whether it moved. */
+const HOLD_RECHECK_MS = 1;
 
 /** Per outgoing message state shared by its fragments. */
 interface OutMsg {
-  /** Lossy: peers that missed a fragment, skipped for the rest. */
+  /** Peers that missed a fragment, skipped for the rest. */
   skipped: Set<Peer> | null;
-  /** Loopback copies to deliver to ourselves once it has a number. */
-  loop: Buffer[] | null;
-  /** Messages this datagram carries (a batch: several; lossy drop counts). */
+  /** Messages this datagram carries (a batch: several; drop counts). */
   count: number;
+  /**
+   * A datagram of it went out or was queued: the queue bound is checked when
+   * a message starts, so a message admitted is queued whole (a message may be
+   * larger than the bound) and one refused is refused whole.
+   */
+  started: boolean;
 }
 
 /** Broadcasts waiting for the end of the turn, all with one bloom. */
@@ -97,10 +84,6 @@ interface PendingBatch extends OpenBatch {
   firstMsgId: number;
   loop: Buffer[] | null;
 }
-
-type OutItem =
-  | { kind: 'bcast'; dgram: Datagram; targets: Peer[]; msg: OutMsg; last: boolean }
-  | { kind: 'direct'; peer: Peer; dgram: Datagram; fds: number[] | null; msg: OutMsg; control: boolean };
 
 type Delivery =
   | { t: 'msg'; m: IncomingMessage }
@@ -112,29 +95,8 @@ export interface UserOpenOptions {
   credentials: boolean;
   /** In force before the hello that announces us, so peers never see us unfiltered. */
   filter: Uint8Array[] | null;
-}
-
-function info(p: Peer): MemberInfo {
-  return { id: p.id!, pid: p.creds.pid, uid: p.creds.uid, gid: p.creds.gid };
-}
-
-function encodeMasks(masks: Uint8Array[] | null): Buffer {
-  const n = masks === null ? 0xffffffff : masks.length;
-  const b = Buffer.alloc(4 + (masks?.length ?? 0) * BLOOM_BYTES);
-  b.writeUInt32LE(n, 0);
-  masks?.forEach((m, i) => b.set(m, 4 + i * BLOOM_BYTES));
-  return b;
-}
-
-function decodeMasks(b: Buffer, off: number): Uint8Array[] | null {
-  if (b.length < off + 4) return null;
-  const n = b.readUInt32LE(off);
-  if (n === 0xffffffff) return null;
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n && off + 4 + (i + 1) * BLOOM_BYTES <= b.length; i++) {
-    out.push(Uint8Array.from(b.subarray(off + 4 + i * BLOOM_BYTES, off + 4 + (i + 1) * BLOOM_BYTES)));
-  }
-  return out;
+  /** Bound of the bytes waiting for one receiver (default DEFAULT_PEER_QUEUE_BYTES). */
+  peerQueueBytes?: number;
 }
 
 export class UserNetwork extends EventEmitter<NetworkEvents> implements Network {
@@ -142,12 +104,15 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   readonly path: string;
   readonly id: bigint;
   readonly lossless: boolean;
+  readonly peerQueueBytes: number;
 
   private readonly loopback: boolean;
   private readonly credentials: boolean;
   private readonly lockFd: number;
   /** The lock file's counters, mapped: [0] last sequence number. */
   private readonly counter: Buffer;
+  /** Our hold file, mapped: what senders still owe us (hold.ts). */
+  private readonly holds: Buffer;
   private readonly listenFd: number;
   private readonly epfd: number;
   private readonly poller: InstanceType<typeof native.Poller>;
@@ -156,26 +121,39 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private readonly order = new OrderBuffer<Delivery>();
   private readonly selfCreds: Credentials;
   private filter: Uint8Array[] | null = null;
+  /** setFilter was called this turn: the new masks go out at its end. */
+  private filterDirty = false;
   private closed = false;
   private nextMsgId = 1;
-  private sndbuf = 0;
   /** Batched reads done so far (see Peer.since). */
   private reads = 0;
 
-  private queue: OutItem[] = [];
-  private queuedBytes = 0;
-  private needDrain = false;
-  private wPoller: InstanceType<typeof native.Poller> | null = null;
-  private wPollerFd = -1;
-  private drainScheduled = false;
-  private flushScheduled = false;
-  /** Pending retry of a fan-out that found the lock held (see retryWhenUnlocked). */
+  /** Peers with datagrams waiting. */
+  private readonly backlogged = new Set<Peer>();
+  /**
+   * Sends that found the lock held by another process, in order, and what
+   * this sender sent after them (which must not overtake them). Retried by
+   * retryWhenUnlocked.
+   */
+  private deferred: (() => boolean)[] = [];
+  /** Peers whose hold could not be moved on for want of the lock. */
+  private readonly holdMoves = new Set<Peer>();
+  /** Senders that left: their holds on us are cleared at the next look. */
+  private readonly departedHolders = new Set<bigint>();
+  /** Pending retry of what found the lock held (see retryWhenUnlocked). */
   private lockRetry: NodeJS.Timeout | null = null;
   private lockPause = 1;
+  /** runDeferred is sending the head of `deferred`: it goes out, not back in line. */
+  private runningDeferred = false;
+  /** A send returned false: emit 'drain' once nothing holds us back. */
+  private needDrain = false;
+  private drainScheduled = false;
+  private recheckTimer: NodeJS.Timeout | null = null;
   private carryDropped = 0;
   private readonly turn = new TurnTracker(() => {
     try {
       this.flushBatch();
+      this.flushFilter();
     } catch (err) {
       this.emit('error', fromErrno(err, 'broadcasting'));
     }
@@ -184,19 +162,17 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   /** Statistic: batches sent and the messages they carried. */
   batchesSent = 0;
   batchedMessages = 0;
+  /** Statistic: datagrams rejected as malformed, by reason. */
+  readonly rejected = new Map<string, number>();
 
   // Fast path caches: the fan-out set when no peer filters.
   private allPeers: Peer[] | null = null;
   private allFds: Int32Array | null = null;
   private results = new Int32Array(64);
-  private est = new Float64Array(64);
   private readonly hdr = Buffer.alloc(HEADER_BYTES);
 
-  /** Statistic: lossless sends that hit EAGAIN despite the room check. */
-  lateResends = 0;
-
   private constructor(dir: string, id: bigint, lossless: boolean, opts: UserOpenOptions, lockFd: number,
-    listenFd: number, epfd: number) {
+    listenFd: number, epfd: number, holds: Buffer) {
     super();
     this.path = dir;
     this.id = id;
@@ -204,8 +180,10 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     this.loopback = opts.loopback;
     this.credentials = opts.credentials;
     this.filter = opts.filter;
+    this.peerQueueBytes = opts.peerQueueBytes ?? DEFAULT_PEER_QUEUE_BYTES;
     this.lockFd = lockFd;
     this.counter = native.mmapShared(lockFd, 16);
+    this.holds = holds;
     this.listenFd = listenFd;
     this.epfd = epfd;
     this.selfCreds = { pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
@@ -215,23 +193,30 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
 
   /** Joins (the directory already exists and carries the marker). */
   static async join(dir: string, opts: UserOpenOptions): Promise<UserNetwork> {
+    const q = opts.peerQueueBytes;
+    if (q !== undefined && (!Number.isSafeInteger(q) || q < USER_FRAG_PAYLOAD + HEADER_BYTES)) {
+      throw new TransportError('ERR_INVALID_ARG', `peerQueueBytes must be an integer >= ${USER_FRAG_PAYLOAD + HEADER_BYTES}`);
+    }
     const marker = await readMarker(dir);
     const lockFd = openLock(dir);
     let listenFd = -1;
     let epfd = -1;
+    let id = 0n;
     const connected: { fd: number; id: bigint; creds: Credentials }[] = [];
     let net: UserNetwork;
     try {
       listenFd = native.socket(AF_UNIX, SOCK_SEQPACKET, 0);
       epfd = native.epollCreate();
       const later: { id: bigint; path: string }[] = [];
-      let id: bigint;
+      let holds: Buffer;
       // Under the lock no broadcast is in flight and no other member is
       // joining, so the set of sockets we see is exactly the membership.
       // Waited for on the event loop: this process may be a member already.
       await lockPolling(lockFd, dir);
       try {
         id = nextMemberId(lockFd);
+        // Peers that find our socket can hold messages for us at once.
+        holds = createHoldFile(dir, id, fstatSync(lockFd).mode & 0o777);
         const mine = sockPath(dir, id);
         native.bindUnix(listenFd, mine);
         // Access control is the directory's mode; the socket itself must not
@@ -244,7 +229,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
           if (m === null) continue;
           const peerId = BigInt(m[1]!);
           if (peerId === id) continue;
-          const r = UserNetwork.connectPeer(join(dir, name));
+          const r = UserNetwork.connectPeer(dir, peerId);
           if (r === 'later') later.push({ id: peerId, path: join(dir, name) });
           else if (r !== null) connected.push({ ...r, id: peerId });
         }
@@ -256,32 +241,41 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       for (const l of later) {
         for (let attempt = 0; attempt < 100; attempt++) {
           await new Promise((r) => setTimeout(r, 20));
-          const r = UserNetwork.connectPeer(l.path);
+          const r = UserNetwork.connectPeer(dir, l.id);
           if (r === 'later') continue;
           if (r !== null) connected.push({ ...r, id: l.id });
           break;
         }
       }
-      net = new UserNetwork(dir, id, marker.lossless, opts, lockFd, listenFd, epfd);
+      net = new UserNetwork(dir, id, marker.lossless, opts, lockFd, listenFd, epfd, holds);
     } catch (err) {
       for (const c of connected) closeQuietly(c.fd);
       if (listenFd >= 0) closeQuietly(listenFd);
       if (epfd >= 0) closeQuietly(epfd);
       closeQuietly(lockFd);
+      if (id !== 0n) {
+        removeHoldFile(dir, id);
+        try {
+          unlinkSync(sockPath(dir, id));
+        } catch {
+          // Never bound.
+        }
+      }
       throw fromErrno(err, `joining ${dir}`);
     }
     for (const c of connected) {
       const p = net.addPeer(c.fd, c.id, c.creds);
       // Existing members are announced like the kernel's snapshot: first.
       p.announced = true;
-      net.order.add(0, { t: 'join', info: info(p) });
+      net.order.add(0, { t: 'join', info: p.info() });
     }
     net.scheduleDrain();
     return net;
   }
 
   /** Connects to a member's listener: fd + its creds, null if it is dead. */
-  private static connectPeer(path: string): { fd: number; creds: Credentials } | 'later' | null {
+  private static connectPeer(dir: string, id: bigint): { fd: number; creds: Credentials } | 'later' | null {
+    const path = sockPath(dir, id);
     const fd = native.socket(AF_UNIX, SOCK_SEQPACKET, 0);
     try {
       const r = native.connectUnix(fd, path);
@@ -301,6 +295,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         } catch {
           // Another joiner removed it first.
         }
+        removeHoldFile(dir, id);
         return null;
       }
       if (code === 'ENOENT') return null;
@@ -309,33 +304,23 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   }
 
   private addPeer(fd: number, id: bigint | null, creds: Credentials): Peer {
-    this.setSndbuf(fd);
-    const p: Peer = { fd, id, creds, masks: null, owed: 0, lastSeq: 0, est: Number.POSITIVE_INFINITY,
-      reasm: new Reassembler(), alive: true, announced: false, since: this.reads };
+    setBuffer(fd, C.SO_SNDBUFFORCE!, C.SO_SNDBUF!, SNDBUF_REQUEST);
+    const p = new Peer(fd, id, creds, this.reads);
     this.peers.set(fd, p);
     if (id !== null) this.byId.set(id, p);
     native.epollAdd(this.epfd, fd, false);
     this.invalidateTargets();
-    this.sendHello(p);
-    return p;
-  }
-
-  private setSndbuf(fd: number): void {
-    setBuffer(fd, C.SO_SNDBUFFORCE!, C.SO_SNDBUF!, SNDBUF_REQUEST);
-    if (this.sndbuf === 0) this.sndbuf = native.getsockoptInt(fd, C.SOL_SOCKET!, C.SO_SNDBUF!);
-  }
-
-  private sendHello(p: Peer): void {
     const body = Buffer.concat([Buffer.alloc(8), encodeMasks(this.filter)]);
     body.writeBigUInt64LE(this.id, 0);
-    this.queueDirect(p, fragment(Kind.Hello, body, undefined, 0, USER_FRAG_PAYLOAD)[0]!, null, true);
+    this.sendControl(p, Kind.Hello, body);
+    return p;
   }
 
   // ---- public API --------------------------------------------------------
 
   members(): MemberInfo[] {
     const out: MemberInfo[] = [];
-    for (const p of this.byId.values()) if (p.alive) out.push(info(p));
+    for (const p of this.byId.values()) if (p.alive) out.push(p.info());
     return out;
   }
 
@@ -348,51 +333,32 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     // A sender that also broadcast in a turn that ended moments ago is
     // streaming: its first message of this turn joins the batch too (one
     // datagram per turn instead of two). An idle sender's message leaves now.
-    if (this.turn.coalesce(payload.length, this.queue.length > 0)) {
-      // Not the first of this turn (or behind a queue): coalesce.
+    if (this.turn.coalesce(payload.length, this.backlogged.size > 0)) {
       if (this.batch !== null && !batchTakes(this.batch, bloom, payload.length, BATCH_PAYLOAD_MAX)) this.flushBatch();
-      if (this.batch === null && this.targets(bloom).length === 0 && !selfWants) return this.queue.length === 0;
-      this.reserve(payload.length + 2 * HEADER_BYTES + (this.batch?.builder.bytes ?? 0));
+      if (this.batch === null && this.targets(bloom).length === 0 && !selfWants) return this.clear();
       if (this.batch === null) {
         this.batch = { builder: batchBuilderFor(payload.length, BATCH_PAYLOAD_MAX), bloom, firstMsgId: msgId, loop: null };
       }
       const rec = this.batch.builder.append(payload);
       if (selfWants) (this.batch.loop ??= []).push(rec);
       this.turn.endSoon();
-      if (this.queue.length > 0) {
-        this.needDrain = true;
-        return false;
-      }
-      return true;
+      return this.clear();
     }
     // Whatever is pending goes first: messages leave in the order given.
     this.flushBatch();
-    if (payload.length <= USER_FRAG_PAYLOAD && this.queue.length === 0) {
-      // Fast path: one datagram, nothing queued ahead of it.
-      const targets = this.targets(bloom);
-      if (targets.length === 0 && !selfWants) return true;
+    const targets = this.targets(bloom);
+    if (targets.length === 0 && !selfWants) return this.clear();
+    const msg: OutMsg = { skipped: null, count: 1, started: false };
+    if (payload.length <= USER_FRAG_PAYLOAD) {
+      // Fast path: one datagram, the shared header.
       writeHeader(this.hdr, Kind.Broadcast, bloom, msgId, 0, 1, payload.length);
-      const msg: OutMsg = { skipped: null, loop: null, count: 1 };
-      const seq = this.seqSend(targets, [this.hdr, payload], msg, bloom === undefined ? this.allFds : null, 0);
-      if (seq >= 0) {
-        if (selfWants) this.loopDeliver(seq, payload);
-        this.turn.sent();
-        return this.queue.length === 0;
-      }
-      // Blocked: nothing went out; queue it whole below.
+      this.numbered(targets, [this.hdr, payload], msg, bloom === undefined ? this.allFds : null, selfWants ? [payload] : null);
+      this.turn.sent();
+      return this.clear();
     }
     const dgrams = fragment(Kind.Broadcast, payload, bloom, msgId, USER_FRAG_PAYLOAD);
-    const targets = this.targets(bloom).slice();
-    const msg: OutMsg = { skipped: null, loop: selfWants ? [payload] : null, count: 1 };
-    this.reserve(payload.length + dgrams.length * HEADER_BYTES);
-    dgrams.forEach((d, i) => this.queue.push({ kind: 'bcast', dgram: d, targets, msg, last: i === dgrams.length - 1 }));
-    this.queuedBytes += payload.length + dgrams.length * HEADER_BYTES;
-    this.flush();
-    if (this.queue.length > 0) {
-      this.needDrain = true;
-      return false;
-    }
-    return true;
+    dgrams.forEach((d, i) => this.numbered(targets, d.parts, msg, null, selfWants && i === dgrams.length - 1 ? [payload] : null));
+    return this.clear();
   }
 
   send(member: bigint, bytes: Uint8Array, fds?: number[]): boolean {
@@ -402,8 +368,10 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     if (fds !== undefined && (!Array.isArray(fds) || fds.some((f) => !Number.isInteger(f) || f < 0))) {
       throw new TransportError('ERR_INVALID_ARG', 'fds must be an array of file descriptors');
     }
-    // A unicast must not overtake this sender's earlier broadcasts.
+    // A unicast must not overtake this sender's earlier broadcasts, nor a
+    // filter change the receiver is to act on.
     this.flushBatch();
+    this.flushFilter();
     if (member === this.id) {
       // To ourselves: no socket involved; the fds are duplicated so that
       // the receiver owns its copies like any other receiver would.
@@ -419,62 +387,57 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     const p = this.byId.get(member);
     if (p === undefined || !p.alive) throw new TransportError('EHOSTUNREACH', `member ${member} is not in the network`);
     const msgId = this.nextMsgId++;
-    if (payload.length <= USER_FRAG_PAYLOAD && this.queue.length === 0) {
-      // Fast path (calls and replies): one datagram straight out, no queue
-      // entry, no per-message header allocation.
+    const withFds = fds !== undefined && fds.length > 0 ? fds : null;
+    if (this.lossless && p.queuedBytes >= this.peerQueueBytes) {
+      throw new TransportError('ENOBUFS', `peerQueueBytes: ${p.queuedBytes} bytes already wait for member ${member} ` +
+        `(limit ${this.peerQueueBytes}); it is not reading`);
+    }
+    const msg: OutMsg = { skipped: null, count: 1, started: false };
+    if (payload.length <= USER_FRAG_PAYLOAD) {
+      // Fast path (calls and replies): the shared header.
       writeHeader(this.hdr, Kind.Unicast, undefined, msgId, 0, 1, payload.length);
-      if (!this.lossless) this.hdr.writeUInt32LE(p.owed, DROPPED_OFFSET);
-      const r = native.sendmsg(p.fd, [this.hdr, payload], AF_UNIX, null, fds && fds.length > 0 ? fds : null,
-        MSG_DONTWAIT);
-      // Its charge is no longer tracked: measure it before the next fan-out.
-      p.est = Number.POSITIVE_INFINITY;
-      if (r !== -EAGAIN) {
-        // Other failures (EPIPE, ECONNRESET): the peer is going; its hang-up
-        // arrives through the receive path, as for queued sends.
-        if (r >= 0 && !this.lossless) p.owed = 0;
-        return true;
-      }
-      if (!this.lossless) {
-        p.owed++;
-        return true;
-      }
-      // Lossless and full: it waits in the queue like any blocked send.
+      this.sendDirect(p, [this.hdr, payload], withFds, msg, false);
+      return this.clear();
     }
     const dgrams = fragment(Kind.Unicast, payload, undefined, msgId, USER_FRAG_PAYLOAD);
-    const msg: OutMsg = { skipped: null, loop: null, count: 1 };
-    this.reserve(payload.length + dgrams.length * HEADER_BYTES);
-    dgrams.forEach((d, i) => this.queueDirect(p, d, i === 0 && fds && fds.length > 0 ? fds : null, false, msg));
-    if (this.queue.length > 0) {
-      this.needDrain = true;
-      return false;
-    }
-    return true;
+    dgrams.forEach((d, i) => this.sendDirect(p, d.parts, i === 0 ? withFds : null, msg, false));
+    return this.clear();
   }
 
   flushPending(): void {
     this.checkOpen();
     this.flushBatch();
+    this.flushFilter();
   }
 
   setFilter(masks: Uint8Array[] | null): void {
     this.checkOpen();
     this.filter = checkMasks(masks);
-    this.flushBatch();
-    const body = encodeMasks(this.filter);
-    for (const p of this.peers.values()) {
-      if (p.alive) this.queueDirect(p, fragment(Kind.Filter, body, undefined, 0, USER_FRAG_PAYLOAD)[0]!, null, true);
-    }
+    // Many changes in one turn (a client adding rules one by one) cost one
+    // update per peer, sent at the end of the turn or before our next
+    // unicast, whichever comes first.
+    this.filterDirty = true;
+    this.turn.endSoon();
   }
 
-  /** Sends are waiting in the queue (see Network.queued). */
+  /** Statistic: bytes waiting in all per-peer queues (each at most peerQueueBytes). */
+  get waitingBytes(): number {
+    let n = 0;
+    for (const p of this.backlogged) n += p.queuedBytes;
+    return n;
+  }
+
+  /** Some receiver that still takes messages has datagrams waiting (see Network.queued). */
   get queued(): boolean {
-    return this.queue.length > 0;
+    if (this.deferred.length > 0) return true;
+    for (const p of this.backlogged) if (!p.overrun) return true;
+    return false;
   }
 
   close(): void {
     if (this.closed) return;
     // Broadcasts already accepted go out first, as they would have without
-    // coalescing; what still cannot go is discarded like the queue.
+    // coalescing; what still cannot go is discarded with the queues.
     try {
       this.flushBatch();
     } catch {
@@ -482,24 +445,39 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     }
     this.closed = true;
     this.poller.close();
+    if (this.recheckTimer !== null) clearTimeout(this.recheckTimer);
     if (this.lockRetry !== null) clearTimeout(this.lockRetry);
     this.lockRetry = null;
-    if (this.wPoller !== null) this.wPoller.close();
-    this.wPoller = null;
+    this.deferred = [];
+    try {
+      // Our queues die with us: lift the holds they left. If another
+      // process holds the lock, the receivers lift them when they see us
+      // hang up.
+      if (tryLock(this.lockFd)) {
+        try {
+          for (const p of this.backlogged) if (p.holdSeq !== 0 && p.holdMap !== null) setHold(p.holdMap, this.id, 0);
+        } finally {
+          unlock(this.lockFd);
+        }
+      }
+    } catch {
+      // The directory went away first.
+    }
     for (const p of this.peers.values()) {
       p.alive = false;
       p.reasm.abandon();
+      p.discard();
       closeQuietly(p.fd);
     }
     this.peers.clear();
     this.byId.clear();
-    this.queue = [];
-    this.queuedBytes = 0;
+    this.backlogged.clear();
     try {
       unlinkSync(sockPath(this.path, this.id));
     } catch {
       // The directory went away first.
     }
+    removeHoldFile(this.path, this.id);
     closeQuietly(this.listenFd);
     closeQuietly(this.epfd);
     closeQuietly(this.lockFd);
@@ -511,10 +489,11 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     if (this.closed) throw new TransportError('ERR_CLOSED', 'the network is closed');
   }
 
-  private reserve(bytes: number): void {
-    if (this.queuedBytes + bytes > MAX_QUEUED_BYTES) {
-      throw new TransportError('ENOBUFS', `send queue full (${this.queuedBytes} bytes waiting): wait for 'drain'`);
-    }
+  /** What a send returns: false while a receiver that still takes messages makes us wait. */
+  private clear(): boolean {
+    if (!this.queued) return true;
+    this.needDrain = true;
+    return false;
   }
 
   private invalidateTargets(): void {
@@ -537,126 +516,285 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     return this.allPeers.filter((p) => bloomMatches(bloom, p.masks));
   }
 
-  /**
-   * One numbered fan-out. Returns the sequence number, or -1 when a lossless
-   * receiver had no room (then nothing was sent and we wait for it).
-   */
-  private seqSend(targets: Peer[], parts: Buffer[], msg: OutMsg, fds: Int32Array | null, queuePos: number): number {
-    let list = targets;
-    if (msg.skipped !== null || targets.some((p) => !p.alive)) {
-      list = targets.filter((p) => p.alive && !msg.skipped?.has(p));
-      fds = null;
-    }
-    const n = list.length;
-    if (fds === null || fds.length !== n) fds = Int32Array.from(list, (p) => p.fd);
-    if (this.results.length < n) {
-      this.results = new Int32Array(n * 2);
-      this.est = new Float64Array(n * 2);
-    }
-    const res = this.results;
-    const est = this.est;
-    let drops: Int32Array | null = null;
-    if (this.lossless) {
-      for (let i = 0; i < n; i++) est[i] = list[i]!.est;
-    } else {
-      drops = Int32Array.from(list, (p) => p.owed);
-    }
-    const seq = native.seqSendToMany(this.lockFd, this.counter, fds, this.lossless ? est : null, drops, parts,
-      SEQ_OFFSET, DROPPED_OFFSET, this.lossless ? this.sndbuf : 0, res);
-    if (seq === 0) {
-      // Another process holds the lock: nothing went out; try again soon.
-      this.retryWhenUnlocked();
-      return -1;
-    }
-    this.lockPause = 1;
-    if (this.lossless) for (let i = 0; i < n; i++) list[i]!.est = est[i]!;
-    if (seq < 0) {
-      this.waitWritable(list[-seq - 1]!);
-      return -1;
-    }
-    for (let i = 0; i < n; i++) {
-      const r = res[i]!;
-      const p = list[i]!;
-      if (r >= 0) {
-        if (drops !== null) p.owed = 0;
-      } else if (r === -EAGAIN) {
-        if (!this.lossless) {
-          p.owed += msg.count;
-          (msg.skipped ??= new Set()).add(p);
-        } else {
-          // The room check should make this impossible; never lose it.
-          this.lateResends++;
-          const copy: Datagram = { parts: [Buffer.from(parts[0]!), ...parts.slice(1).map((b) => Buffer.from(b))],
-            bytes: parts.reduce((a, b) => a + b.length, 0) };
-          this.queue.splice(queuePos, 0, { kind: 'direct', peer: p, dgram: copy, fds: null, msg, control: true });
-          this.queuedBytes += copy.bytes;
-          this.needDrain = true;
-          this.scheduleFlush();
-        }
+  /** A numbered fan-out now, or, while the lock is held elsewhere, in order after what waits for it. */
+  private numbered(targets: Peer[], parts: Buffer[], msg: OutMsg, cachedFds: Int32Array | null, loop: Buffer[] | null): void {
+    if (this.deferred.length === 0) {
+      const seq = this.fanOut(targets, parts, msg, cachedFds);
+      if (seq > 0) {
+        for (const l of loop ?? []) this.loopDeliver(seq, l);
+        return;
       }
-      // Other errors (EPIPE, ECONNRESET): the peer is going; its hang-up
-      // arrives through the receive path.
     }
-    return seq;
+    // The header may be the shared one: keep a copy; the payload is the caller's until 'drain'.
+    const saved = [Buffer.from(parts[0]!), ...parts.slice(1)];
+    const to = targets.slice();
+    this.deferred.push(() => {
+      const seq = this.fanOut(to, saved, msg, null);
+      if (seq === 0) return false;
+      for (const l of loop ?? []) this.loopDeliver(seq, l);
+      return true;
+    });
+    this.retryWhenUnlocked();
   }
 
-  private queueDirect(p: Peer, d: Datagram, fds: number[] | null, control: boolean, msg?: OutMsg): void {
-    this.queue.push({ kind: 'direct', peer: p, dgram: d, fds, msg: msg ?? { skipped: null, loop: null, count: 1 }, control });
-    this.queuedBytes += d.bytes;
-    if (this.queue.length === 1) this.flush();
+  /** Retries what waits for the lock after a growing pause (1 to 20 ms). */
+  private retryWhenUnlocked(): void {
+    if (this.lockRetry !== null) return;
+    this.lockRetry = setTimeout(() => {
+      this.lockRetry = null;
+      this.runDeferred();
+    }, this.lockPause);
+    this.lockPause = Math.min(this.lockPause * 2, 20);
   }
 
-  /** Sends queued datagrams in order until one cannot go. */
-  private flush(): void {
+  private runDeferred(): void {
     if (this.closed) return;
-    while (this.queue.length > 0) {
-      const it = this.queue[0]!;
-      if (it.kind === 'bcast') {
-        const seq = this.seqSend(it.targets, it.dgram.parts, it.msg, null, 1);
-        if (seq < 0) return;
-        if (it.last && it.msg.loop !== null) for (const l of it.msg.loop) this.loopDeliver(seq, l);
-      } else if (it.peer.alive && !it.msg.skipped?.has(it.peer)) {
-        const h = it.dgram.parts[0]!;
-        if (!this.lossless && !it.control) h.writeUInt32LE(it.peer.owed, DROPPED_OFFSET);
-        const r = native.sendmsg(it.peer.fd, it.dgram.parts, AF_UNIX, null, it.fds, MSG_DONTWAIT);
-        // Its charge is no longer tracked: measure it before the next fan-out.
-        it.peer.est = Number.POSITIVE_INFINITY;
-        if (r === -EAGAIN) {
-          if (this.lossless || it.control) {
-            this.waitWritable(it.peer);
-            return;
-          }
-          it.peer.owed++;
-          (it.msg.skipped ??= new Set()).add(it.peer);
-        } else if (r >= 0 && !this.lossless && !it.control) {
-          it.peer.owed = 0;
+    try {
+      while (this.deferred.length > 0) {
+        this.runningDeferred = true;
+        let done: boolean;
+        try {
+          done = this.deferred[0]!();
+        } finally {
+          this.runningDeferred = false;
         }
+        if (!done) {
+          this.retryWhenUnlocked();
+          return;
+        }
+        this.deferred.shift();
       }
-      this.queue.shift();
-      this.queuedBytes -= it.dgram.bytes;
+      for (const p of [...this.holdMoves]) this.moveHold(p);
+    } catch (err) {
+      this.emit('error', fromErrno(err, 'broadcasting'));
     }
-    if (this.needDrain) {
+    if (this.holdMoves.size === 0) this.lockPause = 1;
+    this.maybeDrain();
+  }
+
+  private maybeDrain(): void {
+    if (this.needDrain && !this.queued) {
       this.needDrain = false;
       this.emit('drain');
     }
   }
 
-  private waitWritable(p: Peer): void {
-    if (this.wPoller !== null && this.wPollerFd !== p.fd) {
-      this.wPoller.close();
-      this.wPoller = null;
+  /**
+   * One numbered fan-out: sent at once to every target with room, queued
+   * for the others (lossless; lossy networks drop and count). Returns the
+   * sequence number.
+   */
+  private fanOut(targets: Peer[], parts: Buffer[], msg: OutMsg, cachedFds: Int32Array | null): number {
+    let direct = targets;
+    let fds = cachedFds;
+    let waiting: Peer[] | null = null;
+    if (this.backlogged.size > 0 || msg.skipped !== null || targets.some((p) => !p.alive)) {
+      direct = [];
+      waiting = [];
+      for (const p of targets) {
+        if (!p.alive || msg.skipped?.has(p)) continue;
+        // Behind what already waits for it: its copy joins the queue.
+        if (p.queue.length > 0) waiting.push(p);
+        else direct.push(p);
+      }
+      fds = null;
     }
-    if (this.wPoller === null) {
-      this.wPoller = new native.Poller();
-      this.wPollerFd = p.fd;
+    const n = direct.length;
+    if (fds === null || fds.length !== n) fds = Int32Array.from(direct, (p) => p.fd);
+    if (this.results.length < n) this.results = new Int32Array(n * 2);
+    const res = this.results;
+    let drops: Int32Array | null = null;
+    for (let i = 0; i < n && drops === null; i++) if (direct[i]!.owed > 0) drops = Int32Array.from(direct, (p) => p.owed);
+    // A peer whose queue is not yet behind a hold of ours needs one before
+    // anyone can take the next number: keep the lock for that.
+    const needHold = waiting !== null && waiting.some((p) => p.holdSeq === 0);
+    const keep = needHold ? 2 : this.lossless ? 1 : 0;
+    const seq = native.seqSendToMany(this.lockFd, this.counter, fds, null, drops, parts, SEQ_OFFSET, DROPPED_OFFSET, 0,
+      res, keep);
+    // Another process holds the lock: nothing went out (the caller defers it).
+    if (seq === 0) return 0;
+    let full: Peer[] | null = null;
+    for (let i = 0; i < n; i++) {
+      const r = res[i]!;
+      const p = direct[i]!;
+      if (r >= 0) {
+        if (drops !== null) p.owed = 0;
+      } else if (r === -EAGAIN) {
+        (full ??= []).push(p);
+      }
+      // Other errors (EPIPE, ECONNRESET): the peer is going; its hang-up
+      // arrives through the receive path.
     }
-    this.wPoller.start(p.fd, false, true, () => {
-      this.wPoller?.stop();
-      this.flush();
-    });
+    const locked = keep === 2 || (keep === 1 && full !== null);
+    try {
+      let copy: Buffer[] | null = null;
+      for (const list of [full, waiting]) {
+        for (const p of list ?? []) {
+          if (!this.lossless && list === full) {
+            this.dropFor(p, msg);
+            continue;
+          }
+          // The header (perhaps the shared one) is copied, the payload
+          // referenced: the caller leaves it alone until 'drain'.
+          copy ??= [Buffer.from(parts[0]!), ...parts.slice(1)];
+          this.enqueueNumbered(p, copy, seq, msg);
+        }
+      }
+    } finally {
+      if (locked) unlock(this.lockFd);
+    }
+    msg.started = true;
+    return seq;
   }
 
-  /** Sends the pending batch now (or queues it behind what is waiting). */
+  /** Queues a numbered datagram for p; the caller holds the lock. */
+  private enqueueNumbered(p: Peer, dgram: Buffer[], seq: number, msg: OutMsg): void {
+    const bytes = dgram.reduce((a, b) => a + b.length, 0);
+    if ((!msg.started && p.queuedBytes + bytes > this.peerQueueBytes) || p.id === null) {
+      // Over its bound (or a peer whose hello has not come: no hold file
+      // known yet): it loses this one, and is told.
+      p.overrun = p.overrun || p.id !== null;
+      this.dropFor(p, msg);
+      return;
+    }
+    if (p.holdSeq === 0) {
+      p.holdMap ??= openHoldFile(this.path, p.id);
+      if (p.holdMap === null || !setHold(p.holdMap, this.id, seq)) {
+        this.dropFor(p, msg);
+        return;
+      }
+      p.holdSeq = seq;
+    }
+    this.enqueue(p, { parts: dgram, bytes, fds: null, seq, control: false, count: msg.count, dropsAfter: 0 });
+  }
+
+  private dropFor(p: Peer, msg: OutMsg): void {
+    // Counted where the receiver will see it: after what already waits.
+    const tail = p.queue[p.queue.length - 1];
+    if (tail !== undefined) tail.dropsAfter += msg.count;
+    else p.owed += msg.count;
+    (msg.skipped ??= new Set()).add(p);
+  }
+
+  private enqueue(p: Peer, w: Waiting): void {
+    p.queue.push(w);
+    p.queuedBytes += w.bytes;
+    if (!this.backlogged.has(p)) {
+      this.backlogged.add(p);
+      p.watchWritable(() => this.flushPeer(p));
+    }
+  }
+
+  /** A unicast or control datagram to one peer: at once if nothing waits for it, else queued. */
+  private sendDirect(p: Peer, parts: Buffer[], fds: number[] | null, msg: OutMsg, control: boolean): void {
+    if (!control && this.deferred.length > 0 && !this.runningDeferred) {
+      // Behind broadcasts waiting for the lock: it must not overtake them.
+      const saved = [Buffer.from(parts[0]!), ...parts.slice(1)];
+      this.deferred.push(() => {
+        this.sendDirect(p, saved, fds, msg, control);
+        return true;
+      });
+      return;
+    }
+    msg.started = true;
+    if (!p.alive || msg.skipped?.has(p)) return;
+    if (p.queue.length === 0) {
+      if (!control) parts[0]!.writeUInt32LE(p.owed, DROPPED_OFFSET);
+      const r = native.sendmsg(p.fd, parts, AF_UNIX, null, fds, MSG_DONTWAIT);
+      if (r !== -EAGAIN) {
+        // Other failures (EPIPE, ECONNRESET): the peer is going; its hang-up
+        // arrives through the receive path.
+        if (r >= 0 && !control) p.owed = 0;
+        return;
+      }
+      if (!control && !this.lossless) {
+        this.dropFor(p, msg);
+        return;
+      }
+    } else if (!control && p.overrun && !this.lossless) {
+      this.dropFor(p, msg);
+      return;
+    }
+    // The header may be the shared one: the queue keeps its own copy.
+    const copy = [Buffer.from(parts[0]!), ...parts.slice(1)];
+    this.enqueue(p, { parts: copy, bytes: copy.reduce((a, b) => a + b.length, 0), fds, seq: 0, control,
+      count: msg.count, dropsAfter: 0 });
+  }
+
+  /** p has room again: sends what waits for it, in order, and moves our hold on. */
+  private flushPeer(p: Peer): void {
+    if (!p.alive || this.closed) return;
+    let blocked = false;
+    while (p.queue.length > 0) {
+      const w = p.queue[0]!;
+      if (!w.control) w.parts[0]!.writeUInt32LE(p.owed, DROPPED_OFFSET);
+      const r = native.sendmsg(p.fd, w.parts, AF_UNIX, null, w.fds, MSG_DONTWAIT);
+      if (r === -EAGAIN) {
+        blocked = true;
+        break;
+      }
+      if (r >= 0 && !w.control) p.owed = 0;
+      p.owed += w.dropsAfter;
+      p.queue.shift();
+      p.queuedBytes -= w.bytes;
+    }
+    try {
+      this.moveHold(p);
+    } catch (err) {
+      this.emit('error', fromErrno(err, 'updating a hold'));
+    }
+    if (blocked) {
+      p.watchWritable(() => this.flushPeer(p));
+      return;
+    }
+    p.overrun = false;
+    this.backlogged.delete(p);
+    this.maybeDrain();
+  }
+
+  /** Our hold for p now names the first numbered datagram still waiting (or none). */
+  private moveHold(p: Peer): void {
+    if (p.holdSeq === 0 || p.holdMap === null) return;
+    let next = 0;
+    for (const w of p.queue) {
+      if (w.seq > 0) {
+        next = w.seq;
+        break;
+      }
+    }
+    if (next === p.holdSeq) return;
+    if (!tryLock(this.lockFd)) {
+      // Left where it was: the receiver waits a little longer. Retried.
+      this.holdMoves.add(p);
+      this.retryWhenUnlocked();
+      return;
+    }
+    this.holdMoves.delete(p);
+    try {
+      setHold(p.holdMap, this.id, next);
+    } finally {
+      unlock(this.lockFd);
+    }
+    p.holdSeq = next;
+  }
+
+  /** A control message (hello, filter) to one peer, in as many fragments as it needs. */
+  private sendControl(p: Peer, kind: Kind, body: Buffer): void {
+    const msg: OutMsg = { skipped: null, count: 1, started: false };
+    for (const d of fragment(kind, body, undefined, this.nextMsgId++, USER_FRAG_PAYLOAD)) {
+      this.sendDirect(p, d.parts, null, msg, true);
+    }
+  }
+
+  /** Sends the filter set this turn to every peer, once. */
+  private flushFilter(): void {
+    if (!this.filterDirty || this.closed) return;
+    this.filterDirty = false;
+    const body = encodeMasks(this.filter);
+    for (const p of this.peers.values()) if (p.alive) this.sendControl(p, Kind.Filter, body);
+  }
+
+  /** Sends the pending batch now. */
   private flushBatch(): void {
     const b = this.batch;
     if (b === null) return;
@@ -670,38 +808,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     const targets = this.targets(b.bloom);
     const h = Buffer.allocUnsafe(HEADER_BYTES);
     writeHeader(h, kind, b.bloom, b.firstMsgId, 0, 1, payload.length);
-    const msg: OutMsg = { skipped: null, loop: b.loop, count: builder.count };
-    if (this.queue.length === 0) {
-      const seq = this.seqSend(targets, [h, payload], msg, b.bloom === undefined ? this.allFds : null, 0);
-      if (seq >= 0) {
-        if (b.loop !== null) for (const l of b.loop) this.loopDeliver(seq, l);
-        return;
-      }
-    }
-    // Blocked: it waits in the queue like any broadcast, all or nothing.
-    this.queue.push({ kind: 'bcast', dgram: { parts: [h, payload], bytes: HEADER_BYTES + payload.length },
-      targets: targets.slice(), msg, last: true });
-    this.queuedBytes += HEADER_BYTES + payload.length;
-    this.needDrain = true;
-  }
-
-  /** Retries the queue after a growing pause (1 to 20 ms) while the lock is held elsewhere. */
-  private retryWhenUnlocked(): void {
-    if (this.lockRetry !== null) return;
-    this.lockRetry = setTimeout(() => {
-      this.lockRetry = null;
-      this.flush();
-    }, this.lockPause);
-    this.lockPause = Math.min(this.lockPause * 2, 20);
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    const msg: OutMsg = { skipped: null, count: builder.count, started: false };
+    this.numbered(targets, [h, payload], msg, b.bloom === undefined ? this.allFds : null, b.loop);
   }
 
   private loopDeliver(seq: number, payload: Buffer): void {
@@ -726,6 +834,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
 
   private drain(): void {
     if (this.closed) return;
+    let held = false;
     try {
       for (let round = 0; round < 4 && !this.closed; round++) {
         // Up to 4 passes over the sockets in one native call.
@@ -734,7 +843,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         if (batch === null) {
           // Nothing arrived since everything pending was read: all of it
           // is in order.
-          this.deliver(Number.POSITIVE_INFINITY);
+          held = this.deliver(Number.POSITIVE_INFINITY);
           break;
         }
         const { data, meta, extras } = batch;
@@ -772,24 +881,38 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
           }
         }
         if (batch.settled) {
-          this.deliver(Number.POSITIVE_INFINITY);
+          held = this.deliver(Number.POSITIVE_INFINITY);
           break;
         }
-        if (safe >= 0) this.deliver(safe);
+        if (safe >= 0) held = this.deliver(safe);
       }
     } catch (err) {
       this.emit('error', fromErrno(err, 'receiving'));
     }
-    if (this.order.size > 0 && !this.closed) this.scheduleDrain();
+    if (this.order.size === 0 || this.closed) return;
+    if (!held) {
+      this.scheduleDrain();
+    } else if (this.recheckTimer === null) {
+      // A sender still owes us an earlier message: look again shortly
+      // rather than spin.
+      this.recheckTimer = setTimeout(() => {
+        this.recheckTimer = null;
+        this.drain();
+      }, HOLD_RECHECK_MS);
+    }
   }
 
-  private deliver(horizon: number): void {
-    for (const d of this.order.take(horizon)) {
-      if (this.closed) return;
+  /** Delivers everything numbered <= horizon and below every hold; true if a hold kept some back. */
+  private deliver(horizon: number): boolean {
+    const hold = lowestHold(this.holds, this.lockFd, this.departedHolders);
+    const upTo = Math.min(horizon, hold - 1);
+    for (const d of this.order.take(upTo)) {
+      if (this.closed) return false;
       if (d.t === 'msg') this.emit('message', d.m);
       else if (d.t === 'join') this.emit('join', d.info);
       else this.emit('leave', d.info);
     }
+    return upTo < horizon && this.order.size > 0;
   }
 
   private acceptAll(): void {
@@ -807,6 +930,13 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     }
   }
 
+  /** A datagram that breaks the protocol: dropped, counted by reason, nobody else affected. */
+  private reject(p: Peer, fds: number[], reason: string): void {
+    for (const fd of fds) closeQuietly(fd);
+    p.reasm.abandon();
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+  }
+
   private onDatagram(p: Peer, bytes: Buffer, fds: number[], truncated: boolean): void {
     const kind = bytes.length >= HEADER_BYTES ? bytes[3] : 0;
     if (!truncated && (kind === Kind.Broadcast || kind === Kind.Unicast) && p.id !== null && !p.reasm.inProgress &&
@@ -818,20 +948,17 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         bytes.readUInt32LE(DROPPED_OFFSET));
       return;
     }
-    const h = truncated ? null : readHeader(bytes);
-    if (h === null) {
-      // Not ours or cut short: a protocol violation by that peer. Drop it
-      // and any message in progress rather than deliver something wrong.
-      for (const fd of fds) closeQuietly(fd);
-      p.reasm.abandon();
-      return;
-    }
+    if (truncated) return this.reject(p, fds, 'truncated datagram');
+    if (bytes.length === 0) return this.reject(p, fds, 'empty datagram');
+    const h = readHeader(bytes);
+    if (h === null) return this.reject(p, fds, 'not an ipnbus header');
+    if (p.id === null && h.kind !== Kind.Hello) return this.reject(p, fds, 'message before hello');
     switch (h.kind) {
       case Kind.Broadcast:
       case Kind.Unicast: {
         if (h.kind === Kind.Broadcast) p.lastSeq = h.seq;
         const a = p.reasm.push(h, bytes, fds);
-        if (a === null || p.id === null) return;
+        if (a === null) return;
         // Lossy: partial messages the sender gave up on are already in
         // its dropped count; discarded ones here would double count.
         p.reasm.takeDiscarded();
@@ -845,7 +972,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         p.reasm.takeDiscarded();
         for (const fd of fds) closeQuietly(fd);
         const recs = unpackBatch(bytes.subarray(HEADER_BYTES));
-        if (recs === null || p.id === null) return;
+        if (recs === null) return this.reject(p, [], 'malformed batch');
         if (!bloomMatches(bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
           this.carryDropped += h.dropped;
           return;
@@ -853,35 +980,50 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         let dropped = h.dropped + this.carryDropped;
         this.carryDropped = 0;
         for (const r of recs) {
-          const m: IncomingMessage = { from: p.id, bytes: r, fds: [], dropped, unicast: false };
+          const m: IncomingMessage = { from: p.id!, bytes: r, fds: [], dropped, unicast: false };
           if (this.credentials) m.creds = p.creds;
           dropped = 0;
           this.order.add(p.lastSeq, { t: 'msg', m });
         }
         return;
       }
-      case Kind.Hello: {
-        if (bytes.length < HEADER_BYTES + 8) return;
-        const id = bytes.readBigUInt64LE(HEADER_BYTES);
-        if (p.id === null) {
-          p.id = id;
-          this.byId.set(id, p);
-        }
-        p.masks = decodeMasks(bytes, HEADER_BYTES + 8);
-        this.invalidateTargets();
-        if (!p.announced) {
-          p.announced = true;
-          this.order.add(p.lastSeq, { t: 'join', info: info(p) });
-        }
+      case Kind.Hello:
+      case Kind.Filter: {
+        for (const fd of fds) closeQuietly(fd);
+        const a = p.reasm.push(h, bytes, []);
+        if (a === null) return;
+        p.reasm.takeDiscarded();
+        if (h.kind === Kind.Hello) this.onHello(p, a.bytes);
+        else this.onFilter(p, a.bytes);
         return;
       }
-      case Kind.Filter:
-        p.masks = decodeMasks(bytes, HEADER_BYTES);
-        this.invalidateTargets();
-        return;
       default:
-        for (const fd of fds) closeQuietly(fd);
+        this.reject(p, fds, `unknown kind ${h.kind}`);
     }
+  }
+
+  private onHello(p: Peer, body: Buffer): void {
+    if (body.length < 8) return this.reject(p, [], 'short hello');
+    const masks = decodeMasks(body, 8);
+    if (masks === undefined) return this.reject(p, [], 'malformed filter in hello');
+    const id = body.readBigUInt64LE(0);
+    if (p.id === null) {
+      p.id = id;
+      this.byId.set(id, p);
+    }
+    p.masks = masks;
+    this.invalidateTargets();
+    if (!p.announced) {
+      p.announced = true;
+      this.order.add(p.lastSeq, { t: 'join', info: p.info() });
+    }
+  }
+
+  private onFilter(p: Peer, body: Buffer): void {
+    const masks = decodeMasks(body, 0);
+    if (masks === undefined) return this.reject(p, [], 'malformed filter');
+    p.masks = masks;
+    this.invalidateTargets();
   }
 
   /** Queues a whole message from p for ordered delivery. */
@@ -904,10 +1046,10 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     if (!p.alive) return;
     p.alive = false;
     p.reasm.abandon();
-    if (this.wPoller !== null && this.wPollerFd === p.fd) {
-      this.wPoller.close();
-      this.wPoller = null;
-      this.scheduleFlush();
+    p.discard();
+    if (this.backlogged.delete(p) && this.needDrain && !this.queued) {
+      this.needDrain = false;
+      setImmediate(() => this.emit('drain'));
     }
     try {
       native.epollDel(this.epfd, p.fd);
@@ -917,7 +1059,9 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     closeQuietly(p.fd);
     this.peers.delete(p.fd);
     if (p.id !== null && this.byId.get(p.id) === p) this.byId.delete(p.id);
+    // Whatever it still owed us died with it.
+    if (p.id !== null) this.departedHolders.add(p.id);
     this.invalidateTargets();
-    if (p.announced && p.id !== null) this.order.add(p.lastSeq, { t: 'leave', info: info(p) });
+    if (p.announced && p.id !== null) this.order.add(p.lastSeq, { t: 'leave', info: p.info() });
   }
 }

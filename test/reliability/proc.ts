@@ -1,0 +1,58 @@
+// Test-side handle on a member process of the reliability tests: forks a
+// script that answers { id, op, args } with { id, ok, result | error } and
+// says { ready: true, ... } once connected.
+import { fork, type ChildProcess } from 'node:child_process';
+
+export class Proc {
+  readonly child: ChildProcess;
+  /** Resolves with the script's ready message. */
+  readonly ready: Promise<Record<string, unknown>>;
+  #next = 1;
+  readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor(script: string, address: string) {
+    this.child = fork(script, [], { env: { ...process.env, IPNBUS_ADDRESS: address }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.ready = new Promise((resolve, reject) => {
+      this.child.once('exit', (code, sig) => {
+        for (const w of this.#waiting.values()) w.reject(new Error(`member exited (${code ?? sig})`));
+        reject(new Error(`member exited (${code ?? sig})`));
+      });
+      this.child.on('message', (m: { ready?: boolean; id?: number; ok?: boolean; result?: unknown; error?: string }) => {
+        if (m.ready) return resolve(m as Record<string, unknown>);
+        const w = this.#waiting.get(m.id!);
+        this.#waiting.delete(m.id!);
+        if (m.ok) w?.resolve(m.result);
+        else w?.reject(new Error(m.error));
+      });
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  do<T>(op: string, ...args: unknown[]): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, op, args });
+    });
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+
+  kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill('SIGKILL');
+    return gone;
+  }
+}
+
+/** Polls `cond` every 20 ms until it holds; throws naming `what` after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,67 @@
+// A bus member process for the stalled-reader test: a publisher at a fixed
+// rate, a subscriber that counts what it gets and the losses the bus
+// reports to it, and a callee. Driven by the test over IPC; runs the
+// compiled core (dist/).
+import { pino } from 'pino';
+import { connect } from '../../packages/bus/dist/core/index.js';
+
+const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
+const IFACE = 'org.example.Stall';
+let received = 0;
+let lost = 0;
+// The bus reports a transport loss as a warning with the count: collect it.
+const logger = pino({ level: 'warn' }, {
+  write(line) {
+    const rec = JSON.parse(line);
+    if (typeof rec.dropped === 'number') lost += rec.dropped;
+  },
+});
+const conn = await connect({ address: process.env.IPNBUS_ADDRESS, backend, logger });
+conn.on('message', (msg) => {
+  if (msg.interface === IFACE && msg.member === 'Tick') received++;
+});
+conn.on('methodCall', (call) => conn.reply(call.msg, 's', ['pong']));
+
+let sent = 0;
+let timer = null;
+
+const ops = {
+  subscribe: () => conn.addMatch(`type='signal',interface='${IFACE}',member='Tick'`),
+  counts: () => ({ received, lost, sent, rss: process.memoryUsage().rss }),
+  /** Bytes the transport holds for receivers that are full (user backend statistic). */
+  waiting: () => conn.network.waitingBytes ?? 0,
+  /** Emits `perSecond` Tick signals with a body of `size` bytes, in slices every 10 ms. */
+  publish: (perSecond, size) => {
+    const text = 'x'.repeat(size);
+    const t0 = performance.now();
+    timer = setInterval(() => {
+      const due = Math.floor(((performance.now() - t0) / 1000) * perSecond);
+      while (sent < due) conn.emitSignal('/org/example/Stall', IFACE, 'Tick', 'us', [sent++, text]);
+    }, 10);
+  },
+  stopPublishing: () => {
+    clearInterval(timer);
+    return sent;
+  },
+  /** One more Tick: a loss is reported on the next message after it, so the last loss needs one. */
+  publishOne: (size) => {
+    conn.emitSignal('/org/example/Stall', IFACE, 'Tick', 'us', [sent++, 'x'.repeat(size)]);
+    return sent;
+  },
+  /** A method call to `name`; resolves with its round-trip time in ms. */
+  ping: async (name) => {
+    const t0 = performance.now();
+    await conn.call({ destination: name, path: '/', interface: IFACE, member: 'Ping' }, { timeoutMs: 30_000 });
+    return performance.now() - t0;
+  },
+};
+
+process.on('message', async ({ id, op, args }) => {
+  try {
+    process.send({ id, ok: true, result: (await ops[op](...(args ?? []))) ?? null });
+  } catch (e) {
+    process.send({ id, ok: false, error: `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}` });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ ready: true, uniqueName: conn.uniqueName });
