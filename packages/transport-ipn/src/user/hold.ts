@@ -11,12 +11,15 @@
 // only below its lowest hold (order.ts), and the sender raises or clears its
 // hold, again under the lock, as its queue drains.
 //
-//   <dir>/<id>.hold   HOLD_BYTES, mode as the lock file. Byte 0: number of
-//                     slots in use (0..SLOTS). Slot i at 16 + 16*i: u64 LE
-//                     sender id (0 = free), u64 LE sequence number.
+//   <dir>/<id>.hold   HOLD_BYTES, mode as the lock file, read as u64 words
+//                     (host order): word 0 the number of slots in use,
+//                     then per slot the sender id (0 = free) and the number.
 //
-// Every write happens under the network lock; the owner reads byte 0 without
-// it (one byte: never torn) and the slots under it.
+// Every write happens under the network lock. The owner reads without it:
+// each word is written and read whole (one aligned 64-bit store or load), a
+// slot's number is written before its sender id and the count after both,
+// and x86-64 keeps stores in order, so a reader sees either the old hold
+// (which only makes it wait a little longer) or the new one, never a mix.
 import { closeSync, openSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import native from '@ipnbus/native';
@@ -24,16 +27,15 @@ import { tryLock, unlock } from './layout.js';
 
 /** Senders that can hold messages for one receiver at the same time. */
 export const HOLD_SLOTS = 255;
-const SLOT0 = 16;
-const SLOT_BYTES = 16;
-export const HOLD_BYTES = SLOT0 + HOLD_SLOTS * SLOT_BYTES;
+const SLOT0 = 1;
+export const HOLD_BYTES = 8 * (SLOT0 + 2 * HOLD_SLOTS);
 
 export function holdPath(dir: string, id: bigint): string {
   return join(dir, `${id}.hold`);
 }
 
 /** Creates a member's hold file (all free) with the lock file's mode; returns its mapping. */
-export function createHoldFile(dir: string, id: bigint, mode: number): Buffer {
+export function createHoldFile(dir: string, id: bigint, mode: number): HoldWords {
   const path = holdPath(dir, id);
   writeFileSync(path, Buffer.alloc(HOLD_BYTES), { mode });
   chmodSync(path, mode);
@@ -41,7 +43,7 @@ export function createHoldFile(dir: string, id: bigint, mode: number): Buffer {
 }
 
 /** Maps another member's hold file; null when it has none (it left, or never made one). */
-export function openHoldFile(dir: string, id: bigint): Buffer | null {
+export function openHoldFile(dir: string, id: bigint): HoldWords | null {
   try {
     return mapHoldFile(holdPath(dir, id));
   } catch {
@@ -49,10 +51,10 @@ export function openHoldFile(dir: string, id: bigint): Buffer | null {
   }
 }
 
-function mapHoldFile(path: string): Buffer {
+function mapHoldFile(path: string): HoldWords {
   const fd = openSync(path, 'r+');
   try {
-    return native.mmapShared(fd, HOLD_BYTES);
+    return words(native.mmapShared(fd, HOLD_BYTES));
   } finally {
     closeSync(fd);
   }
@@ -66,23 +68,30 @@ export function removeHoldFile(dir: string, id: bigint): void {
   }
 }
 
+/** The hold file as u64 words. */
+export type HoldWords = BigUint64Array;
+
+function words(map: Buffer): HoldWords {
+  return new BigUint64Array(map.buffer, map.byteOffset, HOLD_BYTES / 8);
+}
+
 /**
- * Sets `sender`'s hold in `map` to `seq` (0 clears it). Caller holds the
+ * Sets `sender`'s hold in `w` to `seq` (0 clears it). Caller holds the
  * network lock. False when every slot is taken: the caller must not queue a
  * numbered message for this receiver then (it drops and counts instead).
  */
-export function setHold(map: Buffer, sender: bigint, seq: number): boolean {
+export function setHold(w: HoldWords, sender: bigint, seq: number): boolean {
   let free = -1;
   for (let i = 0; i < HOLD_SLOTS; i++) {
-    const off = SLOT0 + i * SLOT_BYTES;
-    const who = map.readBigUInt64LE(off);
+    const at = SLOT0 + 2 * i;
+    const who = w[at]!;
     if (who === sender) {
       if (seq === 0) {
-        map.writeBigUInt64LE(0n, off + 8);
-        map.writeBigUInt64LE(0n, off);
-        map[0] = map[0]! - 1;
+        w[at] = 0n;
+        w[at + 1] = 0n;
+        w[0] = w[0]! - 1n;
       } else {
-        map.writeBigUInt64LE(BigInt(seq), off + 8);
+        w[at + 1] = BigInt(seq);
       }
       return true;
     }
@@ -90,37 +99,38 @@ export function setHold(map: Buffer, sender: bigint, seq: number): boolean {
   }
   if (seq === 0) return true;
   if (free < 0) return false;
-  const off = SLOT0 + free * SLOT_BYTES;
-  map.writeBigUInt64LE(BigInt(seq), off + 8);
-  map.writeBigUInt64LE(sender, off);
-  map[0] = map[0]! + 1;
+  const at = SLOT0 + 2 * free;
+  w[at + 1] = BigInt(seq);
+  w[at] = sender;
+  w[0] = w[0]! + 1n;
   return true;
 }
 
 /**
- * The receiver's side: the lowest number held for it, or +Infinity. Takes
- * the lock (never waiting: 0 when another process holds it, so the caller
- * delivers nothing until it can look) only when some hold is set, and on the
- * way clears the holds of `departed` senders (their queues died with them).
+ * The receiver's side: the lowest number held for it, or +Infinity, read
+ * without the lock. Holds of `departed` senders (their queues died with
+ * them) are ignored, and cleared when the lock is free.
  */
-export function lowestHold(map: Buffer, lockFd: number, departed: Set<bigint>): number {
-  if (map[0] === 0) {
+export function lowestHold(w: HoldWords, lockFd: number, departed: Set<bigint>): number {
+  if (w[0] === 0n) {
     departed.clear();
     return Number.POSITIVE_INFINITY;
   }
-  if (!tryLock(lockFd)) return 0;
   let low = Number.POSITIVE_INFINITY;
-  try {
-    for (const id of departed) setHold(map, id, 0);
-    departed.clear();
-    for (let i = 0; i < HOLD_SLOTS; i++) {
-      const off = SLOT0 + i * SLOT_BYTES;
-      if (map.readBigUInt64LE(off) === 0n) continue;
-      const seq = Number(map.readBigUInt64LE(off + 8));
-      if (seq < low) low = seq;
+  for (let i = 0; i < HOLD_SLOTS; i++) {
+    const at = SLOT0 + 2 * i;
+    const who = w[at]!;
+    if (who === 0n || departed.has(who)) continue;
+    const seq = Number(w[at + 1]!);
+    if (seq < low) low = seq;
+  }
+  if (departed.size > 0 && tryLock(lockFd)) {
+    try {
+      for (const id of departed) setHold(w, id, 0);
+      departed.clear();
+    } finally {
+      unlock(lockFd);
     }
-  } finally {
-    unlock(lockFd);
   }
   return low;
 }

@@ -10,6 +10,7 @@
 import native from '@ipnbus/native';
 import type { Credentials, MemberInfo } from '../network.js';
 import { Reassembler } from '../reassembly.js';
+import type { HoldWords } from './hold.js';
 
 /** A datagram waiting for one peer. */
 export interface Waiting {
@@ -50,7 +51,7 @@ export class Peer {
   /** The number our hold in its hold file carries (0: none set). */
   holdSeq = 0;
   /** Its hold file, mapped (hold.ts); opened the first time we need it. */
-  holdMap: Buffer | null = null;
+  holdMap: HoldWords | null = null;
   /** Watches for room while its queue is not empty. */
   private writable: InstanceType<typeof native.Poller> | null = null;
 

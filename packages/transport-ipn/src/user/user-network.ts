@@ -34,7 +34,7 @@ import { OrderBuffer } from '../order.js';
 import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
 import { TurnTracker } from '../turn.js';
 import { SOCK_RE, closeQuietly, setBuffer, lockPolling, nextMemberId, openLock, readMarker, sockPath, tryLock, unlock } from './layout.js';
-import { createHoldFile, lowestHold, openHoldFile, removeHoldFile, setHold } from './hold.js';
+import { createHoldFile, lowestHold, openHoldFile, removeHoldFile, setHold, type HoldWords } from './hold.js';
 import { decodeMasks, encodeMasks } from './masks.js';
 import { Peer, type Waiting } from './peer.js';
 
@@ -112,7 +112,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   /** The lock file's counters, mapped: [0] last sequence number. */
   private readonly counter: Buffer;
   /** Our hold file, mapped: what senders still owe us (hold.ts). */
-  private readonly holds: Buffer;
+  private readonly holds: HoldWords;
   private readonly listenFd: number;
   private readonly epfd: number;
   private readonly poller: InstanceType<typeof native.Poller>;
@@ -172,7 +172,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private readonly hdr = Buffer.alloc(HEADER_BYTES);
 
   private constructor(dir: string, id: bigint, lossless: boolean, opts: UserOpenOptions, lockFd: number,
-    listenFd: number, epfd: number, holds: Buffer) {
+    listenFd: number, epfd: number, holds: HoldWords) {
     super();
     this.path = dir;
     this.id = id;
@@ -208,7 +208,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       listenFd = native.socket(AF_UNIX, SOCK_SEQPACKET, 0);
       epfd = native.epollCreate();
       const later: { id: bigint; path: string }[] = [];
-      let holds: Buffer;
+      let holds: HoldWords;
       // Under the lock no broadcast is in flight and no other member is
       // joining, so the set of sockets we see is exactly the membership.
       // Waited for on the event loop: this process may be a member already.
