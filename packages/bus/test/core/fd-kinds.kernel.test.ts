@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 describe('fds the kernel backend cannot carry', () => {
-  it('an AF_UNIX socket: NotSupported naming why, and the next call with a file works', async () => {
+  it('an AF_UNIX socket: NotSupported naming why, also in a fragmented call; the next call with a file works', async () => {
     expect(BACKEND).toBe('kernel');
     const C = native.constants;
     const sock = native.socket(C.AF_UNIX!, C.SOCK_SEQPACKET!, 0);
@@ -53,6 +53,19 @@ describe('fds the kernel backend cannot carry', () => {
     expect(err).toBeInstanceOf(DBusError);
     expect((err as DBusError).name).toBe(ErrorNames.NotSupported);
     expect((err as DBusError).message).toMatch(/AF_UNIX socket/);
+
+    // The same with a call too large for one datagram (fragmented).
+    const big = 'x'.repeat(300 * 1024);
+    const sock2 = native.socket(C.AF_UNIX!, C.SOCK_SEQPACKET!, 0);
+    err = undefined;
+    try {
+      await me.call({ ...T, member: 'Echo', signature: 's', body: [big] }, { fds: [sock2] });
+    } catch (e) {
+      err = e;
+    } finally {
+      closeSync(sock2);
+    }
+    expect((err as DBusError | undefined)?.name).toBe(ErrorNames.NotSupported);
 
     const file = join(scratch, 'in.txt');
     writeFileSync(file, 'a file still passes');

@@ -312,15 +312,23 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     fds: number[] | null): boolean {
     const dgrams = fragment(kind, payload, bloom, this.nextMsgId++, this.fragPayload);
     const size = payload.length + dgrams.length * HEADER_BYTES;
-    if (this.queue.length === 0 && dgrams.length === 1) {
-      // Fast path: straight to the kernel.
+    let first = 0;
+    if (this.queue.length === 0 && (dgrams.length === 1 || fds !== null)) {
+      // Fast path: straight to the kernel. Also the first fragment of a
+      // message with fds, so that a refusal of its fds is thrown here, to
+      // the sender, before any fragment is queued.
       const r = this.sendOne({ dgram: dgrams[0]!, dest, fds });
-      if (r !== 'again') return true;
+      if (r !== 'again') {
+        if (dgrams.length === 1) return true;
+        first = 1;
+      }
     } else if (this.queuedBytes + size > MAX_QUEUED_BYTES) {
       throw new TransportError('ENOBUFS', `send queue full (${this.queuedBytes} bytes waiting): wait for 'drain'`);
     }
-    dgrams.forEach((d, i) => this.queue.push({ dgram: d, dest, fds: i === 0 ? fds : null }));
-    this.queuedBytes += size;
+    for (let i = first; i < dgrams.length; i++) {
+      this.queue.push({ dgram: dgrams[i]!, dest, fds: i === 0 ? fds : null });
+      this.queuedBytes += dgrams[i]!.bytes;
+    }
     this.flush();
     if (this.queue.length > 0) {
       this.needDrain = true;
