@@ -10,8 +10,8 @@ export class Proc {
   #next = 1;
   readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  constructor(script: string, address: string) {
-    this.child = fork(script, [], { env: { ...process.env, IPNBUS_ADDRESS: address }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  constructor(script: string, address: string, env: Record<string, string> = {}) {
+    this.child = fork(script, [], { env: { ...process.env, ...env, IPNBUS_ADDRESS: address }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.ready = new Promise((resolve, reject) => {
       this.child.once('exit', (code, sig) => {
         for (const w of this.#waiting.values()) w.reject(new Error(`member exited (${code ?? sig})`));

@@ -84,6 +84,20 @@ export interface NetworkEvents {
   /** Emitted when queued sends have drained after a `false` return. */
   drain: [];
   error: [Error];
+  /**
+   * A datagram broke the protocol and was dropped (user backend: empty,
+   * truncated, malformed, or a hello claiming an id that is not the
+   * sender's). Nobody else is affected; the bus logs it.
+   */
+  rejected: [PeerViolation];
+}
+
+export interface PeerViolation {
+  /** The sender's member id, null before it has been believed. */
+  from: bigint | null;
+  /** Its process (SO_PEERCRED). */
+  pid: number;
+  reason: string;
 }
 
 export interface Network extends EventEmitter<NetworkEvents> {

@@ -935,6 +935,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     for (const fd of fds) closeQuietly(fd);
     p.reasm.abandon();
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+    this.emit('rejected', { from: p.id, pid: p.creds.pid, reason });
   }
 
   private onDatagram(p: Peer, bytes: Buffer, fds: number[], truncated: boolean): void {
@@ -1008,14 +1009,47 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     if (masks === undefined) return this.reject(p, [], 'malformed filter in hello');
     const id = body.readBigUInt64LE(0);
     if (p.id === null) {
+      // A member that connected to us says who it is: believed only if that
+      // id's listening socket belongs to the same process (its SO_PEERCRED)
+      // and no live connection already carries the id.
+      const refused = this.refuseClaim(p, id);
+      if (refused !== null) {
+        this.reject(p, [], refused);
+        this.peerGone(p);
+        return;
+      }
       p.id = id;
       this.byId.set(id, p);
+    } else if (id !== p.id) {
+      // We connected to <p.id>.sock: whoever answers there is that member.
+      return this.reject(p, [], `hello claims member ${id} on the connection to member ${p.id}`);
     }
     p.masks = masks;
     this.invalidateTargets();
     if (!p.announced) {
       p.announced = true;
       this.order.add(p.lastSeq, { t: 'join', info: p.info() });
+    }
+  }
+
+  /** Why the claim of `id` by a peer that connected to us is refused, or null to believe it. */
+  private refuseClaim(p: Peer, id: bigint): string | null {
+    if (id === 0n || id === this.id) return `hello claims member ${id}, which is not a peer's id`;
+    const known = this.byId.get(id);
+    if (known !== undefined && known.alive) return `hello claims member ${id}, already connected`;
+    let fd = -1;
+    try {
+      fd = native.socket(AF_UNIX, SOCK_SEQPACKET, 0);
+      if (native.connectUnix(fd, sockPath(this.path, id)) < 0) return `hello claims member ${id}, whose socket is not accepting`;
+      const owner = native.peerCred(fd);
+      if (owner.pid !== p.creds.pid || owner.uid !== p.creds.uid) {
+        return `hello from pid ${p.creds.pid} claims member ${id}, whose socket belongs to pid ${owner.pid}`;
+      }
+      return null;
+    } catch (err) {
+      return `hello claims member ${id}, whose socket cannot be reached (${(err as { code?: string }).code ?? 'error'})`;
+    } finally {
+      if (fd >= 0) closeQuietly(fd);
     }
   }
 

@@ -1,0 +1,72 @@
+// A hostile same-uid process for the hostile-peer test: it connects to a
+// member's mesh socket directly (no bus, no transport) and sends what an
+// honest member never would. Driven by the test over IPC.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const native = require('@ipnbus/native');
+const C = native.constants;
+const HEADER = 48;
+const dir = process.env.IPNBUS_NETWORK;
+
+/** An ipnbus datagram header (packages/transport-ipn/src/header.ts). */
+function header(kind, totalLen) {
+  const h = Buffer.alloc(HEADER);
+  h[0] = 0x49;
+  h[1] = 0x42;
+  h[2] = 1;
+  h[3] = kind;
+  h.fill(0xff, 8, 24);
+  h.writeUInt32LE(7, 32);
+  h.writeUInt32LE(0, 36);
+  h.writeUInt32LE(1, 40);
+  h.writeUInt32LE(totalLen, 44);
+  return h;
+}
+
+function send(fd, parts) {
+  const r = native.sendmsg(fd, parts, C.AF_UNIX, null, null, C.MSG_DONTWAIT);
+  if (r < 0) throw new Error(`sendmsg: ${r}`);
+  return r;
+}
+
+const ops = {
+  /** Connects to member `id`'s socket; returns the fd. */
+  connect: (id) => {
+    const fd = native.socket(C.AF_UNIX, C.SOCK_SEQPACKET, 0);
+    if (native.connectUnix(fd, join(dir, `${id}.sock`)) < 0) throw new Error('connect would block');
+    return fd;
+  },
+  /** A hello claiming to be member `claimed` (no filter). */
+  hello: (fd, claimed) => {
+    const body = Buffer.alloc(12);
+    body.writeBigUInt64LE(BigInt(claimed), 0);
+    body.writeUInt32LE(0xffffffff, 8);
+    return send(fd, [header(3, body.length), body]);
+  },
+  empty: (fd) => send(fd, [Buffer.alloc(0)]),
+  /** A filter message whose count promises 1,000 masks and carries none. */
+  truncatedFilter: (fd) => {
+    const body = Buffer.alloc(4);
+    body.writeUInt32LE(1000, 0);
+    return send(fd, [header(4, 16004), body]);
+  },
+  /** A hello cut short: 4 bytes where the id takes 8. */
+  truncatedHello: (fd) => send(fd, [header(3, 4), Buffer.alloc(4)]),
+  /** Has the member hung up on us? (A hang-up reads as 0 bytes with the peer shut down.) */
+  hungUp: (fd) => {
+    const items = native.recvmmsg(fd, 16, 70000);
+    return items.eof === true;
+  },
+};
+
+process.on('message', async ({ id, op, args }) => {
+  try {
+    process.send({ id, ok: true, result: (await ops[op](...(args ?? []))) ?? null });
+  } catch (e) {
+    process.send({ id, ok: false, error: `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}` });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ ready: true });
