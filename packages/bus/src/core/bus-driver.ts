@@ -9,12 +9,13 @@ import {
   PROPERTIES_INTERFACE,
   StartReply,
 } from './constants.js';
+import { DEBUG_STATS_INTERFACE as DBUS_STATS, debugStats, type StatsHost } from './debug-stats.js';
 import { DBusError, ErrorNames } from './errors.js';
 
 const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 
 /** What the driver needs from its connection. */
-export interface DriverHost {
+export interface DriverHost extends StatsHost {
   readonly uniqueName: string;
   readonly busId: string;
   readonly view: BusView;
@@ -45,7 +46,7 @@ const BUS_PROPERTIES: Record<string, () => Variant> = {
   // No optional feature is offered: no header filtering, no activation.
   Features: () => new Variant('as', []),
   // Extra interfaces of the bus object beyond org.freedesktop.DBus.
-  Interfaces: () => new Variant('as', [MONITORING_INTERFACE]),
+  Interfaces: () => new Variant('as', [MONITORING_INTERFACE, DBUS_STATS]),
 };
 
 export const BUS_INTROSPECTION = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"
@@ -79,6 +80,10 @@ export const BUS_INTROSPECTION = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
   </interface>
   <interface name="org.freedesktop.DBus.Monitoring">
     <method name="BecomeMonitor"><arg direction="in" type="as"/><arg direction="in" type="u"/></method>
+  </interface>
+  <interface name="org.freedesktop.DBus.Debug.Stats">
+    <method name="GetStats"><arg direction="out" type="a{sv}"/></method>
+    <method name="GetConnectionStats"><arg direction="in" type="s"/><arg direction="out" type="a{sv}"/></method>
   </interface>
   <interface name="org.freedesktop.DBus.Properties">
     <method name="Get"><arg direction="in" type="s"/><arg direction="in" type="s"/><arg direction="out" type="v"/></method>
@@ -151,6 +156,8 @@ export async function handleBusCall(host: DriverHost, msg: Message): Promise<Dri
       host.becomeMonitor(rules);
       return NONE;
     }
+  } else if (iface === DBUS_STATS) {
+    return debugStats(host, msg, member);
   } else if (iface === undefined || iface === BUS_INTERFACE) {
     return busMethod(host, msg, member);
   } else {

@@ -511,6 +511,11 @@ export class Connection extends EventEmitter implements DriverHost {
     this.#updateFilter();
   }
 
+  /** Match rules in force (each AddMatch counted), for Debug.Stats. */
+  matchRuleCount(): number {
+    return this.#ruleCount;
+  }
+
   /** Throws MatchRuleInvalid or MatchRuleNotFound. */
   removeMatch(rule: string): void {
     this.#matches.remove(rule);
