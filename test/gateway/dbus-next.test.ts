@@ -108,10 +108,12 @@ describe('gateway with dbus-next', () => {
     expect(await driver.NameHasOwner('com.example.Second')).toBe(false);
 
     // And the other way: the dbus-next client takes and drops a name.
+    // The service learns of it from the name record, a broadcast that may
+    // still be on its way when the client has its reply.
     await client.requestName('com.example.FromNext', 0);
-    expect(svc.conn.getNameOwner('com.example.FromNext')).toBe(client.name);
+    await until(() => svc.conn.getNameOwner('com.example.FromNext') === client.name, 5000, 'the service to see the new owner');
     await client.releaseName('com.example.FromNext');
-    expect(svc.conn.getNameOwner('com.example.FromNext')).toBeUndefined();
+    await until(() => svc.conn.getNameOwner('com.example.FromNext') === undefined, 5000, 'the service to see the name released');
   });
 
   it('signals both ways: native -> dbus-next proxy, dbus-next service -> native match rule', async () => {
