@@ -1,4 +1,4 @@
-// Each published package depends at run time on exactly what its code uses:
+// Each published package (and the private bench workspace) depends at run time on exactly what its code uses:
 // every package its sources import is in "dependencies", and every entry of
 // "dependencies" is imported (or, for the addon, used by its build).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './fresh-clone.js';
 
-const PUBLISHED = [
+const PACKAGES = [
   { dir: 'native', sources: ['index.cjs', 'binding.gyp', 'scripts'] },
   { dir: 'packages/transport-ipn', sources: ['src'] },
   { dir: 'packages/bus', sources: ['src', 'bin'] },
+  // Private, but held to the same rule: it is where dbus-next and cli-progress went.
+  { dir: 'packages/bench', sources: ['src'] },
 ];
 
 function filesUnder(path: string): string[] {
@@ -42,7 +44,7 @@ function usedPackages(dir: string, sources: string[]): Set<string> {
   return used;
 }
 
-describe.each(PUBLISHED)('$dir', ({ dir, sources }) => {
+describe.each(PACKAGES)('$dir', ({ dir, sources }) => {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   const declared = new Set(Object.keys(pkg.dependencies ?? {}));
   const used = usedPackages(dir, sources);
