@@ -6,7 +6,8 @@
  *
  * Which files may travel: none that can itself hold files in flight.  An
  * AF_UNIX socket queues SCM_RIGHTS files, an io_uring instance holds
- * registered files, an AF_IPN socket queues SCM_RIGHTS files: if one of
+ * registered files, Android binder holds the files of pending
+ * transactions, an AF_IPN socket queues SCM_RIGHTS files: if one of
  * them could sit in an IPN queue, a member's own socket could end up
  * (through it) holding the only reference to that member, a cycle nothing
  * would ever free.  af_unix collects such cycles with a garbage collector
@@ -39,6 +40,7 @@
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/magic.h>
+#include <linux/module.h>
 #include <linux/net.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -161,6 +163,18 @@ static bool ipn_file_is_io_uring(struct file *file)
 	       !strcmp(file->f_path.dentry->d_name.name, "[io_uring]");
 }
 
+/*
+ * Android binder holds files in flight in pending transactions.  Its files
+ * are recognised by the module that provides them, binder_linux in
+ * distribution kernels (a kernel with binder built in is not covered).
+ */
+static bool ipn_file_is_binder(struct file *file)
+{
+	struct module *owner = file->f_op->owner;
+
+	return owner && !strcmp(module_name(owner), "binder_linux");
+}
+
 /* Can @file hold files in flight (and so close a cycle through IPN)? */
 static bool ipn_file_carries_files(struct file *file)
 {
@@ -169,7 +183,7 @@ static bool ipn_file_carries_files(struct file *file)
 	if (sock)
 		return sock->ops->family == AF_UNIX ||
 		       sock->ops->family == ipn_family;
-	return ipn_file_is_io_uring(file);
+	return ipn_file_is_io_uring(file) || ipn_file_is_binder(file);
 }
 
 /**
@@ -181,8 +195,8 @@ static bool ipn_file_carries_files(struct file *file)
  *
  * Return: 0; -EINVAL for a malformed or other control message; -EBADF
  * for a bad descriptor; -EOPNOTSUPP for a file that can carry files
- * (AF_UNIX or AF_IPN socket, io_uring); -ETOOMANYREFS past the sender's
- * RLIMIT_NOFILE of files in flight; -ENOMEM.
+ * (AF_UNIX or AF_IPN socket, io_uring, binder); -ETOOMANYREFS past the
+ * sender's RLIMIT_NOFILE of files in flight; -ENOMEM.
  */
 int ipn_scm_from_msg(struct msghdr *msg, struct ipn_fds **ret)
 {

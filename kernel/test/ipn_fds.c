@@ -672,6 +672,21 @@ static void test_cycles(void)
 	    "(%d)", ref0, module_refcnt());
 }
 
+/* Android binder's device, loading Debian's binder_linux module first. */
+static int open_binder(void)
+{
+	pid_t p = fork();
+	int st;
+
+	if (p == 0) {
+		execlp("modprobe", "modprobe", "-q", "binder_linux",
+		       (char *)NULL);
+		_exit(127);
+	}
+	waitpid(p, &st, 0);
+	return open("/dev/binder", O_RDWR | O_CLOEXEC);
+}
+
 /* Which files pass: everything that cannot itself hold files in flight. */
 static void test_file_kinds(void)
 {
@@ -679,7 +694,7 @@ static void test_file_kinds(void)
 	int b = ipn_open(netpath("kinds"), 0);
 	int other = ipn_open(netpath("kinds"), 0);
 	unsigned long long bid = ipn_id(b);
-	int p[2], sv[2], mfd, efd, udp, ring, fds[4];
+	int p[2], sv[2], mfd, efd, udp, ring, binder, fds[4];
 	char cbuf[CMSG_SPACE(8 * sizeof(int))], data[8], got[8];
 	struct iovec iov = { data, sizeof(data) };
 	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -726,6 +741,12 @@ static void test_file_kinds(void)
 	errno = 0;
 	tap(send_many(a, bid, &other, 1) < 0 && errno == EOPNOTSUPP,
 	    "an AF_IPN socket -> EOPNOTSUPP");
+	binder = open_binder();
+	errno = 0;
+	tap(binder >= 0 && send_many(a, bid, &binder, 1) < 0 &&
+	    errno == EOPNOTSUPP, "/dev/binder (binder_linux) -> EOPNOTSUPP");
+	if (binder >= 0)
+		close(binder);
 	fds[0] = p[1];
 	fds[1] = sv[0];
 	errno = 0;

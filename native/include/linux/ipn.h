@@ -46,8 +46,8 @@ struct sockaddr_ipn_member {
 /*
  * Passing files: SCM_RIGHTS on unicast only (EINVAL on a broadcast), up to
  * 253 per message.  Files that can themselves hold files in flight (AF_UNIX
- * and AF_IPN sockets, io_uring instances) are refused with EOPNOTSUPP, so
- * no reference cycle can form through an IPN queue.  Files in flight count
+ * and AF_IPN sockets, io_uring instances, Android binder) are refused with
+ * EOPNOTSUPP, so no reference cycle can form through an IPN queue.  Files in flight count
  * against the sending user's RLIMIT_NOFILE (ETOOMANYREFS past it) until
  * they are read or freed.  The receiver gets MSG_CTRUNC when its control
  * buffer cannot take them all; 32-bit receivers get them too.
