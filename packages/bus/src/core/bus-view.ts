@@ -147,8 +147,12 @@ export class BusView {
   apply(state: NameState): void {
     const cur = this.#names.get(state.name);
     if (cur !== undefined && cur.version >= state.version) return;
-    const clean = dropMembers(state, (id) => this.#gone(id)).state;
-    this.#set(clean, cur);
+    this.#set(this.withoutGone(state), cur);
+  }
+
+  /** `state` as apply() would keep it: without the claims of members known to have left or dead on disk. */
+  withoutGone(state: NameState): NameState {
+    return dropMembers(state, (id) => this.#gone(id)).state;
   }
 
   #set(next: NameState, cur: NameState | undefined): void {

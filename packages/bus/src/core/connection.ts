@@ -1,5 +1,6 @@
 // Connection: one member of a brokerless bus, with D-Bus semantics (routing, calls, names, matches).
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import type { IncomingMessage, MemberInfo, Network } from '@ipnbus/transport-ipn';
 import {
   MessageFlags,
@@ -171,7 +172,9 @@ export class Connection extends EventEmitter implements DriverHost {
       self,
       init.network.members(),
       (name, oldOwner, newOwner) => {
-        if (this.#ready && !this.#closed) this.#bus.ownerChanged(name, oldOwner, newOwner);
+        if (this.#closed) return;
+        if (!name.startsWith(':')) this.#names.ownerChanged(name, oldOwner, newOwner);
+        if (this.#ready) this.#bus.ownerChanged(name, oldOwner, newOwner);
       },
       (id) => this.#probe(id),
       init.dir.generation,
@@ -183,6 +186,7 @@ export class Connection extends EventEmitter implements DriverHost {
       memberId: this.memberId,
       uniqueName: this.uniqueName,
       alive: (id) => this.#probe(id),
+      livePath: (id) => join(init.dir.liveDir, id.toString()),
       log: this.#log,
       limits: this.#limits,
     });

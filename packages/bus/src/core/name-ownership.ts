@@ -3,10 +3,11 @@ import type { Network } from '@ipnbus/transport-ipn';
 import { encodeMessage, isValidBusName, type Message } from '../wire/index.js';
 import { announcement, parseAnnouncement } from './announce.js';
 import type { BusView } from './bus-view.js';
-import { BUS_NAME } from './constants.js';
+import { BUS_NAME, NameFlag } from './constants.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
 import { limitExceeded, type ConnectionLimits } from './limits.js';
 import type { Logger } from './logger.js';
+import { LOCK_WAIT_MS } from './flock.js';
 import {
   releaseName as releaseNameOp,
   requestName as requestNameOp,
@@ -14,6 +15,7 @@ import {
   type Outcome,
 } from './name-state.js';
 import type { NameStore } from './name-store.js';
+import { OwnerLocks, lockHolders, readLockTable } from './owner-locks.js';
 import { SerialCounter } from './serial-counter.js';
 
 export interface NameOwnershipInit {
@@ -24,6 +26,8 @@ export interface NameOwnershipInit {
   uniqueName: string;
   /** Is member `id` alive (its member lock held)? */
   alive: (id: bigint) => boolean;
+  /** The file member `id` keeps locked for its whole life (liveness.ts). */
+  livePath: (id: bigint) => string;
   log: Logger;
   limits: ConnectionLimits;
 }
@@ -41,6 +45,10 @@ export class NameOwnership {
   readonly #memberId: bigint;
   readonly #uniqueName: string;
   readonly #alive: (id: bigint) => boolean;
+  readonly #livePath: (id: bigint) => string;
+  readonly #ownerLocks: OwnerLocks;
+  /** Names whose owner lock we wait for (the old owner has not let go yet). */
+  readonly #waiting = new Set<string>();
   readonly #log: Logger;
   readonly #limits: ConnectionLimits;
   readonly #recordSerial = new SerialCounter();
@@ -53,6 +61,8 @@ export class NameOwnership {
     this.#memberId = init.memberId;
     this.#uniqueName = init.uniqueName;
     this.#alive = init.alive;
+    this.#livePath = init.livePath;
+    this.#ownerLocks = new OwnerLocks((name) => init.store.ownerLockPath(name));
     this.#log = init.log;
     this.#limits = init.limits;
   }
@@ -63,9 +73,7 @@ export class NameOwnership {
 
   /** Fills the view from the names directory (at connect: listen for records first). */
   loadSnapshot(): void {
-    for (const state of this.#store.readAll()) {
-      this.#view.apply({ ...state, owners: state.owners.filter((c) => !this.gone(c.id)) });
-    }
+    for (const state of this.#store.readAll()) this.#applyChecked(state);
   }
 
   /** RequestName; resolves with the spec's reply code (RequestNameReply). */
@@ -117,7 +125,11 @@ export class NameOwnership {
     const hint = parseAnnouncement(msg);
     if (hint === undefined || this.#closed) return;
     try {
-      this.#view.apply(this.#store.read(hint.name));
+      if (this.#applyChecked(this.#store.read(hint.name))) return;
+      // The file may have been rewritten by someone else since: the owner's
+      // own announcement carries its record, believed under the same check.
+      const from = msg.sender === undefined ? undefined : this.#view.memberIdOf(msg.sender);
+      if (from !== undefined && hint.owners[0]?.id === from) this.#applyChecked(hint);
     } catch (e) {
       this.#log.warn({ name: hint.name, err: errorText(e) }, 'cannot read a name record');
     }
@@ -144,7 +156,7 @@ export class NameOwnership {
         this.#log.warn({ name, err: errorText(e) }, 'cannot read a name record');
         continue;
       }
-      if (disk.owners[0]?.id === id || disk.handedOverFrom === id) this.#view.apply(disk);
+      if (disk.owners[0]?.id === id || disk.handedOverFrom === id) this.#applyChecked(disk);
     }
   }
 
@@ -164,9 +176,118 @@ export class NameOwnership {
     }
   }
 
-  /** No more changes to the view (the connection is closing). */
+  /**
+   * Our view's primary owner of `name` changed: we hold its owner lock
+   * exactly while we are the primary owner.
+   */
+  ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
+    if (this.#closed) return;
+    if (oldOwner === this.#memberId && newOwner !== this.#memberId) this.#ownerLocks.release(name);
+    if (newOwner === this.#memberId) this.#takeOwnerLock(name);
+  }
+
+  /** No more changes to the view (the connection is closing); our owner locks go. */
   close(): void {
     this.#closed = true;
+    this.#ownerLocks.releaseAll();
+  }
+
+  /**
+   * Applies a record read from the names directory if the kernel backs it:
+   * a change of primary owner is believed only if the old primary no
+   * longer holds the name's owner lock and the lock is free or held by the
+   * new primary (/proc/locks names the holder's pid, which must be the pid
+   * holding the member's own live lock). Anyone who can write the directory
+   * can write a record; only the owner holds the lock, so a name whose
+   * owner is alive cannot be taken by rewriting its record. Queue order and
+   * flags are not vouched for, nor who takes a name that is free.
+   */
+  #applyChecked(disk: NameState): boolean {
+    const cur = this.#view.nameState(disk.name);
+    if (cur !== undefined && disk.version <= cur.version) return false;
+    const live = this.#view.withoutGone(disk);
+    const oldOwner = cur?.owners[0]?.id;
+    const newOwner = live.owners[0]?.id;
+    if (oldOwner === newOwner && newOwner !== undefined) {
+      this.#view.apply(live);
+      return true;
+    }
+    const table = readLockTable();
+    if (table === undefined) {
+      // No /proc/locks to ask: the record is all there is.
+      this.#view.apply(live);
+      return true;
+    }
+    // Passed to us: take the lock now if it is free (the old owner let go).
+    const tookNow = newOwner === this.#memberId && !this.#ownerLocks.holding(disk.name) && this.#ownerLocks.tryTake(disk.name);
+    const oldHolds = oldOwner !== undefined && !this.gone(oldOwner) && this.#holdsOwnerLock(table, disk.name, oldOwner);
+    // While nobody holds the lock the name is free for the taking: a record
+    // passing it on (from an owner that died or let go) is believed, and its
+    // new owner takes the lock next. Once held, only its holder is believed.
+    const free = lockHolders(table, this.#store.ownerLockPath(disk.name)).size === 0;
+    const newHolds = free || (newOwner !== undefined && this.#holdsOwnerLock(table, disk.name, newOwner));
+    if (!oldHolds && newHolds) {
+      this.#view.apply(live);
+      // Others saw the record before we held the lock: have them look again.
+      if (tookNow) this.#announce(this.#view.nameState(disk.name) ?? live);
+      return true;
+    }
+    if (oldOwner === this.#memberId && cur !== undefined && replacesUs(cur, live, this.#memberId)) {
+      // A replacement we allowed: let go, so the new owner can take the lock
+      // and announce again; until then our view keeps us.
+      this.#ownerLocks.release(disk.name);
+    } else if (newOwner === this.#memberId) {
+      // Passed to us (released or replaced): believed once we hold the lock.
+      this.#takeOwnerLock(disk.name);
+    } else {
+      this.#log.warn(
+        { name: disk.name, claimed: newOwner?.toString() ?? '', version: disk.version },
+        'ignoring a name record its owner lock does not back',
+      );
+    }
+    return false;
+  }
+
+  #holdsOwnerLock(table: Map<string, Set<number>>, name: string, id: bigint): boolean {
+    if (id === this.#memberId) return this.#ownerLocks.holding(name);
+    const holders = lockHolders(table, this.#store.ownerLockPath(name));
+    if (holders.size === 0) return false;
+    for (const pid of lockHolders(table, this.#livePath(id))) if (holders.has(pid)) return true;
+    return false;
+  }
+
+  /**
+   * Takes the owner lock of a name we are primary owner of; if its old
+   * owner still holds it (it has not seen the change yet), polls without
+   * blocking until it lets go, then announces the record again so that
+   * every member checks it once more.
+   */
+  #takeOwnerLock(name: string): void {
+    if (this.#ownerLocks.tryTake(name)) return;
+    if (this.#waiting.has(name)) return;
+    this.#waiting.add(name);
+    void (async () => {
+      const deadline = Date.now() + LOCK_WAIT_MS;
+      let pause = 1;
+      try {
+        while (!this.#closed && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, pause));
+          pause = Math.min(pause * 2, 20);
+          if (this.#closed) return;
+          const mine = this.#store.read(name);
+          if (mine.owners[0]?.id !== this.#memberId) return;
+          if (!this.#ownerLocks.tryTake(name)) continue;
+          this.#applyChecked(mine);
+          this.#announce(this.#view.nameState(name) ?? mine);
+          return;
+        }
+        this.#log.warn({ name }, 'the owner lock of a name we own was not released in time');
+      } catch (e) {
+        this.#log.warn({ name, err: errorText(e) }, 'cannot take the owner lock of a name');
+      } finally {
+        this.#waiting.delete(name);
+      }
+    })();
   }
 
   #checkOpen(): void {
@@ -199,12 +320,21 @@ export class NameOwnership {
   }
 
   readonly #publish = (state: NameState): void => {
+    // The owner lock follows the record, before anyone reads it: taken when
+    // we became primary owner (the old owner's is free unless it is being
+    // replaced), dropped when we stopped being it.
+    if (state.owners[0]?.id === this.#memberId) this.#takeOwnerLock(state.name);
+    else this.#ownerLocks.release(state.name);
+    this.#announce(state);
+  };
+
+  #announce(state: NameState): void {
     // No bloom: every member must see every record. Out now, not at the end
     // of the turn: the caller may tell others it owns the name before that
     // (as dbus-daemon sends NameOwnerChanged before the RequestName reply).
     this.#network.broadcast(encodeMessage(this.#record(state)));
     this.#network.flushPending();
-  };
+  }
 
   /** A change to a name record; file-system trouble becomes a DBusError. */
   async #mutate<R>(name: string, fn: (s: NameState) => Outcome<R>): Promise<{ state: NameState; reply: R }> {
@@ -215,4 +345,18 @@ export class NameOwnership {
       throw new DBusError(ErrorNames.Failed, `cannot change the record of ${name}: ${errorText(e)}`, { cause: e });
     }
   }
+}
+
+/** Does `next` replace us (primary in `cur`, allowing it) with a member that asked to replace? */
+function replacesUs(cur: NameState, next: NameState, self: bigint): boolean {
+  const ours = cur.owners[0];
+  const theirs = next.owners[0];
+  return (
+    ours !== undefined &&
+    ours.id === self &&
+    theirs !== undefined &&
+    theirs.id !== self &&
+    (ours.flags & NameFlag.ALLOW_REPLACEMENT) !== 0 &&
+    (theirs.flags & NameFlag.REPLACE_EXISTING) !== 0
+  );
 }

@@ -64,6 +64,11 @@ export class NameStore {
     return { name, version: 0, owners: [] };
   }
 
+  /** The file the primary owner of `name` keeps locked (owner-locks.ts). */
+  ownerLockPath(name: string): string {
+    return join(this.#dir.namesDir, fileBase(name) + '.owner');
+  }
+
   /** The stored state of `name` (version 0 and no owners if none). */
   read(name: string): NameState {
     const path = join(this.#dir.namesDir, fileBase(name) + '.json');

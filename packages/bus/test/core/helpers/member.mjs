@@ -1,6 +1,7 @@
 // A bus member in its own process, driven by the test over IPC; runs the compiled core (dist/).
 import { openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import { connect, DBusError } from '../../../dist/core/index.js';
+import { encodeMessage } from '../../../dist/wire/index.js';
 
 const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
 const conn = await connect({ address: process.env.IPNBUS_ADDRESS, backend });
@@ -57,6 +58,11 @@ const ops = {
   },
   emit: (path, iface, member, sig, body) => conn.emitSignal(path, iface, member, sig, body),
   send: (msg) => conn.send(msg),
+  /** A hostile member's broadcast: straight to the transport, no bloom (as core's name records go). */
+  rawBroadcast: (msg) => {
+    conn.network.broadcast(encodeMessage({ flags: 0, serial: 1, sender: conn.uniqueName, ...msg }));
+    conn.network.flushPending();
+  },
   serve: () => {
     conn.on('methodCall', (call) => {
       const h = call.msg.interface === 'org.example.Test' ? handlers[call.msg.member] : undefined;
