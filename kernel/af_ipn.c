@@ -112,6 +112,7 @@ static void ipn_default_rcvbuf(struct sock *sk, u32 mtu)
 	u64 room = min_t(u64, (u64)mtu * IPN_RCVBUF_MTUS,
 			 IPN_RCVBUF_DEFAULT_MAX);
 
+	sock_owned_by_me(sk);
 	room = min_t(u64, room, READ_ONCE(sysctl_rmem_max));
 
 	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK) && sk->sk_rcvbuf < room)
@@ -125,6 +126,8 @@ static void ipn_default_rcvbuf(struct sock *sk, u32 mtu)
 static void ipn_join(struct ipn_network *net, struct ipn_sock *ipn,
 		     bool may_recv, bool may_send)
 {
+	sock_owned_by_me(&ipn->sk);
+	lockdep_assert_held(&ipn_nets_mutex);
 	ipn_default_rcvbuf(&ipn->sk, net->mtu);
 	mutex_lock(&net->lock);
 	ipn->id = net->next_id++;
@@ -138,6 +141,12 @@ static void ipn_join(struct ipn_network *net, struct ipn_sock *ipn,
 	ipn_event_all(net, ipn, IPN_EVENT_JOIN);
 	if (ipn->events)
 		ipn_event_snapshot(net, ipn);
+	/*
+	 * Publishes the member: pairs with the smp_load_acquire() of ->net
+	 * in the socket calls that run without lock_sock (getname, poll,
+	 * getsockopt, sendmsg, recvmsg), so whoever sees ->net also sees
+	 * ->id, ->may_recv and ->may_send set above.
+	 */
 	smp_store_release(&ipn->net, net);
 	mutex_unlock(&net->lock);
 }
@@ -322,7 +331,9 @@ out_path:
 static int ipn_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 {
 	struct sockaddr_ipn *sipn = (struct sockaddr_ipn *)uaddr;
+	/* pairs with smp_store_release() in ipn_join() */
 	struct ipn_network *net = smp_load_acquire(&ipn_sk(sock->sk)->net);
+	size_t len;
 
 	if (peer)
 		return -EOPNOTSUPP;
@@ -330,15 +341,21 @@ static int ipn_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	sipn->sipn_family = ipn_family;
 	if (!net)
 		return offsetof(struct sockaddr_ipn, sipn_path);
-	strscpy(sipn->sipn_path, net->name, sizeof(sipn->sipn_path));
-	return offsetof(struct sockaddr_ipn, sipn_path) +
-	       strnlen(sipn->sipn_path, sizeof(sipn->sipn_path) - 1) + 1;
+	/*
+	 * The whole path as bound: one of IPN_PATH_MAX bytes fills
+	 * sipn_path with no room for a NUL, as in af_unix.
+	 */
+	len = strnlen(net->name, IPN_PATH_MAX);
+	memcpy(sipn->sipn_path, net->name, len);
+	return offsetof(struct sockaddr_ipn, sipn_path) + len +
+	       (len < IPN_PATH_MAX);
 }
 
 static __poll_t ipn_poll(struct file *file, struct socket *sock,
 			 poll_table *wait)
 {
 	struct ipn_sock *ipn = ipn_sk(sock->sk);
+	/* pairs with smp_store_release() in ipn_join() */
 	struct ipn_network *net = smp_load_acquire(&ipn->net);
 	__poll_t mask = datagram_poll(file, sock, wait);
 
@@ -346,6 +363,10 @@ static __poll_t ipn_poll(struct file *file, struct socket *sock,
 		return mask;
 	/* Receivers wake net->wait when they make room. */
 	poll_wait(file, &net->wait, wait);
+	/*
+	 * Orders being on net->wait before the room check; pairs with the
+	 * second smp_mb() in ipn_lossless_read().
+	 */
 	smp_mb();
 	if ((mask & EPOLLOUT) && !ipn_net_has_room(net, ipn))
 		mask &= ~(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
@@ -455,6 +476,7 @@ static int ipn_getsockopt(struct socket *sock, int level, int optname,
 			  char __user *optval, int __user *optlen)
 {
 	struct ipn_sock *ipn = ipn_sk(sock->sk);
+	/* pairs with smp_store_release() in ipn_join() */
 	struct ipn_network *net = smp_load_acquire(&ipn->net);
 	union {
 		int i;
@@ -527,6 +549,7 @@ static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
 	struct sock *sk = sock->sk;
 	struct ipn_sock *self = ipn_sk(sk);
+	/* pairs with smp_store_release() in ipn_join() */
 	struct ipn_network *net = smp_load_acquire(&self->net);
 	struct ipn_skb_parms *cb;
 	struct ipn_fds *fds = NULL;
@@ -545,10 +568,16 @@ static int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		DECLARE_SOCKADDR(struct sockaddr_ipn_member *, dst,
 				 msg->msg_name);
 
-		if (msg->msg_namelen < (int)sizeof(*dst))
+		/*
+		 * Only a member address: a struct sockaddr_ipn (a path) is
+		 * longer and carries path bytes where the pad and id are.
+		 */
+		if (msg->msg_namelen != (int)sizeof(*dst))
 			return -EINVAL;
 		if (dst->sipnm_family != ipn_family)
 			return -EAFNOSUPPORT;
+		if (dst->sipnm_pad[0] || dst->sipnm_pad[1] || dst->sipnm_pad[2])
+			return -EINVAL;
 		if (!dst->sipnm_id)
 			return -EHOSTUNREACH;
 		to = dst->sipnm_id;
@@ -657,6 +686,7 @@ static int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 {
 	struct sock *sk = sock->sk;
 	struct ipn_sock *ipn = ipn_sk(sk);
+	/* pairs with smp_store_release() in ipn_join() */
 	struct ipn_network *net = smp_load_acquire(&ipn->net);
 	struct sk_buff *skb, *last;
 	struct ipn_skb_parms *cb;

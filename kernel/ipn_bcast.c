@@ -148,11 +148,12 @@ static struct sk_buff *ipn_clone_filtered(struct ipn_sock *rx,
  * a waiting sender wakes once per half queue, not once per message.
  * Called under net->lock.
  */
-static bool ipn_rx_congested(struct ipn_sock *rx)
+static bool ipn_rx_congested(struct ipn_network *net, struct ipn_sock *rx)
 {
 	int rmem = atomic_read(&rx->sk.sk_rmem_alloc);
 	int buf = READ_ONCE(rx->sk.sk_rcvbuf);
 
+	lockdep_assert_held(&net->lock);
 	if (rmem >= buf) {
 		if (!READ_ONCE(rx->congested)) {
 			WRITE_ONCE(rx->stall_mark, jiffies);
@@ -207,9 +208,10 @@ static bool ipn_rx_holds(struct ipn_network *net, struct ipn_sock *rx)
 	return true;
 }
 
-/* Does @rx lose a message that finds its queue full? */
+/* Does @rx lose a message that finds its queue full?  Under net->lock. */
 static bool ipn_rx_lossy(struct ipn_network *net, struct ipn_sock *rx)
 {
+	lockdep_assert_held(&net->lock);
 	return !(net->flags & IPN_FLAG_LOSSLESS) || READ_ONCE(rx->overrun);
 }
 
@@ -229,12 +231,24 @@ void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn)
 
 	/* a receiver that reads is not stalled: its timeout starts again */
 	WRITE_ONCE(ipn->stall_mark, jiffies);
+	/*
+	 * Orders the room just freed (sk_rmem_alloc, by the caller) before
+	 * the read of ->congested; pairs with the sender setting ->congested
+	 * under net->lock and then re-checking the room in
+	 * ipn_lock_for_send().
+	 */
 	smp_mb();
 	if (!READ_ONCE(ipn->congested) ||
 	    atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) / 2)
 		return;
 	WRITE_ONCE(ipn->congested, false);
 	WRITE_ONCE(ipn->overrun, false);
+	/*
+	 * Orders clearing ->congested before waitqueue_active(); pairs with
+	 * the smp_mb() after add_wait_queue() in ipn_lock_for_send() and
+	 * after poll_wait() in ipn_poll(): either the waiter sees the room,
+	 * or we see the waiter and wake it.
+	 */
 	smp_mb();
 	if (waitqueue_active(&net->wait))
 		wake_up_interruptible_sync_poll(&net->wait,
@@ -248,7 +262,8 @@ static bool ipn_rx_blocks(struct ipn_network *net, struct ipn_sock *rx,
 	struct sk_buff *nskb;
 	int err;
 
-	if (!ipn_rx_congested(rx) || !ipn_rx_holds(net, rx))
+	lockdep_assert_held(&net->lock);
+	if (!ipn_rx_congested(net, rx) || !ipn_rx_holds(net, rx))
 		return false;
 	if (!rcu_access_pointer(rx->sk.sk_filter))
 		return true;
@@ -260,10 +275,12 @@ static bool ipn_rx_blocks(struct ipn_network *net, struct ipn_sock *rx,
 	return true;
 }
 
+/* The member of @net with id @id, or NULL.  Called under net->lock. */
 static struct ipn_sock *ipn_find_member(struct ipn_network *net, u64 id)
 {
 	struct ipn_sock *rx;
 
+	lockdep_assert_held(&net->lock);
 	list_for_each_entry(rx, &net->members, member)
 		if (rx->id == id)
 			return rx;
@@ -279,9 +296,10 @@ static bool ipn_send_blocks(struct ipn_network *net, struct ipn_sock *self,
 {
 	struct ipn_sock *rx;
 
+	lockdep_assert_held(&net->lock);
 	if (to) {
 		rx = ipn_find_member(net, to);
-		return rx && rx->may_recv && ipn_rx_congested(rx) &&
+		return rx && rx->may_recv && ipn_rx_congested(net, rx) &&
 		       ipn_rx_holds(net, rx);
 	}
 	list_for_each_entry(rx, &net->members, member)
@@ -307,7 +325,7 @@ bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self)
 
 	mutex_lock(&net->lock);
 	list_for_each_entry(rx, &net->members, member) {
-		if (ipn_is_receiver(rx, self) && ipn_rx_congested(rx) &&
+		if (ipn_is_receiver(rx, self) && ipn_rx_congested(net, rx) &&
 		    ipn_rx_holds(net, rx)) {
 			room = false;
 			break;
@@ -346,6 +364,11 @@ static int ipn_lock_for_send(struct ipn_network *net, struct ipn_sock *self,
 			/* Re-check once on the queue so no wake-up is lost. */
 			add_wait_queue(&net->wait, &wait);
 			queued = true;
+			/*
+			 * Orders being on net->wait before the re-check of
+			 * the room; pairs with the second smp_mb() in
+			 * ipn_lossless_read().
+			 */
 			smp_mb();
 		} else {
 			*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
@@ -358,11 +381,13 @@ static int ipn_lock_for_send(struct ipn_network *net, struct ipn_sock *self,
 }
 
 /* Queue @skb on @rx.  Called under net->lock; takes over @skb. */
-static void ipn_queue(struct ipn_sock *rx, struct sk_buff *skb)
+static void ipn_queue(struct ipn_network *net, struct ipn_sock *rx,
+		      struct sk_buff *skb)
 {
 	struct ipn_skb_parms *cb = IPNCB(skb);
 	struct sock *sk = &rx->sk;
 
+	lockdep_assert_held(&net->lock);
 	cb->dropped = rx->pending_drops;
 	rx->pending_drops = 0;
 	get_pid(cb->pid);
@@ -373,8 +398,9 @@ static void ipn_queue(struct ipn_sock *rx, struct sk_buff *skb)
 }
 
 /* Count a lost message for @rx.  Called under net->lock. */
-static void ipn_drop(struct ipn_sock *rx)
+static void ipn_drop(struct ipn_network *net, struct ipn_sock *rx)
 {
+	lockdep_assert_held(&net->lock);
 	WRITE_ONCE(rx->drops, rx->drops + 1);
 	rx->pending_drops++;
 }
@@ -405,21 +431,21 @@ int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo)
 			continue;
 		if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx) &&
 		    !rcu_access_pointer(rx->sk.sk_filter)) {
-			ipn_drop(rx);
+			ipn_drop(net, rx);
 			continue;
 		}
 		nskb = ipn_clone_filtered(rx, skb, &err);
 		if (!nskb) {
 			if (err)
-				ipn_drop(rx);
+				ipn_drop(net, rx);
 			continue;
 		}
 		if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx)) {
 			consume_skb(nskb);
-			ipn_drop(rx);
+			ipn_drop(net, rx);
 			continue;
 		}
-		ipn_queue(rx, nskb);
+		ipn_queue(net, rx, nskb);
 	}
 	mutex_unlock(&net->lock);
 	return 0;
@@ -458,14 +484,14 @@ int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
 		goto out;
 	}
 	if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx)) {
-		ipn_drop(rx);
+		ipn_drop(net, rx);
 		consume_skb(skb);
 		goto out;
 	}
 	skb_orphan(skb);
 	IPNCB(skb)->fp = *fpp;
 	*fpp = NULL;
-	ipn_queue(rx, skb);
+	ipn_queue(net, rx, skb);
 out:
 	mutex_unlock(&net->lock);
 	return err;
@@ -501,40 +527,42 @@ static struct sk_buff *ipn_event_skb(struct ipn_sock *subject, u16 event)
  * tells the receiver that its view is stale.  If it cannot be allocated,
  * the next event for @to tries again.  Called under net->lock.
  */
-static void ipn_event_overrun(struct ipn_sock *to)
+static void ipn_event_overrun(struct ipn_network *net, struct ipn_sock *to)
 {
 	struct sk_buff *skb;
 
+	lockdep_assert_held(&net->lock);
 	if (!to->events_lost || to->overrun_queued)
 		return;
 	skb = ipn_event_skb(NULL, IPN_EVENT_OVERRUN);
 	if (!skb)
 		return;
 	to->overrun_queued = true;
-	ipn_queue(to, skb);
+	ipn_queue(net, to, skb);
 }
 
 /*
  * Queue one membership event about @subject on @to, if its queue has
  * room; else count it as lost.  Called under net->lock.
  */
-static void ipn_event_one(struct ipn_sock *to, struct ipn_sock *subject,
-			  u16 event)
+static void ipn_event_one(struct ipn_network *net, struct ipn_sock *to,
+			  struct ipn_sock *subject, u16 event)
 {
 	struct sk_buff *skb = NULL;
 
+	lockdep_assert_held(&net->lock);
 	if (!to->may_recv)
 		return;
-	ipn_event_overrun(to);
+	ipn_event_overrun(net, to);
 	if (!ipn_rx_full(to))
 		skb = ipn_event_skb(subject, event);
 	if (!skb) {
 		if (to->events_lost < U32_MAX)
 			to->events_lost++;
-		ipn_event_overrun(to);
+		ipn_event_overrun(net, to);
 		return;
 	}
-	ipn_queue(to, skb);
+	ipn_queue(net, to, skb);
 }
 
 /**
@@ -573,7 +601,7 @@ void ipn_event_all(struct ipn_network *net, struct ipn_sock *subject,
 	lockdep_assert_held(&net->lock);
 	list_for_each_entry(rx, &net->members, member)
 		if (rx != subject && READ_ONCE(rx->events))
-			ipn_event_one(rx, subject, event);
+			ipn_event_one(net, rx, subject, event);
 }
 
 /**
@@ -588,5 +616,5 @@ void ipn_event_snapshot(struct ipn_network *net, struct ipn_sock *to)
 	lockdep_assert_held(&net->lock);
 	list_for_each_entry(m, &net->members, member)
 		if (m != to)
-			ipn_event_one(to, m, IPN_EVENT_JOIN);
+			ipn_event_one(net, to, m, IPN_EVENT_JOIN);
 }

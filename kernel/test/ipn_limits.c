@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
+#include <stddef.h>
 #include <linux/sock_diag.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -657,6 +658,100 @@ static void test_proc_visibility(void)
 	unlink(own);
 }
 
+/* Bind a network at a path of exactly @len bytes (no NUL when 108). */
+static int bind_len(size_t len, char *path)
+{
+	struct sockaddr_ipn a = { .sipn_family = ipn_af() };
+	int fd = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
+	size_t n = snprintf(path, IPN_PATH_MAX + 1, "%s/", dir);
+
+	memset(path + n, 'p', len - n);
+	path[len] = '\0';
+	unlink(path);
+	memcpy(a.sipn_path, path, len);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a,
+			   offsetof(struct sockaddr_ipn, sipn_path) + len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void test_getsockname_long(void)
+{
+	char path[IPN_PATH_MAX + 1];
+	struct sockaddr_storage ss;
+	struct sockaddr_ipn *got = (struct sockaddr_ipn *)&ss;
+	socklen_t len;
+	size_t want[2] = { IPN_PATH_MAX - 1, IPN_PATH_MAX }, i;
+	int fd;
+
+	for (i = 0; i < 2; i++) {
+		fd = bind_len(want[i], path);
+		memset(&ss, 0xff, sizeof(ss));
+		len = sizeof(ss);
+		if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+			tap(0, "getsockname: %zu-byte path: %s", want[i],
+			    strerror(errno));
+			continue;
+		}
+		tap(len == sizeof(struct sockaddr_ipn) &&
+		    !memcmp(got->sipn_path, path, want[i]) &&
+		    (want[i] == IPN_PATH_MAX || !got->sipn_path[want[i]]),
+		    "getsockname: a %zu-char path comes back whole (addrlen %u, %zu chars match)",
+		    want[i], len, strnlen(got->sipn_path, IPN_PATH_MAX) == want[i] ?
+		    want[i] : strnlen(got->sipn_path, IPN_PATH_MAX));
+		close(fd);
+		unlink(path);
+	}
+}
+
+static int nobody_connect(void *p)
+{
+	int fd = ipn_open(p, 0);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == EACCES ? 0 : 2;
+}
+
+static void test_addresses(void)
+{
+	const char *path = netpath("sendto");
+	struct sockaddr_ipn_member padded = {
+		.sipnm_family = ipn_af(), .sipnm_pad = { 1, 0, 0 },
+	};
+	struct sockaddr_ipn pa;
+	int a = net_create(path, 0771, -1), b = ipn_open(path, 0), e;
+	char buf[8];
+
+	ipn_addr(&pa, path);
+	e = sendto(a, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&pa,
+		   sizeof(pa)) < 0 ? errno : 0;
+	tap(e == EINVAL && recv(b, buf, sizeof(buf), MSG_DONTWAIT) < 0,
+	    "sendto: a path address is EINVAL, not read as a member id (%s)",
+	    strerror(e));
+	padded.sipnm_id = ipn_id(b);
+	e = sendto(a, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&padded,
+		   sizeof(padded)) < 0 ? errno : 0;
+	tap(e == EINVAL,
+	    "sendto: a member address with a non-zero pad is EINVAL (%s)",
+	    strerror(e));
+	recv(b, buf, sizeof(buf), MSG_DONTWAIT);
+	padded.sipnm_pad[0] = 0;
+	tap(sendto(a, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&padded,
+		   sizeof(padded)) == 1 && recv(b, buf, sizeof(buf), 0) == 1,
+	    "sendto: the member address itself still works");
+	tap(as_nobody(nobody_connect, (void *)path) == 0,
+	    "x: others with only x on the node (0771) may not join: EACCES");
+	close(b);
+	close(a);
+	unlink(path);
+}
+
 static void on_alarm(int sig)
 {
 	tap(0, "TIMEOUT: test %d hung", tap_n + 1);
@@ -683,6 +778,8 @@ int main(int argc, char **argv)
 	test_rcvbuf_default();
 	test_stalled_reader();
 	test_proc_visibility();
+	test_getsockname_long();
+	test_addresses();
 	rmdir(dir);
 	return tap_done();
 }

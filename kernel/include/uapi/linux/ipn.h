@@ -3,9 +3,12 @@
  * ipn.h - AF_IPN (Inter Process Networking): the user-space contract
  *
  * An IPN network is a socket node in the file system.  bind() creates it,
- * connect() joins it; its mode bits say who may receive (r), send (w) and
- * manage (x).  Every sendmsg() is one message; a broadcast reaches every
- * other member, in one total order per network.
+ * connect() joins it; its mode bits say who may receive (r) and send (w),
+ * checked once, at connect(), with the caller's credentials, as open(2)
+ * checks a file's: a later chmod changes who may join, not what members
+ * already in may do.  The x bits are not used.  Every sendmsg() is one
+ * message; a broadcast reaches every other member, in one total order per
+ * network.
  *
  * Finding the family: IPN has no number of its own.  The module takes
  * IPN_FAMILY_DEFAULT (AF_NETBEUI, unused by mainline) unless loaded with
@@ -35,7 +38,10 @@ struct sockaddr_ipn {
 /*
  * A member of a network.  recvmsg() fills msg_name with the sender's id;
  * sendmsg() with msg_name set to one of these sends to that member only
- * (EHOSTUNREACH when it is gone).
+ * (EHOSTUNREACH when it is gone).  msg_namelen must be exactly its size
+ * and the pad zero, else EINVAL: a struct sockaddr_ipn (a path) is not a
+ * destination.  getsockname() gives the network's path as a struct
+ * sockaddr_ipn; a path of IPN_PATH_MAX bytes has no terminating NUL.
  */
 struct sockaddr_ipn_member {
 	__kernel_sa_family_t sipnm_family;
