@@ -25,15 +25,20 @@ export function checkBloom(bloom: Uint8Array | undefined): void {
 }
 
 export function checkMasks(masks: Uint8Array[] | null): Uint8Array[] | null {
-  if (masks === null) return null;
+  checkMaskShapes(masks);
+  // Copies: the caller may reuse its buffers.
+  return masks === null ? null : masks.map((m) => Uint8Array.from(m));
+}
+
+/** Validates a filter without copying it (the caller copies when it keeps it). */
+export function checkMaskShapes(masks: Uint8Array[] | null): void {
+  if (masks === null) return;
   if (!Array.isArray(masks)) throw new TransportError('ERR_INVALID_ARG', 'filter must be an array of masks or null');
   for (const m of masks) {
     if (!(m instanceof Uint8Array) || m.length !== BLOOM_BYTES) {
       throw new TransportError('ERR_INVALID_ARG', `each mask must be a ${BLOOM_BYTES}-byte Uint8Array`);
     }
   }
-  // Copies: the caller may reuse its buffers.
-  return masks.map((m) => Uint8Array.from(m));
 }
 
 /** Two blooms (undefined: none) are the same: broadcasts with one bloom may share a batch. */

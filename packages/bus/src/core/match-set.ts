@@ -1,7 +1,7 @@
 // The match rules one connection holds: counted adds and removes, matching, and the bloom filter they imply.
 import { BLOOM_BYTES } from '@ipnbus/transport-ipn';
 import type { Message } from '../wire/index.js';
-import { filterForRules } from './bloom.js';
+import { ruleMask } from './bloom.js';
 import { DBusError, ErrorNames } from './errors.js';
 import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
 
@@ -12,16 +12,53 @@ import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
  */
 export const ONLY_BLOOMLESS = new Uint8Array(BLOOM_BYTES).fill(0xff);
 
+/** A rule's part of the filter: a mask, 'any' (it may match any broadcast) or 'never'. */
+type RuleMask = { key: string; mask: Uint8Array } | 'any' | 'never';
+
+function maskOf(rule: MatchRule): RuleMask {
+  const m = ruleMask(rule);
+  if (m === null) return 'any';
+  if (m === 'never') return 'never';
+  return { key: Buffer.from(m).toString('hex'), mask: m };
+}
+
+/**
+ * Keeps the filter as the rules change, one rule at a time: each rule's mask
+ * is computed once, when it is added, and masks are counted (rules often
+ * share one), so adding a rule costs O(1) and the filter list is rebuilt
+ * only when asked for after a change.
+ */
 export class MatchSet {
-  readonly #rules = new Map<string, { rule: MatchRule; count: number }>();
+  readonly #rules = new Map<string, { rule: MatchRule; count: number; mask: RuleMask }>();
   #monitor: MatchRule[] | undefined;
+  readonly #masks = new Map<string, { mask: Uint8Array; rules: number }>();
+  /** Rules with no bloomable key: while there is one, the filter is null. */
+  #anyRules = 0;
+  #filter: Uint8Array[] | null | undefined;
 
   /** Adds a rule (counted: added twice, removed twice). Throws MatchRuleInvalid. */
   add(text: string): void {
     const parsed = parseMatchRule(text);
     const entry = this.#rules.get(parsed.key);
-    if (entry !== undefined) entry.count++;
-    else this.#rules.set(parsed.key, { rule: parsed, count: 1 });
+    if (entry !== undefined) {
+      entry.count++;
+      return;
+    }
+    const mask = maskOf(parsed);
+    this.#rules.set(parsed.key, { rule: parsed, count: 1, mask });
+    this.#count(mask, 1);
+  }
+
+  #count(m: RuleMask, delta: 1 | -1): void {
+    if (m === 'never') return;
+    this.#filter = undefined;
+    if (m === 'any') {
+      this.#anyRules += delta;
+      return;
+    }
+    const e = this.#masks.get(m.key);
+    if (e === undefined) this.#masks.set(m.key, { mask: m.mask, rules: 1 });
+    else if ((e.rules += delta) === 0) this.#masks.delete(m.key);
   }
 
   /** Throws MatchRuleInvalid, or MatchRuleNotFound for a rule never added. */
@@ -31,7 +68,10 @@ export class MatchSet {
     if (entry === undefined) {
       throw new DBusError(ErrorNames.MatchRuleNotFound, `The given match rule wasn't found and can't be removed`);
     }
-    if (--entry.count === 0) this.#rules.delete(parsed.key);
+    if (--entry.count === 0) {
+      this.#rules.delete(parsed.key);
+      this.#count(entry.mask, -1);
+    }
   }
 
   /** Monitor mode: every broadcast matching `rules` (all of them when empty). */
@@ -51,7 +91,11 @@ export class MatchSet {
   /** The transport filter: null wakes us for every broadcast. */
   filter(): Uint8Array[] | null {
     if (this.#monitor !== undefined) return null;
-    const masks = filterForRules([...this.#rules.values()].map((e) => e.rule));
-    return masks !== null && masks.length === 0 ? [ONLY_BLOOMLESS] : masks;
+    if (this.#filter === undefined) {
+      if (this.#anyRules > 0) this.#filter = null;
+      else if (this.#masks.size === 0) this.#filter = [ONLY_BLOOMLESS];
+      else this.#filter = Array.from(this.#masks.values(), (e) => e.mask);
+    }
+    return this.#filter;
   }
 }

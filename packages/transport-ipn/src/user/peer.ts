@@ -10,6 +10,7 @@
 import native from '@ipnbus/native';
 import type { Credentials, MemberInfo } from '../network.js';
 import { Reassembler } from '../reassembly.js';
+import { bloomMatches } from '../bloom.js';
 import type { HoldWords } from './hold.js';
 
 /** A datagram waiting for one peer. */
@@ -28,10 +29,19 @@ export interface Waiting {
   dropsAfter: number;
 }
 
+/** Blooms whose verdict a peer remembers; past it the memory starts over. */
+const VERDICTS_MAX = 4096;
+
 export class Peer {
   /** null until its Hello arrives (peers that connected to us). */
   id: bigint | null;
-  masks: Uint8Array[] | null = null;
+  #masks: Uint8Array[] | null = null;
+  /**
+   * Whether a bloom passes its filter, by bloom: senders repeat a handful of
+   * blooms, and a member with thousands of rules would otherwise cost every
+   * broadcast a pass over all its masks.
+   */
+  readonly #verdicts = new Map<string, boolean>();
   /** Messages dropped for it and not yet reported to it. */
   owed = 0;
   /** Sequence number of the last broadcast datagram read from it. */
@@ -68,6 +78,30 @@ export class Peer {
     readonly since: number,
   ) {
     this.id = id;
+  }
+
+  get masks(): Uint8Array[] | null {
+    return this.#masks;
+  }
+
+  set masks(masks: Uint8Array[] | null) {
+    this.#masks = masks;
+    this.#verdicts.clear();
+  }
+
+  /** Does a broadcast with this bloom pass its filter? */
+  wants(bloom: Uint8Array): boolean {
+    const masks = this.#masks;
+    if (masks === null) return true;
+    if (masks.length <= 8) return bloomMatches(bloom, masks);
+    const key = Buffer.from(bloom.buffer, bloom.byteOffset, bloom.byteLength).toString('latin1');
+    let v = this.#verdicts.get(key);
+    if (v === undefined) {
+      v = bloomMatches(bloom, masks);
+      if (this.#verdicts.size >= VERDICTS_MAX) this.#verdicts.clear();
+      this.#verdicts.set(key, v);
+    }
+    return v;
   }
 
   info(): MemberInfo {

@@ -28,7 +28,7 @@ import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, Ne
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, SEQ_OFFSET, VERSION, readHeader, writeHeader } from '../header.js';
-import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
+import { bloomMatches, checkBloom, checkMaskShapes } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { OrderBuffer } from '../order.js';
 import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
@@ -412,7 +412,10 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
 
   setFilter(masks: Uint8Array[] | null): void {
     this.checkOpen();
-    this.filter = checkMasks(masks);
+    // Checked now, copied at the end of the turn: a client adding rules one
+    // by one costs O(1) per rule here, not a copy of the whole filter.
+    checkMaskShapes(masks);
+    this.filter = masks;
     // Many changes in one turn (a client adding rules one by one) cost one
     // update per peer, sent at the end of the turn or before our next
     // unicast, whichever comes first.
@@ -513,7 +516,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     let filtered = false;
     for (const p of this.allPeers) if (p.masks !== null) filtered = true;
     if (!filtered) return this.allPeers;
-    return this.allPeers.filter((p) => bloomMatches(bloom, p.masks));
+    return this.allPeers.filter((p) => p.wants(bloom));
   }
 
   /** A numbered fan-out now, or, while the lock is held elsewhere, in order after what waits for it. */
@@ -790,6 +793,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private flushFilter(): void {
     if (!this.filterDirty || this.closed) return;
     this.filterDirty = false;
+    this.filter = this.filter === null ? null : this.filter.map((m) => Uint8Array.from(m));
     const body = encodeMasks(this.filter);
     for (const p of this.peers.values()) if (p.alive) this.sendControl(p, Kind.Filter, body);
   }

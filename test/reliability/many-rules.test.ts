@@ -1,0 +1,57 @@
+// A member with 10,000 match rules (issue 11, item 3): its whole filter
+// reaches its peers (it once arrived cut to its first 64 KiB: 4,095 masks),
+// so every matching signal arrives; adding the rules takes a bounded time;
+// and its filter does not slow another member's broadcasts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Proc, until } from './proc.js';
+
+const SCRIPT = join(import.meta.dirname, 'many-rules-member.mjs');
+const RULES = 10_000;
+/** Signals that match one rule each, spread over the whole list (the issue's probe sent 41). */
+const MATCHING = Array.from({ length: 41 }, (_, k) => `Sig${Math.floor((k * (RULES - 1)) / 40)}`);
+const FLOOD = 20_000;
+
+let root = '';
+let procs: Proc[] = [];
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'ipnbus-many-rules-'));
+});
+afterEach(async () => {
+  await Promise.all(procs.map((p) => p.kill()));
+  procs = [];
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('a member with 10,000 match rules (user backend)', () => {
+  it('gets every matching signal, adds its rules in bounded time, and does not slow the others', async () => {
+    const address = `ipnbus:path=${join(root, 'bus')}`;
+    const [publisher, plain] = [new Proc(SCRIPT, address), new Proc(SCRIPT, address)];
+    procs.push(publisher, plain);
+    await Promise.all([publisher.ready, plain.ready]);
+    await plain.do('subscribeOther');
+    // Another member's broadcast rate to a plain subscriber, before ...
+    const rateBefore = await publisher.do<number>('flood', FLOOD);
+    await until(async () => (await plain.do<{ other: number }>('got')).other === FLOOD, 30_000, 'the first flood to arrive');
+
+    const many = new Proc(SCRIPT, address);
+    procs.push(many);
+    await many.ready;
+    const addMs = await many.do<number>('addRules', RULES);
+    publisher.do('emit', [...MATCHING, 'Unmatched1', 'Unmatched2']);
+    let got: string[] = [];
+    await until(async () => (got = (await many.do<{ members: string[] }>('got')).members).length >= MATCHING.length,
+      10_000, 'every matching signal').catch(() => undefined);
+    // ... and with the many-rules member present.
+    const rateAfter = await publisher.do<number>('flood', FLOOD);
+    await until(async () => (await plain.do<{ other: number }>('got')).other === 2 * FLOOD, 30_000, 'the second flood to arrive');
+    console.log(`many rules: ${RULES} rules added in ${addMs.toFixed(0)} ms; matching signals received ` +
+      `${got.filter((m) => MATCHING.includes(m)).length}/${MATCHING.length}; another member's broadcast rate ` +
+      `${rateBefore.toFixed(0)}/s without it, ${rateAfter.toFixed(0)}/s with it`);
+    expect(got.sort()).toEqual([...MATCHING].sort());
+    expect(addMs).toBeLessThan(10_000);
+    expect(rateAfter).toBeGreaterThan(rateBefore * 0.5);
+  });
+});
