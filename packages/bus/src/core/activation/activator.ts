@@ -7,7 +7,7 @@ import { tryLock, unlock } from '../flock.js';
 import type { Logger } from '../logger.js';
 import { ActivationErrors } from './errors.js';
 import { parseExecLine } from './exec-line.js';
-import { gatewayAddress, readActivationConfig, readActivationEnv } from './bus-files.js';
+import { busModes, gatewayAddress, readActivationConfig, readActivationEnv } from './bus-files.js';
 import { activatableNames, findServiceFile, sessionServiceDirs } from './service-dirs.js';
 import type { ServiceFile } from './service-file.js';
 
@@ -99,10 +99,11 @@ export class Activator {
     const deadline = Date.now() + timeoutMs;
     const began = Date.now();
     const dir = join(this.#host.busPath, 'activation');
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const modes = busModes(this.#host.busPath);
+    fs.mkdirSync(dir, { recursive: true, mode: modes.dir });
     const lockPath = join(dir, `${name}.lock`);
     const failedPath = join(dir, `${name}.failed`);
-    const fd = fs.openSync(lockPath, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o600);
+    const fd = fs.openSync(lockPath, fs.constants.O_RDONLY | fs.constants.O_CREAT, modes.file);
     try {
       let pause = 1;
       for (;;) {
@@ -118,7 +119,7 @@ export class Activator {
               fs.rmSync(failedPath, { force: true });
               return 'started';
             } catch (e) {
-              if (e instanceof DBusError) writeFailure(failedPath, e);
+              if (e instanceof DBusError) writeFailure(failedPath, e, modes.file);
               throw e;
             }
           } finally {
@@ -214,9 +215,9 @@ function readFailure(path: string, since: number): DBusError | undefined {
   }
 }
 
-function writeFailure(path: string, e: DBusError): void {
+function writeFailure(path: string, e: DBusError, mode: number): void {
   try {
-    fs.writeFileSync(path, JSON.stringify({ at: Date.now(), name: e.name, message: e.message }), { mode: 0o600 });
+    fs.writeFileSync(path, JSON.stringify({ at: Date.now(), name: e.name, message: e.message }), { mode });
   } catch {
     // Waiters then try themselves: a second attempt, not a wrong answer.
   }

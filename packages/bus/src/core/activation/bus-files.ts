@@ -12,12 +12,23 @@ import { lock, unlock } from '../flock.js';
  *                          sets the bus up: { "enabled": false } turns
  *                          activation off for every member; "serviceDirs"
  *                          are searched before the XDG ones
- *   activation-env.json    the activation environment (UpdateActivationEnvironment), mode 0600
+ *   activation-env.json    the activation environment (UpdateActivationEnvironment)
  *   activation-env.lock    guard for its read-modify-write
  *   activation/<name>.lock held by the member starting <name> (exactly one at a time)
  *   activation/<name>.failed  why the last attempt failed, for members that waited on it
  *   gateways/<pid>         address a running `ipnbus gateway` (process <pid>) listens on
+ * All with the bus directory's permission bits (busModes).
  */
+/**
+ * Modes for what activation creates in the bus directory: the directory's
+ * own bits, so exactly those who may join (the access control) may use
+ * them; files without the execute bits.
+ */
+export function busModes(busPath: string): { dir: number; file: number } {
+  const mode = fs.statSync(busPath).mode & 0o777;
+  return { dir: mode, file: mode & 0o666 };
+}
+
 export interface ActivationConfig {
   enabled: boolean;
   serviceDirs: string[];
@@ -76,12 +87,13 @@ function checkVar(key: string, value: string): void {
 export async function updateActivationEnv(busPath: string, vars: Record<string, string>): Promise<void> {
   for (const [k, v] of Object.entries(vars)) checkVar(k, v);
   const lockPath = join(busPath, 'activation-env.lock');
-  const fd = fs.openSync(lockPath, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o600);
+  const modes = busModes(busPath);
+  const fd = fs.openSync(lockPath, fs.constants.O_RDONLY | fs.constants.O_CREAT, modes.file);
   try {
     await lock(fd, lockPath);
     try {
       const env = { ...readActivationEnv(busPath), ...vars };
-      writeAtomic(join(busPath, 'activation-env.json'), JSON.stringify(env) + '\n', 0o600);
+      writeAtomic(join(busPath, 'activation-env.json'), JSON.stringify(env) + '\n', modes.file);
     } finally {
       unlock(fd);
     }
@@ -95,9 +107,10 @@ export function registerGateway(busPath: string, address: string): () => void {
   // The bus directory may not exist yet: made as connect() makes it (its mode is the access control).
   openBusDir(busPath);
   const dir = join(busPath, 'gateways');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const modes = busModes(busPath);
+  fs.mkdirSync(dir, { recursive: true, mode: modes.dir });
   const file = join(dir, String(process.pid));
-  writeAtomic(file, address + '\n', 0o600);
+  writeAtomic(file, address + '\n', modes.file);
   return () => {
     try {
       fs.unlinkSync(file);
