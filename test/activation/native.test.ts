@@ -1,4 +1,5 @@
 // Activation without a broker: a native service started from its .service file, exactly once, with the spec's errors.
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +130,33 @@ describe('activation', () => {
     const r = await run('dbus-send', [`--bus=${gw.address}`, '--type=method_call', `--dest=${name}`, '/', 'com.example.Activated.Who']);
     expect(r.code, r.stderr).toBe(0);
     await until(() => starts(log) === 1 && conn.getNameOwner(name) !== undefined, 10_000, 'the service to start');
+  });
+
+  it('SystemdService= goes to systemd --user when org.freedesktop.systemd1 is on the bus, not to Exec=', async () => {
+    const name = 'com.example.ViaSystemd';
+    const log = join(dir, 'via-systemd.starts');
+    logs.push(log);
+    // Exec= cannot run: only the unit can start the service.
+    writeFileSync(join(services, `${name}.service`), `[D-BUS Service]\nName=${name}\nExec=/nonexistent/exec\nSystemdService=via-systemd.service\n`);
+    // A member playing systemd --user's Manager: StartUnit starts the unit's program, as systemd would.
+    const systemd = await connect({ address: busAddress, backend: BACKEND });
+    const units: string[][] = [];
+    systemd.on('methodCall', ({ msg }: { msg: { member?: string; interface?: string; body: unknown[] } & Parameters<Connection['reply']>[0] }) => {
+      if (msg.interface === 'org.freedesktop.systemd1.Manager' && msg.member === 'StartUnit') {
+        units.push(msg.body as string[]);
+        spawn(process.execPath, [FIXTURE, name, log], { stdio: 'ignore', detached: true, env: { ...process.env, IPNBUS_ADDRESS: busAddress } }).unref();
+        systemd.reply(msg, 'o', ['/org/freedesktop/systemd1/job/1']);
+      } else systemd.replyError(msg, 'org.freedesktop.DBus.Error.UnknownMethod', 'no');
+    });
+    await systemd.requestName('org.freedesktop.systemd1', 0);
+    try {
+      const { pid } = await who(conn, name);
+      expect(units).toEqual([['via-systemd.service', 'replace']]);
+      expect(starts(log)).toBe(1);
+      expect(pid).toBe(Number(readFileSync(log, 'utf8').trim()));
+    } finally {
+      systemd.disconnect();
+    }
   });
 
   it('errors: ServiceUnknown, Spawn.ExecFailed, Spawn.ChildExited; NO_AUTO_START starts nothing', async () => {
