@@ -16,6 +16,7 @@ function serve(c) {
 }
 
 const ops = {
+  rss: () => process.memoryUsage().rss,
   /** Connects (after leaving, if connected) and serves Echo; returns the unique name. */
   join: async () => {
     conn?.disconnect();

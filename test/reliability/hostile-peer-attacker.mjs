@@ -31,7 +31,44 @@ function send(fd, parts) {
   return r;
 }
 
+/** Sends, waiting while the receiver's socket is full. */
+async function sendAll(fd, parts) {
+  for (;;) {
+    const r = native.sendmsg(fd, parts, C.AF_UNIX, null, null, C.MSG_DONTWAIT);
+    if (r >= 0) return r;
+    if (r !== -C.EAGAIN) throw new Error(`sendmsg: ${r}`);
+    await new Promise((res) => setTimeout(res, 1));
+  }
+}
+
+let listenFd = -1;
+
 const ops = {
+  /** Listens on <id>.sock like a member, so that a hello claiming `id` checks out as ours. */
+  listenAs: (id) => {
+    listenFd = native.socket(C.AF_UNIX, C.SOCK_SEQPACKET, 0);
+    native.bindUnix(listenFd, join(dir, `${id}.sock`));
+    native.listen(listenFd, 16);
+    return listenFd;
+  },
+  /**
+   * A fragmented unicast that never finishes: the first fragment announces
+   * `announced` bytes in 65,535 fragments, then 64 KiB continuations follow
+   * until `sendBytes` went out, the last fragment never.
+   */
+  bomb: async (fd, announced, sendBytes) => {
+    const chunk = Buffer.alloc(64 * 1024, 0x5a);
+    let sent = 0;
+    for (let i = 0; sent < sendBytes; i++) {
+      const h = header(2, announced);
+      h.writeUInt32LE(99, 32);
+      h.writeUInt32LE(i, 36);
+      h.writeUInt32LE(65535, 40);
+      await sendAll(fd, [h, chunk]);
+      sent += chunk.length;
+    }
+    return sent;
+  },
   /** Connects to member `id`'s socket; returns the fd. */
   connect: (id) => {
     const fd = native.socket(C.AF_UNIX, C.SOCK_SEQPACKET, 0);

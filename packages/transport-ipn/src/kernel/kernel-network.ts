@@ -14,7 +14,7 @@ import { BLOOM_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, VERSION, readHeader }
 import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { compileBloomFilter } from '../bpf.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
-import { Reassembler } from '../reassembly.js';
+import { Reassembler, ReassemblyBudget } from '../reassembly.js';
 import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
 import { TurnTracker } from '../turn.js';
 import { closeQuietly, setBuffer } from '../user/layout.js';
@@ -74,6 +74,8 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private readonly poller: InstanceType<typeof native.Poller>;
   private readonly known = new Map<bigint, MemberInfo>();
   private readonly reasm = new Map<bigint, Reassembler>();
+  /** What all senders' unfinished fragmented messages may reserve together. */
+  private readonly budget = new ReassemblyBudget();
   private readonly credentials: boolean;
   private filter: Uint8Array[] | null = null;
   /** The filter could not be compiled to BPF: check it here instead. */
@@ -511,7 +513,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     }
     let r = this.reasm.get(it.from);
     if (r === undefined) {
-      r = new Reassembler();
+      r = new Reassembler(this.budget);
       this.reasm.set(it.from, r);
     }
     const a = r.push(h, it.bytes, it.fds);
@@ -519,7 +521,11 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     // The kernel counts datagrams; a broken message it did not report
     // (none dropped for us) still counts as one lost message.
     if (lost > 0 && this.carryDropped === 0) this.carryDropped = lost;
-    if (a === null) return;
+    if (a === null) {
+      const refused = r.takeRefusal();
+      if (refused !== null) this.emit('rejected', { from: it.from, pid: it.creds?.pid ?? 0, reason: refused });
+      return;
+    }
     if (this.filterInUser && h.kind === Kind.Broadcast &&
       !bloomMatches(it.bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
       return;

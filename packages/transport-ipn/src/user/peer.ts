@@ -9,7 +9,7 @@
 // it gets from us.
 import native from '@ipnbus/native';
 import type { Credentials, MemberInfo } from '../network.js';
-import { Reassembler } from '../reassembly.js';
+import { Reassembler, type ReassemblyBudget } from '../reassembly.js';
 import { bloomMatches } from '../bloom.js';
 import type { HoldWords } from './hold.js';
 
@@ -46,7 +46,7 @@ export class Peer {
   owed = 0;
   /** Sequence number of the last broadcast datagram read from it. */
   lastSeq = 0;
-  readonly reasm = new Reassembler();
+  readonly reasm: Reassembler;
   alive = true;
   announced = false;
   /** Datagrams waiting for room in its socket, in order. */
@@ -76,8 +76,11 @@ export class Peer {
      * between: its results belong to peers from earlier reads only.
      */
     readonly since: number,
+    /** The network's reassembly budget, shared by all its peers. */
+    budget: ReassemblyBudget,
   ) {
     this.id = id;
+    this.reasm = new Reassembler(budget);
   }
 
   get masks(): Uint8Array[] | null {

@@ -31,6 +31,7 @@ import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, SEQ_O
 import { bloomMatches, checkBloom, checkMaskShapes } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { OrderBuffer } from '../order.js';
+import { ReassemblyBudget } from '../reassembly.js';
 import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
 import { TurnTracker } from '../turn.js';
 import { SOCK_RE, closeQuietly, setBuffer, lockPolling, nextMemberId, openLock, readMarker, sockPath, tryLock, unlock } from './layout.js';
@@ -119,6 +120,8 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private readonly peers = new Map<number, Peer>();
   private readonly byId = new Map<bigint, Peer>();
   private readonly order = new OrderBuffer<Delivery>();
+  /** What all peers' unfinished fragmented messages may reserve together. */
+  private readonly budget = new ReassemblyBudget();
   private readonly selfCreds: Credentials;
   private filter: Uint8Array[] | null = null;
   /** setFilter was called this turn: the new masks go out at its end. */
@@ -305,7 +308,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
 
   private addPeer(fd: number, id: bigint | null, creds: Credentials): Peer {
     setBuffer(fd, C.SO_SNDBUFFORCE!, C.SO_SNDBUF!, SNDBUF_REQUEST);
-    const p = new Peer(fd, id, creds, this.reads);
+    const p = new Peer(fd, id, creds, this.reads, this.budget);
     this.peers.set(fd, p);
     if (id !== null) this.byId.set(id, p);
     native.epollAdd(this.epfd, fd, false);
@@ -963,7 +966,11 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       case Kind.Unicast: {
         if (h.kind === Kind.Broadcast) p.lastSeq = h.seq;
         const a = p.reasm.push(h, bytes, fds);
-        if (a === null) return;
+        if (a === null) {
+          const refused = p.reasm.takeRefusal();
+          if (refused !== null) this.reject(p, [], refused);
+          return;
+        }
         // Lossy: partial messages the sender gave up on are already in
         // its dropped count; discarded ones here would double count.
         p.reasm.takeDiscarded();
@@ -996,7 +1003,11 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
       case Kind.Filter: {
         for (const fd of fds) closeQuietly(fd);
         const a = p.reasm.push(h, bytes, []);
-        if (a === null) return;
+        if (a === null) {
+          const refused = p.reasm.takeRefusal();
+          if (refused !== null) this.reject(p, [], refused);
+          return;
+        }
         p.reasm.takeDiscarded();
         if (h.kind === Kind.Hello) this.onHello(p, a.bytes);
         else this.onFilter(p, a.bytes);
