@@ -44,6 +44,8 @@ describe('Debug.Stats', () => {
     await c.authenticate();
     const me = await c.hello();
     await c.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', ["type='signal',member='X'"]);
+    // One message out through the member (driver calls are answered inside it).
+    await c.call(SERVICE, '/com/example/Native', 'com.example.Native', 'Echo', 's', ['counted']);
     const own = await c.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Debug.Stats', 'GetConnectionStats', 's', [me]);
     const fields = own.body[0] as Record<string, Variant>;
     expect(fields.UniqueName!.value).toBe(me);
