@@ -18,6 +18,10 @@ export const VERSION = 1;
 export const DROPPED_OFFSET = 4;
 export const BLOOM_OFFSET = 8;
 export const SEQ_OFFSET = 24;
+export const MSG_ID_OFFSET = 32;
+export const FRAG_INDEX_OFFSET = 36;
+export const FRAG_COUNT_OFFSET = 40;
+export const TOTAL_LEN_OFFSET = 44;
 /** The D-Bus limit, which the transport honours for whole messages. */
 export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
@@ -60,25 +64,25 @@ export function writeHeader(h: Buffer, kind: Kind, bloom: Uint8Array | undefined
   h.set(bloom ?? ALL_ONES, BLOOM_OFFSET);
   h.writeUInt32LE(0, SEQ_OFFSET);
   h.writeUInt32LE(0, SEQ_OFFSET + 4);
-  h.writeUInt32LE(msgId >>> 0, 32);
-  h.writeUInt32LE(fragIndex >>> 0, 36);
-  h.writeUInt32LE(fragCount >>> 0, 40);
-  h.writeUInt32LE(totalLen >>> 0, 44);
+  h.writeUInt32LE(msgId >>> 0, MSG_ID_OFFSET);
+  h.writeUInt32LE(fragIndex >>> 0, FRAG_INDEX_OFFSET);
+  h.writeUInt32LE(fragCount >>> 0, FRAG_COUNT_OFFSET);
+  h.writeUInt32LE(totalLen >>> 0, TOTAL_LEN_OFFSET);
 }
 
 /** Parses a datagram's header; null when it is not one of ours. */
 export function readHeader(b: Buffer): Header | null {
   if (b.length < HEADER_BYTES || b[0] !== MAGIC0 || b[1] !== MAGIC1 || b[2] !== VERSION) return null;
-  const fragCount = b.readUInt32LE(40);
-  const fragIndex = b.readUInt32LE(36);
+  const fragCount = b.readUInt32LE(FRAG_COUNT_OFFSET);
+  const fragIndex = b.readUInt32LE(FRAG_INDEX_OFFSET);
   if (fragCount < 1 || fragIndex >= fragCount) return null;
   return {
     kind: b[3] as Kind,
     dropped: b.readUInt32LE(DROPPED_OFFSET),
     seq: b.readUInt32LE(SEQ_OFFSET) + b.readUInt32LE(SEQ_OFFSET + 4) * 2 ** 32,
-    msgId: b.readUInt32LE(32),
+    msgId: b.readUInt32LE(MSG_ID_OFFSET),
     fragIndex,
     fragCount,
-    totalLen: b.readUInt32LE(44),
+    totalLen: b.readUInt32LE(TOTAL_LEN_OFFSET),
   };
 }

@@ -44,6 +44,23 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** Polls `cond` every 10 ms; throws naming `what` after `ms`. */
+async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Resolves once `m` lists every one of `others` among its members. */
+async function knows(m: Member, others: Member[]): Promise<void> {
+  await until(async () => {
+    const listed = ((await m.must('members')).members as { id: string }[]).map((x) => x.id);
+    return others.every((o) => listed.includes(String(o.id)));
+  }, 15_000, 'the members to know each other');
+}
+
 /** Opens a network in this process (for API-level checks). */
 async function local(path: string, opts: Parameters<typeof open>[1] = {}): Promise<Network> {
   const net = await open(path, { backend: BACKEND, ...opts });
@@ -61,9 +78,10 @@ async function stalledReceiver(opts: Parameters<typeof open>[1], ms: number): Pr
   const [slow] = spawn(1);
   await slow!.open(path, { backend: BACKEND });
   await slow!.must('record');
-  await new Promise((r) => setTimeout(r, 100));
+  await until(() => sender.members().some((m) => m.id === slow!.id), 15_000, 'the sender to know the receiver');
+  // The receiver stops reading within a turn of answering; the tests send
+  // until it is full, so they do not depend on the exact moment.
   await slow!.must('block', { ms });
-  await new Promise((r) => setTimeout(r, 100));
   return { sender, slow: slow! };
 }
 
@@ -97,7 +115,7 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     await a!.open(path, { backend: BACKEND });
     await b!.open(path, { backend: BACKEND });
     await c!.open(path, { backend: BACKEND });
-    await new Promise((r) => setTimeout(r, 100));
+    await knows(a!, [b!]);
     const s = await a!.must('unicast', { to: String(b!.id), text: 'for b only' });
     expect(s.sent).toBe(true);
     let got = null as null | { from: string; text: string; creds: { pid: number; uid: number } };
@@ -122,7 +140,7 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     const [a, b] = spawn(2);
     await a!.open(path, { backend: BACKEND });
     await b!.open(path, { backend: BACKEND });
-    await new Promise((r) => setTimeout(r, 100));
+    await knows(a!, [b!]);
     const s = await a!.must('unicast', { to: String(b!.id), text: 'here is a file', fdText: 'contents via SCM_RIGHTS' });
     expect(s).toMatchObject({ sent: true });
     let got = null as null | { fdContent: string | null; nfds: number };
@@ -281,7 +299,7 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     await a!.open(path, { backend: BACKEND });
     await b!.open(path, { backend: BACKEND });
     await c!.open(path, { backend: BACKEND });
-    await new Promise((r) => setTimeout(r, 100));
+    await knows(a!, [b!, c!]);
     const size = scaled(64 * 1024 * 1024, 3 * 1024 * 1024);
     const sent = await a!.must('big', { size });
     for (const m of [b!, c!]) {
@@ -302,7 +320,12 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     mask[3] = 0x11;
     await rx!.must('setFilter', { masks: [mask.toString('hex')] });
     await rx!.must('record');
-    await new Promise((r) => setTimeout(r, 200));
+    // A unicast from the receiver travels behind its filter: once it is
+    // here, the sender holds the filter.
+    await until(() => sender.members().some((m) => m.id === rx!.id), 15_000, 'the sender to know the receiver');
+    const ack = new Promise<void>((r) => sender.on('message', (m) => m.bytes.toString() === 'filter set' && r()));
+    await rx!.must('unicast', { to: String(sender.id), text: 'filter set' });
+    await ack;
     const hit = Buffer.alloc(16);
     hit[3] = 0x31;
     hit[9] = 0xff;
@@ -315,10 +338,13 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
       // i % 3: 0 matching bloom, 1 non-matching, 2 no bloom (matches all).
       sender.broadcast(p, i % 3 === 0 ? hit : i % 3 === 1 ? miss : undefined);
     }
-    await rx!.must('waitCount', { n: 20, timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 200));
+    // A last matching one: per-sender order means that when it is here,
+    // everything before it was delivered or filtered out.
+    p.writeUInt32LE(30, 4);
+    sender.broadcast(p, hit);
+    await rx!.must('waitCount', { n: 21, timeoutMs: 10_000 });
     const r = await rx!.must('report');
-    expect(r.count).toBe(20);
+    expect(r.count).toBe(21);
   });
 
   it('a filter given to open() is in force from the join: nothing unfiltered queues up first', async () => {
@@ -339,10 +365,10 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     sender.broadcast(Buffer.from([1]), miss);
     sender.broadcast(Buffer.from([2]), hit);
     sender.broadcast(Buffer.from([3]));
-    const deadline = Date.now() + 10_000;
-    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(got).toEqual([2, 3]);
+    // The last one, matching: once it is here, so is all that came before.
+    sender.broadcast(Buffer.from([4]), hit);
+    await until(() => got.includes(4), 10_000, 'the last broadcast');
+    expect(got).toEqual([2, 3, 4]);
   });
 
   it('bad input gives clear typed errors', async () => {

@@ -10,7 +10,7 @@ import native, { type RecvItem } from '@ipnbus/native';
 import type { BackendKind, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
-import { BLOOM_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, VERSION, readHeader } from '../header.js';
+import { BLOOM_OFFSET, FRAG_COUNT_OFFSET, FRAG_INDEX_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, VERSION, readHeader } from '../header.js';
 import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { compileBloomFilter } from '../bpf.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
@@ -401,7 +401,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
         const x = meta[i + 9]!;
         if (x < 0 && (flags & 1) === 0 && this.partials === 0 && !this.filterInUser && len >= HEADER_BYTES &&
           data[off] === MAGIC0 && data[off + 1] === MAGIC1 && data[off + 2] === VERSION &&
-          data.readUInt32LE(off + 40) === 1 && data.readUInt32LE(off + 36) === 0 &&
+          data.readUInt32LE(off + FRAG_COUNT_OFFSET) === 1 && data.readUInt32LE(off + FRAG_INDEX_OFFSET) === 0 &&
           (data[off + 3] === Kind.Broadcast || data[off + 3] === Kind.Unicast)) {
           // The common case, a whole message in one datagram with nothing
           // half-assembled anywhere: straight to the caller.

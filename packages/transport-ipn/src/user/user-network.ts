@@ -27,7 +27,8 @@ import native from '@ipnbus/native';
 import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
 import { BLOOM_BYTES } from '../network.js';
 import { TransportError, fromErrno } from '../errors.js';
-import { BLOOM_OFFSET, DROPPED_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, SEQ_OFFSET, VERSION, readHeader, writeHeader } from '../header.js';
+import { BLOOM_OFFSET, DROPPED_OFFSET, FRAG_COUNT_OFFSET, FRAG_INDEX_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, SEQ_OFFSET, VERSION,
+  readHeader, writeHeader } from '../header.js';
 import { bloomMatches, checkBloom, checkMaskShapes } from '../bloom.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { OrderBuffer } from '../order.js';
@@ -949,7 +950,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     const kind = bytes.length >= HEADER_BYTES ? bytes[3] : 0;
     if (!truncated && (kind === Kind.Broadcast || kind === Kind.Unicast) && p.id !== null && !p.reasm.inProgress &&
       bytes[0] === MAGIC0 && bytes[1] === MAGIC1 && bytes[2] === VERSION &&
-      bytes.readUInt32LE(40) === 1 && bytes.readUInt32LE(36) === 0) {
+      bytes.readUInt32LE(FRAG_COUNT_OFFSET) === 1 && bytes.readUInt32LE(FRAG_INDEX_OFFSET) === 0) {
       // The common case, a whole message in one datagram: no reassembly.
       if (kind === Kind.Broadcast) p.lastSeq = bytes.readUInt32LE(SEQ_OFFSET) + bytes.readUInt32LE(SEQ_OFFSET + 4) * 2 ** 32;
       this.accept(p, kind === Kind.Unicast, bytes, bytes.subarray(HEADER_BYTES), fds,
