@@ -5,6 +5,11 @@
  * The module's sources call the ipn_ names below and never test
  * LINUX_VERSION_CODE themselves, so supporting a new kernel means editing
  * this file alone.  Each entry names the kernel that changed the API.
+ *
+ * Built with W=1 against Debian's 6.1 and 6.12 (scripts/vm/build-matrix.sh)
+ * and 7.3 (scripts/vm/build-newest.sh); the versions in between are not
+ * built here, so their boundaries (6.17, 6.19) come from the upstream
+ * changes, not from a build.
  */
 #ifndef _IPN_COMPAT_H
 #define _IPN_COMPAT_H
@@ -57,8 +62,18 @@ static inline int ipn_receive_fd_user(struct file *file, int __user *ufd,
 }
 #endif
 
-/* 6.17: sk_filter_trim_cap() reports why it dropped a packet. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+/*
+ * sk_filter_trim_cap(): 6.17 added a drop-reason out-parameter; 6.19 took
+ * it away again and returns the reason (0: keep the packet) instead.  The
+ * wrapper keeps the old contract: 0 to keep, negative to drop.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+static inline int ipn_sk_filter_trim_cap(struct sock *sk, struct sk_buff *skb,
+					 unsigned int cap)
+{
+	return sk_filter_trim_cap(sk, skb, cap) ? -EPERM : 0;
+}
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
 static inline int ipn_sk_filter_trim_cap(struct sock *sk, struct sk_buff *skb,
 					 unsigned int cap)
 {
@@ -77,17 +92,35 @@ static inline int ipn_sk_filter_trim_cap(struct sock *sk, struct sk_buff *skb,
 #define ipn_from_timer(var, t, field)	from_timer(var, t, field)
 #endif
 
-/* Creating the node of a network: look up the parent, make the dentry. */
+/*
+ * Creating the node of a network.  6.19 renamed kern_path_create() and
+ * done_path_create() to start_creating_path() and end_creating_path(), and
+ * gave vfs_mknod() a delegated_inode argument: NULL, so that a directory
+ * delegation held by an NFS client makes bind() fail with EWOULDBLOCK
+ * rather than wait for the client.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#define ipn_start_creating_path(dfd, name, parent, flags) \
+	start_creating_path(dfd, name, parent, flags)
+#define ipn_end_creating_path(parent, dentry)	end_creating_path(parent, dentry)
+#define ipn_vfs_mknod(idmap, dir, dentry, mode, dev) \
+	vfs_mknod(idmap, dir, dentry, mode, dev, NULL)
+#else
 #define ipn_start_creating_path(dfd, name, parent, flags) \
 	kern_path_create(dfd, name, parent, flags)
 #define ipn_end_creating_path(parent, dentry)	done_path_create(parent, dentry)
 #define ipn_vfs_mknod(idmap, dir, dentry, mode, dev) \
 	vfs_mknod(idmap, dir, dentry, mode, dev)
+#endif
 
 /*
- * The address type of proto_ops->bind and ->connect; use it as
- * "struct ipn_sockaddr_arg".
+ * The address type of proto_ops->bind and ->connect, used as
+ * "struct ipn_sockaddr_arg": 6.19 made it struct sockaddr_unsized.
  */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#define ipn_sockaddr_arg	sockaddr_unsized
+#else
 #define ipn_sockaddr_arg	sockaddr
+#endif
 
 #endif /* _IPN_COMPAT_H */
