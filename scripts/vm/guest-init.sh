@@ -84,12 +84,15 @@ while grep -q '^ipn ' /proc/modules && ! rmmod ipn 2>/dev/null; do
 done
 [ $tries -lt 30 ] && echo "ipnvm: ipn unloaded"
 
-if dmesg | grep -qE 'WARNING:|BUG:|Oops|general protection fault|Call Trace:|UBSAN:|KASAN:|kmemleak|cache still has objects'; then
+# Any kernel complaint fails the run (patterns: scripts/vm/dmesg-fail.re).
+if dmesg | grep -qE -f /ipnvm/dmesg-fail.re; then
 	echo "ipnvm: DMESG NOT CLEAN:"
+	dmesg | grep -E -f /ipnvm/dmesg-fail.re | head -20
+	echo "ipnvm: last kernel messages:"
 	dmesg | tail -80
 	[ "$rc" = 0 ] && rc=120
 else
-	echo "ipnvm: dmesg clean (no WARNING/BUG/Oops/Call Trace)"
+	echo "ipnvm: dmesg clean (no BUG/KFENCE/WARNING/Oops/Call Trace/...)"
 	[ "$rc" != 0 ] && { echo "ipnvm: last kernel messages:"; dmesg | tail -10; }
 fi
 finish $rc

@@ -1,27 +1,46 @@
 #!/bin/bash
 # kernel-suite.sh - run inside the test VM by scripts/test-kernel.sh: every
-# C test of kernel/test, then the kernel-backend Node suites if the repo has
-# vitest.kernel.config.ts.  Prints "IPN_C_SUMMARY N passed, M failed".
+# C test of kernel/test (PROGS in its Makefile), the AF_IPN fuzzer for a
+# fixed budget, then the kernel-backend Node suites if the repo has
+# vitest.kernel.config.ts.
+# Prints "IPN_C_SUMMARY N passed, M failed" (C tests and fuzzer).
+#
+# Usage: kernel-suite.sh [--no-node]
+#   IPNBUS_FUZZ_SECONDS  the fuzzer's budget                     (120)
+#   IPNBUS_FUZZ_SEED     its seed (default: a new one, printed)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+node_suites=1
+[ "${1:-}" = --no-node ] && node_suites=0
 rc=0 passed=0 failed=0
-for t in ipn_test ipn_stress ipn_fds ipn_limits; do
-	echo "=== kernel/test/bin/$t"
-	out=/tmp/$t.out
-	"kernel/test/bin/$t" | tee "$out"
+fuzz=(kernel/test/bin/ipn_fuzz --seconds "${IPNBUS_FUZZ_SECONDS:-120}")
+[ -n "${IPNBUS_FUZZ_SEED:-}" ] && fuzz+=(--seed "$IPNBUS_FUZZ_SEED")
+run_c() {
+	local name=$1 out status last
+	shift
+	echo "=== $*"
+	out=/tmp/$name.out
+	"$@" | tee "$out"
 	status=${PIPESTATUS[0]}
 	last=$(tail -n 1 "$out")
 	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 		passed=$((passed + BASH_REMATCH[1]))
 		failed=$((failed + BASH_REMATCH[2]))
 	else
-		echo "=== $t ended without a summary (status $status)"
+		echo "=== $name ended without a summary (status $status)"
 		failed=$((failed + 1))
 	fi
 	[ "$status" = 0 ] || rc=1
+}
+# Every test program of kernel/test/Makefile (PROGS), in its order; the
+# fuzzer, which takes arguments, last.
+for t in $(sed -n 's/^PROGS *:= *//p' kernel/test/Makefile); do
+	name=$(basename "$t")
+	[ "$name" = ipn_fuzz ] || run_c "$name" "kernel/test/$t"
 done
+run_c ipn_fuzz "${fuzz[@]}"
 echo "IPN_C_SUMMARY $passed passed, $failed failed"
-if [ -f vitest.kernel.config.ts ]; then
+if [ $node_suites = 1 ] && [ -f vitest.kernel.config.ts ]; then
 	echo "=== vitest --config vitest.kernel.config.ts (IPNBUS_TEST_BACKEND=kernel)"
 	# through a pipe: the serial console is a tty, and vitest would
 	# redraw its progress display there line after line

@@ -26,8 +26,10 @@ ipnvm_missing() {
 	fi
 	kver=$(ipnvm_kver)
 	[ -n "$kver" ] || { echo "no Debian kernel image (apt-get install linux-image-amd64)"; return 1; }
-	[ -r "/boot/vmlinuz-$kver" ] || { echo "no kernel image /boot/vmlinuz-$kver"; return 1; }
-	[ -f "/lib/modules/$kver/build/Makefile" ] ||
+	local kimg=${IPNBUS_VM_KIMAGE:-/boot/vmlinuz-$kver}
+	local kbuild=${IPNBUS_VM_KBUILD:-/lib/modules/$kver/build}
+	[ -r "$kimg" ] || { echo "no kernel image $kimg"; return 1; }
+	[ -f "$kbuild/Makefile" ] ||
 		{ echo "no kernel headers for $kver (apt-get install linux-headers-amd64)"; return 1; }
 	return 0
 }
@@ -53,4 +55,22 @@ ipnvm_require() {
 		echo "$1: cannot run: $why" >&2
 		exit 1
 	fi
+}
+
+# Every kernel ABI with both an image in /boot and headers installed
+# (bootable in the VM), oldest first.
+ipnvm_bootable_kvers() {
+	local d k
+	for d in /lib/modules/*/build; do
+		k=$(basename "$(dirname "$d")")
+		[ -f "$d/Makefile" ] && [ -r "/boot/vmlinuz-$k" ] && echo "$k"
+	done | sort -V
+}
+
+# Every installed header tree (/lib/modules/*/build), oldest first.
+ipnvm_header_kvers() {
+	local d
+	for d in /lib/modules/*/build; do
+		[ -f "$d/Makefile" ] && basename "$(dirname "$d")"
+	done | sort -V
 }

@@ -25,12 +25,24 @@
 #   IPNBUS_VM_MODARGS   insmod parameters for ipn.ko, e.g. family=19 ("")
 #   IPNBUS_VM_SHARE_FS  virtiofs | 9p for the checkout              (virtiofs)
 #   IPNBUS_VM_KVER      kernel ABI (default: linux-image-amd64's)
+#   IPNBUS_VM_KIMAGE    kernel image to boot        (/boot/vmlinuz-$KVER)
+#   IPNBUS_VM_KBUILD    headers/build tree for ipn.ko
+#                                             (/lib/modules/$KVER/build)
+#   IPNBUS_VM_KCONFIG   the kernel's .config         (/boot/config-$KVER)
+#   IPNBUS_VM_APPEND    more guest kernel command-line parameters
 #   IPNBUS_VM_WORK      cache and per-run directories    (/tmp/ipnbus-vm)
 #   IPNBUS_VM_VERBOSE=1 kernel log at loglevel 7 on the console
 #   IPNBUS_VM_QUIET=1   print only the guest command's output and errors
 #
+# Memory-error detection: the guest always boots with slub_debug=FZP
+# (freed objects poisoned, redzones checked), plus kfence.sample_interval=1
+# when the kernel has CONFIG_KFENCE; after the command, dmesg is scanned
+# with the patterns of dmesg-fail.re (BUG, KFENCE, KASAN, UBSAN, general
+# protection, WARNING, Oops, refcount_t, Call Trace, hung tasks...;
+# dmesg-scan-test.sh proves them on sample lines).
+#
 # Exit status: the command's; 2 host-side build/setup failure, 120 the
-# kernel logged a WARNING/BUG/Oops, 121 rmmod ipn failed, 124 timeout,
+# kernel logged a complaint (dmesg-fail.re), 121 rmmod ipn failed, 124 timeout,
 # 125 no status came back (VM failure or guest panic), 126 insmod failed.
 set -euo pipefail
 
@@ -58,7 +70,9 @@ die() { printf '[vm] ERROR: %s\n' "$*" >&2; exit 2; }
 
 why=$(ipnvm_missing) || die "$why"
 KVER=$(ipnvm_kver)
-KBUILD=/lib/modules/$KVER/build
+KBUILD=${IPNBUS_VM_KBUILD:-/lib/modules/$KVER/build}
+KIMG=${IPNBUS_VM_KIMAGE:-/boot/vmlinuz-$KVER}
+KCONFIG=${IPNBUS_VM_KCONFIG:-/boot/config-$KVER}
 mkdir -p "$WORK"
 RUN=$(mktemp -d "$WORK/run.XXXXXX")
 VFS_PID=''
@@ -94,18 +108,27 @@ say "built ipn.ko against $KVER and the C tests"
 
 # ------------------------------------------------------------- kernel
 # qemu boots the uncompressed vmlinux through its PVH entry, ~3 s faster
-# under TCG than letting the bzImage decompress itself.
-KIMG=/boot/vmlinuz-$KVER
+# under TCG than letting the bzImage decompress itself.  Debian's 6.1 packs
+# it with xz, 6.12 with zstd; the first stream that decompresses to an ELF
+# with the PVH note wins.
 KBOOT=$KIMG
+[ -r "$KIMG" ] || die "no kernel image $KIMG"
 VMLINUX=$WORK/vmlinux-$KVER
+[ -z "${IPNBUS_VM_KIMAGE:-}" ] || VMLINUX=$WORK/vmlinux-$(cksum <"$KIMG" | cut -d' ' -f1)
+extract_vmlinux() {	# magic (grep -P) and decompressor command
+	local off
+	off=$(LC_ALL=C grep -obUaP "$1" "$KIMG" | head -1 | cut -d: -f1 || true)
+	[ -n "$off" ] || return 1
+	# (the decompressor stops after the kernel's stream: no pipe, or
+	# tail's SIGPIPE would fail the pipeline)
+	$2 < <(tail -c +$((off + 1)) "$KIMG") >"$RUN/vmlinux" 2>/dev/null
+	readelf -n "$RUN/vmlinux" 2>/dev/null |
+		grep -qE 'type: \(0x00000012\)|PHYS32_ENTRY'
+}
 if [ ! -s "$VMLINUX" ]; then
-	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$KIMG" | head -1 | cut -d: -f1 || true)
-	# (xz stops after the kernel's stream: no pipe, or tail's SIGPIPE
-	# would fail the pipeline)
-	if [ -n "$off" ] &&
-		xz -dc --single-stream < <(tail -c +$((off + 1)) "$KIMG") \
-			>"$RUN/vmlinux" 2>/dev/null &&
-		readelf -n "$RUN/vmlinux" 2>/dev/null | grep -qE 'type: \(0x00000012\)|PHYS32_ENTRY'; then
+	if extract_vmlinux '\xfd7zXZ\x00' 'xz -dc --single-stream' ||
+		{ command -v zstd >/dev/null &&
+			extract_vmlinux '\x28\xb5\x2f\xfd' 'zstd -dcq'; }; then
 		mv "$RUN/vmlinux" "$VMLINUX"
 	fi
 fi
@@ -117,13 +140,23 @@ mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,newroot}
 cp "$(command -v busybox)" "$R/bin/busybox"
 ln -s busybox "$R/bin/sh"
 : >"$R/ipnvm/kmods.list"
-modprobe -S "$KVER" --show-depends -a virtio_pci 9pnet_virtio 9p virtiofs |
+# The share drivers (built in on some kernels: then nothing is listed).
+# busybox insmod cannot read compressed modules: store them plain.
+{ modprobe -S "$KVER" --show-depends -a virtio_pci 9pnet_virtio 9p virtiofs \
+	2>/dev/null || true; } |
 	awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r m; do
+		plain=${m%.xz}; plain=${plain%.zst}; plain=${plain%.gz}
 		mkdir -p "$R$(dirname "$m")"
-		cp "$m" "$R$m"
-		echo "$m" >>"$R/ipnvm/kmods.list"
+		case $m in
+		*.xz) xz -dc "$m" >"$R$plain" ;;
+		*.zst) zstd -dcq "$m" >"$R$plain" ;;
+		*.gz) gzip -dc "$m" >"$R$plain" ;;
+		*) cp "$m" "$R$plain" ;;
+		esac
+		echo "$plain" >>"$R/ipnvm/kmods.list"
 	done
 cp "$HERE/guest-init.sh" "$R/init"
+cp "$HERE/dmesg-fail.re" "$R/ipnvm/dmesg-fail.re"
 chmod +x "$R/init"
 RO_DIRS="/usr /etc"
 for d in /bin /sbin /lib /lib64; do	# a host without merged /usr
@@ -186,11 +219,19 @@ for d in $RO_DIRS; do
 done
 LOGLEVEL=4
 [ "${IPNBUS_VM_VERBOSE:-0}" = 1 ] && LOGLEVEL=7
-Q+=(-append "console=ttyS0 panic=-1 oops=panic loglevel=$LOGLEVEL quiet")
+# Memory-error detection on every boot (see the header).  The lockup and
+# RCU-stall detectors get their longest thresholds (120 s): under TCG on a
+# busy host a vCPU can be starved for 20 s, which would otherwise be
+# reported as a soft lockup ("BUG: soft lockup") and fail a clean run.
+DEBUG_ARGS="slub_debug=FZP"
+LOCKUP_ARGS="watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
+grep -q '^CONFIG_KFENCE=y' "$KCONFIG" 2>/dev/null &&
+	DEBUG_ARGS="$DEBUG_ARGS kfence.sample_interval=1"
+Q+=(-append "console=ttyS0 panic=-1 oops=panic loglevel=$LOGLEVEL quiet $DEBUG_ARGS $LOCKUP_ARGS ${IPNBUS_VM_APPEND:-}")
 (cd "$R" && find . | cpio -o -H newc --quiet) >"$RUN/initramfs.cpio"
 : >"$RUN/rc"
 
-say "booting $KVER (accel=$ACCEL, share=$SHARE_FS, timeout ${TIMEOUT}s)"
+say "booting $KVER (accel=$ACCEL, share=$SHARE_FS, $DEBUG_ARGS, timeout ${TIMEOUT}s)"
 # In the background, so that a signal to this script runs its traps (and
 # kills qemu) at once instead of after the pipeline.
 run_qemu() {
