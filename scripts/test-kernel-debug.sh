@@ -1,0 +1,139 @@
+#!/bin/bash
+# test-kernel-debug.sh - npm run test:kernel:debug [-- --config-only]
+#
+# The kernel suite (C tests, fuzzer, Node suites) and a longer fuzzer run
+# on a KASAN + lockdep kernel: Debian's 6.1 built from Debian's own
+# linux-source package with Debian's config plus the debug options below.
+# Debian's kernel has neither (only slub poisoning, which catches what
+# touches freed memory, not out-of-bounds reads or lock-order bugs).
+#
+# The kernel is built once and cached outside the repository in
+# $IPNBUS_KDEBUG_CACHE (default /var/cache/ipnbus-kdebug): about an hour
+# on 2 cores.  Only the kernel image is built (no modules): the VM's
+# virtio/9p/virtiofs drivers are switched to built-in.  Later runs reuse
+# it.  --config-only stops after writing and checking the .config.
+#
+# Needs root (apt-get) the first time: linux-source-6.1, flex, bison, bc,
+# libelf-dev, libssl-dev.  Knobs: IPNBUS_FUZZ_SECONDS for the suite's
+# fuzzer (default 300 here), IPNBUS_KDEBUG_FUZZ_MINUTES for the separate
+# fuzzer run (default 10), IPNBUS_KDEBUG_JOBS for make -j (nproc).
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=vm/lib.sh
+. "$HERE/vm/lib.sh"
+
+CACHE=${IPNBUS_KDEBUG_CACHE:-/var/cache/ipnbus-kdebug}
+JOBS=${IPNBUS_KDEBUG_JOBS:-$(nproc)}
+CONFIG_ONLY=0
+[ "${1:-}" = --config-only ] && CONFIG_ONLY=1
+say() { printf '[kdebug] %s\n' "$*" >&2; }
+die() { printf '[kdebug] ERROR: %s\n' "$*" >&2; exit 2; }
+
+# Options on top of Debian's config.  KASAN (generic, inline: the fastest
+# under TCG) finds out-of-bounds and use-after-free on every access;
+# PROVE_LOCKING checks lock order and lockdep_assert_held(); the rest
+# catch sleeping in atomic context, list corruption and hung tasks.
+DEBUG_ON="KASAN KASAN_GENERIC KASAN_INLINE PROVE_LOCKING DEBUG_ATOMIC_SLEEP
+DEBUG_LIST KFENCE DETECT_HUNG_TASK"
+# The VM's drivers built in, so no module but ipn.ko is needed.
+BUILTIN="VIRTIO VIRTIO_PCI NET_9P NET_9P_VIRTIO 9P_FS 9P_FS_POSIX_ACL
+FUSE_FS VIRTIO_FS"
+# Off: signing at build time (Debian's keys are not in the source; the
+# lockdown LSM keeps MODULE_SIG itself on, and unsigned modules load with a
+# taint as on Debian's kernel), debug info (hours of extra build and
+# gigabytes), BTF, module versions (ipn.ko links against this tree's
+# vmlinux.symvers only).
+DEBUG_OFF="MODULE_SIG_ALL DEBUG_INFO_BTF DEBUG_INFO_DWARF5
+DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT DEBUG_INFO_DWARF4 MODVERSIONS
+KASAN_OUTLINE"
+
+[ "$(id -u)" = 0 ] || die "needs root the first time (apt-get, /var/cache)"
+KVER=$(ipnvm_kver)
+[ -n "$KVER" ] || die "no Debian kernel image (apt-get install linux-image-amd64)"
+base=${KVER%%.*}.$(echo "$KVER" | cut -d. -f2)	# 6.1
+SRCPKG=linux-source-$base
+need=()
+for p in "$SRCPKG" flex bison bc libelf-dev libssl-dev; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	say "installing ${need[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		-o DPkg::Lock::Timeout=300 "${need[@]}" >/dev/null ||
+		die "apt-get install ${need[*]} failed"
+fi
+tarball=$(ls /usr/src/"$SRCPKG".tar.xz 2>/dev/null) ||
+	die "no /usr/src/$SRCPKG.tar.xz"
+srcver=$(dpkg-query -W -f='${Version}' "$SRCPKG")
+imgver=$(dpkg-query -W -f='${Version}' "linux-image-$KVER" 2>/dev/null || true)
+[ "$srcver" = "$imgver" ] ||
+	say "note: $SRCPKG $srcver, linux-image-$KVER $imgver (config taken from the image)"
+
+SRC=$CACHE/$SRCPKG-$srcver
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
+if [ ! -e "$SRC/.ipnbus-unpacked" ]; then
+	say "unpacking $tarball into $SRC (once)"
+	rm -rf "$SRC"
+	mkdir -p "$SRC"
+	tar -xJf "$tarball" -C "$SRC" --strip-components=1
+	touch "$SRC/.ipnbus-unpacked"
+fi
+
+# ------------------------------------------------------------- config
+cfg() { "$SRC/scripts/config" --file "$SRC/.config" "$@"; }
+want=$(printf '%s\n' "$DEBUG_ON $BUILTIN $DEBUG_OFF" | sha1sum | cut -c1-12)
+if [ "$(cat "$SRC/.ipnbus-config" 2>/dev/null)" != "$want" ]; then
+	say "config: /boot/config-$KVER + KASAN, PROVE_LOCKING, ..."
+	cp "/boot/config-$KVER" "$SRC/.config"
+	for o in $DEBUG_ON $BUILTIN; do cfg --enable "$o"; done
+	for o in $DEBUG_OFF; do cfg --disable "$o"; done
+	cfg --enable DEBUG_INFO_NONE
+	cfg --set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS ""
+	cfg --set-str MODULE_SIG_KEY "" --set-str LOCALVERSION "-ipnbus-kdebug"
+	make -C "$SRC" olddefconfig >"$CACHE/config.log" 2>&1 ||
+		{ tail "$CACHE/config.log" >&2; die "olddefconfig failed"; }
+	echo "$want" >"$SRC/.ipnbus-config"
+fi
+# olddefconfig drops what it cannot satisfy: check the result.
+missing=()
+for o in $DEBUG_ON $BUILTIN; do
+	grep -q "^CONFIG_$o=y" "$SRC/.config" || missing+=("$o")
+done
+[ ${#missing[@]} = 0 ] || die "the config lost: ${missing[*]}"
+for o in MODULE_SIG_ALL MODULE_SIG_FORCE MODVERSIONS DEBUG_INFO_BTF; do
+	! grep -q "^CONFIG_$o=y" "$SRC/.config" || die "CONFIG_$o is still on"
+done
+say "config ok: $(echo $DEBUG_ON | wc -w) debug options on, VM drivers built in ($SRC/.config)"
+[ $CONFIG_ONLY = 1 ] && exit 0
+
+# ------------------------------------------------------------- build
+KREL=$(make -s -C "$SRC" kernelrelease)
+if [ ! -e "$SRC/.ipnbus-built" ] || [ "$SRC/.config" -nt "$SRC/.ipnbus-built" ]; then
+	say "building $KREL with $JOBS jobs (about an hour on 2 cores; log $CACHE/build.log)"
+	t0=$(date +%s)
+	make -C "$SRC" -j"$JOBS" bzImage modules_prepare >"$CACHE/build.log" 2>&1 ||
+		{ tail -30 "$CACHE/build.log" >&2; die "kernel build failed"; }
+	# External modules resolve symbols against Module.symvers; with no
+	# in-tree modules built it is the kernel's own list.
+	cp "$SRC/vmlinux.symvers" "$SRC/Module.symvers"
+	touch "$SRC/.ipnbus-built"
+	say "built in $(($(date +%s) - t0)) s"
+fi
+
+# ------------------------------------------------------------- run
+export IPNBUS_VM_KVER=$KREL IPNBUS_VM_KBUILD=$SRC \
+	IPNBUS_VM_KIMAGE=$SRC/arch/x86/boot/bzImage IPNBUS_VM_KCONFIG=$SRC/.config
+export IPNBUS_FUZZ_SECONDS=${IPNBUS_FUZZ_SECONDS:-300}
+# KASAN + lockdep under TCG: several times slower than Debian's kernel.
+export IPNBUS_VM_TIMEOUT=${IPNBUS_VM_TIMEOUT:-7200}
+rc=0
+say "kernel suite on $KREL"
+"$HERE/vm/run.sh" bash scripts/vm/kernel-suite.sh || rc=1
+minutes=${IPNBUS_KDEBUG_FUZZ_MINUTES:-10}
+say "fuzzer, $minutes minutes, on $KREL"
+"$HERE/fuzz-kernel.sh" --minutes "$minutes" || rc=1
+say "result on $KREL: $([ $rc = 0 ] && echo clean || echo FAILED)"
+exit $rc
