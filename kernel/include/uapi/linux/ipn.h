@@ -67,7 +67,8 @@ struct sockaddr_ipn_member {
 #define IPN_SO_FLAGS		2  /* int: IPN_FLAG_* */
 #define IPN_SO_MTU		3  /* int: max message bytes */
 
-#define IPN_FLAG_LOSSLESS	0x1	/* block senders instead of dropping */
+#define IPN_FLAG_LOSSLESS	0x1	/* block senders instead of dropping,
+					 * up to IPN_SO_STALL_TIMEOUT */
 
 #define IPN_MTU_DEFAULT		(128 * 1024)
 #define IPN_MTU_MAX		(4 * 1024 * 1024)
