@@ -250,6 +250,7 @@ void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn)
 	 * or we see the waiter and wake it.
 	 */
 	smp_mb();
+	/* lockless check: safe after the smp_mb() above (see there) */
 	if (waitqueue_active(&net->wait))
 		wake_up_interruptible_sync_poll(&net->wait,
 						EPOLLOUT | EPOLLWRNORM);
