@@ -760,13 +760,22 @@ Napi::Value EpollDel(const Napi::CallbackInfo &info) {
 
 // ---- packed batch receive for a mesh of sockets ----------------------------
 
+// Row layouts and flags of the packed receive calls, exported by name in
+// `constants` (PACKED_*) so that the transport never reads them by position
+// or re-declares them.
 enum PackedFlags {
   kTruncated = 1,
   kEof = 2,
   kNotify = 4,
   kMore = 8,
   kPassEnd = 16,
+  kHasCreds = 32,
 };
+// recvReadyPacked: fd, offset, length, flags, extras index.
+constexpr int kMeshRow = 5;
+// recvmmsgPacked: offset, length, flags, id low, id high, pid, uid, gid,
+// dropped, extras index.
+constexpr int kIpnRow = 10;
 
 // Collects datagrams of many sockets into one byte block plus a meta table,
 // so a whole batch costs JS a handful of allocations instead of one object
@@ -965,7 +974,7 @@ Napi::Value RecvmmsgPacked(const Napi::CallbackInfo &info) {
           eof = true;
           break;
         }
-        int flags = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? 1 : 0;
+        int flags = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? kTruncated : 0;
         uint64_t from = mh.msg_namelen >= sizeof(struct sockaddr_ipn_member) ? arena.names[i].sipnm_id : 0;
         uint32_t pid = 0, uid = 0, gid = 0, dropped = 0;
         int extra = -1;
@@ -980,7 +989,7 @@ Napi::Value RecvmmsgPacked(const Napi::CallbackInfo &info) {
             pid = ic.pid;
             uid = ic.uid;
             gid = ic.gid;
-            flags |= 32;
+            flags |= kHasCreds;
           } else if (c->cmsg_level == SOL_IPN && c->cmsg_type == IPN_CMSG_DROPPED && dlen >= sizeof(__u32)) {
             memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
           } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
@@ -1011,10 +1020,10 @@ Napi::Value RecvmmsgPacked(const Napi::CallbackInfo &info) {
         }
         size_t off = data->size();
         data->insert(data->end(), arena.data.data() + (size_t)i * size, arena.data.data() + (size_t)i * size + len);
-        int32_t row[10] = {(int32_t)off, (int32_t)len, flags, (int32_t)(uint32_t)(from & 0xffffffffu),
+        int32_t row[kIpnRow] = {(int32_t)off, (int32_t)len, flags, (int32_t)(uint32_t)(from & 0xffffffffu),
                            (int32_t)(uint32_t)(from >> 32), (int32_t)pid, (int32_t)uid, (int32_t)gid,
                            (int32_t)dropped, extra};
-        meta.insert(meta.end(), row, row + 10);
+        meta.insert(meta.end(), row, row + kIpnRow);
       }
       if (eof || (size_t)n < vlen) break;
     }
@@ -1179,6 +1188,14 @@ Napi::Object Constants(Napi::Env env) {
   C(IPN_SO_MODE); C(IPN_SO_FLAGS); C(IPN_SO_MTU); C(IPN_FLAG_LOSSLESS); C(IPN_MTU_DEFAULT); C(IPN_MTU_MAX);
   C(IPN_SO_LOOPBACK); C(IPN_SO_PASSCRED); C(IPN_SO_MEMBER_EVENTS); C(IPN_SO_MEMBER_ID);
   C(IPN_SO_NETINFO); C(IPN_SO_DROPS);
+  c.Set("PACKED_MESH_ROW", Napi::Number::New(env, kMeshRow));
+  c.Set("PACKED_IPN_ROW", Napi::Number::New(env, kIpnRow));
+  c.Set("PACKED_TRUNCATED", Napi::Number::New(env, kTruncated));
+  c.Set("PACKED_EOF", Napi::Number::New(env, kEof));
+  c.Set("PACKED_NOTIFY", Napi::Number::New(env, kNotify));
+  c.Set("PACKED_MORE", Napi::Number::New(env, kMore));
+  c.Set("PACKED_PASS_END", Napi::Number::New(env, kPassEnd));
+  c.Set("PACKED_HAS_CREDS", Napi::Number::New(env, kHasCreds));
   C(BPF_LD); C(BPF_W); C(BPF_ABS); C(BPF_ALU); C(BPF_AND); C(BPF_K); C(BPF_JMP); C(BPF_JEQ); C(BPF_RET);
 #undef C
   c.Set("IPN_FAMILY_SYSFS", Napi::String::New(env, IPN_FAMILY_SYSFS));

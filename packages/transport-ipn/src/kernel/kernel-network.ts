@@ -23,6 +23,10 @@ const C = native.constants;
 const EAGAIN = C.EAGAIN!;
 const MSG_DONTWAIT = C.MSG_DONTWAIT!;
 const SOL_IPN = C.SOL_IPN!;
+// recvmmsgPacked rows and flags, as the addon names them.
+const PACKED_IPN_ROW = C.PACKED_IPN_ROW!;
+const PACKED_TRUNCATED = C.PACKED_TRUNCATED!;
+const PACKED_HAS_CREDS = C.PACKED_HAS_CREDS!;
 const VLEN = 64;
 const MAX_QUEUED_BYTES = 512 * 1024 * 1024;
 const RCVBUF_REQUEST = 8 * 1024 * 1024;
@@ -394,12 +398,12 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
       const batch = native.recvmmsgPacked(this.fd, VLEN, this.mtu, 16);
       if (batch === null) return;
       const { data, meta, extras } = batch;
-      for (let i = 0; i < meta.length && !this.closed; i += 10) {
+      for (let i = 0; i < meta.length && !this.closed; i += PACKED_IPN_ROW) {
         const off = meta[i]!;
         const len = meta[i + 1]!;
         const flags = meta[i + 2]!;
         const x = meta[i + 9]!;
-        if (x < 0 && (flags & 1) === 0 && this.partials === 0 && !this.filterInUser && len >= HEADER_BYTES &&
+        if (x < 0 && (flags & PACKED_TRUNCATED) === 0 && this.partials === 0 && !this.filterInUser && len >= HEADER_BYTES &&
           data[off] === MAGIC0 && data[off + 1] === MAGIC1 && data[off + 2] === VERSION &&
           data.readUInt32LE(off + FRAG_COUNT_OFFSET) === 1 && data.readUInt32LE(off + FRAG_INDEX_OFFSET) === 0 &&
           (data[off + 3] === Kind.Broadcast || data[off + 3] === Kind.Unicast)) {
@@ -413,7 +417,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
             unicast: data[off + 3] === Kind.Unicast,
           };
           this.carryDropped = 0;
-          if (this.credentials && (flags & 32) !== 0) {
+          if (this.credentials && (flags & PACKED_HAS_CREDS) !== 0) {
             m.creds = { pid: meta[i + 5]! >>> 0, uid: meta[i + 6]! >>> 0, gid: meta[i + 7]! >>> 0 };
           }
           this.emit('message', m);
@@ -426,8 +430,8 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
           fds: extra?.fds ?? [],
           dropped: meta[i + 8]! >>> 0,
         };
-        if ((flags & 1) !== 0) it.truncated = true;
-        if ((flags & 32) !== 0) it.creds = { pid: meta[i + 5]! >>> 0, uid: meta[i + 6]! >>> 0, gid: meta[i + 7]! >>> 0 };
+        if ((flags & PACKED_TRUNCATED) !== 0) it.truncated = true;
+        if ((flags & PACKED_HAS_CREDS) !== 0) it.creds = { pid: meta[i + 5]! >>> 0, uid: meta[i + 6]! >>> 0, gid: meta[i + 7]! >>> 0 };
         if (extra?.event !== undefined) it.event = extra.event;
         if (extra?.eventsLost !== undefined) it.eventsLost = extra.eventsLost;
         this.onItem(it);

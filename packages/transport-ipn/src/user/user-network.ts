@@ -56,12 +56,13 @@ const SNDBUF_REQUEST = 2 * 1024 * 1024;
 const VLEN = 64;
 const MAX_EVENTS = 1024;
 const LISTEN_BACKLOG = 4096;
-// recvReadyPacked meta flags (native/src/addon.cc).
-const F_TRUNC = 1;
-const F_EOF = 2;
-const F_NOTIFY = 4;
-const F_MORE = 8;
-const F_PASS_END = 16;
+// recvReadyPacked rows and flags, as the addon names them.
+const ROW = C.PACKED_MESH_ROW!;
+const F_TRUNC = C.PACKED_TRUNCATED!;
+const F_EOF = C.PACKED_EOF!;
+const F_NOTIFY = C.PACKED_NOTIFY!;
+const F_MORE = C.PACKED_MORE!;
+const F_PASS_END = C.PACKED_PASS_END!;
 /** The payload bound of a batch. */
 const BATCH_PAYLOAD_MAX = USER_FRAG_PAYLOAD;
 /** While a hold keeps messages back, how often to look whether it moved. */
@@ -860,7 +861,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
         let safe = -1;
         let passStart = this.order.maxSeen;
         let complete = true;
-        for (let i = 0; i < meta.length; i += 5) {
+        for (let i = 0; i < meta.length; i += ROW) {
           const flags = meta[i + 3]!;
           if ((flags & F_PASS_END) !== 0) {
             if (complete) safe = passStart;
