@@ -21,8 +21,7 @@
 // close). One sequence number and one send per receiver then carry the
 // whole batch; receivers unpack it in order.
 import { EventEmitter } from 'node:events';
-import { chmodSync, fstatSync, readdirSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { unlinkSync } from 'node:fs';
 import native from '@ipnbus/native';
 import type { BackendKind, Credentials, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
 import { BLOOM_BYTES } from '../network.js';
@@ -35,8 +34,9 @@ import { OrderBuffer } from '../order.js';
 import { ReassemblyBudget } from '../reassembly.js';
 import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
 import { TurnTracker } from '../turn.js';
-import { SOCK_RE, closeQuietly, setBuffer, lockPolling, nextMemberId, openLock, readMarker, sockPath, tryLock, unlock } from './layout.js';
-import { createHoldFile, lowestHold, openHoldFile, removeHoldFile, setHold, type HoldWords } from './hold.js';
+import { closeQuietly, setBuffer, sockPath, tryLock, unlock } from './layout.js';
+import { enterMesh, leaveMesh } from './join.js';
+import { lowestHold, openHoldFile, removeHoldFile, setHold, type HoldWords } from './hold.js';
 import { decodeMasks, encodeMasks } from './masks.js';
 import { Peer, type Waiting } from './peer.js';
 
@@ -55,7 +55,6 @@ const RECV_MAX = HEADER_BYTES + USER_FRAG_PAYLOAD;
 const SNDBUF_REQUEST = 2 * 1024 * 1024;
 const VLEN = 64;
 const MAX_EVENTS = 1024;
-const LISTEN_BACKLOG = 4096;
 // recvReadyPacked rows and flags, as the addon names them.
 const ROW = C.PACKED_MESH_ROW!;
 const F_TRUNC = C.PACKED_TRUNCATED!;
@@ -202,73 +201,15 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     if (q !== undefined && (!Number.isSafeInteger(q) || q < USER_FRAG_PAYLOAD + HEADER_BYTES)) {
       throw new TransportError('ERR_INVALID_ARG', `peerQueueBytes must be an integer >= ${USER_FRAG_PAYLOAD + HEADER_BYTES}`);
     }
-    const marker = await readMarker(dir);
-    const lockFd = openLock(dir);
-    let listenFd = -1;
-    let epfd = -1;
-    let id = 0n;
-    const connected: { fd: number; id: bigint; creds: Credentials }[] = [];
+    const e = await enterMesh(dir);
     let net: UserNetwork;
     try {
-      listenFd = native.socket(AF_UNIX, SOCK_SEQPACKET, 0);
-      epfd = native.epollCreate();
-      const later: { id: bigint; path: string }[] = [];
-      let holds: HoldWords;
-      // Under the lock no broadcast is in flight and no other member is
-      // joining, so the set of sockets we see is exactly the membership.
-      // Waited for on the event loop: this process may be a member already.
-      await lockPolling(lockFd, dir);
-      try {
-        id = nextMemberId(lockFd);
-        // Peers that find our socket can hold messages for us at once.
-        holds = createHoldFile(dir, id, fstatSync(lockFd).mode & 0o777);
-        const mine = sockPath(dir, id);
-        native.bindUnix(listenFd, mine);
-        // Access control is the directory's mode; the socket itself must not
-        // narrow it (bind applies umask).
-        chmodSync(mine, 0o777);
-        native.listen(listenFd, LISTEN_BACKLOG);
-        native.epollAdd(epfd, listenFd, true);
-        for (const name of readdirSync(dir)) {
-          const m = SOCK_RE.exec(name);
-          if (m === null) continue;
-          const peerId = BigInt(m[1]!);
-          if (peerId === id) continue;
-          const r = UserNetwork.connectPeer(dir, peerId);
-          if (r === 'later') later.push({ id: peerId, path: join(dir, name) });
-          else if (r !== null) connected.push({ ...r, id: peerId });
-        }
-      } finally {
-        unlock(lockFd);
-      }
-      // A listener whose backlog was full: retry outside the lock (its owner
-      // needs its event loop, which the lock would stall).
-      for (const l of later) {
-        for (let attempt = 0; attempt < 100; attempt++) {
-          await new Promise((r) => setTimeout(r, 20));
-          const r = UserNetwork.connectPeer(dir, l.id);
-          if (r === 'later') continue;
-          if (r !== null) connected.push({ ...r, id: l.id });
-          break;
-        }
-      }
-      net = new UserNetwork(dir, id, marker.lossless, opts, lockFd, listenFd, epfd, holds);
+      net = new UserNetwork(dir, e.id, e.lossless, opts, e.lockFd, e.listenFd, e.epfd, e.holds);
     } catch (err) {
-      for (const c of connected) closeQuietly(c.fd);
-      if (listenFd >= 0) closeQuietly(listenFd);
-      if (epfd >= 0) closeQuietly(epfd);
-      closeQuietly(lockFd);
-      if (id !== 0n) {
-        removeHoldFile(dir, id);
-        try {
-          unlinkSync(sockPath(dir, id));
-        } catch {
-          // Never bound.
-        }
-      }
+      leaveMesh(dir, e);
       throw fromErrno(err, `joining ${dir}`);
     }
-    for (const c of connected) {
+    for (const c of e.connected) {
       const p = net.addPeer(c.fd, c.id, c.creds);
       // Existing members are announced like the kernel's snapshot: first.
       p.announced = true;
@@ -276,36 +217,6 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     }
     net.scheduleDrain();
     return net;
-  }
-
-  /** Connects to a member's listener: fd + its creds, null if it is dead. */
-  private static connectPeer(dir: string, id: bigint): { fd: number; creds: Credentials } | 'later' | null {
-    const path = sockPath(dir, id);
-    const fd = native.socket(AF_UNIX, SOCK_SEQPACKET, 0);
-    try {
-      const r = native.connectUnix(fd, path);
-      if (r < 0) {
-        closeQuietly(fd);
-        return 'later';
-      }
-      return { fd, creds: native.peerCred(fd) };
-    } catch (err) {
-      closeQuietly(fd);
-      const code = (err as { code?: string }).code;
-      if (code === 'ECONNREFUSED') {
-        // Its owner died without cleaning up (SIGKILL): ids are never
-        // reused, so nobody else can want this name.
-        try {
-          unlinkSync(path);
-        } catch {
-          // Another joiner removed it first.
-        }
-        removeHoldFile(dir, id);
-        return null;
-      }
-      if (code === 'ENOENT') return null;
-      throw err;
-    }
   }
 
   private addPeer(fd: number, id: bigint | null, creds: Credentials): Peer {
