@@ -110,6 +110,7 @@ int pick_flags(uint64_t *s, int recv);
 void op_send(struct wctx *w, uint64_t *s, char *buf);
 void op_recv(struct wctx *w, uint64_t *s, char *buf);
 void op_unix_pass(struct wctx *w, uint64_t *s);
+void op_fd_race(struct wctx *w, uint64_t *s, char *buf);
 /* Join or create one of the shared networks; the fd goes in the table. */
 void op_member(struct wctx *w, uint64_t *s);
 /* One random operation with @buf (BIGMSG bytes) as data buffer. */

@@ -192,3 +192,61 @@ void op_unix_pass(struct wctx *w, uint64_t *s)
 	((int *)CMSG_DATA(c))[1] = pick_fd(w, s);
 	sendmsg(pick_fd(w, s), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
+
+/*
+ * Files in flight to oneself, then read back by whichever thread comes
+ * first: a peek with room for the fds, a plain read with none, or a read
+ * with room.  The worker's threads run this on the same sockets at once,
+ * so peeks and reads of one message with fds race each other.
+ */
+void op_fd_race(struct wctx *w, uint64_t *s, char *buf)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} c;
+	struct sockaddr_ipn_member to = { .sipnm_family = ipn_af() };
+	struct iovec iov = { buf, 1 + rn(s, 64) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	int fd = -1, k, n = 1 + rn(s, 8), flags, p[2];
+	ssize_t r;
+
+	for (k = 0; k < 4 && !ipn_sock_ino(fd); k++)
+		fd = pick_fd(w, s);
+	if (rn(s, 2)) {
+		/* a fresh pipe: files that are always accepted */
+		if (pipe2(p, O_NONBLOCK))
+			return;
+		to.sipnm_id = ipn_id(fd);
+		mh.msg_name = &to;
+		mh.msg_namelen = sizeof(to);
+		mh.msg_control = c.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		for (k = 0; k < n; k++)
+			((int *)CMSG_DATA(cm))[k] = p[k % 2];
+		count(&st->sends);
+		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			count(&st->sends_ok);
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	iov.iov_len = 64;
+	flags = MSG_DONTWAIT | (rn(s, 2) ? MSG_PEEK : 0);
+	if (rn(s, 3)) {
+		mh.msg_control = c.b;
+		mh.msg_controllen = rn(s, 2) ? sizeof(c.b) : CMSG_SPACE(sizeof(int));
+	}
+	count(&st->recvs);
+	r = recvmsg(fd, &mh, flags);
+	if (r < 0)
+		return;
+	count(&st->recvs_ok);
+	check_recv(w, s, &mh, r, iov.iov_len, mh.msg_control ? sizeof(c.b) : 0,
+		   flags);
+}

@@ -367,7 +367,10 @@ static void op_fork(struct wctx *w, uint64_t *s)
 void one_op(struct wctx *w, uint64_t *s, char *buf)
 {
 	count(&st->ops);
-	switch (rn(s, 36)) {
+	switch (rn(s, 40)) {
+	case 36: case 37: case 38: case 39:
+		op_fd_race(w, s, buf);
+		break;
 	case 0:
 		op_socket(w, s);
 		break;
