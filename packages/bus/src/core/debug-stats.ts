@@ -3,6 +3,7 @@ import { Variant, isValidBusName, type Message } from '../wire/index.js';
 import type { BusView } from './bus-view.js';
 import { BUS_NAME } from './constants.js';
 import { DBusError, ErrorNames } from './errors.js';
+import { nextSerial } from './serial-counter.js';
 
 export const DEBUG_STATS_INTERFACE = 'org.freedesktop.DBus.Debug.Stats';
 
@@ -26,7 +27,7 @@ let statsSerial = 0;
  * traffic) are left out rather than reported as zero.
  */
 export function debugStats(host: StatsHost, msg: Message, member: string): { signature: string; body: unknown[] } {
-  statsSerial = statsSerial >= 0xffffffff ? 1 : statsSerial + 1;
+  statsSerial = nextSerial(statsSerial);
   const u = (n: number): Variant => new Variant('u', n);
   if (member === 'GetStats') {
     if (msg.signature !== '') throw new DBusError(ErrorNames.InvalidArgs, 'GetStats takes no arguments');
