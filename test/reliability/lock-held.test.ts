@@ -13,8 +13,11 @@ const T = { path: '/org/example/Test', interface: 'org.example.Test' };
 const HOLD_MS = 5000;
 /** Longer than the old 5 s lock timeout of core, so a wait that gives up early fails. */
 const LONG_HOLD_MS = 6000;
-/** Worst latency accepted while a lock is held (2 shared cores under parallel load). */
-const FAST_MS = 750;
+/**
+ * Worst latency accepted while a lock is held: far below the 5,000 ms freeze,
+ * with room for 2 shared cores under parallel load (seen up to ~550 ms).
+ */
+const FAST_MS = 1500;
 
 let bus: TestBus;
 let me: Connection;
