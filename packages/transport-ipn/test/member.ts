@@ -96,6 +96,16 @@ export class Member {
     }
   }
 
+  /** Stops the process (SIGSTOP): it reads nothing until resume(). */
+  stop(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  /** Lets a stopped process run again (SIGCONT). */
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
+
   kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
