@@ -26,18 +26,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "ipn_tap.h"
-
-static char dir[64];
-
-static const char *netpath(const char *name)
-{
-	static char buf[8][128];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
+#include "ipn_test_util.h"
 
 static int min_int(int a, int b)
 {
@@ -123,21 +112,6 @@ static ssize_t send_many(int sock, unsigned long long id, const int *fds,
 	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	return sendmsg(sock, &h, MSG_DONTWAIT);
-}
-
-/* Fork a child that becomes nobody (65534) and runs @fn; its exit status. */
-static int as_nobody(int (*fn)(void *), void *arg)
-{
-	int st;
-	pid_t p = fork();
-
-	if (p == 0) {
-		if (setgid(65534) || setuid(65534))
-			_exit(100);
-		_exit(fn(arg));
-	}
-	waitpid(p, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
 }
 
 /* Close every descriptor of every SCM_RIGHTS message in @h; their count. */
@@ -623,19 +597,6 @@ static int proc_networks_of_test(void)
 			n++;
 	fclose(f);
 	return n;
-}
-
-static int module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/ipn/refcnt", "r");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
 }
 
 /*

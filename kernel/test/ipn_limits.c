@@ -21,20 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "ipn_tap.h"
-
-#define NOBODY 65534
-
-static char dir[64];
-
-static const char *netpath(const char *name)
-{
-	static char buf[8][128];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
+#include "ipn_test_util.h"
 
 static double now_s(void)
 {
@@ -128,21 +115,6 @@ static ssize_t lmsg_recv(int fd, struct lmsg *m, int flags)
 		}
 	}
 	return m->n;
-}
-
-/* Run @fn(@arg) in a child as uid/gid 65534; its exit status, or 200. */
-static int as_nobody(int (*fn)(void *), void *arg)
-{
-	int st;
-	pid_t p = fork();
-
-	if (p == 0) {
-		if (setgid(NOBODY) || setuid(NOBODY))
-			_exit(100);
-		_exit(fn(arg));
-	}
-	waitpid(p, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
 }
 
 struct churn {

@@ -18,18 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "ipn_tap.h"
-
-static char dir[64];
-
-static const char *netpath(const char *name)
-{
-	static char buf[8][128];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
+#include "ipn_test_util.h"
 
 /* Create a network with the given properties (mode, flags, mtu; -1 = default). */
 static int ipn_create(const char *path, int mode, int flags, int mtu)
@@ -376,21 +365,6 @@ static void test_unicast(void)
 	close(a);
 	close(b);
 	unlink(netpath("uni"));
-}
-
-/* Fork a child that becomes nobody (65534) and runs @fn; its exit status. */
-static int as_nobody(int (*fn)(void *), void *arg)
-{
-	int st;
-	pid_t p = fork();
-
-	if (p == 0) {
-		if (setgid(65534) || setuid(65534))
-			_exit(100);
-		_exit(fn(arg));
-	}
-	waitpid(p, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
 }
 
 static int try_connect(void *path)
@@ -1221,19 +1195,6 @@ static void test_family_param(void)
 		fclose(f);
 	}
 	tap(v > 0, "%s readable (%d)", IPN_FAMILY_SYSFS, v);
-}
-
-static int module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/ipn/refcnt", "r");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
 }
 
 static int load_ipn(const char *ko, const char *params)
