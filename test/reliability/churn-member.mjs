@@ -2,6 +2,7 @@
 // (several times in one process), answers Echo and calls other members.
 // Driven by the test over IPC; runs the compiled core (dist/).
 import { connect } from '../../packages/bus/dist/core/index.js';
+import { serveOps } from './helpers/serve-ops.mjs';
 
 const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
 const address = process.env.IPNBUS_ADDRESS;
@@ -40,13 +41,4 @@ const ops = {
   },
 };
 
-process.on('message', async ({ id, op, args }) => {
-  try {
-    const result = await ops[op](...(args ?? []));
-    process.send({ id, ok: true, result: result ?? null });
-  } catch (e) {
-    process.send({ id, ok: false, error: `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}` });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-process.send({ ready: true });
+serveOps(ops);

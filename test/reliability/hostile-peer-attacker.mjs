@@ -3,6 +3,7 @@
 // honest member never would. Driven by the test over IPC.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { serveOps } from './helpers/serve-ops.mjs';
 
 const require = createRequire(import.meta.url);
 const native = require('@ipnbus/native');
@@ -98,12 +99,4 @@ const ops = {
   },
 };
 
-process.on('message', async ({ id, op, args }) => {
-  try {
-    process.send({ id, ok: true, result: (await ops[op](...(args ?? []))) ?? null });
-  } catch (e) {
-    process.send({ id, ok: false, error: `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}` });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-process.send({ ready: true });
+serveOps(ops);

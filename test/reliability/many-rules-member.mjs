@@ -2,6 +2,7 @@
 // rules, counts the signals it gets, emits signals. Driven over IPC; runs
 // the compiled core (dist/).
 import { connect } from '../../packages/bus/dist/core/index.js';
+import { serveOps } from './helpers/serve-ops.mjs';
 
 const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
 const IFACE = 'org.example.Many';
@@ -42,12 +43,4 @@ const ops = {
   },
 };
 
-process.on('message', async ({ id, op, args }) => {
-  try {
-    process.send({ id, ok: true, result: (await ops[op](...(args ?? []))) ?? null });
-  } catch (e) {
-    process.send({ id, ok: false, error: `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}` });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-process.send({ ready: true, uniqueName: conn.uniqueName });
+serveOps(ops, { uniqueName: conn.uniqueName });
