@@ -441,15 +441,7 @@ static void test_compat_receiver(void)
 /* Files allocated system-wide (first field of fs.file-nr). */
 static long file_nr(void)
 {
-	FILE *f = fopen("/proc/sys/fs/file-nr", "r");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
+	return read_long("/proc/sys/fs/file-nr");
 }
 
 struct limit_result {
@@ -729,19 +721,9 @@ static void test_file_kinds(void)
 	unlink(netpath("kinds"));
 }
 
-static void on_alarm(int sig)
-{
-	tap(0, "TIMEOUT: test %d hung", tap_n + 1);
-	_exit(tap_done() + 2);
-}
-
 int main(int argc, char **argv)
 {
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(600);
-	umask(0);
-	snprintf(dir, sizeof(dir), "/tmp/ipn-fds.%d", getpid());
+	tests_begin("ipn-fds", 600);
 	mkdir(dir, 0777);
 	chmod(dir, 01777);
 	diag("AF_IPN family %d", ipn_af());

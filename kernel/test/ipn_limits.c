@@ -260,19 +260,6 @@ static void test_event_toggle(void)
 	unlink(path);
 }
 
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 static int rcvbuf_of(int fd)
 {
 	int v = -1;
@@ -724,12 +711,6 @@ static void test_addresses(void)
 	unlink(path);
 }
 
-static void on_alarm(int sig)
-{
-	tap(0, "TIMEOUT: test %d hung", tap_n + 1);
-	_exit(tap_done() + 2);
-}
-
 int main(int argc, char **argv)
 {
 	/* a tool for the bus tests: flood a network's members with events */
@@ -738,11 +719,7 @@ int main(int argc, char **argv)
 
 		return churn_members(&c);
 	}
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(600);
-	umask(0);
-	snprintf(dir, sizeof(dir), "/tmp/ipn-limits.%d", getpid());
+	tests_begin("ipn-limits", 600);
 	mkdir(dir, 0755);
 	diag("AF_IPN family %d", ipn_af());
 	test_event_flood();

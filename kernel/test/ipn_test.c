@@ -1252,19 +1252,9 @@ static void test_unload(void)
 	    "reload with the original family=%d", fam);
 }
 
-static void on_alarm(int sig)
-{
-	tap(0, "TIMEOUT: test %d hung", tap_n + 1);
-	_exit(tap_done() + 2);
-}
-
 int main(int argc, char **argv)
 {
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm(300);
-	umask(0);
-	snprintf(dir, sizeof(dir), "/tmp/ipn-test.%d", getpid());
+	tests_begin("ipn-test", 300);
 	mkdir(dir, 0755);
 	diag("AF_IPN family %d", ipn_af());
 	test_family_param();
