@@ -1,17 +1,16 @@
 // Method calls between processes: replies, errors, timeouts, vanished callees, fds, spoofing, the bus driver.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
 import { Member } from './helpers/member.js';
-import { connect, DBusError, type Connection } from '../../src/core/index.js';
+import { startServerFixture, type ServerFixture } from './helpers/server-fixture.js';
+import { DBusError, type Connection } from '../../src/core/index.js';
 import { MessageType, encodeMessage, type Message } from '../../src/wire/index.js';
 
 const T = { path: '/org/example/Test', interface: 'org.example.Test' };
 const BUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
 
-let bus: TestBus;
+let fixture: ServerFixture;
 let me: Connection;
 let server: Member;
 let scratch: string;
@@ -26,24 +25,12 @@ async function errorOf(p: Promise<unknown>): Promise<DBusError> {
 }
 
 beforeAll(async () => {
-  bus = freshBus('calls');
-  scratch = mkdtempSync(join(tmpdir(), 'ipnbus-core-fds-'));
-  me = await connect({ address: bus.address, backend: BACKEND });
-  server = await Member.start(bus.address);
-  await server.do('serve');
-  expect(await server.do('requestName', 'org.example.Server', 0)).toBe(1);
-  // The announcement reaches us asynchronously.
-  const deadline = Date.now() + 5000;
-  while (me.getNameOwner('org.example.Server') === undefined && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  fixture = await startServerFixture('calls');
+  ({ me, server, scratch } = fixture);
 });
 
 afterAll(async () => {
-  me?.disconnect();
-  await server?.stop();
-  bus?.cleanup();
-  rmSync(scratch, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 describe('method calls', () => {
@@ -113,7 +100,7 @@ describe('method calls', () => {
   });
 
   it('fails pending calls with NoReply when the callee vanishes', async () => {
-    const victim = await Member.start(bus.address);
+    const victim = await Member.start(fixture.bus.address);
     await victim.do('serve');
     // errorOf attaches the handler now: the rejection comes while we wait for the kill.
     const pending = errorOf(me.call({ ...T, destination: victim.uniqueName, member: 'Never' }, { timeoutMs: 20000 }));

@@ -1,40 +1,27 @@
 // Fds over the kernel backend: what ipn.ko refuses to carry (an AF_UNIX
 // socket: it could close a reference cycle) reaches the caller as a clear
 // D-Bus error, and the connection keeps working. Runs in the VM only.
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import native from '@ipnbus/native';
-import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
-import { Member } from './helpers/member.js';
-import { connect, DBusError, ErrorNames, type Connection } from '../../src/core/index.js';
+import { BACKEND } from './helpers/bus.js';
+import { startServerFixture, type ServerFixture } from './helpers/server-fixture.js';
+import { DBusError, ErrorNames, type Connection } from '../../src/core/index.js';
 
 const T = { path: '/org/example/Test', interface: 'org.example.Test', destination: 'org.example.Server' };
 
-let bus: TestBus;
+let fixture: ServerFixture;
 let me: Connection;
-let server: Member;
 let scratch: string;
 
 beforeAll(async () => {
-  bus = freshBus('fd-kinds');
-  scratch = mkdtempSync(join(tmpdir(), 'ipnbus-fd-kinds-'));
-  me = await connect({ address: bus.address, backend: BACKEND });
-  server = await Member.start(bus.address);
-  await server.do('serve');
-  expect(await server.do('requestName', 'org.example.Server', 0)).toBe(1);
-  const deadline = Date.now() + 5000;
-  while (me.getNameOwner('org.example.Server') === undefined && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  fixture = await startServerFixture('fd-kinds');
+  ({ me, scratch } = fixture);
 });
 
 afterAll(async () => {
-  me?.disconnect();
-  await server?.stop();
-  bus?.cleanup();
-  rmSync(scratch, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 describe('fds the kernel backend cannot carry', () => {
