@@ -11,19 +11,25 @@ export class BenchWorkerError extends Error {
 
 export class BenchTimeout extends BenchWorkerError {}
 
-type ReportOf<T extends Report['t']> = Extract<Report, { t: T }>;
+/** What every worker protocol shares: tagged messages, and an error report. */
+export type Tagged = { t: string };
+export type ErrorReport = { t: 'error'; message: string };
 
-/** One live worker: a queue of its reports and the waiters for them. */
-export class Worker {
+/**
+ * One live worker: a queue of its reports and the waiters for them. C and R
+ * are the commands and reports of its protocol (`ipnbus bench`'s by default;
+ * the pub/sub bench has its own worker script).
+ */
+export class Worker<C extends Tagged = Command, R extends Tagged = Report> {
   readonly pid: number;
-  private readonly queue: Report[] = [];
-  private waiter: ((r: Report | Error) => void) | undefined;
+  private readonly queue: (R | ErrorReport)[] = [];
+  private waiter: ((r: R | ErrorReport | Error) => void) | undefined;
   private exited: Error | undefined;
   private stderr = '';
 
   private constructor(private readonly child: ChildProcess) {
     this.pid = child.pid ?? -1;
-    child.on('message', (r: Report) => this.push(r));
+    child.on('message', (r: R | ErrorReport) => this.push(r));
     // IPC writes to a worker that is going away fail with EPIPE, emitted here;
     // its 'exit' (below) is what reports the failure to the waiter.
     child.on('error', () => {});
@@ -37,33 +43,35 @@ export class Worker {
     });
   }
 
-  static async start(args: WorkerArgs, timeoutMs = 120_000): Promise<Worker> {
-    const child = fork(WORKER, [JSON.stringify(args)], {
+  static async start<C extends Tagged = Command, R extends Tagged = Report>(
+    args: WorkerArgs | object, timeoutMs = 120_000, script: URL = WORKER,
+  ): Promise<Worker<C, R>> {
+    const child = fork(script, [JSON.stringify(args)], {
       serialization: 'advanced', // bigints cross the IPC channel as they are
       // Profiling hook, e.g. IPNBUS_BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
       // (node refuses --cpu-prof in NODE_OPTIONS).
       execArgv: process.env.IPNBUS_BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    const w = new Worker(child);
-    await w.next('ready', timeoutMs);
+    const w = new Worker<C, R>(child);
+    await w.next('ready' as R['t'], timeoutMs);
     return w;
   }
 
-  private push(r: Report): void {
+  private push(r: R | ErrorReport): void {
     if (this.waiter) this.waiter(r);
     else this.queue.push(r);
   }
 
-  send(cmd: Command): void {
+  send(cmd: C): void {
     if (this.exited) throw this.exited;
     this.child.send(cmd);
   }
 
   /** The next report, which must be of type `t`; errors and timeouts (stretched by the time scale) reject. */
-  async next<T extends Report['t']>(t: T, hostTimeoutMs: number): Promise<ReportOf<T>> {
+  async next<T extends R['t']>(t: T, hostTimeoutMs: number): Promise<Extract<R, { t: T }>> {
     const timeoutMs = scaledMs(hostTimeoutMs);
-    const r = this.queue.shift() ?? (await new Promise<Report | Error>((resolve) => {
+    const r = this.queue.shift() ?? (await new Promise<R | ErrorReport | Error>((resolve) => {
       if (this.exited) return resolve(this.exited);
       const timer = setTimeout(() => {
         // Forget the waiter so a late report is queued for the next caller, not lost.
@@ -77,9 +85,9 @@ export class Worker {
       };
     }));
     if (r instanceof Error) throw r;
-    if (r.t === 'error') throw new BenchWorkerError(`worker ${this.pid}: ${r.message}`);
+    if (r.t === 'error') throw new BenchWorkerError(`worker ${this.pid}: ${(r as ErrorReport).message}`);
     if (r.t !== t) throw new BenchWorkerError(`worker ${this.pid}: expected '${t}' report, got '${r.t}'`);
-    return r as ReportOf<T>;
+    return r as Extract<R, { t: T }>;
   }
 
   /** Polite exit, then SIGKILL if it lingers; always resolves. */
@@ -87,7 +95,7 @@ export class Worker {
     if (this.exited || this.child.exitCode !== null) return;
     const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
     try {
-      this.child.send({ t: 'exit' } satisfies Command);
+      this.child.send({ t: 'exit' } satisfies Tagged);
     } catch {
       // IPC already closed; the kill below covers it.
     }
@@ -98,11 +106,13 @@ export class Worker {
 }
 
 /** Start `n` workers in parallel (bounded, so 64 starts do not thrash two cores). */
-export async function startMany(n: number, args: WorkerArgs, parallel = 8): Promise<Worker[]> {
-  const out: Worker[] = [];
+export async function startMany<C extends Tagged = Command, R extends Tagged = Report>(
+  n: number, args: WorkerArgs | object, parallel = 8, script: URL = WORKER,
+): Promise<Worker<C, R>[]> {
+  const out: Worker<C, R>[] = [];
   try {
     for (let i = 0; i < n; i += parallel) {
-      const batch = await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => Worker.start(args)));
+      const batch = await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => Worker.start<C, R>(args, 120_000, script)));
       out.push(...batch);
     }
   } catch (err) {
