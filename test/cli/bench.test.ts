@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
-const KEYS = ['fanout16_small_ratio', 'latency_p50_ratio', 'call_p50_ratio', 'call_vs_floor', 'latency_vs_floor'];
+const KEYS = [
+  'fanout16_small_ratio', 'latency_p50_ratio', 'call_p50_ratio', 'call_vs_floor', 'latency_vs_floor', 'call_vs_node_floor',
+  'switches16_small_daemon', 'switches16_small_ipnbus', 'gateway_fanout16_vs_daemon', 'gateway_call_p50_vs_daemon', 'gateway_connect_p50_vs_daemon',
+];
 const BROKER_KEYS = ['fanout16_small_vs_broker', 'latency_p50_vs_broker', 'call_p50_vs_broker'];
 
 /** dbus-broker is the third side wherever its package is installed (CI installs it). */
@@ -23,7 +26,7 @@ function brokerInstalled(): boolean {
 it('bench --smoke measures every side and prints the ratios as its last line', async () => {
   const out = await mkdtemp(join(tmpdir(), 'ipnbus-bench-test-'));
   try {
-    const r = await runCli(['bench', '--smoke', '--out', out], { timeoutMs: 170_000 });
+    const r = await runCli(['bench', '--smoke', '--out', out], { timeoutMs: 290_000 });
     const lines = r.stdout.trim().split('\n');
     const last = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
     expect(last.mode).toBe('smoke');
@@ -38,6 +41,14 @@ it('bench --smoke measures every side and prints the ratios as its last line', a
     expect(json.summary.call_p50_ratio).toBe(last.call_p50_ratio);
     expect(json.fanout.find((f: { subscribers: number }) => f.subscribers === 16).sides.ipnbus.received).toBeGreaterThan(0);
     expect(await readFile(join(out, 'bench.md'), 'utf8')).toMatch(/\| 16 \| small \|/);
+    // Stock clients over the gateway: every subscriber got every Tick, and the gateway's own process counts.
+    const gw16 = json.gateway.fanout[0].sides['ipnbus-gateway'];
+    expect(gw16.received).toBe(gw16.expected);
+    expect(gw16.cpuUsPerDelivery).toBeGreaterThan(0);
+    expect(json.gateway.connect['ipnbus-gateway'].n).toBeGreaterThan(0);
+    // The smoke run has no 4 KiB or 64-subscriber rows: those keys are there, and null.
+    expect(last.fanout16_4k_vs_c_floor).toBeNull();
+    expect(last.fanout64_small_vs_broker).toBeNull();
     expect(await readFile(join(out, 'bench.svg'), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
 
     if (brokerInstalled()) {
@@ -60,7 +71,7 @@ it('bench --smoke measures every side and prints the ratios as its last line', a
   } finally {
     await rm(out, { recursive: true, force: true });
   }
-}, 180_000);
+}, 300_000);
 
 it('bench without dbus-next says how to get it, and exits 1 before measuring', async () => {
   const hook = fileURLToPath(new URL('./fixtures/without-dbus-next.mjs', import.meta.url));

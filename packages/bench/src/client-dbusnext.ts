@@ -5,8 +5,9 @@ import {
   BENCH_IFACE, BENCH_METHOD, BENCH_PATH, BENCH_SERVICE, BENCH_SIGNAL, TICK_MATCH, TICK_SIGNATURE,
   type BenchClient,
 } from './client.js';
+import type { Backend } from './protocol.js';
 
-export async function connectDbusNext(address: string, kind: 'dbus-daemon' | 'dbus-broker'): Promise<BenchClient> {
+export async function connectDbusNext(address: string, kind: Backend): Promise<BenchClient> {
   const bus: MessageBus = sessionBus({ busAddress: address });
   // Hello must complete before the bus is usable; dbus-next emits 'connect' then.
   await new Promise<void>((resolve, reject) => {

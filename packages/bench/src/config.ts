@@ -29,6 +29,8 @@ export interface BenchConfig {
   warmupCalls: number;
   /** Longest wait for one fan-out round before collecting what arrived. */
   roundTimeoutMs: number;
+  /** Connections opened and closed one after the other per side, for the set-up cost. */
+  connects: number;
 }
 
 export function configFor(mode: Mode, transport: Transport): BenchConfig {
@@ -43,7 +45,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         calls: { inflight: [1, 16], count: 4000 },
         floor: { iterations: 20_000, messages: 20_000 },
         warmupMessages: 4000, repeats: 3, warmupCalls: 1000,
-        roundTimeoutMs: 90_000,
+        roundTimeoutMs: 90_000, connects: 200,
       };
     case 'quick':
       return {
@@ -55,7 +57,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         calls: { inflight: [1, 16], count: 1500 },
         floor: { iterations: 5000, messages: 5000 },
         warmupMessages: 3000, repeats: 3, warmupCalls: 500,
-        roundTimeoutMs: 30_000,
+        roundTimeoutMs: 30_000, connects: 100,
       };
     case 'smoke':
       return {
@@ -67,7 +69,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         calls: { inflight: [1, 16], count: 300 },
         floor: { iterations: 1000, messages: 1000 },
         warmupMessages: 300, repeats: 1, warmupCalls: 50,
-        roundTimeoutMs: 20_000,
+        roundTimeoutMs: 20_000, connects: 10,
       };
   }
 }

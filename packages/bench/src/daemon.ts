@@ -1,6 +1,6 @@
 // A private dbus-daemon for the baseline, plus /proc readings of a bus's CPU and memory.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scaledMs } from './time-scale.js';
 
@@ -71,6 +71,20 @@ export function procCpuUs(pid: number): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return ((utime + stime) / clockTicks) * 1e6;
+}
+
+/** Voluntary + involuntary context switches of every thread of a process so far, from /proc. */
+export function procSwitches(pid: number): number {
+  let n = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      n += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return n;
 }
 
 /** Resident set size of a process in bytes, from /proc. */

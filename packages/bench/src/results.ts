@@ -1,7 +1,7 @@
 // The shape of a benchmark run's results (bench.json), shared by the runner and the reports.
 import type { Mode, Transport } from './config.js';
 import type { FloorResult } from './floor.js';
-import type { NodeFloor } from './node-floor.js';
+import type { NodeCallFloor, NodeFloor } from './node-floor.js';
 import type { Backend } from './protocol.js';
 
 /** Every side a run can have, in report order; dbus-broker only where it can be launched. */
@@ -18,6 +18,8 @@ export interface FanoutSide {
   roundsPerS: number[];
   /** CPU of every process involved (the bus processes included), per delivered message. */
   cpuUsPerDelivery: number;
+  /** Voluntary + involuntary context switches of the same processes (every thread), per delivered message. */
+  switchesPerDelivery: number;
 }
 
 export interface FanoutRow {
@@ -69,6 +71,29 @@ export interface Summary {
   fanout16_small_vs_broker: number | null;
   latency_p50_vs_broker: number | null;
   call_p50_vs_broker: number | null;
+  /** ipnbus deliveries/s at 16 subscribers, 4 KiB, over the C one-send-per-receiver fan-out of the same run. */
+  fanout16_4k_vs_c_floor: number | null;
+  fanout64_small_vs_broker: number | null;
+  /** ipnbus call p50 (1 in flight) over a node:net ping-pong between two Node processes. */
+  call_vs_node_floor: number | null;
+  /** Context switches per delivery, 16 subscribers, small, every process of the side. */
+  switches16_small_daemon: number | null;
+  switches16_small_broker: number | null;
+  switches16_small_ipnbus: number | null;
+  /** `ipnbus gateway` with dbus-next clients over dbus-daemon with the same clients (null when not measured). */
+  gateway_fanout16_vs_daemon: number | null;
+  gateway_call_p50_vs_daemon: number | null;
+  gateway_connect_p50_vs_daemon: number | null;
+}
+
+/** Connection set-up: connect, authenticate, Hello, close; one after the other. */
+export interface ConnectSide { n: number; p50Us: number; p99Us: number }
+
+/** Stock clients (dbus-next) over `ipnbus gateway` against the same clients over dbus-daemon, same run. */
+export interface GatewayResult {
+  fanout: FanoutRow[];
+  calls: CallRow[];
+  connect: Partial<Record<Backend, ConnectSide>>;
 }
 
 export interface BenchResult {
@@ -93,6 +118,8 @@ export interface BenchResult {
   memory: Partial<Record<Backend, MemorySide>>;
   floor: FloorResult | null;
   nodeFloor: NodeFloor | null;
+  nodeCallFloor: NodeCallFloor | null;
+  gateway: GatewayResult;
   errors: string[];
   seconds: number;
   summary: Summary;

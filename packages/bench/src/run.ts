@@ -7,13 +7,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFor, messagesFor, type BenchConfig, type Mode, type Transport } from './config.js';
 import { startDbusBroker } from './broker.js';
-import { procCpuUs, procRss, startDbusDaemon, type PrivateDaemon } from './daemon.js';
+import { procCpuUs, procRss, procSwitches, startDbusDaemon, type PrivateDaemon } from './daemon.js';
 import { measureFloor, type FloorResult } from './floor.js';
-import { measureNodeFloor, type NodeFloor } from './node-floor.js';
+import { startGatewayBus } from './gateway-bus.js';
+import { measureNodeCallFloor, measureNodeFloor, type NodeCallFloor, type NodeFloor } from './node-floor.js';
 import { BenchTimeout, startMany, Worker } from './pool.js';
 import type { Backend, WorkerArgs } from './protocol.js';
 import {
-  SIDES, type BenchResult, type CallRow, type FanoutRow, type LatencySide, type MemorySide, type Summary,
+  SIDES, type BenchResult, type CallRow, type FanoutRow, type GatewayResult, type LatencySide, type MemorySide, type Summary,
 } from './results.js';
 import { percentile, ratio, round } from './stats.js';
 
@@ -34,7 +35,9 @@ function countSteps(cfg: BenchConfig, sides: number): number {
   // Per subscriber count: start and warm-up per side, one step per payload
   // (per side when sides run one at a time), latency per side (1 sub only).
   const perK = cfg.subscribers.map((k) => sides * (2 + (k === 1 ? 1 : 0)) + cfg.payloads.length * (k <= 16 ? 1 : sides));
-  return perK.reduce((a, b) => a + b, 0) + sides * (1 + cfg.calls.inflight.length) + 2;
+  // The gateway section: start, two sides' start, warm-up and one payload, their calls and connects.
+  const gateway = 1 + 2 * 2 + 1 + 2 * 2 + 2;
+  return perK.reduce((a, b) => a + b, 0) + sides * (1 + cfg.calls.inflight.length) + 3 + gateway;
 }
 
 export async function runBench(opts: RunOptions): Promise<BenchResult> {
@@ -62,6 +65,8 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
   const calls: CallRow[] = cfg.calls.inflight.map((inflight) => ({ inflight, sides: {}, p50Ratio: null, p50VsBroker: null }));
   let floor: FloorResult | null = null;
   let nodeFloor: NodeFloor | null = null;
+  let nodeCallFloor: NodeCallFloor | null = null;
+  const gateway: GatewayResult = { fanout: [], calls: [], connect: {} };
 
   try {
     for (const k of cfg.subscribers) {
@@ -106,6 +111,13 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     } catch (err) {
       errors.push(`Node floor: ${firstLine(err)}`);
     }
+    step('Node.js call floor (node:net AF_UNIX ping-pong)');
+    try {
+      nodeCallFloor = await measureNodeCallFloor(cfg.calls.count, cfg.warmupCalls);
+    } catch (err) {
+      errors.push(`Node call floor: ${firstLine(err)}`);
+    }
+    await gatewaySection(cfg, dir, ends, gateway, errors, step);
   } finally {
     await daemon.stop();
     await broker?.stop();
@@ -123,6 +135,10 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
   };
   const row16 = (payload: string) => fanout.find((r) => r.subscribers === 16 && r.payload === payload);
   const floorRttUs = floor ? floor.pingpong.rtt_p50_ns / 1000 : undefined;
+  const cFanout16_4k = floor?.fanout.find((f) => f.receivers === 16 && f.size === 4096)?.deliveries_per_s;
+  const ipnCall1 = calls.find((c) => c.inflight === 1)?.sides.ipnbus?.p50Us;
+  const gwRow = gateway.fanout[0];
+  const gwCall = gateway.calls[0];
   const summary: Summary = {
     fanout16_small_ratio: row16('small')?.ratio ?? null,
     fanout16_4k_ratio: row16('4k')?.ratio ?? null,
@@ -138,6 +154,15 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     fanout16_small_vs_broker: row16('small')?.vsBroker ?? null,
     latency_p50_vs_broker: latency.p50VsBroker,
     call_p50_vs_broker: calls.find((c) => c.inflight === 1)?.p50VsBroker ?? null,
+    fanout16_4k_vs_c_floor: ratio(row16('4k')?.sides.ipnbus?.deliveriesPerS, cFanout16_4k),
+    fanout64_small_vs_broker: fanout.find((r) => r.subscribers === 64 && r.payload === 'small')?.vsBroker ?? null,
+    call_vs_node_floor: ratio(ipnCall1, nodeCallFloor?.p50Us),
+    switches16_small_daemon: row16('small')?.sides['dbus-daemon']?.switchesPerDelivery ?? null,
+    switches16_small_broker: row16('small')?.sides['dbus-broker']?.switchesPerDelivery ?? null,
+    switches16_small_ipnbus: row16('small')?.sides.ipnbus?.switchesPerDelivery ?? null,
+    gateway_fanout16_vs_daemon: ratio(gwRow?.sides['ipnbus-gateway']?.deliveriesPerS, gwRow?.sides['dbus-daemon']?.deliveriesPerS),
+    gateway_call_p50_vs_daemon: ratio(gwCall?.sides['ipnbus-gateway']?.p50Us, gwCall?.sides['dbus-daemon']?.p50Us),
+    gateway_connect_p50_vs_daemon: ratio(gateway.connect['ipnbus-gateway']?.p50Us, gateway.connect['dbus-daemon']?.p50Us),
   };
   return {
     version: 1,
@@ -157,7 +182,9 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
       dbusBroker: launched.ok ? launched.broker.version : launched.reason,
       client: 'dbus-next 0.10 (low-level Message API)',
     },
-    fanout, latency, calls, memory, floor, nodeFloor: nodeFloor ? { ...nodeFloor, p50Us: round(nodeFloor.p50Us), p99Us: round(nodeFloor.p99Us) } : null, errors,
+    fanout, latency, calls, memory, floor, nodeFloor: nodeFloor ? { ...nodeFloor, p50Us: round(nodeFloor.p50Us), p99Us: round(nodeFloor.p99Us) } : null,
+    nodeCallFloor: nodeCallFloor ? { ...nodeCallFloor, p50Us: round(nodeCallFloor.p50Us), p99Us: round(nodeCallFloor.p99Us) } : null,
+    gateway, errors,
     seconds: round((Date.now() - started) / 1000),
     summary,
   };
@@ -169,6 +196,7 @@ function workerArgs(cfg: BenchConfig, side: Backend, ends: Endpoints, role: Work
 
 /** CPU time of all the bus's processes together. */
 const busCpuUs = (pids: number[]) => pids.reduce((a, pid) => a + procCpuUs(pid), 0);
+const busSwitches = (pids: number[]) => pids.reduce((a, pid) => a + procSwitches(pid), 0);
 
 /** Wait for every subscriber's count; a straggler is asked for what it has after the deadline. */
 async function collectCounts(subs: Worker[], timeoutMs: number) {
@@ -188,14 +216,17 @@ async function fanoutRound(cfg: BenchConfig, pub: Worker, subs: Worker[], messag
   for (const s of subs) s.send({ t: 'count', expect: messages });
   await Promise.all(subs.map((s) => s.next('armed', 10_000)));
   const cpu0 = busCpuUs(busPids);
+  const sw0 = busSwitches(busPids);
   pub.send({ t: 'blast', count: messages, size });
   const sent = await pub.next('sent', cfg.roundTimeoutMs);
   const counts = await collectCounts(subs, cfg.roundTimeoutMs);
   const busCpu = busCpuUs(busPids) - cpu0;
+  const busSw = busSwitches(busPids) - sw0;
   const received = counts.reduce((a, c) => a + c.received, 0);
   const lastNs = counts.reduce((a, c) => (c.last > a ? c.last : a), sent.end);
   const seconds = Number(lastNs - sent.start) / 1e9;
   const cpuUs = busCpu + sent.cpuUs + counts.reduce((a, c) => a + c.cpuUs, 0);
+  const sw = busSw + sent.switches + counts.reduce((a, c) => a + c.switches, 0);
   return {
     side: {
       messages,
@@ -205,6 +236,7 @@ async function fanoutRound(cfg: BenchConfig, pub: Worker, subs: Worker[], messag
       deliveriesPerS: round(received / seconds),
       roundsPerS: [] as number[],
       cpuUsPerDelivery: round(cpuUs / Math.max(1, received)),
+      switchesPerDelivery: round(sw / Math.max(1, received)),
     },
     memberRss: counts.map((c) => c.rss),
   };
@@ -354,5 +386,54 @@ async function callGroups(cfg: BenchConfig, sides: readonly Backend[], ends: End
     }
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
+  }
+}
+
+/**
+ * Stock clients over `ipnbus gateway` against the same clients over
+ * dbus-daemon: fan-out to 16 subscribers (small), call p50 (1 in flight) and
+ * connection set-up, the two sides taking turns as everywhere else.
+ */
+async function gatewaySection(cfg: BenchConfig, dir: string, ends: Endpoints, out: GatewayResult, errors: string[], step: (label: string) => void): Promise<void> {
+  step('ipnbus gateway: start (dbus-next clients over it)');
+  let gw: PrivateDaemon;
+  try {
+    gw = await startGatewayBus(dir, cfg.transport);
+  } catch (err) {
+    errors.push(`ipnbus gateway: ${firstLine(err)}`);
+    return;
+  }
+  try {
+    const withGw: Endpoints = { ...ends, 'ipnbus-gateway': { address: gw.address, busPids: gw.pids } };
+    const sides: Backend[] = ['dbus-daemon', 'ipnbus-gateway'];
+    const k = Math.max(...cfg.subscribers.filter((n) => n <= 16));
+    const small = cfg.payloads.find((p) => p.name === 'small')!;
+    out.fanout = [{ subscribers: k, payload: small.name, bytes: small.bytes, sides: {}, ratio: null, vsBroker: null }];
+    try {
+      await fanoutGroups({ ...cfg, payloads: [small] }, sides, withGw, k, out.fanout, errors, step, {}, {});
+    } catch (err) {
+      errors.push(`gateway fan-out to ${k}: ${firstLine(err)}`);
+    }
+    // Here "ratio" is the gateway over dbus-daemon.
+    out.fanout[0]!.ratio = ratio(out.fanout[0]!.sides['ipnbus-gateway']?.deliveriesPerS, out.fanout[0]!.sides['dbus-daemon']?.deliveriesPerS);
+    out.calls = [{ inflight: 1, sides: {}, p50Ratio: null, p50VsBroker: null }];
+    await callGroups({ ...cfg, calls: { ...cfg.calls, inflight: [1] } }, sides, withGw, out.calls, errors, step);
+    out.calls[0]!.p50Ratio = ratio(out.calls[0]!.sides['ipnbus-gateway']?.p50Us, out.calls[0]!.sides['dbus-daemon']?.p50Us);
+    for (const side of sides) {
+      step(`${side}: ${cfg.connects} connections, one after the other`);
+      let w: Worker | undefined;
+      try {
+        w = await Worker.start(workerArgs(cfg, side, withGw, 'caller'));
+        w.send({ t: 'connects', count: cfg.connects });
+        const r = await w.next('connected', cfg.roundTimeoutMs);
+        out.connect[side] = { n: r.setupNs.length, p50Us: round(percentile(r.setupNs, 50) / 1000), p99Us: round(percentile(r.setupNs, 99) / 1000) };
+      } catch (err) {
+        errors.push(`${side} connects: ${firstLine(err)}`);
+      } finally {
+        await w?.stop();
+      }
+    }
+  } finally {
+    await gw.stop();
   }
 }

@@ -2,7 +2,7 @@
 // driven by the runner over the node IPC channel. Run only by the runner.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BenchClient } from './client.js';
-import type { Command, Report, WorkerArgs } from './protocol.js';
+import { DBUS_NEXT_SIDES, type Command, type Report, type WorkerArgs } from './protocol.js';
 
 function report(r: Report): void {
   process.send?.(r);
@@ -13,10 +13,16 @@ function cpuUs(since: NodeJS.CpuUsage): number {
   return d.user + d.system;
 }
 
+/** Voluntary + involuntary context switches of this process so far (every thread). */
+function switches(): number {
+  const u = process.resourceUsage();
+  return u.voluntaryContextSwitches + u.involuntaryContextSwitches;
+}
+
 async function open(args: WorkerArgs): Promise<BenchClient> {
   // Each side loads only its own client, so neither pays the other's start-up
   // or memory (the member RSS figures compare the two).
-  if (args.backend === 'dbus-daemon' || args.backend === 'dbus-broker') {
+  if (DBUS_NEXT_SIDES.includes(args.backend)) {
     const { connectDbusNext } = await import('./client-dbusnext.js');
     return connectDbusNext(args.address, args.backend);
   }
@@ -32,10 +38,11 @@ let first = 0n;
 let last = 0n;
 let samples: number[] = [];
 let cpuStart = process.cpuUsage();
+let switchesStart = 0;
 
 function finishRound(): void {
   if (mode === 'count') {
-    report({ t: 'counted', received, first, last, cpuUs: cpuUs(cpuStart), rss: process.memoryUsage().rss });
+    report({ t: 'counted', received, first, last, cpuUs: cpuUs(cpuStart), switches: switches() - switchesStart, rss: process.memoryUsage().rss });
   } else if (mode === 'latency') {
     report({ t: 'latencies', samplesNs: samples, cpuUs: cpuUs(cpuStart) });
   }
@@ -55,6 +62,7 @@ function onTick(stamp: bigint): void {
 async function blast(client: BenchClient, count: number, size: number): Promise<void> {
   const payload = 'Z'.repeat(size);
   const cpu = process.cpuUsage();
+  const sw = switches();
   const start = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
     client.emitTick(process.hrtime.bigint(), payload);
@@ -63,7 +71,7 @@ async function blast(client: BenchClient, count: number, size: number): Promise<
     if ((i & 63) === 63) await yieldToLoop();
   }
   await client.flush();
-  report({ t: 'sent', start, end: process.hrtime.bigint(), cpuUs: cpuUs(cpu), rss: process.memoryUsage().rss });
+  report({ t: 'sent', start, end: process.hrtime.bigint(), cpuUs: cpuUs(cpu), switches: switches() - sw, rss: process.memoryUsage().rss });
 }
 
 async function paced(client: BenchClient, count: number, rate: number, size: number): Promise<void> {
@@ -78,7 +86,7 @@ async function paced(client: BenchClient, count: number, rate: number, size: num
     client.emitTick(process.hrtime.bigint(), payload);
   }
   await client.flush();
-  report({ t: 'sent', start, end: process.hrtime.bigint(), cpuUs: cpuUs(cpu), rss: process.memoryUsage().rss });
+  report({ t: 'sent', start, end: process.hrtime.bigint(), cpuUs: cpuUs(cpu), switches: 0, rss: process.memoryUsage().rss });
 }
 
 async function calls(client: BenchClient, count: number, inflight: number, warmup: number): Promise<void> {
@@ -98,6 +106,18 @@ async function calls(client: BenchClient, count: number, inflight: number, warmu
   };
   await Promise.all(Array.from({ length: inflight }, loop));
   report({ t: 'called', rttNs: rtt, elapsedNs: Number(process.hrtime.bigint() - start), cpuUs: cpuUs(cpu) });
+}
+
+/** Connection set-up cost: connect (authentication and Hello included) and close, one after the other. */
+async function connects(args: WorkerArgs, count: number): Promise<void> {
+  const setupNs: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = process.hrtime.bigint();
+    const c = await open(args);
+    setupNs.push(Number(process.hrtime.bigint() - t0));
+    c.close();
+  }
+  report({ t: 'connected', setupNs });
 }
 
 async function main(): Promise<void> {
@@ -121,6 +141,7 @@ async function main(): Promise<void> {
         received = 0;
         samples = [];
         cpuStart = process.cpuUsage();
+        switchesStart = switches();
         // The runner starts the publisher only after every subscriber says so:
         // the IPC channel and the bus are separate sockets with no order between them.
         report({ t: 'armed' });
@@ -136,6 +157,9 @@ async function main(): Promise<void> {
         break;
       case 'calls':
         calls(client, cmd.count, cmd.inflight, cmd.warmup).catch(fail);
+        break;
+      case 'connects':
+        connects(args, cmd.count).catch(fail);
         break;
       case 'exit':
         client.close();

@@ -30,12 +30,13 @@ export function renderMarkdown(r: BenchResult): string {
 
   out.push('## Signal fan-out (deliveries/s, higher is better)', '');
   out.push(`Each subscriber is its own process; one publisher sends as fast as the bus takes it. Median of ${r.fanout[0]?.sides['dbus-daemon']?.roundsPerS.length ?? r.fanout[0]?.sides.ipnbus?.roundsPerS.length ?? 0} measured rounds after a warm-up round; CPU counts every process involved (the bus's too: dbus-daemon${withBroker ? '; dbus-broker-launch and dbus-broker' : ''}).`, '');
-  out.push(`| subscribers | payload | ${each('')} | ${ratioHead} | ${each(' CPU us/delivery')} |`);
-  out.push(`|---:|---|${align(sides.length)}|${align(ratioCols)}|${align(sides.length)}|`);
+  out.push(`| subscribers | payload | ${each('')} | ${ratioHead} | ${each(' CPU us/delivery')} | ${each(' switches/delivery')} |`);
+  out.push(`|---:|---|${align(sides.length)}|${align(ratioCols)}|${align(sides.length)}|${align(sides.length)}|`);
   for (const row of r.fanout) {
     const rate = sides.map((s) => fmt(row.sides[s]?.deliveriesPerS)).join(' | ');
     const cpu = sides.map((s) => fmt(row.sides[s]?.cpuUsPerDelivery)).join(' | ');
-    out.push(`| ${row.subscribers} | ${row.payload} | ${rate} | ${ratioCells(row.ratio, row.vsBroker)} | ${cpu} |`);
+    const sw = sides.map((s) => fmt(row.sides[s]?.switchesPerDelivery)).join(' | ');
+    out.push(`| ${row.subscribers} | ${row.payload} | ${rate} | ${ratioCells(row.ratio, row.vsBroker)} | ${cpu} | ${sw} |`);
   }
   const lost = r.fanout.flatMap((row) => Object.entries(row.sides)
     .filter(([, s]) => s && s.received !== s.expected)
@@ -62,6 +63,7 @@ export function renderMarkdown(r: BenchResult): string {
     'dbus-daemon': (kib) => fmt(kib),
     'dbus-broker': (kib) => `${fmt(kib)} (launcher + broker)`,
     ipnbus: () => '0 (no bus process)',
+    'ipnbus-gateway': (kib) => `${fmt(kib)} (gateway process)`,
   };
   for (const side of SIDES) {
     const mem = r.memory[side];
@@ -82,6 +84,28 @@ export function renderMarkdown(r: BenchResult): string {
     out.push('', `Node.js floor: a stamp written over a plain AF_UNIX socket (node:net) between two node processes at ${r.nodeFloor.rate}/s arrives after p50 ${fmt(r.nodeFloor.p50Us)} us, p99 ${fmt(r.nodeFloor.p99Us)} us: what any Node client pays, bus or not.`);
   }
 
+  if (r.nodeCallFloor) {
+    out.push('', `Node.js call floor: a 64-byte ping-pong over node:net (AF_UNIX) between two node processes, one in flight: p50 ${fmt(r.nodeCallFloor.p50Us)} us, p99 ${fmt(r.nodeCallFloor.p99Us)} us.`);
+  }
+
+  const g = r.gateway;
+  out.push('', '## Stock clients over `ipnbus gateway` vs dbus-daemon (dbus-next on both)', '');
+  if (g.fanout.length || g.calls.length) {
+    const gw = (f: (side: 'dbus-daemon' | 'ipnbus-gateway') => number | undefined) => `${fmt(f('dbus-daemon'))} | ${fmt(f('ipnbus-gateway'))}`;
+    const row = g.fanout[0];
+    const call = g.calls[0];
+    out.push('| figure | dbus-daemon | ipnbus gateway | gateway / dbus-daemon |', '|---|---:|---:|---:|');
+    if (row) {
+      out.push(`| fan-out to ${row.subscribers}, ${row.payload}: deliveries/s | ${gw((s) => row.sides[s]?.deliveriesPerS)} | ${x(row.ratio)} |`);
+      out.push(`| same: CPU us per delivery (the bus process included) | ${gw((s) => row.sides[s]?.cpuUsPerDelivery)} | |`);
+      out.push(`| same: context switches per delivery | ${gw((s) => row.sides[s]?.switchesPerDelivery)} | |`);
+    }
+    if (call) out.push(`| call p50 / p99, 1 in flight (us) | ${fmt(call.sides['dbus-daemon']?.p50Us)} / ${fmt(call.sides['dbus-daemon']?.p99Us)} | ${fmt(call.sides['ipnbus-gateway']?.p50Us)} / ${fmt(call.sides['ipnbus-gateway']?.p99Us)} | ${x(call.p50Ratio)} |`);
+    out.push(`| connection set-up p50 / p99 (us; connect, auth, Hello) | ${fmt(g.connect['dbus-daemon']?.p50Us)} / ${fmt(g.connect['dbus-daemon']?.p99Us)} | ${fmt(g.connect['ipnbus-gateway']?.p50Us)} / ${fmt(g.connect['ipnbus-gateway']?.p99Us)} | ${x(r.summary.gateway_connect_p50_vs_daemon)} |`);
+  } else {
+    out.push('Not measured (see errors).');
+  }
+
   const s = r.summary;
   out.push('', '## Summary', '');
   out.push('| figure | value | target |', '|---|---:|---:|');
@@ -93,7 +117,12 @@ export function renderMarkdown(r: BenchResult): string {
   out.push(`| signal latency p50 / half the C round trip | ${x(s.latency_vs_floor)} | |`);
   out.push(`| signal latency p50 / half the paced C round trip | ${x(s.latency_vs_paced_floor)} | |`);
   out.push(`| signal latency p50 / Node.js floor (paced node:net) | ${x(s.latency_vs_node_floor)} | |`);
+  out.push(`| fan-out 16, 4 KiB: ipnbus / C one-send-per-receiver floor | ${x(s.fanout16_4k_vs_c_floor)} | >= 1x |`);
+  out.push(`| call p50 / Node.js ping-pong floor | ${x(s.call_vs_node_floor)} | <= 1.2x |`);
+  out.push(`| context switches per delivery, 16 subs small: dbus-daemon / dbus-broker / ipnbus | ${fmt(s.switches16_small_daemon)} / ${fmt(s.switches16_small_broker)} / ${fmt(s.switches16_small_ipnbus)} | |`);
+  out.push(`| gateway / dbus-daemon: fan-out 16 small, call p50, connection set-up p50 | ${x(s.gateway_fanout16_vs_daemon)}, ${x(s.gateway_call_p50_vs_daemon)}, ${x(s.gateway_connect_p50_vs_daemon)} | |`);
   if (withBroker) {
+    out.push(`| fan-out 64, small: ipnbus / dbus-broker deliveries/s | ${x(s.fanout64_small_vs_broker)} | >= 3x |`);
     out.push(`| fan-out 16, small: ipnbus / dbus-broker deliveries/s | ${x(s.fanout16_small_vs_broker)} | |`);
     out.push(`| latency p50: ipnbus / dbus-broker | ${x(s.latency_p50_vs_broker)} | |`);
     out.push(`| call p50 (1 in flight): ipnbus / dbus-broker | ${x(s.call_p50_vs_broker)} | |`);
