@@ -105,6 +105,24 @@ export class Worker<C extends Tagged = Command, R extends Tagged = Report> {
   }
 }
 
+/**
+ * Every worker's next `t` report; one that has not sent it by the deadline
+ * is sent `collect` and asked for what it has.
+ */
+export async function collectAll<C extends Tagged, R extends Tagged, T extends R['t']>(
+  workers: Worker<C, R>[], t: T, collect: C, timeoutMs: number,
+): Promise<Extract<R, { t: T }>[]> {
+  return Promise.all(workers.map(async (w) => {
+    try {
+      return await w.next(t, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof BenchTimeout)) throw err;
+      w.send(collect);
+      return w.next(t, 10_000);
+    }
+  }));
+}
+
 /** Start `n` workers in parallel (bounded, so 64 starts do not thrash two cores). */
 export async function startMany<C extends Tagged = Command, R extends Tagged = Report>(
   n: number, args: WorkerArgs | object, parallel = 8, script: URL = WORKER,

@@ -11,7 +11,7 @@ import { procCpuUs, procRss, procSwitches, startDbusDaemon, type PrivateDaemon }
 import { measureFloor, type FloorResult } from './floor.js';
 import { startGatewayBus } from './gateway-bus.js';
 import { measureNodeCallFloor, measureNodeFloor, type NodeCallFloor, type NodeFloor } from './node-floor.js';
-import { BenchTimeout, startMany, Worker } from './pool.js';
+import { BenchTimeout, collectAll, startMany, Worker } from './pool.js';
 import type { Backend, WorkerArgs } from './protocol.js';
 import {
   SIDES, type BenchResult, type CallRow, type FanoutRow, type GatewayResult, type LatencySide, type MemorySide, type Summary,
@@ -198,18 +198,6 @@ function workerArgs(cfg: BenchConfig, side: Backend, ends: Endpoints, role: Work
 const busCpuUs = (pids: number[]) => pids.reduce((a, pid) => a + procCpuUs(pid), 0);
 const busSwitches = (pids: number[]) => pids.reduce((a, pid) => a + procSwitches(pid), 0);
 
-/** Wait for every subscriber's count; a straggler is asked for what it has after the deadline. */
-async function collectCounts(subs: Worker[], timeoutMs: number) {
-  return Promise.all(subs.map(async (s) => {
-    try {
-      return await s.next('counted', timeoutMs);
-    } catch (err) {
-      if (!(err instanceof BenchTimeout)) throw err;
-      s.send({ t: 'collect' });
-      return s.next('counted', 10_000);
-    }
-  }));
-}
 
 /** One fan-out round: blast `messages` Ticks at `subs`; deliveries/s and CPU per delivery. */
 async function fanoutRound(cfg: BenchConfig, pub: Worker, subs: Worker[], messages: number, size: number, busPids: number[]) {
@@ -219,7 +207,7 @@ async function fanoutRound(cfg: BenchConfig, pub: Worker, subs: Worker[], messag
   const sw0 = busSwitches(busPids);
   pub.send({ t: 'blast', count: messages, size });
   const sent = await pub.next('sent', cfg.roundTimeoutMs);
-  const counts = await collectCounts(subs, cfg.roundTimeoutMs);
+  const counts = await collectAll(subs, 'counted', { t: 'collect' }, cfg.roundTimeoutMs);
   const busCpu = busCpuUs(busPids) - cpu0;
   const busSw = busSwitches(busPids) - sw0;
   const received = counts.reduce((a, c) => a + c.received, 0);

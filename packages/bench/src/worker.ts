@@ -2,6 +2,7 @@
 // driven by the runner over the node IPC channel. Run only by the runner.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BenchClient } from './client.js';
+import { readWorkerArgs } from './worker-args.js';
 import { DBUS_NEXT_SIDES, type Command, type Report, type WorkerArgs } from './protocol.js';
 
 function report(r: Report): void {
@@ -121,12 +122,7 @@ async function connects(args: WorkerArgs, count: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const raw = process.argv[2];
-  if (raw === undefined || process.send === undefined) {
-    process.stderr.write('bench worker: run by `ipnbus bench` only\n');
-    process.exit(2);
-  }
-  const args = JSON.parse(raw) as WorkerArgs;
+  const args = readWorkerArgs<WorkerArgs>('bench worker: run by `ipnbus bench` only');
   const client = await open(args);
   if (args.role === 'sub') await client.subscribe(onTick);
   if (args.role === 'service') await client.serveEcho();

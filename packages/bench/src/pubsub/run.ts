@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { BenchTimeout, startMany, Worker } from '../pool.js';
+import { collectAll, startMany, Worker } from '../pool.js';
 import { percentile, ratio, round } from '../stats.js';
 import { PUBSUB_SIDES, pubsubConfig, pubsubMessages, type PubsubConfig, type PubsubMode, type PubsubSide } from './config.js';
 import type { PubsubCommand, PubsubReport, Usage } from './protocol.js';
@@ -39,18 +39,6 @@ async function pubUsage(pub: PWorker): Promise<Usage> {
   return (await pub.next('usage', 10_000)).usage;
 }
 
-/** Every subscriber's count; a straggler is asked for what it has after the deadline. */
-async function collect(subs: PWorker[], timeoutMs: number) {
-  return Promise.all(subs.map(async (s) => {
-    try {
-      return await s.next('counted', timeoutMs);
-    } catch (err) {
-      if (!(err instanceof BenchTimeout)) throw err;
-      s.send({ t: 'collect' });
-      return s.next('counted', 10_000);
-    }
-  }));
-}
 
 /**
  * One round: every subscriber armed (it says so), then the publisher sends;
@@ -65,7 +53,7 @@ async function round1(cfg: PubsubConfig, g: Group, kind: 'blast' | 'paced', mess
   else g.pub.send({ t: 'paced', count: messages, rate: cfg.latency.rate, size });
   const pacedMs = kind === 'paced' ? (messages / cfg.latency.rate) * 1000 : 0;
   const sent = await g.pub.next('sent', cfg.roundTimeoutMs + pacedMs);
-  const counts = await collect(g.subs, cfg.roundTimeoutMs);
+  const counts = await collectAll(g.subs, 'counted', { t: 'collect' }, cfg.roundTimeoutMs);
   const after = counts.reduce((a, c) => add(a, c.usage), await pubUsage(g.pub));
   const used = add(after, before, -1);
   const received = counts.reduce((a, c) => a + c.received, 0);

@@ -1,6 +1,7 @@
 // A pub/sub benchmark worker process: one client of one side, publisher or
 // subscriber, driven by the runner over the node IPC channel.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { readWorkerArgs } from '../worker-args.js';
 import { openClient, type PubsubClient } from './clients.js';
 import type { PubsubCommand, PubsubReport, PubsubWorkerArgs, SubMode, Usage } from './protocol.js';
 
@@ -107,12 +108,7 @@ async function probe(client: PubsubClient, size: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const raw = process.argv[2];
-  if (raw === undefined || process.send === undefined) {
-    process.stderr.write('pub/sub bench worker: run by bench/pubsub.mjs only\n');
-    process.exit(2);
-  }
-  const args = JSON.parse(raw) as PubsubWorkerArgs;
+  const args = readWorkerArgs<PubsubWorkerArgs>('pub/sub bench worker: run by bench/pubsub.mjs only');
   const client = await openClient(args);
   if (args.role === 'sub') await client.subscribe(onPayload);
   const fail = (err: unknown) => report({ t: 'error', message: (err as Error)?.stack ?? String(err) });
