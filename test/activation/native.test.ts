@@ -8,8 +8,8 @@ import { connect, writeActivationConfig, type Connection } from '../../packages/
 import { MessageFlags } from '../../packages/bus/src/wire/index.js';
 import { startGateway, type Gateway } from '../../packages/bus/src/gateway/index.js';
 import { run, until } from '../gateway/helpers.js';
+import { BACKEND } from '../backend.mjs';
 
-const BACKEND = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
 const FIXTURE = join(import.meta.dirname, 'fixtures/service.mjs');
 
 let dir: string;

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { connect, type Connection } from '../../packages/bus/src/core/index.js';
 import { startGateway, type Gateway } from '../../packages/bus/src/gateway/index.js';
 import { run, until, type RunResult } from '../gateway/helpers.js';
+import { BACKEND } from '../backend.mjs';
 
-const BACKEND = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
 
 export interface DesktopSession {
   dir: string;

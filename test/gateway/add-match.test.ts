@@ -6,8 +6,8 @@ import { MessageType } from '../../packages/bus/src/wire/index.js';
 import { startTestBus, until, type TestBus } from './helpers.js';
 import { IFACE, PATH } from './native-service.js';
 import { RawClient } from './raw-client.js';
+import { BACKEND } from '../backend.mjs';
 
-const BACKEND = process.env.IPNBUS_TEST_BACKEND ?? 'user';
 let bus: TestBus;
 let emitter: ChildProcess;
 let out = '';

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type Gateway, type GatewayLimits } from '../../packages/bus/src/gateway/index.js';
+import { BACKEND } from '../backend.mjs';
 
 export interface TestBus {
   dir: string;
@@ -23,7 +24,7 @@ export async function startTestBus(limits?: Partial<GatewayLimits>, unixFds?: bo
   const gw = await startGateway({
     listen: `unix:path=${join(dir, 'gw.sock')}`,
     busAddress,
-    backend: (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel',
+    backend: BACKEND,
     ...(limits ? { limits } : {}),
     ...(unixFds !== undefined ? { unixFds } : {}),
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Connection } from '../../packages/bus/src/core/index.js';
 import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
+import { BACKEND } from '../backend.mjs';
 
 export const SERVICE = 'com.example.Native';
 export const IFACE = 'com.example.Native';
@@ -49,7 +50,7 @@ export interface NativeService {
  * object and its parents.
  */
 export async function startNativeService(busAddress: string): Promise<NativeService> {
-  const conn = await connect({ address: busAddress, backend: (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel' });
+  const conn = await connect({ address: busAddress, backend: BACKEND });
   const signals: Message[] = [];
   conn.on('message', (m: Message) => {
     if (m.type === MessageType.SIGNAL && m.sender !== 'org.freedesktop.DBus') signals.push(m);

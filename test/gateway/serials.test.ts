@@ -5,8 +5,8 @@ import { connect, type Connection } from '../../packages/bus/src/core/index.js';
 import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
 import { run, startTestBus, until, type TestBus } from './helpers.js';
 import { RawClient } from './raw-client.js';
+import { BACKEND } from '../backend.mjs';
 
-const BACKEND = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
 const NAME = 'com.example.Serials';
 const PATH = '/com/example/Serials';
 const IFACE = 'com.example.Serials';

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, startTestBus, until, Watched, type TestBus } from './helpers.js';
 import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+import { ON_KERNEL } from '../backend.mjs';
 
 let bus: TestBus;
 let svc: NativeService;
@@ -160,7 +161,7 @@ describe('gateway with stock tools', () => {
         resolve(c);
       });
     });
-    if (process.env.IPNBUS_TEST_BACKEND === 'kernel') {
+    if (ON_KERNEL) {
       expect(code).not.toBe(0);
       expect(err).toContain('org.freedesktop.DBus.Error.NotSupported');
       expect(err).toContain('AF_UNIX socket');

@@ -1,6 +1,7 @@
 // Test harness: spawns fixtures/member.mjs processes and talks to them.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BACKEND, SCALE, scaled } from '../../../test/backend.mjs';
 
 const script = fileURLToPath(new URL('./fixtures/member.mjs', import.meta.url));
 
@@ -116,9 +117,4 @@ export class Member {
 }
 
 /** Test size knob: the VM is much slower, so it scales counts down. */
-export const SCALE = Number(process.env.IPNBUS_TEST_SCALE ?? (process.env.IPNBUS_TEST_BACKEND === 'kernel' ? '0.05' : '1'));
-export const BACKEND = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
-
-export function scaled(n: number, min = 1): number {
-  return Math.max(min, Math.round(n * SCALE));
-}
+export { BACKEND, SCALE, scaled };

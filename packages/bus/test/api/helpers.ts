@@ -7,8 +7,9 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { connect, type MessageBus } from 'ipnbus';
+import { BACKEND } from '../../../../test/backend.mjs';
 
-export const backend = (process.env.IPNBUS_TEST_BACKEND ?? 'user') as 'user' | 'kernel';
+export const backend = BACKEND;
 export const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
 /** A private temp directory holding the bus (and anything else a test puts next to it). */

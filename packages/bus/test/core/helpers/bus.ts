@@ -2,9 +2,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BACKEND } from '../../../../../test/backend.mjs';
 
 /** 'user' by default; the kernel VM runs the suite with IPNBUS_TEST_BACKEND=kernel. */
-export const BACKEND = (process.env.IPNBUS_TEST_BACKEND as 'user' | 'kernel' | undefined) ?? 'user';
+export { BACKEND };
 
 export interface TestBus {
   address: string;

@@ -2,8 +2,8 @@
 import { openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import { connect, DBusError } from '../../../dist/core/index.js';
 import { encodeMessage } from '../../../dist/wire/index.js';
+import { BACKEND as backend } from '../../../../../test/backend.mjs';
 
-const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
 const conn = await connect({ address: process.env.IPNBUS_ADDRESS, backend });
 /** Connections opened by connectAgain. */
 const extras = [];
