@@ -40,6 +40,8 @@ describe(`coalescing (${BACKEND} backend)`, () => {
     const got = collect(b, 3);
     for (let i = 0; i < 3; i++) {
       a.broadcast(Buffer.from(`t${i}`));
+      // Idle is a time (turn.ts: more than STREAMING_GAP_MS, 0.5 ms, since
+      // the last busy turn): the gap is what this test is about, not a wait.
       await new Promise((r) => setTimeout(r, 5));
     }
     expect((await got).map(text)).toEqual(['t0', 't1', 't2']);
@@ -49,7 +51,11 @@ describe(`coalescing (${BACKEND} backend)`, () => {
   it('mixed blooms keep their order and each receiver only gets what its filter takes', async () => {
     const [a, b] = await pair();
     b.setFilter([bloomOf(0x01)]);
-    await new Promise((r) => setTimeout(r, 50));
+    // The user backend's sender applies b's filter once it has read it: a
+    // unicast b sends after the filter reaches a after it (per-pair order).
+    const filterTaken = collect(a, 1);
+    b.send(a.id, Buffer.from('after my filter'));
+    await filterTaken;
     const got = collect(b, 4);
     const sent = ['x0', 'y1', 'x2', 'x3', 'y4', 'x5'];
     for (const s of sent) a.broadcast(Buffer.from(s), bloomOf(s[0] === 'x' ? 0x01 : 0x02));

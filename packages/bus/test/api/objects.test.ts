@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { connect, defineInterface, Variant, DBusError, MessageType, parseIntrospection, type MessageBus } from 'ipnbus';
 import { Test1 } from './fixtures/defs.mjs';
 import { backend, nextEvent, startServiceBus, type Child, type ServiceBus } from './helpers.js';
+import { until } from '../core/helpers/until.js';
 
 const NAME = 'com.example.Things';
 const A = '/org/example/things/a';
@@ -28,16 +29,14 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Retry `trigger` until `done` resolves: signal delivery starts once the
- *  emitter has seen our new match rule, which takes a moment to spread. */
-async function eventually<T>(done: Promise<T>, trigger: () => unknown, ms = 5000): Promise<T> {
-  let settled = false;
-  void done.then(() => (settled = true), () => (settled = true));
-  const end = Date.now() + ms;
-  while (!settled && Date.now() < end) {
-    await trigger();
-    await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 100))]);
-  }
+/**
+ * `trigger` once our new match rules are in force at every member
+ * (`proxy.sync()`; the emitter learns them one hop later on the user
+ * backend), then `done`: one trigger must be enough.
+ */
+async function afterSync<T>(proxy: { sync(): Promise<void> }, done: Promise<T>, trigger: () => unknown): Promise<T> {
+  await proxy.sync();
+  await trigger();
   return done;
 }
 
@@ -164,7 +163,7 @@ describe('properties', () => {
     expect(all).not.toHaveProperty('Secret');
 
     const changed = nextEvent<[Record<string, unknown>, string[]]>(p, 'PropertiesChanged');
-    await eventually(changed, () => p.setProperty('Name', `renamed`));
+    await afterSync(p, changed, () => p.setProperty('Name', `renamed`));
     expect((await changed)[0]).toEqual({ Name: 'renamed' });
     expect(await p.getProperty('Name')).toBe('renamed');
 
@@ -205,9 +204,9 @@ describe('signals', () => {
     const got = nextEvent<[string]>(p, 'Pinged');
     const counts: [number, bigint][] = [];
     p.on('Counted', (n, m) => counts.push([n, m]));
-    await eventually(got, () => p.Emit('ping!'));
+    await afterSync(p, got, () => p.Emit('ping!'));
     expect(await got).toEqual(['ping!']);
-    for (let i = 0; i < 50 && !counts.length; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => counts.length > 0, 1000, 'Counted');
     expect(counts[0]![0]).toBeGreaterThan(0);
     expect(counts[0]![1]).toBe(-1n);
     // The once() listener for Pinged is gone, and its rule with it; Counted's stays.
@@ -224,12 +223,13 @@ describe('signals', () => {
     other.on('Pinged', (t) => seen.push(t));
     const a = Test1.proxy(bus, NAME, A);
     const fromA = nextEvent<[string]>(a, 'Pinged');
-    await eventually(fromA, () => a.Emit('to a'));
+    await afterSync(a, fromA, () => a.Emit('to a'));
     // The same signal emitted locally, from another sender, at b's path:
     bus.connection.emitSignal('/org/example/things/b', 'com.example.Test1', 'Pinged', 's', ['forged']);
     const fromB = nextEvent<[string]>(other, 'Pinged');
-    await eventually(fromB, () => other.Emit('to b'));
-    await new Promise((r) => setTimeout(r, 100));
+    await afterSync(other, fromB, () => other.Emit('to b'));
+    // No wait needed: 'to a' arrived before fromA resolved and the local
+    // 'forged' is dispatched in the next turn, long before 'to b' is back.
     expect(seen.every((s) => s === 'to b')).toBe(true);
     expect(seen.length).toBeGreaterThan(0);
     a.close();
@@ -263,7 +263,7 @@ describe('Introspectable', () => {
     const t = obj.getInterface('com.example.Test1') as unknown as Record<string, (...a: unknown[]) => Promise<unknown>> & import('ipnbus').ProxyInterface;
     expect(await t['Multi']!('dyn', 2)).toEqual(['DYN', 4]);
     const got = nextEvent<[string]>(t, 'Pinged');
-    await eventually(got, () => t['Emit']!('dynamic'));
+    await afterSync(t, got, () => t['Emit']!('dynamic'));
     expect(await got).toEqual(['dynamic']);
     obj.close();
   });
@@ -289,7 +289,7 @@ describe('ObjectManager', () => {
     expect(ifaces['com.example.Test1']!['Name']!.value).toBe('initial');
 
     await child.command('remove', path);
-    for (let i = 0; i < 250 && !removals.length; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => removals.length > 0, 5000, 'InterfacesRemoved');
     expect(removals).toEqual([[path, ['com.example.Test1']]]);
     const after = (await om.call('GetManagedObjects')) as Record<string, unknown>;
     expect(after).not.toHaveProperty(path);
@@ -306,7 +306,7 @@ describe('the bus driver, typed', () => {
     const changes: [string, string, string][] = [];
     d.on('NameOwnerChanged', (name, oldOwner, newOwner) => changes.push([name, oldOwner, newOwner]));
     expect(await child.command('request', 'com.example.Second')).toEqual({ ok: 'request', result: 1 });
-    for (let i = 0; i < 250 && !changes.some(([n]) => n === 'com.example.Second'); i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => changes.some(([n]) => n === 'com.example.Second'), 5000, 'NameOwnerChanged for com.example.Second');
     expect(changes).toContainEqual(['com.example.Second', '', child.name]);
     d.close();
   });

@@ -3,6 +3,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { connect, topicToPath, PUBSUB_INTERFACE, type MessageBus, type PublishInfo } from 'ipnbus';
 import { backend, startServiceBus, type Child, type ServiceBus } from './helpers.js';
+import { until } from '../core/helpers/until.js';
 
 let bus: MessageBus;
 let child: Child;
@@ -17,17 +18,19 @@ afterAll(async () => {
   await sb?.close();
 });
 
-/** Collect what a subscription receives while `publish` runs until `want` arrived. */
-async function receive(pattern: string, want: number, publish: () => Promise<unknown>): Promise<[unknown, PublishInfo][]> {
+/**
+ * Subscribes, waits until every member holds the rule (synced), runs each
+ * of `publishes` once in order, and collects until `want` arrived: one
+ * publisher's signals keep their order, so a last matching one says the
+ * earlier ones were all delivered or filtered.
+ */
+async function receive(pattern: string, want: number, publishes: Array<() => Promise<unknown>>): Promise<[unknown, PublishInfo][]> {
   const got: [unknown, PublishInfo][] = [];
   const off = bus.subscribe(pattern, (v, info) => got.push([v, info]));
   try {
-    const end = Date.now() + 5000;
-    // Delivery starts once the publisher has seen our rule; republish until then.
-    while (got.length < want && Date.now() < end) {
-      await publish();
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await off.synced();
+    for (const publish of publishes) await publish();
+    await until(() => got.length >= want, 5000, `${want} publications on '${pattern}'`);
     return got;
   } finally {
     off();
@@ -36,7 +39,7 @@ async function receive(pattern: string, want: number, publish: () => Promise<unk
 
 describe('publish/subscribe', () => {
   it('carries nested values (Dates, bigints, Buffers, Sets) to an exact-topic subscriber', async () => {
-    const got = await receive('sensors.kitchen', 1, () => child.command('publish', 'sensors.kitchen', 'nested'));
+    const got = await receive('sensors.kitchen', 1, [() => child.command('publish', 'sensors.kitchen', 'nested')]);
     const [value, info] = got[0]!;
     expect(value).toEqual({
       when: new Date(1700000000123), big: 2n ** 62n, neg: -3n, list: [1, 'two', [3, { four: 4.5 }], null, true],
@@ -52,19 +55,15 @@ describe('publish/subscribe', () => {
   });
 
   it('prefix patterns receive the prefix and topics below it, nothing else', async () => {
-    let i = 0;
-    const topics = ['sensors.hall', 'sensors.hall.temp', 'other.hall', 'sensorsX'];
-    const got = await receive('sensors.hall.*', 4, () => child.command('publish', topics[i++ % topics.length], 'number'));
-    expect(got.length).toBeGreaterThanOrEqual(2);
-    for (const [v, info] of got) {
-      expect(v).toBe(42);
-      expect(['sensors.hall', 'sensors.hall.temp']).toContain(info.topic);
-    }
+    // The last one matches: once it is in, the two between that do not were filtered out.
+    const topics = ['sensors.hall', 'sensors.hall.temp', 'other.hall', 'sensorsX', 'sensors.hall'];
+    const got = await receive('sensors.hall.*', 3, topics.map((t) => () => child.command('publish', t, 'number')));
+    expect(got.map(([, info]) => info.topic)).toEqual(['sensors.hall', 'sensors.hall.temp', 'sensors.hall']);
+    for (const [v] of got) expect(v).toBe(42);
   });
 
   it("'*' receives every topic; an unsubscribed topic is not delivered", async () => {
-    let i = 0;
-    const got = await receive('*', 2, () => child.command('publish', i++ % 2 ? 'a.b' : 'x/y-z', 'string'));
+    const got = await receive('*', 2, ['x/y-z', 'a.b'].map((t) => () => child.command('publish', t, 'string')));
     expect(new Set(got.map(([, info]) => info.topic))).toEqual(new Set(['a.b', 'x/y-z']));
     expect(got.every(([v]) => v === 'plain')).toBe(true);
     expect(bus.signals.activeRules().filter((r) => r.includes('pubsub'))).toEqual([]);
@@ -75,13 +74,11 @@ describe('publish/subscribe', () => {
     try {
       const got: unknown[] = [];
       const off = other.subscribe('local.topic', (v) => got.push(v));
-      const end = Date.now() + 5000;
-      while (!got.length && Date.now() < end) {
-        bus.publish('local.topic', { n: 1n, s: ['a'] });
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await off.synced();
+      bus.publish('local.topic', { n: 1n, s: ['a'] });
+      await until(() => got.length > 0, 5000, 'the publication');
       off();
-      expect(got[0]).toEqual({ n: 1n, s: ['a'] });
+      expect(got).toEqual([{ n: 1n, s: ['a'] }]);
     } finally {
       other.disconnect();
     }
@@ -92,7 +89,7 @@ describe('publish/subscribe', () => {
     const sub = bus.subscribe('once.only', (v) => got.push(v));
     await sub.synced();
     await child.command('publish', 'once.only', 'number');
-    for (let i = 0; i < 100 && !got.length; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => got.length > 0, 2000, 'the publication');
     sub();
     expect(got).toEqual([42]);
   });
@@ -110,7 +107,7 @@ describe('publish/subscribe', () => {
       const idleBefore = stats(idle);
       const busBefore = stats(bus);
       for (let i = 0; i < 50; i++) other.publish('wake.test', i);
-      for (let i = 0; i < 250 && got < 50; i++) await new Promise((r) => setTimeout(r, 20));
+      await until(() => got >= 50, 5000, '50 publications');
       expect(got).toBe(50);
       expect(stats(bus) - busBefore).toBeGreaterThanOrEqual(50);
       expect(stats(idle) - idleBefore).toBeLessThan(5);
@@ -127,7 +124,7 @@ describe('publish/subscribe', () => {
     const sub = bus.subscribe<typeof got>('big.value', (v) => (got = v));
     await sub.synced();
     await child.command('publish', 'big.value', 'big');
-    for (let i = 0; i < 250 && !got; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => got !== undefined, 5000, 'the big value');
     sub();
     expect(got!.data.length).toBe(2 * 1024 * 1024);
     expect(got!.data.every((b) => b === 7)).toBe(true);

@@ -105,7 +105,8 @@ describe('method calls', () => {
     // errorOf attaches the handler now: the rejection comes while we wait for the kill.
     const pending = errorOf(me.call({ ...T, destination: victim.uniqueName, member: 'Never' }, { timeoutMs: 20000 }));
     const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 100));
+    // Killed while it holds the call.
+    await victim.waitFor((m) => m.member === 'Never');
     await victim.kill('SIGKILL');
     const e = await pending;
     expect(e.name).toBe('org.freedesktop.DBus.Error.NoReply');
