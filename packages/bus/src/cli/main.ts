@@ -1,112 +1,11 @@
 #!/usr/bin/env node
-// The `ipnbus` command: dispatches to one verb; exit 0 ok, 1 runtime failure, 2 usage error.
-import { readFileSync } from 'node:fs';
-import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js';
-import type { GlobalOptions, Verb } from './verb.js';
-import { VERBS } from './verbs/index.js';
-
-/** The installed package's version: dist/cli/main.js sits two levels below package.json. */
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-}
-
-function topHelp(): string {
-  const width = Math.max(...VERBS.map((v) => v.name.length));
-  return [
-    'Usage: ipnbus [--address ipnbus:path=DIR] [-v] VERB [ARGS...]',
-    '',
-    'A D-Bus-compatible message bus with no broker. Verbs:',
-    ...VERBS.map((v) => `  ${v.name.padEnd(width)}  ${v.summary}`),
-    '',
-    'Global options (before or after the verb):',
-    '  --address ADDR   bus address (default $IPNBUS_ADDRESS, else',
-    '                   ipnbus:path=$XDG_RUNTIME_DIR/ipnbus/session)',
-    '  -v, --verbose    log to stderr',
-    '  -h, --help       help; `ipnbus VERB --help` for one verb',
-    '  -V, --version    print the version and exit',
-    '',
-    'Exit status: 0 ok, 1 runtime failure, 2 usage error.',
-    '',
-  ].join('\n');
-}
-
-/** Split leading global options from the verb and its own arguments. */
-function splitGlobals(argv: string[]): { globals: GlobalOptions; verb?: string; rest: string[]; help: boolean; version: boolean } {
-  const globals: GlobalOptions = { verbose: false };
-  let help = false;
-  let version = false;
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--address') {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError('--address needs a value');
-      globals.address = v;
-    } else if (a.startsWith('--address=')) {
-      globals.address = a.slice('--address='.length);
-    } else if (a === '-v' || a === '--verbose') {
-      globals.verbose = true;
-    } else if (a === '-h' || a === '--help') {
-      help = true;
-    } else if (a === '-V' || a === '--version') {
-      version = true;
-    } else if (a.startsWith('-')) {
-      throw new UsageError(`unknown option '${a}' before the verb`);
-    } else {
-      break;
-    }
-  }
-  const verb = argv[i];
-  const out: { globals: GlobalOptions; verb?: string; rest: string[]; help: boolean; version: boolean } = {
-    globals, rest: argv.slice(i + 1), help, version,
-  };
-  if (verb !== undefined) out.verb = verb;
-  return out;
-}
-
-async function main(argv: string[]): Promise<number> {
-  let verb: Verb | undefined;
-  try {
-    const split = splitGlobals(argv);
-    if (split.version) {
-      process.stdout.write(`${packageVersion()}\n`);
-      return 0;
-    }
-    if (split.verb === undefined) {
-      if (split.help) {
-        process.stdout.write(topHelp());
-        return 0;
-      }
-      process.stderr.write(topHelp());
-      return EXIT_USAGE;
-    }
-    verb = VERBS.find((v) => v.name === split.verb);
-    if (!verb) throw new UsageError(`unknown verb '${split.verb}'`);
-    if (split.help) {
-      process.stdout.write(verb.help);
-      return 0;
-    }
-    return await verb.run(split.rest, split.globals);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      const name = err.verb ?? verb?.name;
-      process.stderr.write(`ipnbus${name ? ` ${name}` : ''}: ${err.message}\n`);
-      process.stderr.write(name ? `Try 'ipnbus ${name} --help'.\n` : "Try 'ipnbus --help'.\n");
-      return EXIT_USAGE;
-    }
-    const e = err as Error & { name?: string };
-    // D-Bus errors carry their error name (e.g. org.freedesktop.DBus.Error.ServiceUnknown): show it.
-    const label = e?.name && e.name.includes('.') ? `${e.name}: ` : '';
-    process.stderr.write(`ipnbus${verb ? ` ${verb.name}` : ''}: ${label}${e?.message ?? String(err)}\n`);
-    if (process.env.IPNBUS_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
-    return EXIT_FAILURE;
-  }
-}
+// The `ipnbus` command: runs the dispatcher (dispatch.ts) on this process and exits with its status.
+import { EXIT_FAILURE } from './errors.js';
+import { runCommand } from './dispatch.js';
 
 // Exit explicitly: a verb may leave sockets or timers behind on failure paths,
 // and the exit code must still be the one we chose.
-main(process.argv.slice(2)).then(
+runCommand(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
     process.stdout.write('', () => process.exit(code));

@@ -8,14 +8,20 @@ export interface GlobalOptions {
   verbose: boolean;
 }
 
+/** Where the dispatcher and a verb's --help write (the process's streams, or a test's). */
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
 export interface Verb {
   name: string;
   /** One line for the top-level help. */
   summary: string;
   /** Full help text printed by `ipnbus <verb> --help`. */
   help: string;
-  /** Resolves to the process exit code. */
-  run(argv: string[], globals: GlobalOptions): Promise<number>;
+  /** Resolves to the process exit code; `io` takes the help text (the verb's own output goes to the process). */
+  run(argv: string[], globals: GlobalOptions, io: CliOutput): Promise<number>;
 }
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;

@@ -52,7 +52,7 @@ export const benchVerb: Verb = {
   name: 'bench',
   summary: 'benchmark ipnbus against dbus-daemon and dbus-broker (writes bench/results/)',
   help,
-  async run(argv, globals) {
+  async run(argv, globals, io) {
     const { values, positionals, help: wantHelp } = parseVerbArgs('bench', argv, {
       quick: { type: 'boolean' },
       smoke: { type: 'boolean' },
@@ -60,7 +60,7 @@ export const benchVerb: Verb = {
       out: { type: 'string' },
     }, globals);
     if (wantHelp) {
-      process.stdout.write(help);
+      io.stdout(help);
       return EXIT_OK;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'bench');

@@ -25,14 +25,14 @@ export const callVerb: Verb = {
   name: 'call',
   summary: 'call a method (busctl argument syntax)',
   help,
-  async run(argv, globals) {
+  async run(argv, globals, io) {
     const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('call', argv, {
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       'no-reply': { type: 'boolean' },
     }, globals, 5);
     if (wantHelp) {
-      process.stdout.write(help);
+      io.stdout(help);
       return EXIT_OK;
     }
     const [dest, path, iface, method, signature, ...args] = positionals;

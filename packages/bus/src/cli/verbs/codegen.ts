@@ -32,7 +32,7 @@ export const codegenVerb: Verb = {
   name: 'codegen',
   summary: 'generate typed TypeScript interfaces from introspection XML',
   help,
-  async run(argv, globals) {
+  async run(argv, globals, io) {
     const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('codegen', argv, {
       out: { type: 'string', short: 'o' },
       'import-from': { type: 'string' },
@@ -41,7 +41,7 @@ export const codegenVerb: Verb = {
       path: { type: 'string' },
     }, globals);
     if (wantHelp) {
-      process.stdout.write(help);
+      io.stdout(help);
       return EXIT_OK;
     }
     const live = typeof values.dest === 'string';

@@ -80,7 +80,7 @@ export const demoVerb: Verb = {
   name: 'demo',
   summary: 'a private bus with a service and subscribers, live (npm start)',
   help,
-  async run(argv, globals) {
+  async run(argv, globals, io) {
     const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('demo', argv, {
       seconds: { type: 'string' },
       subscribers: { type: 'string' },
@@ -88,7 +88,7 @@ export const demoVerb: Verb = {
       backend: { type: 'string' },
     }, globals);
     if (wantHelp) {
-      process.stdout.write(help);
+      io.stdout(help);
       return EXIT_OK;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'demo');

@@ -20,10 +20,10 @@ export const emitVerb: Verb = {
   name: 'emit',
   summary: 'broadcast a signal',
   help,
-  async run(argv, globals) {
+  async run(argv, globals, io) {
     const { positionals, globals: g, help: wantHelp } = parseVerbArgs('emit', argv, {}, globals, 4);
     if (wantHelp) {
-      process.stdout.write(help);
+      io.stdout(help);
       return EXIT_OK;
     }
     const [path, iface, member, signature, ...args] = positionals;

@@ -18,12 +18,12 @@ export const introspectVerb: Verb = {
   name: 'introspect',
   summary: "print an object's introspection XML",
   help,
-  async run(argv, globals) {
+  async run(argv, globals, io) {
     const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('introspect', argv, {
       timeout: { type: 'string' },
     }, globals);
     if (wantHelp) {
-      process.stdout.write(help);
+      io.stdout(help);
       return EXIT_OK;
     }
     const [dest, path = '/', extra] = positionals;

@@ -19,13 +19,13 @@ export const listVerb: Verb = {
   name: 'list',
   summary: 'list names on the bus and their owners',
   help,
-  async run(argv, globals) {
+  async run(argv, globals, io) {
     const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('list', argv, {
       json: { type: 'boolean' },
       acquired: { type: 'boolean' },
     }, globals);
     if (wantHelp) {
-      process.stdout.write(help);
+      io.stdout(help);
       return EXIT_OK;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'list');

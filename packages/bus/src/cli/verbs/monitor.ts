@@ -23,14 +23,14 @@ export const monitorVerb: Verb = {
   name: 'monitor',
   summary: 'print broadcasts as they happen (match rules as filters)',
   help,
-  async run(argv, globals) {
+  async run(argv, globals, io) {
     const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('monitor', argv, {
       json: { type: 'boolean' },
       count: { type: 'string' },
       timeout: { type: 'string' },
     }, globals);
     if (wantHelp) {
-      process.stdout.write(help);
+      io.stdout(help);
       return EXIT_OK;
     }
     const count = intOption('monitor', 'count', values.count, 0);
