@@ -3,7 +3,7 @@ import { chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatProxiedCredentials, readProxiedCredentials } from '../../packages/bus/src/core/proxied-credentials.js';
+import { formatProxiedCredentials, readProxiedCredentials } from '../../src/core/proxied-credentials.js';
 
 let dir: string;
 const root = (process.getuid?.() ?? -1) === 0;

@@ -1,6 +1,6 @@
 // The gateway's SASL server state machine, line by line, as stock clients drive it.
 import { describe, expect, it } from 'vitest';
-import { SaslServer } from '../../packages/bus/src/gateway/sasl.js';
+import { SaslServer } from '../../src/gateway/sasl.js';
 
 const GUID = '0123456789abcdef0123456789abcdef';
 const hexUid = (uid: number): string => Buffer.from(String(uid), 'ascii').toString('hex');
