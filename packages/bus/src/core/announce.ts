@@ -1,6 +1,7 @@
 // Messages members exchange among themselves: name records (broadcast after every change) and sync calls.
 import { MessageType, isValidBusName, type Message } from '../wire/index.js';
 import type { NameState } from './name-state.js';
+import { endpointId, memberOf, subOf } from './unique-name.js';
 
 /**
  * A plain D-Bus signal on a private interface, so it travels like any other
@@ -10,7 +11,8 @@ import type { NameState } from './name-state.js';
 export const ANNOUNCE_INTERFACE = 'org.ipnbus.Core';
 export const ANNOUNCE_PATH = '/org/ipnbus/Core';
 export const ANNOUNCE_MEMBER = 'NameRecord';
-export const ANNOUNCE_SIGNATURE = 'sta(tu)';
+/** Name, version, then each claim as (member id, hosted sub-id or 0, flags). */
+export const ANNOUNCE_SIGNATURE = 'sta(tuu)';
 
 export function announcement(state: NameState, serial: number): Message {
   return {
@@ -21,7 +23,7 @@ export function announcement(state: NameState, serial: number): Message {
     interface: ANNOUNCE_INTERFACE,
     member: ANNOUNCE_MEMBER,
     signature: ANNOUNCE_SIGNATURE,
-    body: [state.name, BigInt(state.version), state.owners.map((c) => [c.id, c.flags])],
+    body: [state.name, BigInt(state.version), state.owners.map((c) => [memberOf(c.id), subOf(c.id), c.flags])],
   };
 }
 
@@ -50,8 +52,43 @@ export function isSyncReply(msg: Message): boolean {
 /** The record carried, or undefined for a malformed announcement. */
 export function parseAnnouncement(msg: Message): NameState | undefined {
   if (msg.member !== ANNOUNCE_MEMBER || msg.signature !== ANNOUNCE_SIGNATURE) return undefined;
-  const [name, version, owners] = msg.body as [string, bigint, Array<[bigint, number]>];
+  const [name, version, owners] = msg.body as [string, bigint, Array<[bigint, number, number]>];
   // A record from a faulty peer must not put garbage into ListNames.
   if (!isValidBusName(name) || name.startsWith(':') || version > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-  return { name, version: Number(version), owners: owners.map(([id, flags]) => ({ id, flags })) };
+  return { name, version: Number(version), owners: owners.map(([id, sub, flags]) => ({ id: endpointId(id, sub), flags })) };
+}
+
+/**
+ * A host's clients joining (present) or leaving: (sub-id, pid, uid, gid)
+ * each. Broadcast at every change, and sent to a newcomer with them all.
+ */
+export const HOSTED_MEMBER = 'Hosted';
+export const HOSTED_SIGNATURE = 'ba(uuuu)';
+
+export interface HostedEntry {
+  sub: number;
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+export function hostedRecord(present: boolean, entries: HostedEntry[], serial: number): Message {
+  return {
+    type: MessageType.SIGNAL,
+    flags: 0,
+    serial,
+    path: ANNOUNCE_PATH,
+    interface: ANNOUNCE_INTERFACE,
+    member: HOSTED_MEMBER,
+    signature: HOSTED_SIGNATURE,
+    body: [present, entries.map((e) => [e.sub, e.pid, e.uid, e.gid])],
+  };
+}
+
+/** The entries of a hosted record, or undefined for a malformed one (sub-id 0 is the host itself). */
+export function parseHostedRecord(msg: Message): { present: boolean; entries: HostedEntry[] } | undefined {
+  if (msg.member !== HOSTED_MEMBER || msg.signature !== HOSTED_SIGNATURE) return undefined;
+  const [present, rows] = msg.body as [boolean, Array<[number, number, number, number]>];
+  if (rows.some(([sub]) => sub === 0)) return undefined;
+  return { present, entries: rows.map(([sub, pid, uid, gid]) => ({ sub, pid, uid, gid })) };
 }

@@ -17,6 +17,8 @@ const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 /** What the driver needs from its connection. */
 export interface DriverHost extends StatsHost {
   readonly uniqueName: string;
+  /** This endpoint's id (unique-name.ts). */
+  readonly endpointId: bigint;
   readonly busId: string;
   readonly view: BusView;
   machineId(): string;

@@ -75,7 +75,7 @@ export class BusEndpoint {
    */
   ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
     if (this.#closed) return;
-    const self = this.#host.view.self.id;
+    const self = this.#host.endpointId;
     const oldName = oldOwner === undefined ? '' : this.#host.view.uniqueNameOf(oldOwner);
     const newName = newOwner === undefined ? '' : this.#host.view.uniqueNameOf(newOwner);
     if (oldOwner === self) this.#signal('NameLost', [name], this.#host.uniqueName);
@@ -85,6 +85,11 @@ export class BusEndpoint {
 
   close(): void {
     this.#closed = true;
+  }
+
+  /** The next serial of the bus's messages to this endpoint: one counter for all of them (replies, signals, a relay's Hello reply). */
+  nextSerial(): number {
+    return this.#serial.next();
   }
 
   /** A signal from org.freedesktop.DBus, made here (every member makes its own). */

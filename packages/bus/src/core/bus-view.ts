@@ -1,50 +1,47 @@
-// The replicated view of the bus each member keeps: members, well-known names, owner changes.
+// The replicated view of the bus each member keeps: members, their hosted clients, well-known names, owner changes.
 import type { MemberInfo } from '@ipnbus/transport-ipn';
 import { BUS_NAME } from './constants.js';
 import { dropMembers, type NameState } from './name-state.js';
+import { endpointOf, memberOf, subOf, uniqueNameOf } from './unique-name.js';
+
+export { uniqueNameOf, memberIdOf, endpointOf } from './unique-name.js';
 
 const MAX_DEPARTED = 16384;
 
-/**
- * ':<generation>.<member id>'. The generation (see bus-dir.ts) is counted
- * up each time a dead kernel network is replaced, so a unique name is never
- * reused in the bus's life although member ids restart with each network.
- */
-export function uniqueNameOf(id: bigint, generation = 1): string {
-  return `:${generation}.${id}`;
+/** Credentials a host vouches for one of its clients (after the trust rule of hosted.ts). */
+export interface EndpointCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
 }
 
-/** The member id of a ':<generation>.<id>' name of `generation`, or undefined for anything else. */
-export function memberIdOf(name: string, generation = 1): bigint | undefined {
-  const m = /^:(\d{1,15})\.(\d{1,20})$/.exec(name);
-  if (m === null || Number(m[1]) !== generation) return undefined;
-  const id = BigInt(m[2]!);
-  return id > 0n && id < 1n << 64n ? id : undefined;
-}
-
-/** One owner change: undefined means "no owner" (NameOwnerChanged uses ''). */
+/** One owner change: undefined means "no owner" (NameOwnerChanged uses ''). Owners are endpoint ids (unique-name.ts). */
 export type OwnerChangeListener = (name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined) => void;
 
 /**
- * The view is changed from three sources only: the snapshot at connect,
- * announcements (a whole name record, newest version wins) and membership
- * events (or, when the transport lost some, a rescan of the bus
- * directory: diffMembers()). A leave is applied by every member in the same way (drop the
- * member's claims, queue heads move up), so all views agree on the new
- * owner before the new owner has even written its record.
+ * The view is changed from four sources only: the snapshot at connect,
+ * announcements (a whole name record, newest version wins; a host's list
+ * of clients joining or leaving), membership events (or, when the
+ * transport lost some, a rescan of the bus directory: diffMembers()). A
+ * leave is applied by every member in the same way (drop the member's
+ * claims and its hosted clients', queue heads move up), so all views agree
+ * on the new owner before the new owner has even written its record.
  */
 export class BusView {
   readonly self: MemberInfo;
   readonly #members = new Map<bigint, MemberInfo>();
+  /** Hosted clients (sub-id > 0) by endpoint id, with the credentials their host vouches for. */
+  readonly #hosted = new Map<bigint, EndpointCredentials | undefined>();
   readonly #departed = new Set<bigint>();
   readonly #names = new Map<string, NameState>();
   readonly #onChange: OwnerChangeListener;
   readonly #probe: (id: bigint) => boolean;
 
   /**
-   * `probe` answers "is this member alive?" from the bus directory, for ids
-   * the transport has not announced yet (the kernel backend delivers its
-   * membership snapshot as events after connect returns).
+   * `probe` answers "is this endpoint alive?" from the bus directory, for
+   * ids not announced yet (the kernel backend delivers its membership
+   * snapshot as events after connect returns; a host's client may be
+   * announced after a newcomer read the directory).
    */
   constructor(
     self: MemberInfo,
@@ -59,25 +56,25 @@ export class BusView {
     for (const m of members) this.#members.set(m.id, m);
   }
 
-  /** Unique name of member `id` of this view's network generation. */
+  /** Unique name of endpoint `id` of this view's network generation. */
   uniqueNameOf(id: bigint): string {
     return uniqueNameOf(id, this.generation);
   }
 
-  /** Member id behind a unique name of this generation (undefined for another generation's). */
-  memberIdOf(name: string): bigint | undefined {
-    return memberIdOf(name, this.generation);
+  /** Endpoint behind a unique name of this generation (undefined for another generation's). */
+  endpointOf(name: string): bigint | undefined {
+    return endpointOf(name, this.generation);
   }
 
-  /** Known to have left, or unknown to the transport and dead on disk. */
+  /** Known to have left (it or its host), or unknown and dead on disk. */
   #gone(id: bigint): boolean {
-    if (id === this.self.id || this.#members.has(id)) return false;
-    return this.#departed.has(id) || !this.#probe(id);
+    if (this.hasEndpoint(id)) return false;
+    return this.departed(id) || !this.#probe(id);
   }
 
-  /** A member we may address: announced, or not yet announced but alive. */
-  #reachable(id: bigint): boolean {
-    return this.hasMember(id) || (!this.#departed.has(id) && this.#probe(id));
+  /** An endpoint we may address: announced, or not yet announced but alive. */
+  reachable(id: bigint): boolean {
+    return this.hasEndpoint(id) || (!this.departed(id) && this.#probe(id));
   }
 
   member(id: bigint): MemberInfo | undefined {
@@ -88,23 +85,52 @@ export class BusView {
     return id === this.self.id || this.#members.has(id);
   }
 
-  /** Left the bus: ids are never reused, so this stays true. */
+  /** A member, or a hosted client announced by its host. */
+  hasEndpoint(id: bigint): boolean {
+    return subOf(id) === 0 ? this.hasMember(id) : this.#hosted.has(id);
+  }
+
+  /** Left the bus (or its host did): ids are never reused, so this stays true. */
   departed(id: bigint): boolean {
-    return this.#departed.has(id);
+    return this.#departed.has(id) || (subOf(id) !== 0 && this.#departed.has(memberOf(id)));
   }
 
   memberIds(): bigint[] {
     return [this.self.id, ...this.#members.keys()];
   }
 
+  /** Members and hosted clients: every unique name on the bus. */
+  endpointCount(): number {
+    return this.#members.size + 1 + this.#hosted.size;
+  }
+
+  /** What a host vouches for its client `id` (undefined: a member, unknown, or not vouched for). */
+  hostedCredentials(id: bigint): EndpointCredentials | undefined {
+    return this.#hosted.get(id);
+  }
+
+  /** The hosted clients of member `host`. */
+  hostedOf(host: bigint): bigint[] {
+    const out: bigint[] = [];
+    for (const id of this.#hosted.keys()) if (memberOf(id) === host) out.push(id);
+    return out;
+  }
+
   nameState(name: string): NameState | undefined {
     return this.#names.get(name);
   }
 
-  /** Names whose record lists `id` as owner or in the queue. */
+  /** Names whose record lists endpoint `id` as owner or in the queue. */
   namesOf(id: bigint): string[] {
     const out: string[] = [];
     for (const [n, s] of this.#names) if (s.owners.some((c) => c.id === id)) out.push(n);
+    return out;
+  }
+
+  /** Names whose record lists member `id` or one of its hosted clients. */
+  namesOfMember(id: bigint): string[] {
+    const out: string[] = [];
+    for (const [n, s] of this.#names) if (s.owners.some((c) => memberOf(c.id) === id)) out.push(n);
     return out;
   }
 
@@ -116,18 +142,18 @@ export class BusView {
   ownerOf(name: string): string | undefined {
     if (name === BUS_NAME) return BUS_NAME;
     if (name.startsWith(':')) {
-      const id = this.memberIdOf(name);
-      return id !== undefined && this.#reachable(id) ? name : undefined;
+      const id = this.endpointOf(name);
+      return id !== undefined && this.reachable(id) ? name : undefined;
     }
     const id = this.primaryOf(name);
     return id === undefined ? undefined : this.uniqueNameOf(id);
   }
 
-  /** Member id a message for `name` goes to. */
+  /** Endpoint a message for `name` goes to. */
   resolve(name: string): bigint | undefined {
     if (name.startsWith(':')) {
-      const id = this.memberIdOf(name);
-      return id !== undefined && this.#reachable(id) ? id : undefined;
+      const id = this.endpointOf(name);
+      return id !== undefined && this.reachable(id) ? id : undefined;
     }
     return this.primaryOf(name);
   }
@@ -135,10 +161,10 @@ export class BusView {
   listNames(): string[] {
     const out = [BUS_NAME];
     for (const id of this.memberIds()) out.push(this.uniqueNameOf(id));
+    for (const id of this.#hosted.keys()) out.push(this.uniqueNameOf(id));
     for (const [n, s] of this.#names) if (s.owners.length > 0) out.push(n);
     return out;
   }
-
   /**
    * Takes a record (snapshot or announcement) if newer than what we hold.
    * Claims of members known to have left are dropped on the way: a record
@@ -185,11 +211,25 @@ export class BusView {
   }
 
   /**
-   * A member left (closed, exited or was killed). Returns the names whose
-   * new primary owner is this member: it must now take them on disk.
+   * A host announced its client `id` (or the snapshot found it): it has
+   * the unique name from now on. `announce`: an arrival (not a snapshot).
+   */
+  hostedJoined(id: bigint, creds: EndpointCredentials | undefined, announce = true): void {
+    if (subOf(id) === 0 || this.#hosted.has(id) || this.departed(id)) return;
+    this.#hosted.set(id, creds);
+    if (announce) this.#onChange(this.uniqueNameOf(id), undefined, id);
+  }
+
+  /**
+   * A member left (closed, exited or was killed), and every client it
+   * hosted with it; or a host said its client `id` left. Returns the names
+   * whose new primary owner is one of this member's endpoints: it must now
+   * take them on disk.
    */
   left(id: bigint): string[] {
     if (id === this.self.id || this.#departed.has(id)) return [];
+    const promoted: string[] = [];
+    if (subOf(id) === 0) for (const h of this.hostedOf(id)) promoted.push(...this.left(h));
     this.#departed.add(id);
     // Bounded: a long-lived member on a bus with endless churn must not grow
     // without end. Forgotten ids are still found dead by the probe.
@@ -200,17 +240,17 @@ export class BusView {
         this.#departed.delete(old);
       }
     }
-    const wasMember = this.#members.delete(id);
-    const promoted: string[] = [];
+    const wasThere = subOf(id) === 0 ? this.#members.delete(id) : this.#hosted.delete(id);
     // Well-known names first, then the unique name, as dbus-daemon orders
     // NameOwnerChanged on a disconnect.
     for (const name of this.namesOf(id)) {
       const cur = this.#names.get(name)!;
       const { state } = dropMembers(cur, (c) => c === id);
       this.#set(state, cur);
-      if (state.owners[0]?.id === this.self.id && cur.owners[0]?.id === id) promoted.push(name);
+      const now = state.owners[0]?.id;
+      if (now !== undefined && memberOf(now) === this.self.id && cur.owners[0]?.id === id) promoted.push(name);
     }
-    if (wasMember) this.#onChange(this.uniqueNameOf(id), id, undefined);
+    if (wasThere) this.#onChange(this.uniqueNameOf(id), id, undefined);
     return promoted;
   }
 }

@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { open, type Network } from '@ipnbus/transport-ipn';
 import { defaultAddress, parseAddress } from './address.js';
 import { nextGeneration, openBusDir, readGeneration, withGeneration, type BusDir } from './bus-dir.js';
-import { Connection } from './connection.js';
+import type { Connection } from './connection.js';
+import { Member } from './member.js';
 import { DBusError, ErrorNames } from './errors.js';
 import { lock } from './flock.js';
 import { fromTransport } from './transport-errors.js';
@@ -131,7 +132,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   try {
     const creds = opts.credentials;
     live = new LiveLock(dir.liveDir, network.id, creds === undefined ? undefined : formatProxiedCredentials(creds));
-    const conn = new Connection({
+    const conn = new Member({
       network,
       dir,
       live,
@@ -139,7 +140,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
       ...(opts.logger ? { logger: opts.logger } : {}),
       ...(creds ? { credentials: creds } : {}),
       ...(opts.activation ? { activation: opts.activation } : {}),
-    });
+    }).own;
     // Every member present now knows us: its next broadcasts reach us.
     await conn.settle();
     return conn;

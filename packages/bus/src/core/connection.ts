@@ -1,52 +1,34 @@
-// Connection: one member of a brokerless bus, with D-Bus semantics (routing, calls, names, matches).
+// Connection: one endpoint of the bus (a member, or a client a member hosts), with D-Bus semantics (calls, matches, names).
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
-import type { IncomingMessage, MemberInfo, Network } from '@ipnbus/transport-ipn';
+import type { Network } from '@ipnbus/transport-ipn';
 import {
   MessageFlags,
   MessageType,
   WireError,
-  decodeMessage,
   encodeMessage,
   isValidBusName,
   type Message,
 } from '../wire/index.js';
-import {
-  ANNOUNCE_INTERFACE,
-  ANNOUNCE_PATH,
-  SYNC_MEMBER,
-  SYNC_REPLY_BODY,
-  isAnnouncement,
-  isSyncCall,
-  isSyncReply,
-} from './announce.js';
-import { messageBloom } from './bloom.js';
-import type { BusDir } from './bus-dir.js';
+import { ANNOUNCE_INTERFACE, ANNOUNCE_PATH, SYNC_MEMBER, SYNC_REPLY_BODY, isSyncReply } from './announce.js';
 import type { DriverHost } from './bus-driver.js';
 import { BusEndpoint } from './bus-endpoint.js';
-import { BusView, uniqueNameOf } from './bus-view.js';
+import type { BusView, EndpointCredentials } from './bus-view.js';
 import { BUS_NAME, DEFAULT_CALL_TIMEOUT_MS, PEER_INTERFACE, StartReply } from './constants.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds } from './fds.js';
-import { liveMembers, probeAlive, type LiveLock } from './liveness.js';
-import { logger as rootLogger, type Logger } from './logger.js';
-import { DEFAULT_LIMITS, limitExceeded, type ConnectionLimits } from './limits.js';
+import type { Logger } from './logger.js';
+import { limitExceeded, type ConnectionLimits } from './limits.js';
 import { MatchSet } from './match-set.js';
-import { NameOwnership } from './name-ownership.js';
-import { NameStore } from './name-store.js';
 import { machineId } from './machine-id.js';
-import { native } from './native.js';
+import type { Member } from './member.js';
+import { dupFd } from './member.js';
 import { PendingCalls, type CallResult } from './pending-calls.js';
-import { readProxiedCredentials, type ProxiedCredentials } from './proxied-credentials.js';
+import { readProxiedCredentials } from './proxied-credentials.js';
 import { SerialCounter } from './serial-counter.js';
-import { Activator, updateActivationEnv, type ActivationOptions } from './activation/index.js';
-import { escapeAddressValue } from './address.js';
-import { fromTransport, peerGone } from './transport-errors.js';
+import { updateActivationEnv } from './activation/index.js';
+import { memberOf, subOf } from './unique-name.js';
 
 export type { CallResult };
-
-/** How long a member known to us but without a lock file has to make one. */
-const RESCAN_CONFIRM_MS = 1000;
 
 /** A METHOD_CALL addressed to this connection that the core does not answer itself. */
 export interface IncomingCall {
@@ -83,36 +65,27 @@ export interface ConnectionStats {
   sent: number;
 }
 
-export interface ConnectionInit {
-  network: Network;
-  dir: BusDir;
-  live: LiveLock;
-  logger?: Logger;
-  /** Reported instead of this process's (a gateway's stock client): see proxied-credentials.ts. */
-  credentials?: ProxiedCredentials;
-  /** Per-connection limits (default: dbus-daemon's session values, see limits.ts). */
-  limits?: ConnectionLimits;
-  /** Service activation for this connection (see activation/activator.ts). */
-  activation?: ActivationOptions;
-}
-
 /**
- * Built by connect(); see core/index.ts for the contract. Events:
- * 'message' (msg, fds), 'methodCall' (IncomingCall), 'disconnect', 'error'.
+ * Built by connect() (the member's own endpoint) or Connection.host() (a
+ * hosted client); see core/index.ts for the contract. Events: 'message'
+ * (msg, fds), 'methodCall' (IncomingCall), 'disconnect', 'drain', 'error'.
  */
 export class Connection extends EventEmitter implements DriverHost {
   readonly uniqueName: string;
+  /** The member (network node) this endpoint is carried by. */
   readonly memberId: bigint;
+  /** This endpoint: memberId for a member, with a sub-id for a hosted client (unique-name.ts). */
+  readonly endpointId: bigint;
   readonly busId: string;
   /** The transport under this connection (diagnostics, benchmarks). */
   readonly network: Network;
   readonly stats: ConnectionStats = { received: 0, delivered: 0, filtered: 0, sent: 0 };
   readonly view: BusView;
+  /** What this endpoint reports as its credentials. */
+  readonly credentials: EndpointCredentials;
 
-  readonly #dir: BusDir;
-  readonly #names: NameOwnership;
+  readonly #member: Member;
   readonly #bus: BusEndpoint;
-  readonly #live: LiveLock;
   readonly #log: Logger;
   readonly #matches = new MatchSet();
   readonly #pending = new PendingCalls();
@@ -120,89 +93,22 @@ export class Connection extends EventEmitter implements DriverHost {
   /** Rules added and not removed, each AddMatch counted (MatchSet keys duplicates together). */
   #ruleCount = 0;
   readonly #serials = new SerialCounter();
-  readonly #activator: Activator;
   #closed = false;
-  #ready = false;
-  readonly #onMessage = (m: IncomingMessage): void => this.#receive(m);
-  readonly #onJoin = (info: MemberInfo): void => this.#joined(info);
-  readonly #onLeave = (info: MemberInfo): void => this.#left(info.id);
-  readonly #onOverrun = (lost: number): void => this.#rescanMembers(lost);
-  readonly #onError = (e: Error): void => this.#transportError(e);
-  readonly #onDrain = (): void => {
-    this.#backpressured = false;
-    this.#emitSafe('drain');
-  };
-  #backpressured = false;
 
-  /** Use connect(); this assembles an already opened network and bus directory. */
-  constructor(init: ConnectionInit) {
+  /** Use connect() or host(): an endpoint of an assembled Member. */
+  constructor(member: Member, endpointId: bigint, credentials: EndpointCredentials) {
     super();
-    this.network = init.network;
-    this.#dir = init.dir;
-    this.#live = init.live;
-    this.#limits = init.limits ?? DEFAULT_LIMITS;
-    this.memberId = init.network.id;
-    this.uniqueName = uniqueNameOf(this.memberId, init.dir.generation);
-    this.busId = init.dir.busId;
-    this.#log = (init.logger ?? rootLogger).child({ member: this.uniqueName });
-    const self: MemberInfo = init.credentials
-      ? { id: this.memberId, pid: init.credentials.pid, uid: init.credentials.uid, gid: init.credentials.gid }
-      : { id: this.memberId, pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-    this.#activator = new Activator(
-      {
-        busPath: init.dir.path,
-        busAddress: `ipnbus:path=${escapeAddressValue(init.dir.path)}`,
-        ownerOf: (name) => this.view.ownerOf(name),
-        startUnit: async (unit) => {
-          await this.call({
-            destination: 'org.freedesktop.systemd1',
-            path: '/org/freedesktop/systemd1',
-            interface: 'org.freedesktop.systemd1.Manager',
-            member: 'StartUnit',
-            signature: 'ss',
-            body: [unit, 'replace'],
-          });
-        },
-        log: this.#log,
-      },
-      init.activation,
-    );
-    this.#bus = new BusEndpoint(this, (msg, fds, unicast) => this.#dispatch(msg, fds, unicast), this.#log);
-    this.view = new BusView(
-      self,
-      init.network.members(),
-      (name, oldOwner, newOwner) => {
-        if (this.#closed) return;
-        if (!name.startsWith(':')) this.#names.ownerChanged(name, oldOwner, newOwner);
-        if (this.#ready) this.#bus.ownerChanged(name, oldOwner, newOwner);
-      },
-      (id) => this.#probe(id),
-      init.dir.generation,
-    );
-    this.#names = new NameOwnership({
-      store: new NameStore(init.dir),
-      view: this.view,
-      network: init.network,
-      memberId: this.memberId,
-      uniqueName: this.uniqueName,
-      alive: (id) => this.#probe(id),
-      livePath: (id) => join(init.dir.liveDir, id.toString()),
-      log: this.#log,
-      limits: this.#limits,
-    });
-    // Listen before reading the names directory: a record written after the
-    // read is announced to us; one written before is in the file.
-    this.network.on('message', this.#onMessage);
-    this.network.on('join', this.#onJoin);
-    this.network.on('leave', this.#onLeave);
-    this.network.on('overrun', this.#onOverrun);
-    this.network.on('error', this.#onError);
-    this.network.on('drain', this.#onDrain);
-    this.#names.loadSnapshot();
-    // No rules yet: no signal needs to wake us.
-    this.network.setFilter(this.#matches.filter());
-    this.#ready = true;
-    this.#log.debug({ members: this.view.memberIds().length }, 'connected');
+    this.#member = member;
+    this.network = member.network;
+    this.view = member.view;
+    this.#limits = member.limits;
+    this.memberId = member.memberId;
+    this.endpointId = endpointId;
+    this.credentials = credentials;
+    this.uniqueName = member.view.uniqueNameOf(endpointId);
+    this.busId = member.dir.busId;
+    this.#log = subOf(endpointId) === 0 ? member.log : member.log.child({ client: this.uniqueName });
+    this.#bus = new BusEndpoint(this, (msg, fds, unicast) => this.dispatch(msg, fds, unicast), this.#log);
   }
 
   /**
@@ -211,13 +117,28 @@ export class Connection extends EventEmitter implements DriverHost {
    * gateway) stop reading its source instead of queueing without bound.
    */
   get backpressured(): boolean {
-    // The user transport coalesces broadcasts at the end of a turn and may
-    // only then find a receiver full: its `queued` says so.
-    return this.#backpressured || this.network.queued === true;
+    return this.#member.backpressured;
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Hosts a client behind this connection's member (a gateway's stock
+   * client): a new Connection with its own unique name
+   * ':<generation>.<member id>.<n>', match rules, names and calls, that
+   * reports `credentials` (see hosted.ts for what others believe). It
+   * shares the member's one transport endpoint. Its disconnect() leaves
+   * only it; this connection's leaves the member with all it hosts.
+   */
+  host(credentials: EndpointCredentials): Connection {
+    return this.#member.host(credentials);
+  }
+
+  /** The next serial of org.freedesktop.DBus's messages to this connection (a relay's own driver messages use it too). */
+  busSerial(): number {
+    return this.#bus.nextSerial();
   }
 
   // ---- sending ------------------------------------------------------------
@@ -246,18 +167,8 @@ export class Connection extends EventEmitter implements DriverHost {
         throw new DBusError(ErrorNames.InvalidArgs, 'only signals may be sent without a destination');
       }
       if (full.unixFds) throw new DBusError(ErrorNames.InvalidArgs, 'unix fds can only go with a unicast message');
-      const bytes = this.#encode(full);
-      try {
-        if (!this.network.broadcast(bytes, messageBloom(full))) this.#backpressured = true;
-      } catch (e) {
-        throw fromTransport(e, 'send', 'broadcast failed');
-      }
+      this.#member.broadcast(full, this.#encode(full));
       this.stats.sent++;
-      // dbus-daemon delivers a signal to its own sender too when it matches.
-      if (this.#wants(full)) {
-        const copy = decodeMessage(bytes, { copyBytes: true });
-        setImmediate(() => this.#dispatch(copy, [], false));
-      }
       return full.serial;
     }
     if (dest === BUS_NAME) {
@@ -277,24 +188,7 @@ export class Connection extends EventEmitter implements DriverHost {
       }
       throw new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
     }
-    const bytes = this.#encode(full);
-    if (target === this.memberId) {
-      const copy = decodeMessage(bytes, { copyBytes: true });
-      copy.sender = this.uniqueName;
-      // The receiver owns the fds it gets, as after SCM_RIGHTS: give it its
-      // own (dup), so the sender may close the ones it passed.
-      const own = (fds ?? []).map((fd) => this.#dup(fd));
-      setImmediate(() => this.#dispatch(copy, own, true));
-    } else {
-      try {
-        if (!this.network.send(target, bytes, fds)) this.#backpressured = true;
-      } catch (e) {
-        if (peerGone(e)) {
-          throw new DBusError(ErrorNames.NoReply, `${dest} (${this.view.uniqueNameOf(target)}) left the bus`, { cause: e });
-        }
-        throw fromTransport(e, 'send', `send to ${dest} failed`);
-      }
-    }
+    this.#member.transmit(target, this.#encode(full), fds, dest);
     this.stats.sent++;
     return full.serial;
   }
@@ -305,23 +199,15 @@ export class Connection extends EventEmitter implements DriverHost {
    * caller asked for no reply), so it is logged.
    */
   #startThenSend(full: Message, fds: number[] | undefined): void {
-    const own = (fds ?? []).map((fd) => this.#dup(fd));
+    const own = (fds ?? []).map((fd) => dupFd(fd));
     const { serial, sender: _sender, ...rest } = full;
-    this.#activator
+    this.#member.activator
       .start(full.destination!)
       .then(() => {
         if (!this.#closed) this.send(rest, own, { serial });
       })
       .catch((e: unknown) => this.#log.debug({ to: full.destination, err: errorText(e) }, 'no-reply call not delivered: activation failed'))
       .finally(() => closeFds(own));
-  }
-
-  #dup(fd: number): number {
-    try {
-      return native().dup(fd);
-    } catch (e) {
-      throw new DBusError(ErrorNames.InvalidArgs, `cannot pass fd ${fd}: ${errorText(e)}`, { cause: e });
-    }
   }
 
   #encode(msg: Message): Buffer {
@@ -357,8 +243,8 @@ export class Connection extends EventEmitter implements DriverHost {
       // caller's timeout covers the wait. Our own copies of the fds, as the
       // caller may close its own once call() returns.
       const t0 = Date.now();
-      const fds = (opts.fds ?? []).map((fd) => this.#dup(fd));
-      return this.#activator
+      const fds = (opts.fds ?? []).map((fd) => dupFd(fd));
+      return this.#member.activator
         .start(msg.destination)
         .then(() => {
           const left = timeoutMs - (Date.now() - t0);
@@ -469,6 +355,8 @@ export class Connection extends EventEmitter implements DriverHost {
    */
   async settle(timeoutMs = 2000): Promise<void> {
     if (this.network.backend !== 'user' || this.#closed) return;
+    // The filter and the membership are the member's: its own endpoint asks.
+    if (this !== this.#member.own) return this.#member.own.settle(timeoutMs);
     const ids = this.view.memberIds().filter((id) => id !== this.memberId);
     await Promise.all(
       ids.map((id) =>
@@ -528,11 +416,16 @@ export class Connection extends EventEmitter implements DriverHost {
   }
 
   #updateFilter(): void {
-    if (!this.#closed) this.network.setFilter(this.#matches.filter());
+    if (!this.#closed) this.#member.updateFilter(this);
+  }
+
+  /** This endpoint's part of the member's transport filter (null: every broadcast). */
+  filterMasks(): Uint8Array[] | null {
+    return this.#matches.filter();
   }
 
   /** Does a broadcast (or bus-generated) signal match one of our rules? */
-  #wants(msg: Message): boolean {
+  wants(msg: Message): boolean {
     return this.#matches.wants(msg, this.#ownerOf);
   }
 
@@ -551,28 +444,14 @@ export class Connection extends EventEmitter implements DriverHost {
 
   // ---- names ------------------------------------------------------------
 
-  /**
-   * Liveness from the member's lock file. A file we may not read (a bus
-   * shared between users with a strict umask) falls back to what the
-   * transport told us.
-   */
-  #probe(id: bigint): boolean {
-    try {
-      return probeAlive(this.#dir.liveDir, id);
-    } catch (e) {
-      this.#log.debug({ id: id.toString(), err: errorText(e) }, 'cannot probe a member lock');
-      return this.view.hasMember(id);
-    }
-  }
-
   /** RequestName; resolves with the spec's reply code (RequestNameReply). */
   requestName(name: string, flags = 0): Promise<number> {
-    return this.#names.request(name, flags);
+    return this.#member.names.request(this.endpointId, name, flags);
   }
 
   /** ReleaseName; resolves with the spec's reply code (ReleaseNameReply). */
   releaseName(name: string): Promise<number> {
-    return this.#names.release(name);
+    return this.#member.names.release(this.endpointId, name);
   }
 
   /** The org.freedesktop.DBus view, synchronously. */
@@ -586,11 +465,17 @@ export class Connection extends EventEmitter implements DriverHost {
 
   getCredentials(name: string): { pid: number; uid: number; gid: number } | undefined {
     const owner = this.view.ownerOf(name);
-    const id = owner === undefined ? undefined : this.view.memberIdOf(owner);
-    const m = id === undefined ? undefined : this.view.member(id);
+    const id = owner === undefined ? undefined : this.view.endpointOf(owner);
+    if (id === undefined) return undefined;
+    // A hosted client: what its host vouches for, else the host's own.
+    if (subOf(id) !== 0) {
+      const vouched = this.view.hostedCredentials(id);
+      if (vouched !== undefined) return vouched;
+    }
+    const m = this.view.member(memberOf(id));
     if (m === undefined) return undefined;
-    if (id !== this.memberId) {
-      const proxied = readProxiedCredentials(this.#dir.liveDir, m.id, m.uid);
+    if (m.id !== this.memberId) {
+      const proxied = readProxiedCredentials(this.#member.dir.liveDir, m.id, m.uid);
       if (proxied !== undefined) return proxied;
     }
     return { pid: m.pid, uid: m.uid, gid: m.gid };
@@ -598,18 +483,18 @@ export class Connection extends EventEmitter implements DriverHost {
 
   /** StartServiceByName: StartReply.SUCCESS once started, ALREADY_RUNNING if owned. Throws the activation errors. */
   async startService(name: string): Promise<number> {
-    const r = await this.#activator.start(name);
+    const r = await this.#member.activator.start(name);
     return r === 'running' ? StartReply.ALREADY_RUNNING : StartReply.SUCCESS;
   }
 
   /** The names .service files provide (empty when activation is off). */
   listActivatableNames(): Promise<string[]> {
-    return this.#activator.activatable();
+    return this.#member.activator.activatable();
   }
 
   /** UpdateActivationEnvironment: merged into the bus's activation environment, for every member's activations. */
   updateActivationEnvironment(vars: Record<string, string>): Promise<void> {
-    return updateActivationEnv(this.#dir.path, vars);
+    return updateActivationEnv(this.#member.dir.path, vars);
   }
 
   machineId(): string {
@@ -617,40 +502,6 @@ export class Connection extends EventEmitter implements DriverHost {
   }
 
   // ---- receiving ----------------------------------------------------------
-
-  #receive(m: IncomingMessage): void {
-    this.stats.received++;
-    if (this.#closed) {
-      closeFds(m.fds);
-      return;
-    }
-    let msg: Message;
-    try {
-      msg = decodeMessage(m.bytes, { copyBytes: true });
-    } catch (e) {
-      this.#log.warn({ from: m.from.toString(), err: errorText(e) }, 'dropping an undecodable message');
-      closeFds(m.fds);
-      return;
-    }
-    // The transport's id is the only trusted identity: whatever SENDER the
-    // message claims is overwritten.
-    msg.sender = this.view.uniqueNameOf(m.from);
-    if (m.dropped > 0) this.#log.warn({ dropped: m.dropped }, 'the transport dropped messages for us');
-    if (isAnnouncement(msg)) {
-      this.#names.noticeRecord(msg);
-      return;
-    }
-    if (isSyncCall(msg)) {
-      this.#replyTo(msg, { type: MessageType.METHOD_RETURN, signature: 's', body: [SYNC_REPLY_BODY] });
-      return;
-    }
-    if ((msg.unixFds ?? 0) !== m.fds.length) {
-      this.#log.warn({ declared: msg.unixFds ?? 0, got: m.fds.length }, 'dropping a message whose fd count is wrong');
-      closeFds(m.fds);
-      return;
-    }
-    this.#dispatch(msg, m.fds, m.unicast);
-  }
 
   #emitSafe(event: string, ...args: unknown[]): void {
     try {
@@ -667,15 +518,17 @@ export class Connection extends EventEmitter implements DriverHost {
     this.#emitSafe('message', msg, fds);
   }
 
-  #dispatch(msg: Message, fds: number[], unicast: boolean): void {
+  /** A message for this endpoint (from its member: the transport, a local endpoint, or the bus driver). */
+  dispatch(msg: Message, fds: number[], unicast: boolean): void {
     if (this.#closed) {
       closeFds(fds);
       return;
     }
+    this.stats.received++;
     switch (msg.type) {
       case MessageType.METHOD_RETURN:
       case MessageType.ERROR: {
-        const from = msg.sender === BUS_NAME ? 0n : this.view.memberIdOf(msg.sender ?? '');
+        const from = msg.sender === BUS_NAME ? 0n : this.view.endpointOf(msg.sender ?? '');
         // A sync reply is core's own, never the application's.
         const internal = isSyncReply(msg) && from !== 0n;
         const key = this.#pending.match(msg, from, internal);
@@ -684,7 +537,7 @@ export class Connection extends EventEmitter implements DriverHost {
         return;
       }
       case MessageType.SIGNAL:
-        if (unicast || msg.destination !== undefined || this.#wants(msg)) this.#deliver(msg, fds);
+        if (unicast || msg.destination !== undefined || this.wants(msg)) this.#deliver(msg, fds);
         else {
           this.stats.filtered++;
           closeFds(fds);
@@ -695,6 +548,11 @@ export class Connection extends EventEmitter implements DriverHost {
         this.#methodCall(msg, fds);
         return;
     }
+  }
+
+  /** A member's Sync call (Connection.settle): answered by the member's own endpoint. */
+  replySync(msg: Message): void {
+    this.#replyTo(msg, { type: MessageType.METHOD_RETURN, signature: 's', body: [SYNC_REPLY_BODY] });
   }
 
   #methodCall(msg: Message, fds: number[]): void {
@@ -716,67 +574,48 @@ export class Connection extends EventEmitter implements DriverHost {
     );
   }
 
-  // ---- membership ---------------------------------------------------------
+  // ---- from the member ------------------------------------------------------
 
-  #joined(info: MemberInfo): void {
-    if (this.#closed) return;
-    this.view.joined(info);
-    this.#names.sendRecordsTo(info.id);
+  /** Owner of `name` changed in the view: the bus driver's signals for this endpoint. */
+  ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
+    if (!this.#closed) this.#bus.ownerChanged(name, oldOwner, newOwner);
   }
 
-  #left(id: bigint): void {
-    if (this.#closed) return;
+  /** Endpoint `id` left (a member: with its hosted clients): our calls to it will never be answered. */
+  peerLeft(id: bigint): void {
     this.#pending.failMember(id);
-    this.#names.beforeLeave(id);
-    for (const name of this.view.left(id)) void this.#names.takeOver(name);
   }
 
-  /**
-   * The transport lost `lost` membership events (our queue was full): take
-   * the membership from the bus directory's member locks instead. A member
-   * known here without a lock is given RESCAN_CONFIRM_MS to make one (a
-   * newcomer's lock follows its join) before it counts as gone.
-   */
-  #rescanMembers(lost: number): void {
-    if (this.#closed) return;
-    this.#log.warn({ lost }, 'membership events lost: rescanning the bus directory');
-    let alive: MemberInfo[];
-    try {
-      alive = liveMembers(this.#dir.liveDir);
-    } catch (e) {
-      this.#log.error({ err: errorText(e) }, 'cannot rescan the bus directory');
-      return;
-    }
-    const { joined, missing } = this.view.diffMembers(alive);
-    for (const info of joined) this.#joined(info);
-    if (missing.length === 0) return;
-    setTimeout(() => {
-      for (const id of missing) if (this.view.hasMember(id) && !this.#probe(id)) this.#left(id);
-    }, RESCAN_CONFIRM_MS).unref();
+  drained(): void {
+    this.#emitSafe('drain');
   }
 
-  #transportError(e: Error): void {
+  transportError(e: Error): void {
     this.#log.error({ err: errorText(e) }, 'transport error');
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }
 
-  /** Leaves the bus. Pending calls fail with Disconnected; our names pass to the next in queue. */
+  /**
+   * Leaves the bus. Pending calls fail with Disconnected; our names pass to
+   * the next in queue. A hosted client leaves alone; the member's own
+   * connection takes the member and everything it hosts with it.
+   */
   disconnect(): void {
     if (this.#closed) return;
+    if (this === this.#member.own) {
+      this.#member.close();
+      return;
+    }
+    this.#member.leaveHosted(this);
+    this.closed_();
+  }
+
+  /** @internal The member closed this endpoint. */
+  closed_(): void {
+    if (this.#closed) return;
     this.#closed = true;
-    this.#names.close();
     this.#bus.close();
     this.#pending.failAll(() => new DBusError(ErrorNames.Disconnected, 'the connection was closed'));
-    this.network.off('message', this.#onMessage);
-    this.network.off('join', this.#onJoin);
-    this.network.off('leave', this.#onLeave);
-    this.network.off('overrun', this.#onOverrun);
-    this.network.off('error', this.#onError);
-    this.network.off('drain', this.#onDrain);
-    // Unlink our member lock before leaving: whoever sees the leave finds us
-    // dead on disk too.
-    this.#live.release();
-    this.network.close();
     this.#log.debug('disconnected');
     this.#emitSafe('disconnect');
   }

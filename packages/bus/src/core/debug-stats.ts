@@ -34,7 +34,7 @@ export function debugStats(host: StatsHost, msg: Message, member: string): { sig
     const names = host.view.listNames().filter((n) => n !== BUS_NAME);
     return {
       signature: 'a{sv}',
-      body: [{ Serial: u(statsSerial), ActiveConnections: u(host.view.memberIds().length), BusNames: u(names.length) }],
+      body: [{ Serial: u(statsSerial), ActiveConnections: u(host.view.endpointCount()), BusNames: u(names.length) }],
     };
   }
   if (member === 'GetConnectionStats') {
@@ -42,7 +42,7 @@ export function debugStats(host: StatsHost, msg: Message, member: string): { sig
     const name = msg.body[0] as string;
     if (!isValidBusName(name)) throw new DBusError(ErrorNames.InvalidArgs, `'${name}' is not a valid bus name`);
     const owner = host.view.ownerOf(name);
-    const id = owner === undefined ? undefined : host.view.memberIdOf(owner);
+    const id = owner === undefined ? undefined : host.view.endpointOf(owner);
     if (owner === undefined || id === undefined) {
       throw new DBusError(ErrorNames.NameHasNoOwner, `Could not get connection stats of '${name}': no such name`);
     }

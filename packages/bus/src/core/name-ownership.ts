@@ -1,4 +1,4 @@
-// Well-known name ownership for one connection: RequestName/ReleaseName on disk, records to and from peers.
+// Well-known name ownership for one member and the clients it hosts: RequestName/ReleaseName on disk, records to and from peers.
 import type { Network } from '@ipnbus/transport-ipn';
 import { encodeMessage, isValidBusName, type Message } from '../wire/index.js';
 import { announcement, parseAnnouncement } from './announce.js';
@@ -17,6 +17,7 @@ import {
 import type { NameStore } from './name-store.js';
 import { OwnerLocks, lockHolders, readLockTable } from './owner-locks.js';
 import { SerialCounter } from './serial-counter.js';
+import { memberOf } from './unique-name.js';
 
 export interface NameOwnershipInit {
   store: NameStore;
@@ -24,7 +25,7 @@ export interface NameOwnershipInit {
   network: Network;
   memberId: bigint;
   uniqueName: string;
-  /** Is member `id` alive (its member lock held)? */
+  /** Is endpoint `id` alive (its member lock held; for a hosted client, its file there too)? */
   alive: (id: bigint) => boolean;
   /** The file member `id` keeps locked for its whole life (liveness.ts). */
   livePath: (id: bigint) => string;
@@ -37,6 +38,11 @@ export interface NameOwnershipInit {
  * change is made there under the name's guard lock, then applied to our
  * view and announced to every member (a record carries only which name to
  * re-read). Owner-change signals come from the view, not from here.
+ *
+ * Claims name endpoints (unique-name.ts): the member itself or a client it
+ * hosts. The member's process holds the owner lock of every name one of
+ * its endpoints is primary owner of, so others verify a hosted client's
+ * claim against its host's member lock exactly as a member's own.
  */
 export class NameOwnership {
   readonly #store: NameStore;
@@ -67,37 +73,58 @@ export class NameOwnership {
     this.#limits = init.limits;
   }
 
-  /** Known to have left, or dead on disk (never ourselves). */
-  readonly gone = (id: bigint): boolean =>
-    id !== this.#memberId && (this.#view.departed(id) || !this.#alive(id));
+  /** Is endpoint `id` the member's own or one of its hosted clients? */
+  readonly #ours = (id: bigint | undefined): boolean => id !== undefined && memberOf(id) === this.#memberId;
+
+  /** Known to have left, or dead on disk (never ourselves; our hosted clients while we host them). */
+  readonly gone = (id: bigint): boolean => {
+    if (id === this.#memberId) return false;
+    if (this.#ours(id)) return !this.#view.hasEndpoint(id);
+    return this.#view.departed(id) || !this.#alive(id);
+  };
 
   /** Fills the view from the names directory (at connect: listen for records first). */
   loadSnapshot(): void {
     for (const state of this.#store.readAll()) this.#applyChecked(state);
   }
 
-  /** RequestName; resolves with the spec's reply code (RequestNameReply). */
-  async request(name: string, flags: number): Promise<number> {
+  /** RequestName for our endpoint `self`; resolves with the spec's reply code (RequestNameReply). */
+  async request(self: bigint, name: string, flags: number): Promise<number> {
     this.#checkName(name);
     if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
       throw new DBusError(ErrorNames.InvalidArgs, `RequestName flags must be a uint32, got ${flags}`);
     }
     this.#checkOpen();
-    this.#checkNameLimit(name);
-    const out = await this.#mutate(name, (s) => requestNameOp(s, this.#memberId, flags));
+    this.#checkNameLimit(self, name);
+    const out = await this.#mutate(name, (s) => requestNameOp(s, self, flags));
     if (!this.#closed) this.#view.apply(out.state);
     this.#log.debug({ name, flags, reply: out.reply }, 'RequestName');
     return out.reply;
   }
 
-  /** ReleaseName; resolves with the spec's reply code (ReleaseNameReply). */
-  async release(name: string): Promise<number> {
+  /** ReleaseName for our endpoint `self`; resolves with the spec's reply code (ReleaseNameReply). */
+  async release(self: bigint, name: string): Promise<number> {
     this.#checkName(name);
     this.#checkOpen();
-    const out = await this.#mutate(name, (s) => releaseNameOp(s, this.#memberId));
+    const out = await this.#mutate(name, (s) => releaseNameOp(s, self));
     if (!this.#closed) this.#view.apply(out.state);
     this.#log.debug({ name, reply: out.reply }, 'ReleaseName');
     return out.reply;
+  }
+
+  /**
+   * Our hosted client `self` is leaving: each of its claims is released on
+   * disk, so every member sees its names go (or pass to the next in queue)
+   * with NameOwnerChanged, before its unique name goes.
+   */
+  async releaseAll(self: bigint): Promise<void> {
+    for (const name of this.#view.namesOf(self)) {
+      try {
+        await this.release(self, name);
+      } catch (e) {
+        this.#log.warn({ name, err: errorText(e) }, 'could not release a name of a leaving client');
+      }
+    }
   }
 
   /** After a leave made us primary owner: write it down (the old owner's lock is gone). */
@@ -128,8 +155,9 @@ export class NameOwnership {
       if (this.#applyChecked(this.#store.read(hint.name))) return;
       // The file may have been rewritten by someone else since: the owner's
       // own announcement carries its record, believed under the same check.
-      const from = msg.sender === undefined ? undefined : this.#view.memberIdOf(msg.sender);
-      if (from !== undefined && hint.owners[0]?.id === from) this.#applyChecked(hint);
+      const from = msg.sender === undefined ? undefined : this.#view.endpointOf(msg.sender);
+      const owner = hint.owners[0]?.id;
+      if (from !== undefined && owner !== undefined && memberOf(owner) === memberOf(from)) this.#applyChecked(hint);
     } catch (e) {
       this.#log.warn({ name: hint.name, err: errorText(e) }, 'cannot read a name record');
     }
@@ -146,9 +174,11 @@ export class NameOwnership {
    */
   beforeLeave(id: bigint): void {
     if (this.#closed) return;
-    for (const name of this.#view.namesOf(id)) {
+    // A member takes its hosted clients with it.
+    const leaving = (c: bigint | undefined): boolean => c !== undefined && (c === id || memberOf(c) === id);
+    for (const name of this.#view.namesOfMember(memberOf(id))) {
       const cur = this.#view.nameState(name);
-      if (cur === undefined || cur.owners[0]?.id !== id || cur.owners.length > 1) continue;
+      if (cur === undefined || !leaving(cur.owners[0]?.id) || cur.owners.length > 1) continue;
       let disk: NameState;
       try {
         disk = this.#store.read(name);
@@ -156,7 +186,7 @@ export class NameOwnership {
         this.#log.warn({ name, err: errorText(e) }, 'cannot read a name record');
         continue;
       }
-      if (disk.owners[0]?.id === id || disk.handedOverFrom === id) this.#applyChecked(disk);
+      if (leaving(disk.owners[0]?.id) || leaving(disk.handedOverFrom)) this.#applyChecked(disk);
     }
   }
 
@@ -166,7 +196,7 @@ export class NameOwnership {
    * keeps whichever version is newest).
    */
   sendRecordsTo(id: bigint): void {
-    for (const name of this.#view.namesOf(this.#memberId)) {
+    for (const name of this.#view.namesOfMember(this.#memberId)) {
       const state = this.#view.nameState(name)!;
       try {
         this.#network.send(id, encodeMessage(this.#record(state)));
@@ -182,8 +212,8 @@ export class NameOwnership {
    */
   ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
     if (this.#closed) return;
-    if (oldOwner === this.#memberId && newOwner !== this.#memberId) this.#ownerLocks.release(name);
-    if (newOwner === this.#memberId) this.#takeOwnerLock(name);
+    if (this.#ours(oldOwner) && !this.#ours(newOwner)) this.#ownerLocks.release(name);
+    if (this.#ours(newOwner)) this.#takeOwnerLock(name);
   }
 
   /** No more changes to the view (the connection is closing); our owner locks go. */
@@ -219,7 +249,7 @@ export class NameOwnership {
       return true;
     }
     // Passed to us: take the lock now if it is free (the old owner let go).
-    const tookNow = newOwner === this.#memberId && !this.#ownerLocks.holding(disk.name) && this.#ownerLocks.tryTake(disk.name);
+    const tookNow = this.#ours(newOwner) && !this.#ownerLocks.holding(disk.name) && this.#ownerLocks.tryTake(disk.name);
     const oldHolds = oldOwner !== undefined && !this.gone(oldOwner) && this.#holdsOwnerLock(table, disk.name, oldOwner);
     // While nobody holds the lock the name is free for the taking: a record
     // passing it on (from an owner that died or let go) is believed, and its
@@ -232,11 +262,11 @@ export class NameOwnership {
       if (tookNow) this.#announce(this.#view.nameState(disk.name) ?? live);
       return true;
     }
-    if (oldOwner === this.#memberId && cur !== undefined && replacesUs(cur, live, this.#memberId)) {
+    if (this.#ours(oldOwner) && cur !== undefined && replacesUs(cur, live, this.#ours)) {
       // A replacement we allowed: let go, so the new owner can take the lock
       // and announce again; until then our view keeps us.
       this.#ownerLocks.release(disk.name);
-    } else if (newOwner === this.#memberId) {
+    } else if (this.#ours(newOwner)) {
       // Passed to us (released or replaced): believed once we hold the lock.
       this.#takeOwnerLock(disk.name);
     } else {
@@ -249,10 +279,11 @@ export class NameOwnership {
   }
 
   #holdsOwnerLock(table: Map<string, Set<number>>, name: string, id: bigint): boolean {
-    if (id === this.#memberId) return this.#ownerLocks.holding(name);
+    if (this.#ours(id)) return this.#ownerLocks.holding(name);
     const holders = lockHolders(table, this.#store.ownerLockPath(name));
     if (holders.size === 0) return false;
-    for (const pid of lockHolders(table, this.#livePath(id))) if (holders.has(pid)) return true;
+    // A hosted client's names are held by its host's process.
+    for (const pid of lockHolders(table, this.#livePath(memberOf(id)))) if (holders.has(pid)) return true;
     return false;
   }
 
@@ -275,7 +306,7 @@ export class NameOwnership {
           pause = Math.min(pause * 2, 20);
           if (this.#closed) return;
           const mine = this.#store.read(name);
-          if (mine.owners[0]?.id !== this.#memberId) return;
+          if (!this.#ours(mine.owners[0]?.id)) return;
           if (!this.#ownerLocks.tryTake(name)) continue;
           this.#applyChecked(mine);
           this.#announce(this.#view.nameState(name) ?? mine);
@@ -294,9 +325,9 @@ export class NameOwnership {
     if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
   }
 
-  /** A name we hold no claim to yet would be one too many past limits.maxNames. */
-  #checkNameLimit(name: string): void {
-    const held = this.#view.namesOf(this.#memberId);
+  /** A name `self` holds no claim to yet would be one too many past limits.maxNames. */
+  #checkNameLimit(self: bigint, name: string): void {
+    const held = this.#view.namesOf(self);
     if (held.length < this.#limits.maxNames || held.includes(name)) return;
     throw limitExceeded(this.#limits, 'maxNames', `cannot request ${name}: ${held.length} names are owned or queued for`);
   }
@@ -323,7 +354,7 @@ export class NameOwnership {
     // The owner lock follows the record, before anyone reads it: taken when
     // we became primary owner (the old owner's is free unless it is being
     // replaced), dropped when we stopped being it.
-    if (state.owners[0]?.id === this.#memberId) this.#takeOwnerLock(state.name);
+    if (this.#ours(state.owners[0]?.id)) this.#takeOwnerLock(state.name);
     else this.#ownerLocks.release(state.name);
     this.#announce(state);
   };
@@ -348,14 +379,14 @@ export class NameOwnership {
 }
 
 /** Does `next` replace us (primary in `cur`, allowing it) with a member that asked to replace? */
-function replacesUs(cur: NameState, next: NameState, self: bigint): boolean {
+function replacesUs(cur: NameState, next: NameState, isOurs: (id: bigint) => boolean): boolean {
   const ours = cur.owners[0];
   const theirs = next.owners[0];
   return (
     ours !== undefined &&
-    ours.id === self &&
+    isOurs(ours.id) &&
     theirs !== undefined &&
-    theirs.id !== self &&
+    !isOurs(theirs.id) &&
     (ours.flags & NameFlag.ALLOW_REPLACEMENT) !== 0 &&
     (theirs.flags & NameFlag.REPLACE_EXISTING) !== 0
   );

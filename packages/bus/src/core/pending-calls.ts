@@ -1,6 +1,7 @@
 // Method calls waiting for their reply: matched by serial, callee and kind, failed on timeout, departure or close.
 import { MessageType, type Message } from '../wire/index.js';
 import { DBusError, ErrorNames } from './errors.js';
+import { memberOf, subOf } from './unique-name.js';
 
 export interface CallResult {
   reply: Message;
@@ -96,10 +97,11 @@ export class PendingCalls {
     else p.resolve({ reply, fds });
   }
 
-  /** The callee left: its calls will never be answered. */
+  /** Endpoint `id` left (a member: with the clients it hosts): its calls will never be answered. */
   failMember(id: bigint): void {
+    const member = subOf(id) === 0;
     for (const [key, p] of this.#calls) {
-      if (p.target !== id) continue;
+      if (p.target !== id && !(member && p.target !== 0n && memberOf(p.target) === id)) continue;
       this.#calls.delete(key);
       clearTimeout(p.timer);
       p.reject(new DBusError(ErrorNames.NoReply, `${p.destination} left the bus before replying to ${p.member}`));

@@ -86,6 +86,16 @@ const ops = {
     extras.push(extra);
     return { uniqueName: extra.uniqueName, connectedAt: Date.now() };
   },
+  /** Hosts a client on this member (as a gateway does): its unique name; it serves Echo and records what it gets. */
+  host: (creds) => {
+    const h = conn.host(creds);
+    extras.push(h);
+    h.on('message', (msg, fds) => send({ type: 'message', msg, fds: fds.length, to: h.uniqueName }));
+    h.on('methodCall', (call) => h.reply(call.msg, call.msg.signature, call.msg.body));
+    return h.uniqueName;
+  },
+  /** RequestName for the hosted client `name`. */
+  hostedRequestName: (name, wellKnown, flags) => extras.find((h) => h.uniqueName === name).requestName(wellKnown, flags ?? 0),
   exit: () => setImmediate(() => process.exit(0)),
 };
 

@@ -1,0 +1,114 @@
+// Clients a member hosts (a gateway's stock clients): their files in the bus directory, the trust rule, their announcements.
+//
+// A host gives each client a unique name ':<generation>.<host id>.<n>'
+// (unique-name.ts). The rest of the bus learns of it twice over: a
+// broadcast record when it joins or leaves (announce.ts), and a file
+// live/<host id>.<n> holding the credentials the host vouches for, which
+// a newcomer reads with the names directory at connect. The file is made
+// before the join record and removed before the leave record, so a
+// newcomer that reads the directory between the two cannot bring a gone
+// client back. Files of a dead host are removed by whoever finds them.
+//
+// Trust: the transport verifies the host (its member id and kernel-stamped
+// uid), never its clients. A host may vouch for credentials of its own uid
+// only, or of any uid when it runs as root (as dbus-daemon, which runs as
+// the bus's user, reports its clients' SO_PEERCRED). Credentials breaking
+// the rule are not believed: the client is reported with its host's. A
+// host can only name clients under its own member id, so no member can
+// speak for another member's clients.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { EndpointCredentials } from './bus-view.js';
+import { probeAlive } from './liveness.js';
+import { MAX_SUB_ID, endpointId } from './unique-name.js';
+
+const HOSTED_FILE = /^(\d{1,20})\.(\d{1,10})$/;
+
+/** The credentials a host of uid `hostUid` may vouch for: `claimed`, or undefined when the rule above refuses them. */
+export function vouched(hostUid: number, claimed: EndpointCredentials | undefined): EndpointCredentials | undefined {
+  if (claimed === undefined) return undefined;
+  return hostUid === 0 || claimed.uid === hostUid ? claimed : undefined;
+}
+
+function hostedPath(liveDir: string, host: bigint, sub: number): string {
+  return join(liveDir, `${host}.${sub}`);
+}
+
+/** Records client `sub` of `host` in the bus directory, with the credentials it is vouched for. */
+export function writeHostedFile(liveDir: string, host: bigint, sub: number, creds: EndpointCredentials): void {
+  const tmp = join(liveDir, `.${host}.${sub}.${randomBytes(4).toString('hex')}`);
+  fs.writeFileSync(tmp, JSON.stringify({ pid: creds.pid, uid: creds.uid, gid: creds.gid }), { mode: 0o644 });
+  fs.renameSync(tmp, hostedPath(liveDir, host, sub));
+}
+
+export function removeHostedFile(liveDir: string, host: bigint, sub: number): void {
+  try {
+    fs.unlinkSync(hostedPath(liveDir, host, sub));
+  } catch {
+    // Already gone (the bus directory was removed, or a prober cleaned up).
+  }
+}
+
+function readCreds(path: string): { creds: EndpointCredentials | undefined; fileUid: number } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > 256) return undefined;
+    let creds: EndpointCredentials | undefined;
+    try {
+      const o = JSON.parse(fs.readFileSync(fd, 'utf8')) as Record<string, unknown>;
+      const ok = ['pid', 'uid', 'gid'].every((k) => Number.isInteger(o[k]) && (o[k] as number) >= 0 && (o[k] as number) <= 0xffffffff);
+      if (ok) creds = { pid: o.pid as number, uid: o.uid as number, gid: o.gid as number };
+    } catch {
+      // Half-written by a dying host: no credentials to believe.
+    }
+    return { creds, fileUid: st.uid };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Is client `sub` of `host` alive: its file there and its host's member lock held? */
+export function probeHosted(liveDir: string, host: bigint, sub: number): boolean {
+  return fs.existsSync(hostedPath(liveDir, host, sub)) && probeAlive(liveDir, host);
+}
+
+/**
+ * Every hosted client the bus directory lists under a live host, with the
+ * credentials the rule above lets us believe (the file's owner stands for
+ * the host's uid). Files of dead hosts are removed on the way.
+ */
+export function scanHosted(liveDir: string): Array<{ id: bigint; creds: EndpointCredentials | undefined }> {
+  const out: Array<{ id: bigint; creds: EndpointCredentials | undefined }> = [];
+  const alive = new Map<bigint, boolean>();
+  for (const name of fs.readdirSync(liveDir)) {
+    const m = HOSTED_FILE.exec(name);
+    if (m === null) continue;
+    const host = BigInt(m[1]!);
+    const sub = Number(m[2]);
+    if (sub < 1 || sub > MAX_SUB_ID) continue;
+    let up = alive.get(host);
+    if (up === undefined) {
+      try {
+        up = probeAlive(liveDir, host);
+      } catch {
+        up = true; // not ours to probe: the host's leave will tell
+      }
+      alive.set(host, up);
+    }
+    const path = join(liveDir, name);
+    if (!up) {
+      try { fs.unlinkSync(path); } catch { /* another prober was first */ }
+      continue;
+    }
+    const read = readCreds(path);
+    if (read !== undefined) out.push({ id: endpointId(host, sub), creds: vouched(read.fileUid, read.creds) });
+  }
+  return out;
+}

@@ -1,0 +1,498 @@
+// Member: one node of the network and the endpoints it carries (itself, and the clients it hosts).
+import { join } from 'node:path';
+import type { IncomingMessage, MemberInfo, Network } from '@ipnbus/transport-ipn';
+import { MessageFlags, MessageType, decodeMessage, encodeMessage, type Message } from '../wire/index.js';
+import { HOSTED_MEMBER, hostedRecord, isAnnouncement, isSyncCall, parseHostedRecord, type HostedEntry } from './announce.js';
+import { messageBloom } from './bloom.js';
+import type { BusDir } from './bus-dir.js';
+import { BusView, type EndpointCredentials } from './bus-view.js';
+import { Connection } from './connection.js';
+import { DBusError, ErrorNames, errorText } from './errors.js';
+import { closeFds } from './fds.js';
+import { FilterUnion } from './filter-union.js';
+import { probeHosted, removeHostedFile, scanHosted, vouched, writeHostedFile } from './hosted.js';
+import { liveMembers, probeAlive, type LiveLock } from './liveness.js';
+import { logger as rootLogger, type Logger } from './logger.js';
+import { DEFAULT_LIMITS, type ConnectionLimits } from './limits.js';
+import { NameOwnership } from './name-ownership.js';
+import { NameStore } from './name-store.js';
+import { native } from './native.js';
+import { type ProxiedCredentials } from './proxied-credentials.js';
+import { SerialCounter } from './serial-counter.js';
+import { Activator, type ActivationOptions } from './activation/index.js';
+import { escapeAddressValue } from './address.js';
+import { fromTransport, peerGone } from './transport-errors.js';
+import { MAX_SUB_ID, endpointId, memberOf, subOf, uniqueNameOf } from './unique-name.js';
+
+/** How long a member known to us but without a lock file has to make one. */
+const RESCAN_CONFIRM_MS = 1000;
+
+export interface MemberInit {
+  network: Network;
+  dir: BusDir;
+  live: LiveLock;
+  logger?: Logger;
+  /** Reported instead of this process's (see proxied-credentials.ts). */
+  credentials?: ProxiedCredentials;
+  limits?: ConnectionLimits;
+  activation?: ActivationOptions;
+}
+
+/**
+ * The transport, the replicated view, name ownership and activation are
+ * the member's, shared by its endpoints; each endpoint (a Connection) has
+ * its own unique name, match rules, pending calls and serials. A native
+ * program has one endpoint, the member itself; a gateway adds one per
+ * stock client (host()). Incoming unicasts go to the endpoint their
+ * destination names, broadcasts to every endpoint whose rules want them,
+ * and the transport's prefilter is the union of the endpoints' filters.
+ */
+export class Member {
+  readonly network: Network;
+  readonly dir: BusDir;
+  readonly memberId: bigint;
+  readonly view: BusView;
+  readonly names: NameOwnership;
+  readonly activator: Activator;
+  readonly limits: ConnectionLimits;
+  readonly log: Logger;
+  /** The member's own endpoint (sub-id 0): the Connection connect() returns. */
+  readonly own: Connection;
+
+  readonly #live: LiveLock;
+  readonly #endpoints = new Map<bigint, Connection>();
+  readonly #filters = new FilterUnion();
+  readonly #recordSerial = new SerialCounter();
+  #nextSub = 1;
+  /** Set by the first host(): from then on the filter is the union of the endpoints'. */
+  #hosting = false;
+  #closed = false;
+  #ready = false;
+  #backpressured = false;
+  readonly #onMessage = (m: IncomingMessage): void => this.#receive(m);
+  readonly #onJoin = (info: MemberInfo): void => this.#joined(info);
+  readonly #onLeave = (info: MemberInfo): void => this.#left(info.id);
+  readonly #onOverrun = (lost: number): void => this.#rescanMembers(lost);
+  readonly #onError = (e: Error): void => this.own.transportError(e);
+  readonly #onDrain = (): void => {
+    this.#backpressured = false;
+    for (const ep of this.#endpoints.values()) ep.drained();
+  };
+
+  constructor(init: MemberInit) {
+    this.network = init.network;
+    this.dir = init.dir;
+    this.#live = init.live;
+    this.limits = init.limits ?? DEFAULT_LIMITS;
+    this.memberId = init.network.id;
+    this.log = (init.logger ?? rootLogger).child({ member: uniqueNameOf(this.memberId, init.dir.generation) });
+    const self: MemberInfo = init.credentials
+      ? { id: this.memberId, pid: init.credentials.pid, uid: init.credentials.uid, gid: init.credentials.gid }
+      : { id: this.memberId, pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    this.view = new BusView(
+      self,
+      init.network.members(),
+      (name, oldOwner, newOwner) => {
+        if (this.#closed) return;
+        if (!name.startsWith(':')) this.names.ownerChanged(name, oldOwner, newOwner);
+        if (this.#ready) for (const ep of this.#endpoints.values()) ep.ownerChanged(name, oldOwner, newOwner);
+      },
+      (id) => this.#probe(id),
+      init.dir.generation,
+    );
+    this.names = new NameOwnership({
+      store: new NameStore(init.dir),
+      view: this.view,
+      network: init.network,
+      memberId: this.memberId,
+      uniqueName: uniqueNameOf(this.memberId, init.dir.generation),
+      alive: (id) => this.#probe(id),
+      livePath: (id) => join(init.dir.liveDir, id.toString()),
+      log: this.log,
+      limits: this.limits,
+    });
+    this.activator = new Activator(
+      {
+        busPath: init.dir.path,
+        busAddress: `ipnbus:path=${escapeAddressValue(init.dir.path)}`,
+        ownerOf: (name) => this.view.ownerOf(name),
+        startUnit: async (unit) => {
+          await this.own.call({
+            destination: 'org.freedesktop.systemd1',
+            path: '/org/freedesktop/systemd1',
+            interface: 'org.freedesktop.systemd1.Manager',
+            member: 'StartUnit',
+            signature: 'ss',
+            body: [unit, 'replace'],
+          });
+        },
+        log: this.log,
+      },
+      init.activation,
+    );
+    this.own = new Connection(this, this.memberId, self);
+    this.#endpoints.set(this.memberId, this.own);
+    // Listen before reading the bus directory: a record written after the
+    // read is announced to us; one written before is in the files.
+    this.network.on('message', this.#onMessage);
+    this.network.on('join', this.#onJoin);
+    this.network.on('leave', this.#onLeave);
+    this.network.on('overrun', this.#onOverrun);
+    this.network.on('error', this.#onError);
+    this.network.on('drain', this.#onDrain);
+    for (const h of scanHosted(init.dir.liveDir)) this.view.hostedJoined(h.id, h.creds, false);
+    this.names.loadSnapshot();
+    // No rules yet: no signal needs to wake us.
+    this.updateFilter(this.own);
+    this.#ready = true;
+    this.log.debug({ members: this.view.memberIds().length }, 'connected');
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** See Connection.backpressured. */
+  get backpressured(): boolean {
+    return this.#backpressured || this.network.queued === true;
+  }
+
+  /**
+   * Hosts a client (a gateway's stock client) as a new endpoint with its
+   * own unique name ':<generation>.<member id>.<n>', reporting `creds` (its
+   * SO_PEERCRED; see hosted.ts for what others believe of them). The bus
+   * learns of it before this returns (a record in the bus directory, then
+   * a broadcast).
+   */
+  host(creds: EndpointCredentials): Connection {
+    if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+    if (this.#nextSub > MAX_SUB_ID) throw new DBusError(ErrorNames.LimitsExceeded, `this member has hosted ${MAX_SUB_ID} clients: no sub-id left`);
+    const sub = this.#nextSub++;
+    if (!this.#hosting) {
+      this.#hosting = true;
+      this.#setFilter(this.#filters.update(this.memberId, this.own.filterMasks()));
+    }
+    const id = endpointId(this.memberId, sub);
+    writeHostedFile(this.dir.liveDir, this.memberId, sub, creds);
+    const ep = new Connection(this, id, creds);
+    this.#endpoints.set(id, ep);
+    this.updateFilter(ep);
+    this.view.hostedJoined(id, vouched(this.view.self.uid, creds));
+    this.#announceHosted(true, [{ sub, ...creds }]);
+    return ep;
+  }
+
+  /** Hosted endpoints currently open (the member's own not counted). */
+  get hostedCount(): number {
+    return this.#endpoints.size - 1;
+  }
+
+  #announceHosted(present: boolean, entries: HostedEntry[], to?: bigint): void {
+    const msg = hostedRecord(present, entries, this.#recordSerial.next());
+    msg.sender = this.own.uniqueName;
+    const bytes = encodeMessage(msg);
+    try {
+      if (to === undefined) this.network.broadcast(bytes);
+      else this.network.send(to, bytes);
+      // Out before anything the client sends next (coalesced broadcasts wait for the end of the turn).
+      this.network.flushPending();
+    } catch (e) {
+      this.log.debug({ err: errorText(e) }, 'could not send a hosted-client record');
+    }
+  }
+
+  /**
+   * A hosted endpoint disconnected: its names are released (with their
+   * NameOwnerChanged), then its unique name goes, here and, through a
+   * record, everywhere. Messages for it meanwhile get NoReply.
+   */
+  leaveHosted(ep: Connection): void {
+    if (!this.#endpoints.delete(ep.endpointId)) return;
+    this.#setFilter(this.#filters.remove(ep.endpointId));
+    const id = ep.endpointId;
+    void this.names.releaseAll(id).finally(() => {
+      if (this.#closed) return;
+      removeHostedFile(this.dir.liveDir, this.memberId, subOf(id));
+      this.#hostedLeft(id);
+      this.#announceHosted(false, [{ sub: subOf(id), pid: 0, uid: 0, gid: 0 }]);
+    });
+  }
+
+  #hostedLeft(id: bigint): void {
+    for (const ep of this.#endpoints.values()) ep.peerLeft(id);
+    this.names.beforeLeave(id);
+    for (const name of this.view.left(id)) void this.names.takeOver(name);
+  }
+
+  // ---- filter -------------------------------------------------------------
+
+  /**
+   * Endpoint `ep` changed its rules: the transport filter becomes the
+   * union of all endpoints'. A member that never hosted anyone passes its
+   * own filter through (a native member with 10,000 rules pays nothing).
+   */
+  updateFilter(ep: Connection): void {
+    if (this.#closed) return;
+    if (!this.#hosting) {
+      this.network.setFilter(ep.filterMasks());
+      return;
+    }
+    this.#setFilter(this.#filters.update(ep.endpointId, ep.filterMasks()));
+  }
+
+  #setFilter(next: Uint8Array[] | null | undefined): void {
+    if (next !== undefined && !this.#closed) this.network.setFilter(next);
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  /**
+   * Sends an encoded message from one of our endpoints to endpoint
+   * `target`: through the transport to its member, or, for one of ours,
+   * handed over in the next turn as if it had arrived (fds dup'ed: the
+   * receiver owns what it gets, as after SCM_RIGHTS).
+   */
+  transmit(target: bigint, bytes: Buffer, fds: number[] | undefined, dest: string): void {
+    const to = memberOf(target);
+    if (to === this.memberId) {
+      const copy = decodeMessage(bytes, { copyBytes: true });
+      const own = (fds ?? []).map((fd) => dup(fd));
+      setImmediate(() => this.#deliverUnicast(copy, own, target));
+      return;
+    }
+    try {
+      if (!this.network.send(to, bytes, fds)) this.#backpressured = true;
+    } catch (e) {
+      if (peerGone(e)) {
+        throw new DBusError(ErrorNames.NoReply, `${dest} (${this.view.uniqueNameOf(target)}) left the bus`, { cause: e });
+      }
+      throw fromTransport(e, 'send', `send to ${dest} failed`);
+    }
+  }
+
+  /** Broadcasts a signal of one of our endpoints; our endpoints whose rules want it get it too, as from dbus-daemon. */
+  broadcast(msg: Message, bytes: Buffer): void {
+    try {
+      if (!this.network.broadcast(bytes, messageBloom(msg))) this.#backpressured = true;
+    } catch (e) {
+      throw fromTransport(e, 'send', 'broadcast failed');
+    }
+    let copy: Message | undefined;
+    for (const ep of this.#endpoints.values()) {
+      if (!ep.wants(msg)) continue;
+      copy ??= decodeMessage(bytes, { copyBytes: true });
+      const m = copy;
+      setImmediate(() => ep.dispatch(m, [], false));
+    }
+  }
+
+  // ---- receiving ----------------------------------------------------------
+
+  #receive(m: IncomingMessage): void {
+    if (this.#closed) {
+      closeFds(m.fds);
+      return;
+    }
+    let msg: Message;
+    try {
+      msg = decodeMessage(m.bytes, { copyBytes: true });
+    } catch (e) {
+      this.log.warn({ from: m.from.toString(), err: errorText(e) }, 'dropping an undecodable message');
+      closeFds(m.fds);
+      return;
+    }
+    msg.sender = this.#senderOf(m.from, msg.sender);
+    if (m.dropped > 0) this.log.warn({ dropped: m.dropped }, 'the transport dropped messages for us');
+    if (isAnnouncement(msg)) {
+      if (msg.member === HOSTED_MEMBER) this.#hostedRecord(m.from, msg);
+      else this.names.noticeRecord(msg);
+      return;
+    }
+    if (isSyncCall(msg)) {
+      this.own.replySync(msg);
+      return;
+    }
+    if ((msg.unixFds ?? 0) !== m.fds.length) {
+      this.log.warn({ declared: msg.unixFds ?? 0, got: m.fds.length }, 'dropping a message whose fd count is wrong');
+      closeFds(m.fds);
+      return;
+    }
+    if (!m.unicast) {
+      for (const ep of this.#endpoints.values()) ep.dispatch(msg, [], false);
+      return;
+    }
+    this.#deliverUnicast(msg, m.fds, this.#destinationOf(msg));
+  }
+
+  /**
+   * SENDER from the transport's verified member id: whatever the message
+   * claims is overwritten, except a hosted client's sub-id its host
+   * vouches for (a name ':<g>.<from>.<n>' the view knows): a member can
+   * speak for its own clients, never for another member or its clients.
+   */
+  #senderOf(from: bigint, claimed: string | undefined): string {
+    const base = this.view.uniqueNameOf(from);
+    if (claimed === undefined || claimed.length <= base.length + 1 || !claimed.startsWith(base) || claimed[base.length] !== '.') {
+      return base;
+    }
+    const id = this.view.endpointOf(claimed);
+    return id !== undefined && memberOf(id) === from && this.view.reachable(id) ? claimed : base;
+  }
+
+  /** The endpoint of ours a unicast is for (its destination's; the member itself for anything else). */
+  #destinationOf(msg: Message): bigint {
+    const dest = msg.destination;
+    if (dest === undefined) return this.memberId;
+    const id = dest.startsWith(':') ? this.view.endpointOf(dest) : this.view.resolve(dest);
+    if (id !== undefined && memberOf(id) === this.memberId) return id;
+    // A well-known name that has just moved on: a hosting member cannot
+    // tell which of its endpoints meant it; a plain member has only itself.
+    return this.#endpoints.size === 1 ? this.memberId : -1n;
+  }
+
+  #deliverUnicast(msg: Message, fds: number[], target: bigint): void {
+    const ep = this.#endpoints.get(target);
+    if (ep !== undefined && !this.#closed) {
+      ep.dispatch(msg, fds, true);
+      return;
+    }
+    closeFds(fds);
+    this.#unreachable(msg);
+  }
+
+  /**
+   * A unicast for an endpoint of ours that is gone (a hosted client that
+   * just left, or a sub-id never given out): a call gets NoReply, the
+   * error a call to a vanished member gets, from the name it was sent to,
+   * so the caller's pending call matches it.
+   */
+  #unreachable(msg: Message): void {
+    if (msg.type !== MessageType.METHOD_CALL || msg.flags & MessageFlags.NO_REPLY_EXPECTED || msg.sender === undefined) return;
+    const caller = this.view.endpointOf(msg.sender);
+    if (caller === undefined) return;
+    const dest = msg.destination ?? this.own.uniqueName;
+    const reply: Message = {
+      type: MessageType.ERROR,
+      flags: MessageFlags.NO_REPLY_EXPECTED,
+      serial: this.#recordSerial.next(),
+      replySerial: msg.serial,
+      errorName: ErrorNames.NoReply,
+      destination: msg.sender,
+      sender: dest.startsWith(':') ? dest : this.own.uniqueName,
+      signature: 's',
+      body: [`${dest} left the bus before replying to ${msg.member ?? ''}`],
+    };
+    try {
+      this.transmit(caller, encodeMessage(reply), undefined, msg.sender);
+    } catch (e) {
+      this.log.debug({ to: msg.sender, err: errorText(e) }, 'could not tell a caller its callee left');
+    }
+  }
+
+  /** A host's record of its clients joining or leaving: believed for its own clients only. */
+  #hostedRecord(from: bigint, msg: Message): void {
+    const rec = parseHostedRecord(msg);
+    if (rec === undefined || from === this.memberId) return;
+    const host = this.view.member(from);
+    for (const e of rec.entries) {
+      const id = endpointId(from, e.sub);
+      if (!rec.present) {
+        this.#hostedLeft(id);
+        continue;
+      }
+      const creds = { pid: e.pid, uid: e.uid, gid: e.gid };
+      // A host not announced yet (kernel snapshot in flight): its uid from its live file's owner is not known here, so nothing is vouched.
+      this.view.hostedJoined(id, host === undefined ? undefined : vouched(host.uid, creds));
+    }
+  }
+
+  // ---- membership ---------------------------------------------------------
+
+  /** Liveness from the bus directory (member lock; a hosted client's file too). */
+  #probe(id: bigint): boolean {
+    const member = memberOf(id);
+    try {
+      const sub = subOf(id);
+      return sub === 0 ? probeAlive(this.dir.liveDir, member) : probeHosted(this.dir.liveDir, member, sub);
+    } catch (e) {
+      this.log.debug({ id: id.toString(), err: errorText(e) }, 'cannot probe a member lock');
+      return this.view.hasEndpoint(id);
+    }
+  }
+
+  #joined(info: MemberInfo): void {
+    if (this.#closed) return;
+    this.view.joined(info);
+    this.names.sendRecordsTo(info.id);
+    // A newcomer may have read the directory before a client of ours
+    // arrived and joined after our record of it went out.
+    const hosted: HostedEntry[] = [];
+    for (const ep of this.#endpoints.values()) if (ep !== this.own) hosted.push({ sub: subOf(ep.endpointId), ...ep.credentials });
+    if (hosted.length > 0) this.#announceHosted(true, hosted, info.id);
+  }
+
+  #left(id: bigint): void {
+    if (this.#closed) return;
+    for (const ep of this.#endpoints.values()) ep.peerLeft(id);
+    this.names.beforeLeave(id);
+    for (const name of this.view.left(id)) void this.names.takeOver(name);
+  }
+
+  /**
+   * The transport lost `lost` membership events (our queue was full): take
+   * the membership from the bus directory's member locks instead. A member
+   * known here without a lock is given RESCAN_CONFIRM_MS to make one (a
+   * newcomer's lock follows its join) before it counts as gone.
+   */
+  #rescanMembers(lost: number): void {
+    if (this.#closed) return;
+    this.log.warn({ lost }, 'membership events lost: rescanning the bus directory');
+    let alive: MemberInfo[];
+    try {
+      alive = liveMembers(this.dir.liveDir);
+    } catch (e) {
+      this.log.error({ err: errorText(e) }, 'cannot rescan the bus directory');
+      return;
+    }
+    const { joined, missing } = this.view.diffMembers(alive);
+    for (const info of joined) this.#joined(info);
+    if (missing.length === 0) return;
+    setTimeout(() => {
+      for (const id of missing) if (this.view.hasMember(id) && !this.#probe(id)) this.#left(id);
+    }, RESCAN_CONFIRM_MS).unref();
+  }
+
+  /** Leaves the bus with every endpoint: pending calls fail with Disconnected; names pass to the next in queue. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.names.close();
+    this.network.off('message', this.#onMessage);
+    this.network.off('join', this.#onJoin);
+    this.network.off('leave', this.#onLeave);
+    this.network.off('overrun', this.#onOverrun);
+    this.network.off('error', this.#onError);
+    this.network.off('drain', this.#onDrain);
+    for (const ep of this.#endpoints.values()) {
+      if (ep !== this.own) removeHostedFile(this.dir.liveDir, this.memberId, subOf(ep.endpointId));
+    }
+    // Unlink our member lock before leaving: whoever sees the leave finds us
+    // dead on disk too.
+    this.#live.release();
+    this.network.close();
+    const endpoints = [...this.#endpoints.values()];
+    this.#endpoints.clear();
+    for (const ep of endpoints) ep.closed_();
+    this.log.debug('disconnected');
+  }
+}
+
+function dup(fd: number): number {
+  try {
+    return native().dup(fd);
+  } catch (e) {
+    throw new DBusError(ErrorNames.InvalidArgs, `cannot pass fd ${fd}: ${errorText(e)}`, { cause: e });
+  }
+}
+
+export { dup as dupFd };
