@@ -27,9 +27,10 @@ describe('Debug.Stats', () => {
   it('GetStats counts the members and names of the bus', async () => {
     const r = await stats('GetStats');
     expect(r.stderr).toBe('');
-    // The service, the gdbus client itself, and the service's well-known name.
-    expect(r.stdout).toMatch(/'ActiveConnections': <uint32 2>/);
-    expect(r.stdout).toMatch(/'BusNames': <uint32 3>/);
+    // The service, the gateway's member, the gdbus client it hosts, and the
+    // service's well-known name.
+    expect(r.stdout).toMatch(/'ActiveConnections': <uint32 3>/);
+    expect(r.stdout).toMatch(/'BusNames': <uint32 4>/);
     expect(r.stdout).toMatch(/'Serial': <uint32 \d+>/);
   });
 

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('bus driver through the gateway', () => {
   it('Hello gives a unique name and NameAcquired; a second Hello is an error', async () => {
-    expect(name).toMatch(/^:\d+\.\d+$/);
+    expect(name).toMatch(/^:\d+\.\d+\.\d+$/);
     const acq = await c.waitMessage((m) => m.member === 'NameAcquired');
     expect(acq.body).toEqual([name]);
     expect(acq.destination).toBe(name);

@@ -1,10 +1,11 @@
-// One stock D-Bus client on the gateway: SASL, framing, and its own ipnbus member Connection.
+// One stock D-Bus client on the gateway: SASL, framing, and the Connection the gateway's member hosts for it.
 //
-// Each client becomes a first-class member of the bus (see README
-// "Gateway"): its Connection owns its unique name, its well-known names,
-// its match rules and its credentials, so the rest of the bus cannot tell a
-// gdbus client from a native one. This file only translates: socket bytes
-// <-> Message objects <-> Connection calls.
+// Each client is an endpoint of the gateway's one member (see README
+// "Gateway"): its hosted Connection owns its unique name
+// ':<generation>.<member>.<n>', its well-known names, its match rules and
+// its credentials, so the rest of the bus cannot tell a gdbus client from
+// a native one. This file only translates: socket bytes <-> Message
+// objects <-> Connection calls.
 //
 // Flow control, both ways, per client:
 //  - in:  decoded messages wait in `queue`; when it is full, or too many
@@ -39,7 +40,7 @@ import type { ClientIO } from './client-io.js';
 const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 /** Messages handled per event-loop turn, so one busy client cannot starve others. */
 const BATCH = 64;
-/** How long a hung-up client's member stays on the bus (see close()). */
+/** How long a hung-up client's endpoint stays on the bus (see close()). */
 const LINGER_MS = 50;
 
 /** What a client needs from the gateway that accepted it. */
@@ -47,8 +48,8 @@ export interface ClientContext {
   guid: string;
   limits: GatewayLimits;
   log: Logger;
-  /** Joins the bus as a new member that reports `creds` as its credentials. */
-  connectMember(creds: PeerCredentials | undefined): Promise<Connection>;
+  /** A new endpoint of the gateway's member that reports `creds` (the gateway's own when unknown). Throws DBusError. */
+  hostClient(creds: PeerCredentials | undefined): Connection;
   /** May a client running as `uid` use this gateway? */
   allowUid(uid: number): boolean;
   monitors: MonitorHub;
@@ -222,7 +223,7 @@ export class GatewayClient {
         const { msg, fds } = this.queue.shift()!;
         if (this.conn === undefined) {
           closeAll(fds);
-          await this.beforeHello(msg);
+          this.beforeHello(msg);
         } else this.handle(msg, fds);
         if (++n % BATCH === 0) {
           this.updateFlow();
@@ -245,7 +246,7 @@ export class GatewayClient {
   }
 
   /** Until Hello, the only thing a client may do is say Hello (dbus-daemon rule). */
-  private async beforeHello(msg: Message): Promise<void> {
+  private beforeHello(msg: Message): void {
     const isHello =
       msg.type === MessageType.METHOD_CALL &&
       msg.destination === BUS_NAME &&
@@ -264,15 +265,11 @@ export class GatewayClient {
     this.helloStarted = true;
     let conn: Connection;
     try {
-      conn = await this.ctx.connectMember(this.creds);
+      conn = this.ctx.hostClient(this.creds);
     } catch (err) {
-      this.log.error({ err }, 'could not join the ipnbus bus for a client');
+      this.log.error({ err }, 'could not host a client on the bus');
       this.writeRaw(errorReply(msg, 'org.freedesktop.DBus.Error.Failed', `gateway could not join the bus: ${String(err)}`));
       return this.close('bus connect failed', 'info', false, true);
-    }
-    if (this.phase === 'closed') {
-      conn.disconnect();
-      return;
     }
     this.conn = conn;
     this.uniqueName = conn.uniqueName;
@@ -476,8 +473,11 @@ export class GatewayClient {
       return;
     }
     // Serial 0 is invalid on the wire; keep the sender's serial otherwise so a
-    // forwarded call's reply_serial names the caller's own serial.
-    const out = msg.serial > 0 ? msg : { ...msg, serial: this.nextSerial() };
+    // forwarded call's reply_serial names the caller's own serial. What the
+    // gateway writes itself comes from org.freedesktop.DBus: it takes the
+    // serials of core's driver for this client, so the bus's serials to it
+    // never repeat.
+    const out = msg.serial > 0 ? msg : { ...msg, serial: this.conn?.busSerial() ?? this.nextSerial() };
     let bytes: Buffer;
     try {
       bytes = encodeMessage(out);
@@ -537,10 +537,10 @@ export class GatewayClient {
   }
 
   /**
-   * Drop the client and its bus membership. Idempotent. With `linger`, the
-   * member stays on the bus a moment longer: a client that sends and hangs
-   * up at once (dbus-send) has its last messages still in flight in the
-   * transport, and leaving at once was seen to lose them (user backend).
+   * Drop the client and its endpoint. Idempotent. With `linger`, the
+   * endpoint stays on the bus a moment longer: a client that sends and
+   * hangs up at once (dbus-send) may still get replies it asked for (a
+   * forwarded call's reply goes nowhere once the endpoint has left).
    * Calling close() again (gateway shutdown) ends a linger immediately.
    */
   close(reason: string, level: 'info' | 'debug' = 'info', linger = false, flushFirst = false): void {

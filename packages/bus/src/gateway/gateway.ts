@@ -1,4 +1,4 @@
-// The gateway server: a D-Bus bus socket where each accepted stock client becomes an ipnbus member.
+// The gateway server: a D-Bus bus socket whose stock clients are hosted by one ipnbus member.
 import { createServer, createConnection, type Server } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
@@ -22,6 +22,8 @@ export interface Gateway {
   readonly guid: string;
   /** Clients currently connected (authenticating or registered). */
   readonly clientCount: number;
+  /** The gateway's member on the bus (its own endpoint): every client is an endpoint it hosts. */
+  readonly connection: Connection;
   /** Stop accepting, drop every client (and its bus membership), remove the socket file. */
   close(): Promise<void>;
 }
@@ -132,6 +134,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const localNames = new Set<string>();
   const monitors = new MonitorHub();
   const myUid = process.getuid?.() ?? 0;
+  const ownCreds: PeerCredentials = { pid: process.pid, uid: myUid, gid: process.getgid?.() ?? 0 };
+  // ONE member for all clients (DESIGN "Gateway"): a mesh node or an AF_IPN
+  // socket, not one per client, so the bus costs the gateway O(clients).
+  const member = await connect({
+    ...(opts.busAddress !== undefined ? { address: opts.busAddress } : {}),
+    ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
+    logger: log,
+  });
 
   const ctx: ClientContext = {
     guid,
@@ -140,14 +150,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     monitors,
     allowUid: (uid) => uid === myUid || uid === 0,
     isLocalClient: (name) => localNames.has(name),
-    async connectMember(creds: PeerCredentials | undefined): Promise<Connection> {
-      const conn = await connect({
-        ...(opts.busAddress !== undefined ? { address: opts.busAddress } : {}),
-        ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
-        logger: log,
-        ...(creds !== undefined ? { credentials: creds } : {}),
-      });
-      return conn;
+    hostClient(creds: PeerCredentials | undefined): Connection {
+      return member.host(creds ?? ownCreds);
     },
     registered(client) {
       if (client.uniqueName !== undefined) localNames.add(client.uniqueName);
@@ -177,7 +181,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     clients.add(new GatewayClient(ctx, io));
   });
   server.on('error', (err) => log.error({ err }, 'gateway server error'));
-  await bindServer(server, addr);
+  try {
+    await bindServer(server, addr);
+  } catch (err) {
+    member.disconnect();
+    throw err;
+  }
+  member.on('disconnect', () => log.info('the gateway left the bus'));
   if (addr.kind === 'path') {
     chmodSync(addr.name, opts.socketMode ?? 0o600);
   }
@@ -198,11 +208,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     get clientCount() {
       return clients.size;
     },
+    connection: member,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         unregister();
         server.close(() => resolve());
         for (const c of [...clients]) c.close('gateway closing', 'debug');
+        member.disconnect();
         if (addr.kind === 'path') {
           try {
             unlinkSync(addr.name);
