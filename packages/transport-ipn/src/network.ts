@@ -69,6 +69,14 @@ export interface OpenOptions {
    * and it no longer holds its senders back.
    */
   peerQueueBytes?: number;
+  /**
+   * Both backends: the bytes all senders' unfinished fragmented messages
+   * may reserve together in this member (default 256 MiB, at least one
+   * byte). A fragmented message whose announced length does not fit in
+   * what is left is refused ('rejected', reason "reassembly budget"); a
+   * message that fits in one datagram never counts against it.
+   */
+  reassemblyBytes?: number;
 }
 
 export interface NetworkEvents {
@@ -85,9 +93,10 @@ export interface NetworkEvents {
   drain: [];
   error: [Error];
   /**
-   * A datagram broke the protocol and was dropped (user backend: empty,
-   * truncated, malformed, or a hello claiming an id that is not the
-   * sender's). Nobody else is affected; the bus logs it.
+   * A datagram broke the protocol and was dropped: empty, truncated, not
+   * ours, malformed, over a reassembly limit (both backends), or a hello
+   * claiming an id that is not the sender's (user backend). Nobody else is
+   * affected; the bus logs it and emits it as the connection's 'rejected'.
    */
   rejected: [PeerViolation];
 }
@@ -95,7 +104,7 @@ export interface NetworkEvents {
 export interface PeerViolation {
   /** The sender's member id, null before it has been believed. */
   from: bigint | null;
-  /** Its process (SO_PEERCRED). */
+  /** Its process (kernel-stamped on AF_IPN, SO_PEERCRED on the user backend; 0 if unknown). */
   pid: number;
   reason: string;
 }

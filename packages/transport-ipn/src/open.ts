@@ -37,7 +37,16 @@ export async function open(address: string, opts: OpenOptions = {}): Promise<Net
   const mode = opts.mode ?? 0o700;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TransportError('ERR_INVALID_ARG', 'mode must be 0..0o777');
   const path = resolve(address);
-  const common = { loopback: opts.loopback ?? false, credentials: opts.credentials ?? true, filter: checkMasks(opts.filter ?? null) };
+  const budget = opts.reassemblyBytes;
+  if (budget !== undefined && (!Number.isSafeInteger(budget) || budget < 1)) {
+    throw new TransportError('ERR_INVALID_ARG', `reassemblyBytes must be an integer >= 1, got ${String(budget)}`);
+  }
+  const common = {
+    loopback: opts.loopback ?? false,
+    credentials: opts.credentials ?? true,
+    filter: checkMasks(opts.filter ?? null),
+    ...(budget !== undefined ? { reassemblyBytes: budget } : {}),
+  };
   const lossless = opts.lossless ?? true;
   let found = probe(path);
   if (found === null) {

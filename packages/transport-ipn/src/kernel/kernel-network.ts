@@ -15,6 +15,7 @@ import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { compileBloomFilter } from '../bpf.js';
 import { checkMessage, fragment, type Datagram } from '../fragment.js';
 import { Reassembler, ReassemblyBudget } from '../reassembly.js';
+import { procMembers } from './proc-members.js';
 import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
 import { TurnTracker } from '../turn.js';
 import { closeQuietly, setBuffer } from '../user/layout.js';
@@ -58,6 +59,8 @@ export interface KernelOpenOptions {
   credentials: boolean;
   /** Attached before bind/connect: no broadcast reaches us unfiltered. */
   filter: Uint8Array[] | null;
+  /** Bound of all senders' unfinished fragmented messages (default REASSEMBLY_BUDGET_BYTES). */
+  reassemblyBytes?: number;
 }
 
 interface OutItem {
@@ -79,7 +82,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private readonly known = new Map<bigint, MemberInfo>();
   private readonly reasm = new Map<bigint, Reassembler>();
   /** What all senders' unfinished fragmented messages may reserve together. */
-  private readonly budget = new ReassemblyBudget();
+  private readonly budget: ReassemblyBudget;
   private readonly credentials: boolean;
   private filter: Uint8Array[] | null = null;
   /** The filter could not be compiled to BPF: check it here instead. */
@@ -115,6 +118,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     this.fd = fd;
     this.family = family;
     this.credentials = opts.credentials;
+    this.budget = new ReassemblyBudget(opts.reassemblyBytes);
     this.filter = opts.filter;
     this.filterInUser = opts.filter !== null && compileBloomFilter(opts.filter) === null;
     this.id = native.getsockoptU64(fd, SOL_IPN, C.IPN_SO_MEMBER_ID!);
@@ -218,6 +222,19 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     return [...this.known.values()];
   }
 
+  /** After lost events: the members the kernel lists now, when it lets us read the listing. */
+  private rereadMembers(): void {
+    const listed = procMembers(this.path);
+    if (listed === null) return;
+    const ids = new Set<bigint>();
+    for (const m of listed) {
+      if (m.id === this.id) continue;
+      ids.add(m.id);
+      this.known.set(m.id, m);
+    }
+    for (const id of this.known.keys()) if (!ids.has(id)) this.known.delete(id);
+  }
+
   broadcast(bytes: Uint8Array, bloom?: Uint8Array): boolean {
     this.checkOpen();
     checkBloom(bloom);
@@ -284,14 +301,25 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   }
 
   /**
-   * Puts `masks` on the socket as BPF. Returns true when they do not compile
-   * (too many masks) and are to be checked in user space instead.
+   * Puts `masks` on the socket as BPF. Returns true when they are to be
+   * checked in user space instead: they do not compile (too many masks), or
+   * the program is too large for the socket's option memory
+   * (net.core.optmem_max, 20 KiB on 6.1: ENOMEM).
    */
   private static attach(fd: number, masks: Uint8Array[] | null): boolean {
     const prog = masks === null ? null : compileBloomFilter(masks);
-    if (prog === null) native.detachFilter(fd);
-    else native.attachFilter(fd, prog);
-    return masks !== null && prog === null;
+    if (prog === null) {
+      native.detachFilter(fd);
+      return masks !== null;
+    }
+    try {
+      native.attachFilter(fd, prog);
+      return false;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOMEM') throw err;
+      native.detachFilter(fd);
+      return true;
+    }
   }
 
   close(): void {
@@ -467,6 +495,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     if (recs === null) {
       // Malformed: refused whole, and counted, never delivered in part.
       this.carryDropped += 1;
+      this.refuse(it, 'malformed batch');
       return;
     }
     if (this.filterInUser &&
@@ -482,6 +511,11 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
       dropped = 0;
       this.emit('message', m);
     }
+  }
+
+  /** A datagram that breaks the protocol: dropped; the kernel-stamped sender stays a member like any other. */
+  private refuse(it: RecvItem, reason: string): void {
+    this.emit('rejected', { from: it.from, pid: it.creds?.pid ?? 0, reason });
   }
 
   private onItemSlow(it: RecvItem): void {
@@ -500,8 +534,10 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
         this.emit('leave', mi);
       } else if (ev.type === 'overrun') {
         // Our queue was full: the kernel lost membership events for us and
-        // says how many. members() may now be stale: the owner rebuilds
-        // its view from elsewhere (the bus rescans its directory).
+        // says how many. members() is re-read from /proc/net/ipn (ids and
+        // real pids); the join/leave stream missed those changes, so the
+        // owner rebuilds its view too (the bus rescans its directory).
+        this.rereadMembers();
         this.emit('overrun', it.eventsLost ?? 1);
       }
       return;
@@ -513,6 +549,8 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     }
     if (h === null || (h.kind !== Kind.Broadcast && h.kind !== Kind.Unicast)) {
       for (const fd of it.fds) closeQuietly(fd);
+      this.refuse(it, it.truncated === true ? 'truncated datagram' : it.bytes.length === 0 ? 'empty datagram'
+        : h === null ? 'not an ipnbus header' : `unknown kind ${h.kind}`);
       return;
     }
     let r = this.reasm.get(it.from);
@@ -527,7 +565,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     if (lost > 0 && this.carryDropped === 0) this.carryDropped = lost;
     if (a === null) {
       const refused = r.takeRefusal();
-      if (refused !== null) this.emit('rejected', { from: it.from, pid: it.creds?.pid ?? 0, reason: refused });
+      if (refused !== null) this.refuse(it, refused);
       return;
     }
     if (this.filterInUser && h.kind === Kind.Broadcast &&

@@ -99,6 +99,8 @@ export interface UserOpenOptions {
   filter: Uint8Array[] | null;
   /** Bound of the bytes waiting for one receiver (default DEFAULT_PEER_QUEUE_BYTES). */
   peerQueueBytes?: number;
+  /** Bound of all peers' unfinished fragmented messages (default REASSEMBLY_BUDGET_BYTES). */
+  reassemblyBytes?: number;
 }
 
 export class UserNetwork extends EventEmitter<NetworkEvents> implements Network {
@@ -122,7 +124,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
   private readonly byId = new Map<bigint, Peer>();
   private readonly order = new OrderBuffer<Delivery>();
   /** What all peers' unfinished fragmented messages may reserve together. */
-  private readonly budget = new ReassemblyBudget();
+  private readonly budget: ReassemblyBudget;
   private readonly selfCreds: Credentials;
   private filter: Uint8Array[] | null = null;
   /** setFilter was called this turn: the new masks go out at its end. */
@@ -185,6 +187,7 @@ export class UserNetwork extends EventEmitter<NetworkEvents> implements Network 
     this.credentials = opts.credentials;
     this.filter = opts.filter;
     this.peerQueueBytes = opts.peerQueueBytes ?? DEFAULT_PEER_QUEUE_BYTES;
+    this.budget = new ReassemblyBudget(opts.reassemblyBytes);
     this.lockFd = lockFd;
     this.counter = native.mmapShared(lockFd, 16);
     this.holds = holds;
