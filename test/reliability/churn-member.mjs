@@ -3,11 +3,15 @@
 // Driven by the test over IPC; runs the compiled core (dist/).
 import { connect } from '../../packages/bus/dist/core/index.js';
 import { serveOps } from './helpers/serve-ops.mjs';
+import { BACKEND as backend } from '../backend.mjs';
 
-const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
 const address = process.env.IPNBUS_ADDRESS;
 const IFACE = 'org.example.Churn';
 let conn = null;
+/** What the connection's 'rejected' events said: datagrams refused from a broken or hostile peer. */
+const rejections = [];
+/** Senders of the Note signals received, as the bus stamped them. */
+const notes = [];
 
 function serve(c) {
   c.on('methodCall', (call) => {
@@ -18,10 +22,16 @@ function serve(c) {
 
 const ops = {
   rss: () => process.memoryUsage().rss,
+  rejections: () => rejections,
+  notes: () => notes,
   /** Connects (after leaving, if connected) and serves Echo; returns the unique name. */
   join: async () => {
     conn?.disconnect();
     conn = await connect({ address, backend });
+    conn.on('rejected', (r) => rejections.push(r));
+    conn.on('message', (msg) => {
+      if (msg.interface === IFACE && msg.member === 'Note') notes.push(msg.sender);
+    });
     serve(conn);
     return conn.uniqueName;
   },

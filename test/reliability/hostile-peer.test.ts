@@ -3,6 +3,7 @@
 // claims another live member's id, an empty datagram, and control messages
 // cut short. The victim must believe none of it, keep reaching the real
 // member both ways, and drop nobody but (for the forged hello) the liar.
+// Each refusal reaches the victim's application as a 'rejected' event.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,24 @@ afterEach(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const idOf = (unique: string): number => Number(/^:\d+\.(\d+)$/.exec(unique)![1]);
+
+interface Rejection {
+  sender: string | null;
+  pid: number;
+  reason: string;
+}
+
+/** Waits until the victim's 'rejected' events name every reason in `reasons`, each from the attacker's process. */
+async function reported(victim: Proc, attacker: Proc, reasons: string[]): Promise<void> {
+  let seen: Rejection[] = [];
+  await until(async () => {
+    seen = await victim.do<Rejection[]>('rejections');
+    return reasons.every((r) => seen.some((s) => s.reason.includes(r)));
+  }, 5000, `the victim to report ${reasons.join(', ')}`).catch((e: Error) => {
+    throw new Error(`${e.message}: ${JSON.stringify(seen)}`);
+  });
+  for (const r of seen) expect(r.pid).toBe(attacker.child.pid);
+}
 
 /** A victim, the real member and an attacker on a fresh bus. */
 async function setup(): Promise<{ victim: Proc; real: Proc; attacker: Proc; victimName: string; realName: string }> {
@@ -58,6 +77,7 @@ describe('a hostile same-uid peer (user backend)', () => {
     await attacker.do('hello', fd, idOf(realName));
     // The liar is cut off ...
     await until(() => attacker.do<boolean>('hungUp', fd), 5000, 'the victim to hang up on the forged hello');
+    await reported(victim, attacker, [`hello claims member ${idOf(realName)}`]);
     // ... and the victim's calls to that id still reach the real member
     // (the attacker never answers: a call routed to it would time out).
     await stillMeet(victim, victimName, real, realName);
@@ -68,6 +88,7 @@ describe('a hostile same-uid peer (user backend)', () => {
     const fd = await attacker.do<number>('connect', idOf(victimName));
     await attacker.do('empty', fd);
     await stillMeet(victim, victimName, real, realName);
+    await reported(victim, attacker, ['empty datagram']);
     // Still connected: the empty datagram was dropped, not read as the end.
     expect(await attacker.do<boolean>('hungUp', fd)).toBe(false);
   });
@@ -79,6 +100,7 @@ describe('a hostile same-uid peer (user backend)', () => {
     await attacker.do('truncatedFilter', fd);
     await attacker.do('empty', fd);
     await stillMeet(victim, victimName, real, realName);
+    await reported(victim, attacker, ['short hello', 'message before hello', 'empty datagram']);
     expect(await attacker.do<boolean>('hungUp', fd)).toBe(false);
   });
 });

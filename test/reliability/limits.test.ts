@@ -1,4 +1,6 @@
-// Per-connection limits: names, match rules and pending calls refused past the limit with LimitsExceeded naming it.
+// Per-connection limits: names, match rules and pending calls refused past
+// the limit with LimitsExceeded naming it; the transport's reassembly budget
+// and per-receiver queue set through the same connect({ limits }).
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKEND, freshBus, type TestBus } from '../../packages/bus/test/core/helpers/bus.js';
@@ -10,7 +12,10 @@ import {
   ErrorNames,
   type Connection,
   type ConnectionLimits,
+  type PeerRejection,
 } from '../../packages/bus/src/core/index.js';
+import { until } from '../../packages/bus/test/core/helpers/until.js';
+import type { Message } from '../../packages/bus/src/wire/index.js';
 
 const BUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
 const T = { path: '/org/example/Test', interface: 'org.example.Test' };
@@ -57,7 +62,13 @@ afterAll(async () => {
 
 describe('per-connection limits', () => {
   it('defaults are at least dbus-daemon session.conf values', () => {
-    expect(DEFAULT_LIMITS).toEqual({ maxNames: 50_000, maxMatchRules: 50_000, maxPendingCalls: 50_000 });
+    expect(DEFAULT_LIMITS).toEqual({
+      maxNames: 50_000,
+      maxMatchRules: 50_000,
+      maxPendingCalls: 50_000,
+      peerQueueBytes: 16 * 2 ** 20,
+      reassemblyBytes: 256 * 2 ** 20,
+    });
     if (!existsSync(SESSION_CONF)) return;
     const conf = readFileSync(SESSION_CONF, 'utf8');
     const value = (name: string): number => Number(new RegExp(`<limit name="${name}">(\\d+)</limit>`).exec(conf)?.[1] ?? 0);
@@ -105,10 +116,57 @@ describe('per-connection limits', () => {
   });
 
   it('bad limit options are refused with InvalidArgs naming them', async () => {
-    for (const limits of [{ maxNames: 0 }, { maxMatchRules: 1.5 }, { maxPendingCalls: -1 }, { maxFoo: 3 }] as Partial<ConnectionLimits>[]) {
+    const bad = [{ maxNames: 0 }, { maxMatchRules: 1.5 }, { maxPendingCalls: -1 }, { reassemblyBytes: 0 }, { peerQueueBytes: 0.5 }, { maxFoo: 3 }];
+    for (const limits of bad as Partial<ConnectionLimits>[]) {
       const e = await refusal(connect({ address: bus.address, backend: BACKEND, limits }));
       expect(e.name).toBe(ErrorNames.InvalidArgs);
       expect(e.message).toContain(Object.keys(limits)[0]!);
+    }
+  });
+});
+
+describe('the transport limits through connect({ limits })', () => {
+  it('reassemblyBytes: a fragmented message larger than the budget is refused, reported as a \'rejected\' event naming the sender and the limit', async () => {
+    const MIB = 2 ** 20;
+    const small = await member({ reassemblyBytes: MIB });
+    const sender = await member({});
+    const rejections: PeerRejection[] = [];
+    small.on('rejected', (r: PeerRejection) => rejections.push(r));
+    const got: Message[] = [];
+    small.on('message', (m: Message) => {
+      if (m.interface === T.interface) got.push(m);
+    });
+    const signal = (text: string): number =>
+      sender.send({ type: 4, destination: small.uniqueName, ...T, member: 'Big', signature: 's', body: [text] });
+    // 2 MiB travels in fragments on both backends (kernel MTU 128 KiB): its first announces more than the budget.
+    signal('x'.repeat(2 * MIB));
+    signal('after');
+    await until(() => got.length > 0 && rejections.length > 0, 30_000, 'the refusal and the next signal');
+    expect(got.map((m) => m.body[0])).toEqual(['after']);
+    expect(rejections[0]!.sender).toBe(sender.uniqueName);
+    expect(rejections[0]!.reason).toContain('reassembly budget');
+    expect(rejections[0]!.reason).toContain(String(MIB));
+  });
+
+  it.runIf(BACKEND === 'user')('peerQueueBytes (user backend): what waits for a stopped receiver stays within it', async () => {
+    const MIB = 2 ** 20;
+    const stopped = await Member.start(bus.address);
+    try {
+      await stopped.do('addMatch', `type='signal',interface='${T.interface}'`);
+      const sender = await member({ peerQueueBytes: MIB });
+      await sender.settle();
+      stopped.child.kill('SIGSTOP');
+      const text = 'y'.repeat(16 * 1024);
+      // 8 MiB for a receiver that reads nothing: its socket buffer takes a
+      // little, the sender holds at most 1 MiB (plus the message that crossed it).
+      for (let i = 0; i < 512; i++) sender.emitSignal(T.path, T.interface, 'Flood', 's', [text]);
+      // Messages this large are not coalesced: each went out (or was queued or dropped) in emitSignal.
+      const waiting = (sender.network as { waitingBytes?: number }).waitingBytes ?? 0;
+      expect(waiting).toBeGreaterThan(0);
+      expect(waiting).toBeLessThanOrEqual(MIB + 17 * 1024);
+    } finally {
+      stopped.child.kill('SIGCONT');
+      await stopped.stop();
     }
   });
 });

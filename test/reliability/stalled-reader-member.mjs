@@ -2,24 +2,25 @@
 // rate, a subscriber that counts what it gets and the losses the bus
 // reports to it, and a callee. Driven by the test over IPC; runs the
 // compiled core (dist/).
-import { pino } from 'pino';
 import { connect } from '../../packages/bus/dist/core/index.js';
 import { serveOps } from './helpers/serve-ops.mjs';
+import { BACKEND as backend } from '../backend.mjs';
 
-const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
 const IFACE = 'org.example.Stall';
 let received = 0;
 let lost = 0;
-// The bus reports a transport loss as a warning with the count: collect it.
-const logger = pino({ level: 'warn' }, {
-  write(line) {
-    const rec = JSON.parse(line);
-    if (typeof rec.dropped === 'number') lost += rec.dropped;
-  },
+/** The number of the last Tick received (they are numbered from 0). */
+let lastSeq = -1;
+const conn = await connect({ address: process.env.IPNBUS_ADDRESS, backend });
+// The connection reports what the transport lost for it, with the count.
+conn.on('dropped', (count) => {
+  lost += count;
 });
-const conn = await connect({ address: process.env.IPNBUS_ADDRESS, backend, logger });
 conn.on('message', (msg) => {
-  if (msg.interface === IFACE && msg.member === 'Tick') received++;
+  if (msg.interface === IFACE && msg.member === 'Tick') {
+    received++;
+    lastSeq = msg.body[0];
+  }
 });
 conn.on('methodCall', (call) => conn.reply(call.msg, 's', ['pong']));
 
@@ -28,7 +29,7 @@ let timer = null;
 
 const ops = {
   subscribe: () => conn.addMatch(`type='signal',interface='${IFACE}',member='Tick'`),
-  counts: () => ({ received, lost, sent, rss: process.memoryUsage().rss }),
+  counts: () => ({ received, lost, lastSeq, sent, rss: process.memoryUsage().rss }),
   /** Bytes the transport holds for receivers that are full (user backend statistic). */
   waiting: () => conn.network.waitingBytes ?? 0,
   /** Emits `perSecond` Tick signals with a body of `size` bytes, in slices every 10 ms. */

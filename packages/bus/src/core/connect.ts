@@ -32,8 +32,10 @@ export interface ConnectOptions {
    */
   credentials?: ProxiedCredentials;
   /**
-   * Per-connection limits; each omitted one keeps its default, dbus-daemon's
-   * session value (50,000 names, match rules and pending calls).
+   * Per-connection limits; each omitted one keeps its default: dbus-daemon's
+   * session value for names, match rules and pending calls (50,000 each),
+   * 16 MiB per stopped receiver (peerQueueBytes) and 256 MiB of unfinished
+   * fragmented messages (reassemblyBytes). See limits.ts.
    */
   limits?: Partial<ConnectionLimits>;
   /** Service activation: { enabled: false } to never start services from this connection; extra serviceDirs. */
@@ -56,11 +58,19 @@ function asDBusError(e: unknown, path: string): DBusError {
  * once. A member of a live network cannot see it replaced, so the
  * generation read after joining is the one it joined.
  */
-async function openNetwork(dir: BusDir, backend: 'auto' | 'kernel' | 'user', mode: number): Promise<{ network: Network; dir: BusDir }> {
+async function openNetwork(dir: BusDir, backend: 'auto' | 'kernel' | 'user', mode: number,
+  limits: ConnectionLimits): Promise<{ network: Network; dir: BusDir }> {
   // Filtered from the moment we join, as a member with no rules yet:
   // otherwise signals sent before our first AddMatch would queue up for us
   // unfiltered and arrive after later ones were already filtered out.
-  const opts = { backend, mode, credentials: true, filter: [ONLY_BLOOMLESS] };
+  const opts = {
+    backend,
+    mode,
+    credentials: true,
+    filter: [ONLY_BLOOMLESS],
+    peerQueueBytes: limits.peerQueueBytes,
+    reassemblyBytes: limits.reassemblyBytes,
+  };
   const joined = (network: Network): { network: Network; dir: BusDir } => {
     try {
       return { network, dir: withGeneration(dir, readGeneration(dir.path)) };
@@ -124,7 +134,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   let dir = openBusDir(path, mode);
   let network: Network;
   try {
-    ({ network, dir } = await openNetwork(dir, opts.backend ?? 'auto', mode));
+    ({ network, dir } = await openNetwork(dir, opts.backend ?? 'auto', mode, limits));
   } catch (e) {
     throw asDBusError(e, path);
   }

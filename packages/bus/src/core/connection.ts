@@ -68,8 +68,20 @@ export interface ConnectionStats {
 /**
  * Built by connect() (the member's own endpoint) or Connection.host() (a
  * hosted client); see core/index.ts for the contract. Events: 'message'
- * (msg, fds), 'methodCall' (IncomingCall), 'disconnect', 'drain', 'error'.
+ * (msg, fds), 'methodCall' (IncomingCall), 'disconnect', 'drain', 'error',
+ * and on the member's own endpoint 'dropped' (count: messages the transport
+ * lost for us just before the next one) and 'rejected' (PeerRejection).
  */
+/** A peer's datagram the transport refused ('rejected'): the peer broke the protocol; nobody else is affected. */
+export interface PeerRejection {
+  /** The sender's unique name; null when the transport had not believed its id yet (user backend hello). */
+  sender: string | null;
+  /** Its process id (kernel-stamped or SO_PEERCRED; 0 when unknown). */
+  pid: number;
+  /** What was refused, naming the rule or limit (e.g. "reassembly budget: ..."). */
+  reason: string;
+}
+
 export class Connection extends EventEmitter implements DriverHost {
   readonly uniqueName: string;
   /** The member (network node) this endpoint is carried by. */
@@ -588,6 +600,18 @@ export class Connection extends EventEmitter implements DriverHost {
 
   drained(): void {
     this.#emitSafe('drain');
+  }
+
+  /** The transport lost `count` messages for this member just before the one being delivered. */
+  transportDropped(count: number): void {
+    this.#log.warn({ dropped: count }, 'the transport dropped messages for us');
+    this.#emitSafe('dropped', count);
+  }
+
+  /** The transport refused a peer's datagram. */
+  peerRejected(r: PeerRejection): void {
+    this.#log.warn(r, 'refused a datagram from a peer');
+    this.#emitSafe('rejected', r);
   }
 
   transportError(e: Error): void {

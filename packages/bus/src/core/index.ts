@@ -7,6 +7,7 @@ export {
   type SendOptions,
   type CallResult,
   type ConnectionStats,
+  type PeerRejection,
 } from './connection.js';
 export { DBusError, ErrorNames } from './errors.js';
 export { logger } from './logger.js';

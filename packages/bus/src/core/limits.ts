@@ -15,16 +15,36 @@ export interface ConnectionLimits {
   maxMatchRules: number;
   /** Method calls sent and still waiting for their reply (max_replies_per_connection). */
   maxPendingCalls: number;
+  /**
+   * User backend: bytes this member may hold for one receiver that is not
+   * reading (the transport's peerQueueBytes). Past it that receiver loses
+   * our signals, counted and reported to it ('dropped'), and calls to it
+   * fail with LimitsExceeded. Per receiver, so N stopped receivers hold N
+   * times this. The kernel backend ignores it: ipn.ko bounds each queue
+   * (SO_RCVBUF) and frees senders from a stopped reader (stall rule).
+   */
+  peerQueueBytes: number;
+  /**
+   * Bytes all peers' unfinished fragmented messages may reserve in this
+   * member together (the transport's reassemblyBytes, both backends). A
+   * message announced larger than what is left is refused ('rejected').
+   */
+  reassemblyBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
   maxNames: 50_000,
   maxMatchRules: 50_000,
   maxPendingCalls: 50_000,
+  peerQueueBytes: 16 * 1024 * 1024,
+  reassemblyBytes: 256 * 1024 * 1024,
 });
 
+/** The limits core refuses requests by (the others bound the transport's memory). */
+type RefusedLimit = 'maxNames' | 'maxMatchRules' | 'maxPendingCalls';
+
 /** dbus-daemon's configuration name of each limit, used in error texts. */
-const CONFIG_NAMES: Record<keyof ConnectionLimits, string> = {
+const CONFIG_NAMES: Record<RefusedLimit, string> = {
   maxNames: 'max_names_per_connection',
   maxMatchRules: 'max_match_rules_per_connection',
   maxPendingCalls: 'max_replies_per_connection',
@@ -37,8 +57,8 @@ export function resolveLimits(given: Partial<ConnectionLimits> = {}): Connection
     throw new DBusError(ErrorNames.InvalidArgs, 'limits must be an object such as { maxNames: 512 }');
   }
   for (const [key, value] of Object.entries(given)) {
-    if (!Object.hasOwn(CONFIG_NAMES, key)) {
-      throw new DBusError(ErrorNames.InvalidArgs, `unknown limit '${key}' (known: ${Object.keys(CONFIG_NAMES).join(', ')})`);
+    if (!Object.hasOwn(DEFAULT_LIMITS, key)) {
+      throw new DBusError(ErrorNames.InvalidArgs, `unknown limit '${key}' (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
     }
     if (value === undefined) continue;
     if (!Number.isSafeInteger(value) || (value as number) < 1) {
@@ -50,7 +70,7 @@ export function resolveLimits(given: Partial<ConnectionLimits> = {}): Connection
 }
 
 /** The refusal when `what` would take this connection past `limit`. */
-export function limitExceeded(limits: ConnectionLimits, limit: keyof ConnectionLimits, what: string): DBusError {
+export function limitExceeded(limits: ConnectionLimits, limit: RefusedLimit, what: string): DBusError {
   return new DBusError(
     ErrorNames.LimitsExceeded,
     `${what}: the connection is at its limit of ${limits[limit]} (${limit}, dbus-daemon's ${CONFIG_NAMES[limit]})`,

@@ -1,6 +1,6 @@
 // Member: one node of the network and the endpoints it carries (itself, and the clients it hosts).
 import { join } from 'node:path';
-import type { IncomingMessage, MemberInfo, Network } from '@ipnbus/transport-ipn';
+import type { IncomingMessage, MemberInfo, Network, PeerViolation } from '@ipnbus/transport-ipn';
 import { MessageFlags, MessageType, decodeMessage, encodeMessage, type Message } from '../wire/index.js';
 import { HOSTED_MEMBER, hostedRecord, isAnnouncement, isSyncCall, parseHostedRecord, type HostedEntry } from './announce.js';
 import { messageBloom } from './bloom.js';
@@ -74,6 +74,11 @@ export class Member {
   readonly #onLeave = (info: MemberInfo): void => this.#left(info.id);
   readonly #onOverrun = (lost: number): void => this.#rescanMembers(lost);
   readonly #onError = (e: Error): void => this.own.transportError(e);
+  readonly #onRejected = (v: PeerViolation): void => {
+    if (this.#closed) return;
+    const sender = v.from === null ? null : this.view.uniqueNameOf(v.from);
+    this.own.peerRejected({ sender, pid: v.pid, reason: v.reason });
+  };
   readonly #onDrain = (): void => {
     this.#backpressured = false;
     for (const ep of this.#endpoints.values()) ep.drained();
@@ -138,6 +143,7 @@ export class Member {
     this.network.on('join', this.#onJoin);
     this.network.on('leave', this.#onLeave);
     this.network.on('overrun', this.#onOverrun);
+    this.network.on('rejected', this.#onRejected);
     this.network.on('error', this.#onError);
     this.network.on('drain', this.#onDrain);
     for (const h of scanHosted(init.dir.liveDir)) this.view.hostedJoined(h.id, h.creds, false);
@@ -302,7 +308,7 @@ export class Member {
       return;
     }
     msg.sender = this.#senderOf(m.from, msg.sender);
-    if (m.dropped > 0) this.log.warn({ dropped: m.dropped }, 'the transport dropped messages for us');
+    if (m.dropped > 0) this.own.transportDropped(m.dropped);
     if (isAnnouncement(msg)) {
       if (msg.member === HOSTED_MEMBER) this.#hostedRecord(m.from, msg);
       else this.names.noticeRecord(msg);
@@ -448,8 +454,11 @@ export class Member {
     if (this.#closed) return;
     this.log.warn({ lost }, 'membership events lost: rescanning the bus directory');
     let alive: MemberInfo[];
+    // The directory has no pids; the transport may know them (the kernel
+    // backend re-reads /proc/net/ipn on an overrun).
+    const known = new Map(this.network.members().map((m) => [m.id, m]));
     try {
-      alive = liveMembers(this.dir.liveDir);
+      alive = liveMembers(this.dir.liveDir).map((m) => ({ ...m, pid: known.get(m.id)?.pid ?? m.pid }));
     } catch (e) {
       this.log.error({ err: errorText(e) }, 'cannot rescan the bus directory');
       return;
@@ -471,6 +480,7 @@ export class Member {
     this.network.off('join', this.#onJoin);
     this.network.off('leave', this.#onLeave);
     this.network.off('overrun', this.#onOverrun);
+    this.network.off('rejected', this.#onRejected);
     this.network.off('error', this.#onError);
     this.network.off('drain', this.#onDrain);
     for (const ep of this.#endpoints.values()) {
