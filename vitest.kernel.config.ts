@@ -24,6 +24,16 @@ export default defineConfig({
       'test/desktop/dconf.test.ts',
       // The newcomer's demo over AF_IPN: no gap in any subscriber's Ticks.
       'test/cli/demo.test.ts',
+      // Issue 11's reliability suite where it applies over AF_IPN: churn,
+      // owner kills with 8 observers, limits, forged name records, and a
+      // hostile member (hostile-ipn.kernel.test.ts). Not here: the user
+      // mesh's own attacks (hostile-peer, fragment-bomb: its sockets), its
+      // lock (lock-held) and the default address (no transport in it).
+      // Not yet: many-rules (10,000 rules ran past 180 s under TCG; its
+      // first run found setFilter's ENOMEM, now handled) and
+      // stalled-reader (its AF_IPN sizes are set, but a run at load 30+
+      // did not finish in 420 s and was not diagnosed).
+      'test/reliability/{churn,handover,limits,name-record}.test.ts',
       'packages/*/test/**/*.kernel.test.ts',
       'test/**/*.kernel.test.ts',
     ],

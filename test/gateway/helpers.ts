@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type Gateway, type GatewayLimits } from '../../packages/bus/src/gateway/index.js';
-import { BACKEND } from '../backend.mjs';
+import { BACKEND, perBackend } from '../backend.mjs';
 
 export interface TestBus {
   dir: string;
@@ -47,8 +47,12 @@ export interface RunResult {
   pid: number;
 }
 
-/** Runs a tool to completion, killed after `timeoutMs` so a hang fails the test instead of stalling it. */
-export function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<RunResult> {
+/**
+ * Runs a tool to completion, killed after `timeoutMs` so a hang fails the
+ * test instead of stalling it (30 s in the VM: a gdbus call through the
+ * gateway took over 10 s there on a loaded machine).
+ */
+export function run(cmd: string, args: string[], timeoutMs = perBackend({ user: 10_000, kernel: 30_000 })): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: '' } });
     let stdout = '';

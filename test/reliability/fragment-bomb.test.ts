@@ -2,45 +2,19 @@
 // fragmented message that never finishes must not grow the receiver without
 // bound (it grew by 267 MiB for 256 MiB sent), and the receiver keeps
 // serving the others meanwhile and after.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Proc } from './proc.js';
+import { describe, expect, it } from 'vitest';
+import { attackScenes, idOf } from './helpers/attack.js';
 
-const MEMBER = join(import.meta.dirname, 'churn-member.mjs');
-const ATTACKER = join(import.meta.dirname, 'hostile-peer-attacker.mjs');
+const scene = attackScenes('bomb', join(import.meta.dirname, 'hostile-peer-attacker.mjs'));
 const MIB = 1024 * 1024;
 /** Announced: the D-Bus (and transport) message limit. Sent: twice that. */
 const ANNOUNCED = 128 * MIB;
 const SENT = 256 * MIB;
 
-let root = '';
-let procs: Proc[] = [];
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'ipnbus-bomb-'));
-});
-afterEach(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  procs = [];
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-const idOf = (unique: string): number => Number(/^:\d+\.(\d+)$/.exec(unique)![1]);
-
 describe('a fragment bomb (user backend)', () => {
   it('a never-finished message stays within the message limit and the receiver keeps serving', async () => {
-    const busDir = join(root, 'bus');
-    const address = `ipnbus:path=${busDir}`;
-    const victim = new Proc(MEMBER, address);
-    const real = new Proc(MEMBER, address);
-    procs.push(victim, real);
-    await Promise.all([victim.ready, real.ready]);
-    const victimName = await victim.do<string>('join');
-    const realName = await real.do<string>('join');
-    const attacker = new Proc(ATTACKER, address, { IPNBUS_NETWORK: join(busDir, 'bus') });
-    procs.push(attacker);
-    await attacker.ready;
+    const { victim, real, attacker, victimName, realName } = await scene();
     // A peer the victim believes: it listens on the id it claims.
     const fakeId = 1_000_000;
     await attacker.do('listenAs', fakeId);

@@ -9,14 +9,19 @@ import { BACKEND, freshBus, type TestBus } from '../../packages/bus/test/core/he
 import { Member } from '../../packages/bus/test/core/helpers/member.js';
 import { until } from '../../packages/bus/test/core/helpers/until.js';
 import type { Message } from '../../packages/bus/src/wire/index.js';
+import { perBackend } from '../backend.mjs';
 
 const DBUS_NEXT_MEMBER = fileURLToPath(new URL('./helpers/dbus-next-member.mjs', import.meta.url));
-/** Issue 11 asks for 1,000 kills; CI runs 200 (IPNBUS_HANDOVER_ROUNDS=1000 for the full run). */
-const ROUNDS = Number(process.env.IPNBUS_HANDOVER_ROUNDS ?? 200);
+/**
+ * Issue 11 asks for 1,000 kills; CI runs 200 on the user backend and 10
+ * over AF_IPN, where a round's process start takes 5-15 s under TCG
+ * (IPNBUS_HANDOVER_ROUNDS=1000 for the full run).
+ */
+const ROUNDS = Number(process.env.IPNBUS_HANDOVER_ROUNDS ?? perBackend({ user: 200, kernel: 10 }));
 /** dbus-daemon's rounds: reference figures only (IPNBUS_HANDOVER_REFERENCE_ROUNDS). */
-const REFERENCE_ROUNDS = Number(process.env.IPNBUS_HANDOVER_REFERENCE_ROUNDS ?? 50);
-/** A round costs a process start (~0.4 s on 2 busy cores). */
-const timeoutFor = (rounds: number): number => 60_000 + rounds * 2_000;
+const REFERENCE_ROUNDS = Number(process.env.IPNBUS_HANDOVER_REFERENCE_ROUNDS ?? perBackend({ user: 50, kernel: 5 }));
+/** A round costs a process start (~0.4 s on 2 busy cores, several seconds under TCG). */
+const timeoutFor = (rounds: number): number => perBackend({ user: 60_000, kernel: 120_000 }) + rounds * perBackend({ user: 2_000, kernel: 20_000 });
 const OBSERVERS = 8;
 const NAME = 'org.example.Handover';
 const RULE = `type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='${NAME}'`;

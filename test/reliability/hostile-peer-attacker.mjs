@@ -3,28 +3,16 @@
 // honest member never would. Driven by the test over IPC.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { header } from './helpers/datagram-header.mjs';
 import { serveOps } from './helpers/serve-ops.mjs';
 
 const require = createRequire(import.meta.url);
 const native = require('@ipnbus/native');
 const C = native.constants;
-const HEADER = 48;
 const dir = process.env.IPNBUS_NETWORK;
 
-/** An ipnbus datagram header (packages/transport-ipn/src/header.ts). */
-function header(kind, totalLen) {
-  const h = Buffer.alloc(HEADER);
-  h[0] = 0x49;
-  h[1] = 0x42;
-  h[2] = 1;
-  h[3] = kind;
-  h.fill(0xff, 8, 24);
-  h.writeUInt32LE(7, 32);
-  h.writeUInt32LE(0, 36);
-  h.writeUInt32LE(1, 40);
-  h.writeUInt32LE(totalLen, 44);
-  return h;
-}
+/** A whole datagram's header (message 7, one fragment). */
+const whole = (kind, totalLen) => header(kind, 7, 0, 1, totalLen);
 
 function send(fd, parts) {
   const r = native.sendmsg(fd, parts, C.AF_UNIX, null, null, C.MSG_DONTWAIT);
@@ -61,11 +49,7 @@ const ops = {
     const chunk = Buffer.alloc(64 * 1024, 0x5a);
     let sent = 0;
     for (let i = 0; sent < sendBytes; i++) {
-      const h = header(2, announced);
-      h.writeUInt32LE(99, 32);
-      h.writeUInt32LE(i, 36);
-      h.writeUInt32LE(65535, 40);
-      await sendAll(fd, [h, chunk]);
+      await sendAll(fd, [header(2, 99, i, 65535, announced), chunk]);
       sent += chunk.length;
     }
     return sent;
@@ -81,17 +65,17 @@ const ops = {
     const body = Buffer.alloc(12);
     body.writeBigUInt64LE(BigInt(claimed), 0);
     body.writeUInt32LE(0xffffffff, 8);
-    return send(fd, [header(3, body.length), body]);
+    return send(fd, [whole(3, body.length), body]);
   },
   empty: (fd) => send(fd, [Buffer.alloc(0)]),
   /** A filter message whose count promises 1,000 masks and carries none. */
   truncatedFilter: (fd) => {
     const body = Buffer.alloc(4);
     body.writeUInt32LE(1000, 0);
-    return send(fd, [header(4, 16004), body]);
+    return send(fd, [whole(4, 16004), body]);
   },
   /** A hello cut short: 4 bytes where the id takes 8. */
-  truncatedHello: (fd) => send(fd, [header(3, 4), Buffer.alloc(4)]),
+  truncatedHello: (fd) => send(fd, [whole(3, 4), Buffer.alloc(4)]),
   /** Has the member hung up on us? (A hang-up reads as 0 bytes with the peer shut down.) */
   hungUp: (fd) => {
     const items = native.recvmmsg(fd, 16, 70000);

@@ -3,8 +3,8 @@
 // the compiled core (dist/).
 import { connect } from '../../packages/bus/dist/core/index.js';
 import { serveOps } from './helpers/serve-ops.mjs';
+import { BACKEND as backend } from '../backend.mjs';
 
-const backend = process.env.IPNBUS_TEST_BACKEND || 'user';
 const IFACE = 'org.example.Many';
 const conn = await connect({ address: process.env.IPNBUS_ADDRESS, backend });
 const got = new Set();

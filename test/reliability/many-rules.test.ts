@@ -7,12 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Proc, until } from './proc.js';
+import { BACKEND, perBackend } from '../backend.mjs';
 
 const SCRIPT = join(import.meta.dirname, 'many-rules-member.mjs');
 const RULES = 10_000;
 /** Signals that match one rule each, spread over the whole list (the issue's probe sent 41). */
 const MATCHING = Array.from({ length: 41 }, (_, k) => `Sig${Math.floor((k * (RULES - 1)) / 40)}`);
-const FLOOD = 20_000;
+/** Signals per flood; under TCG Node sends and decodes ~10x slower. */
+const FLOOD = perBackend({ user: 20_000, kernel: 2_000 });
+/** Adding the 10,000 rules takes less than this (was over 60 s on the host); TCG is ~10x slower. */
+const ADD_MS = perBackend({ user: 10_000, kernel: 60_000 });
 
 let root = '';
 let procs: Proc[] = [];
@@ -25,7 +29,7 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe('a member with 10,000 match rules (user backend)', () => {
+describe(`a member with 10,000 match rules (${BACKEND} backend)`, () => {
   it('gets every matching signal, adds its rules in bounded time, and does not slow the others', async () => {
     const address = `ipnbus:path=${join(root, 'bus')}`;
     const [publisher, plain] = [new Proc(SCRIPT, address), new Proc(SCRIPT, address)];
@@ -51,7 +55,7 @@ describe('a member with 10,000 match rules (user backend)', () => {
       `${got.filter((m) => MATCHING.includes(m)).length}/${MATCHING.length}; another member's broadcast rate ` +
       `${rateBefore.toFixed(0)}/s without it, ${rateAfter.toFixed(0)}/s with it`);
     expect(got.sort()).toEqual([...MATCHING].sort());
-    expect(addMs).toBeLessThan(10_000);
+    expect(addMs).toBeLessThan(ADD_MS);
     expect(rateAfter).toBeGreaterThan(rateBefore * 0.5);
   });
 });

@@ -3,25 +3,50 @@
 // The others keep their rate, a call to a running member completes at once,
 // the publisher's memory stays bounded (peerQueueBytes), and the stopped one,
 // resumed, gets what fitted in the bound and is told how many it lost.
+//
+// Over AF_IPN (the VM) the module's rule applies instead: a full receiver
+// that reads nothing holds the senders for up to IPN_SO_STALL_TIMEOUT (5 s
+// by default), then loses what does not fit. So the measured window starts
+// after that timeout, and the rate is scaled to what Node sustains under
+// TCG. The kernel counts lost datagrams and a lossless network coalesces
+// small signals into batches, so there a loss count can be lower than the
+// signals lost; these signals are too large to coalesce, so it is exact.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Proc, until } from './proc.js';
+import { BACKEND, perBackend } from '../backend.mjs';
 
 const SCRIPT = join(import.meta.dirname, 'stalled-reader-member.mjs');
 const SUBSCRIBERS = 8;
-const RATE = 5000;
-/** Bytes per signal: the stop produces several times the default per-peer bound (16 MiB). */
-const SIZE = 1024;
-const BEFORE_MS = 2000;
-const STOP_MS = 8000;
-/** The first part of the stop is not measured: the stopped one's socket buffer fills first. */
-const SETTLE_MS = 1000;
+/** Signals per second: 5,000 as in the issue; under TCG 8 Node subscribers sustain far fewer. */
+const RATE = perBackend({ user: 5000, kernel: 100 });
+/**
+ * Bytes per signal: the stop produces several times the bound of what may
+ * wait for the stopped one (user: peerQueueBytes, 16 MiB; AF_IPN: its
+ * receive queue, 16 MiB as root). Over AF_IPN the rate is low, so the
+ * signals are large; above 16 KiB they are never coalesced, so the
+ * kernel's count of lost datagrams is the count of lost signals.
+ */
+const SIZE = perBackend({ user: 1024, kernel: 48 * 1024 });
+const BEFORE_MS = perBackend({ user: 2000, kernel: 4000 });
+/**
+ * The first part of the stop is not measured: the stopped one's socket
+ * buffer fills first (over AF_IPN its queue, ~4 s, then the stall timeout, 5 s).
+ */
+const SETTLE_MS = perBackend({ user: 1000, kernel: 12_000 });
+const STOP_MS = SETTLE_MS + perBackend({ user: 7000, kernel: 6000 });
+/** A call to a running member during the stop takes less than this. */
+const CALL_MS = perBackend({ user: 1000, kernel: 3000 });
+/** Nine Node processes start at once: seconds each under TCG. */
+const TEST_MS = perBackend({ user: 60_000, kernel: 420_000 });
 
 interface Counts {
   received: number;
   lost: number;
+  /** The number of the last signal received (numbered from 0). */
+  lastSeq: number;
   sent: number;
   rss: number;
 }
@@ -41,8 +66,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const sleepUntil = (t: number): Promise<void> => until(() => Date.now() >= t, t - Date.now() + 5000, 'the window to end');
 
-describe('a stopped subscriber (user backend)', () => {
+
+describe(`a stopped subscriber (${BACKEND} backend)`, () => {
   it('does not slow the others, delay calls to them, or grow the publisher without bound', async () => {
+    const tStart = Date.now();
     const address = `ipnbus:path=${join(root, 'bus')}`;
     const publisher = new Proc(SCRIPT, address);
     procs.push(publisher);
@@ -51,19 +78,20 @@ describe('a stopped subscriber (user backend)', () => {
     procs.push(...subs);
     const names = (await Promise.all(subs.map((s) => s.ready))).map((r) => r.uniqueName as string);
     for (const s of subs) await s.do('subscribe');
+    const startMs = Date.now() - tStart;
     const counts = (): Promise<Counts[]> => Promise.all(subs.map((s) => s.do<Counts>('counts')));
     const stopped = subs[0]!;
     const running = subs.slice(1);
 
     await publisher.do('publish', RATE, SIZE);
-    await until(async () => (await counts()).every((c) => c.received > 0), 10_000, 'every subscriber to receive');
+    await until(async () => (await counts()).every((c) => c.received > 0), perBackend({ user: 10_000, kernel: 60_000 }), 'every subscriber to receive');
     // Before: every subscriber reading, once all have caught up with the
     // publisher (within 200 ms of its traffic), so that the window measures
     // the pace and not a catch-up.
     await until(async () => {
       const sent = (await publisher.do<Counts>('counts')).sent;
       return (await counts()).every((c) => c.received >= sent - RATE / 5);
-    }, 30_000, 'the subscribers to keep pace with the publisher');
+    }, perBackend({ user: 30_000, kernel: 60_000 }), 'the subscribers to keep pace with the publisher');
     let t = Date.now();
     const p0 = (await publisher.do<Counts>('counts')).sent;
     const c0 = await counts();
@@ -82,6 +110,7 @@ describe('a stopped subscriber (user backend)', () => {
     await sleepUntil(t + SETTLE_MS);
     const r2 = await Promise.all(running.map((s) => s.do<Counts>('counts')));
     const t2 = Date.now();
+    const rateSettling = running.map((_, i) => ((r2[i]!.received - c1[i + 1]!.received) * 1000) / (t2 - t));
     const callMs = await publisher.do<number>('ping', names[1]);
     await sleepUntil(t + STOP_MS);
     const r3 = await Promise.all(running.map((s) => s.do<Counts>('counts')));
@@ -97,10 +126,11 @@ describe('a stopped subscriber (user backend)', () => {
     await until(async () => (await publisher.do<number>('waiting')) === 0, 30_000, 'the queue for the resumed one to drain');
     const sent = await publisher.do<number>('publishOne', SIZE);
     let last: Counts | null = null;
+    // The last signal comes after every loss: once it is in, so is the count.
     await until(async () => {
       last = await stopped.do<Counts>('counts');
-      return last.received + last.lost >= sent;
-    }, 30_000, 'the resumed subscriber to account for every signal').catch((e: Error) => {
+      return last.lastSeq === sent - 1;
+    }, 30_000, 'the resumed subscriber to get the last signal').catch((e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(last)} of ${sent}; rates before ${rateBefore.join(' ')} during ${rateDuring.join(' ')}; call ${callMs} ms`);
     });
     const resumed = await stopped.do<Counts>('counts');
@@ -109,7 +139,7 @@ describe('a stopped subscriber (user backend)', () => {
     // every signal, received or reported lost.
     let others: Counts[] = [];
     await until(async () => (others = await Promise.all(running.map((s) => s.do<Counts>('counts'))))
-      .every((c) => c.received + c.lost === sent), 30_000, 'the running subscribers to account for every signal').catch((e: Error) => {
+      .every((c) => c.lastSeq === sent - 1), 30_000, 'the running subscribers to get the last signal').catch((e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(others)} of ${sent}`);
     });
 
@@ -118,15 +148,17 @@ describe('a stopped subscriber (user backend)', () => {
     const growthMiB = (rssDuring - rssBefore) / 2 ** 20;
     console.log(`stalled reader: published ${published.toFixed(0)}/s; running subscribers' rate before ` +
       `${rateBefore.map((r) => r.toFixed(0)).join(' ')}/s, ` +
-      `during the stop ${rateDuring.map((r) => r.toFixed(0)).join(' ')}/s (worst ${(worst * 100).toFixed(0)}%); ` +
+      `in the first ${SETTLE_MS} ms of the stop ${rateSettling.map((r) => r.toFixed(0)).join(' ')}/s, ` +
+      `after it ${rateDuring.map((r) => r.toFixed(0)).join(' ')}/s (worst ${(worst * 100).toFixed(0)}%); ` +
       `call to a running member during the stop ${callMs.toFixed(1)} ms; publisher RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ` +
       `${(rssDuring / 2 ** 20).toFixed(0)} MiB; resumed subscriber got ${resumed.received}, told of ${resumed.lost} lost, of ${sent}; ` +
-      `running subscribers lost ${others.map((c) => c.lost).join(' ')}`);
+      `running subscribers lost ${others.map((c) => c.lost).join(' ')}; ${SUBSCRIBERS + 1} members up in ${startMs} ms`);
     expect(worst).toBeGreaterThanOrEqual(0.7);
-    expect(callMs).toBeLessThan(1000);
+    expect(callMs).toBeLessThan(CALL_MS);
     expect(growthMiB).toBeLessThan(96);
     // What did not fit in the bound was lost, counted and reported: nothing vanished silently.
     expect(resumed.lost).toBeGreaterThan(0);
     expect(resumed.received + resumed.lost).toBe(sent);
-  });
+    for (const c of others) expect(c.received + c.lost).toBe(sent);
+  }, TEST_MS);
 });

@@ -1,0 +1,18 @@
+// The 48-byte ipnbus datagram header (packages/transport-ipn/src/header.ts),
+// for the attacker scripts that write datagrams by hand; the bloom is all
+// ones (matches every filter).
+export const HEADER = 48;
+
+export function header(kind, msgId, fragIndex, fragCount, totalLen) {
+  const h = Buffer.alloc(HEADER);
+  h[0] = 0x49;
+  h[1] = 0x42;
+  h[2] = 1;
+  h[3] = kind;
+  h.fill(0xff, 8, 24);
+  h.writeUInt32LE(msgId, 32);
+  h.writeUInt32LE(fragIndex, 36);
+  h.writeUInt32LE(fragCount, 40);
+  h.writeUInt32LE(totalLen, 44);
+  return h;
+}
