@@ -20,8 +20,7 @@
  *                        member's drop counters, and is held while a
  *                        message or event is queued on receivers: one lock
  *                        per network gives every member the same order.
- *                        A mutex, so allocation and socket filters may run
- *                        under it.
+ *                        Held only to queue: see "Broadcast" below.
  *   sk_receive_queue.lock  the generic datagram queue lock, taken inside.
  *
  *   ipn->iolock (mutex)  the receive path of one socket, on its own: held
@@ -35,6 +34,28 @@
  *                        to read the count of an IPN_EVENT_OVERRUN
  *                        notice, net->lock (so iolock nests outside
  *                        net->lock; nothing takes iolock under it).
+ *
+ * Broadcast (ipn_broadcast()), in three steps, so that the lock is held
+ * only while a message takes its place in the order:
+ *
+ *   1. under net->lock: a snapshot of the receivers, each held with
+ *      sock_hold() so that it may leave before step 3;
+ *   2. without it (lockdep_assert_not_held): one clone per receiver, with
+ *      GFP_KERNEL_ACCOUNT, and the receiver's socket filter on it;
+ *   3. under net->lock again: lossless senders wait for room (a count of
+ *      congested receivers, net->ncongested, makes that O(1) while none
+ *      is), then every clone is queued in one go, walking the current
+ *      member list: members that left are skipped, members that joined
+ *      after the snapshot are served under the lock as events are.  Two
+ *      concurrent broadcasts therefore reach every member in the order of
+ *      their step 3.  The receivers are woken after unlocking (so a woken
+ *      receiver never preempts a sender that holds the lock), as is the
+ *      receiver of a unicast.
+ *
+ * Membership events and IPN_EVENT_OVERRUN notices are still allocated,
+ * queued and woken under net->lock (rare, and ordered with data).  A
+ * queued message references the sender's pid only when it is an event or
+ * its receiver has IPN_SO_PASSCRED on at that moment.
  *
  * Receivers dequeue under their own iolock and the queue lock only, so
  * reading never contends with other members.  Lossless senders sleep on
@@ -160,6 +181,7 @@ static void ipn_leave(struct ipn_sock *ipn)
 	mutex_lock(&ipn_nets_mutex);
 	mutex_lock(&net->lock);
 	list_del(&ipn->member);
+	ipn_leave_congestion(net, ipn);
 	last = !--net->nmembers;
 	ipn_event_all(net, ipn, IPN_EVENT_LEAVE);
 	mutex_unlock(&net->lock);
@@ -240,6 +262,7 @@ static int ipn_bind(struct socket *sock, struct ipn_sockaddr_arg *uaddr,
 	mutex_init(&net->lock);
 	INIT_LIST_HEAD(&net->members);
 	init_waitqueue_head(&net->wait);
+	atomic_set(&net->ncongested, 0);
 	net->next_id = 1;
 	net->protocol = IPN_BROADCAST;
 	net->flags = ipn->opt_flags;

@@ -4,7 +4,11 @@
  * membership events
  *
  * Everything that queues an skb on a receiver runs under net->lock, which
- * is what makes the order of messages the same for every member.
+ * is what makes the order of messages the same for every member.  A
+ * broadcast does everything else without it: the clones are allocated and
+ * the socket filters run on a snapshot of the receivers before the lock
+ * is taken to queue them, and the receivers are woken after it is
+ * released (see "Broadcast" in af_ipn.c).
  */
 #include <linux/filter.h>
 #include <linux/sched/signal.h>
@@ -142,6 +146,52 @@ static struct sk_buff *ipn_clone_filtered(struct ipn_sock *rx,
 	return nskb;
 }
 
+static bool ipn_is_congested(struct ipn_sock *rx)
+{
+	return test_bit(IPN_RX_CONGESTED, &rx->rxflags);
+}
+
+/* Mark @rx congested (lossless), counted in net->ncongested. */
+static void ipn_set_congested(struct ipn_network *net, struct ipn_sock *rx)
+{
+	lockdep_assert_held(&net->lock);
+	if (ipn_is_congested(rx))
+		return;
+	WRITE_ONCE(rx->stall_mark, jiffies);
+	if (!test_and_set_bit(IPN_RX_CONGESTED, &rx->rxflags))
+		atomic_inc(&net->ncongested);
+}
+
+/*
+ * @rx is no longer congested: clear the flag, its overrun and its count.
+ * With or without net->lock (the receiver clears its own flag).
+ */
+static bool ipn_clear_congested(struct ipn_network *net, struct ipn_sock *rx)
+{
+	if (!test_and_clear_bit(IPN_RX_CONGESTED, &rx->rxflags))
+		return false;
+	WRITE_ONCE(rx->overrun, false);
+	atomic_dec(&net->ncongested);
+	return true;
+}
+
+/**
+ * ipn_leave_congestion - @ipn leaves the network: it holds no one any more
+ * @net: the network, locked
+ * @ipn: the member being removed
+ */
+void ipn_leave_congestion(struct ipn_network *net, struct ipn_sock *ipn)
+{
+	lockdep_assert_held(&net->lock);
+	ipn_clear_congested(net, ipn);
+}
+
+/* Is any receiver of @net possibly congested?  A sender's fast path. */
+static bool ipn_net_congested(struct ipn_network *net)
+{
+	return atomic_read(&net->ncongested) != 0;
+}
+
 /*
  * Lossless flow control with hysteresis: a receiver that fills up becomes
  * congested and stays so until it has read down to half its SO_RCVBUF, so
@@ -155,19 +205,15 @@ static bool ipn_rx_congested(struct ipn_network *net, struct ipn_sock *rx)
 
 	lockdep_assert_held(&net->lock);
 	if (rmem >= buf) {
-		if (!READ_ONCE(rx->congested)) {
-			WRITE_ONCE(rx->stall_mark, jiffies);
-			WRITE_ONCE(rx->congested, true);
-		}
+		ipn_set_congested(net, rx);
 		return true;
 	}
-	if (!READ_ONCE(rx->congested))
+	if (!ipn_is_congested(rx))
 		return false;
 	if (rmem > buf / 2)
 		return true;
 	/* The receiver's own check may have run before it saw the flag. */
-	WRITE_ONCE(rx->congested, false);
-	WRITE_ONCE(rx->overrun, false);
+	ipn_clear_congested(net, rx);
 	return false;
 }
 
@@ -238,13 +284,14 @@ void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn)
 	 * ipn_lock_for_send().
 	 */
 	smp_mb();
-	if (!READ_ONCE(ipn->congested) ||
+	if (!ipn_is_congested(ipn) ||
 	    atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) / 2)
 		return;
-	WRITE_ONCE(ipn->congested, false);
-	WRITE_ONCE(ipn->overrun, false);
+	if (!ipn_clear_congested(net, ipn))
+		return;
 	/*
-	 * Orders clearing ->congested before waitqueue_active(); pairs with
+	 * Orders clearing ->congested (and the count) before
+	 * waitqueue_active(); pairs with
 	 * the smp_mb() after add_wait_queue() in ipn_lock_for_send() and
 	 * after poll_wait() in ipn_poll(): either the waiter sees the room,
 	 * or we see the waiter and wake it.
@@ -256,9 +303,47 @@ void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn)
 						EPOLLOUT | EPOLLWRNORM);
 }
 
+/*
+ * A receiver of one broadcast, prepared without net->lock: held with
+ * sock_hold() so that it may leave meanwhile, and what it is to get.
+ */
+struct ipn_bcast_rx {
+	struct ipn_sock *rx;
+	struct sk_buff *skb;	/* its filtered clone, while not queued */
+	u8 verdict;
+	bool queued;		/* to wake after unlocking */
+};
+
+enum {
+	IPN_RX_CLONE,		/* snapshot: clone and filter it */
+	IPN_RX_LOSE,		/* snapshot: lossy and full, lose it */
+	IPN_RX_READY,		/* ->skb passed its filter */
+	IPN_RX_FILTERED,	/* its filter refused the message */
+	IPN_RX_NOMEM,		/* no memory for its clone */
+};
+
+/* Receivers a broadcast prepares in an on-stack array. */
+#define IPN_BCAST_STACK	16
+
+/*
+ * The entry for member @rx of the list walk, if it was in the snapshot.
+ * The snapshot and net->members are both in id order: entries skipped on
+ * the way are members that left since.  *@j is the walk's cursor.
+ */
+static struct ipn_bcast_rx *ipn_batch_find(struct ipn_bcast_rx *b,
+					   unsigned int n, unsigned int *j,
+					   struct ipn_sock *rx)
+{
+	while (*j < n && b[*j].rx->id < rx->id)
+		(*j)++;
+	if (*j < n && b[*j].rx == rx)
+		return &b[(*j)++];
+	return NULL;
+}
+
 /* Would @rx make a lossless sender of @skb wait?  Called under net->lock. */
 static bool ipn_rx_blocks(struct ipn_network *net, struct ipn_sock *rx,
-			  struct sk_buff *skb)
+			  struct sk_buff *skb, struct ipn_bcast_rx *e)
 {
 	struct sk_buff *nskb;
 	int err;
@@ -266,9 +351,11 @@ static bool ipn_rx_blocks(struct ipn_network *net, struct ipn_sock *rx,
 	lockdep_assert_held(&net->lock);
 	if (!ipn_rx_congested(net, rx) || !ipn_rx_holds(net, rx))
 		return false;
+	/* A full receiver that would filter the message out does not block. */
+	if (e)
+		return e->verdict != IPN_RX_FILTERED;
 	if (!rcu_access_pointer(rx->sk.sk_filter))
 		return true;
-	/* A full receiver that would filter the message out does not block. */
 	nskb = ipn_clone_filtered(rx, skb, &err);
 	if (!nskb)
 		return !!err;
@@ -289,13 +376,17 @@ static struct ipn_sock *ipn_find_member(struct ipn_network *net, u64 id)
 }
 
 /*
- * Would sending @skb (to @to, or to everyone when @to is 0) block now?
- * Called under net->lock.
+ * Would sending @skb (to @to, or to everyone when @to is 0, with the
+ * prepared receivers @b[@n]) block now?  O(1) while no receiver is
+ * congested: only filling a queue or finding it full sets the flag, both
+ * under net->lock.  Called under net->lock.
  */
 static bool ipn_send_blocks(struct ipn_network *net, struct ipn_sock *self,
-			    struct sk_buff *skb, u64 to)
+			    struct sk_buff *skb, u64 to,
+			    struct ipn_bcast_rx *b, unsigned int n)
 {
 	struct ipn_sock *rx;
+	unsigned int j = 0;
 
 	lockdep_assert_held(&net->lock);
 	if (to) {
@@ -303,8 +394,11 @@ static bool ipn_send_blocks(struct ipn_network *net, struct ipn_sock *self,
 		return rx && rx->may_recv && ipn_rx_congested(net, rx) &&
 		       ipn_rx_holds(net, rx);
 	}
+	if (!ipn_net_congested(net))
+		return false;
 	list_for_each_entry(rx, &net->members, member)
-		if (ipn_is_receiver(rx, self) && ipn_rx_blocks(net, rx, skb))
+		if (ipn_is_receiver(rx, self) &&
+		    ipn_rx_blocks(net, rx, skb, ipn_batch_find(b, n, &j, rx)))
 			return true;
 	return false;
 }
@@ -324,6 +418,9 @@ bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self)
 	struct ipn_sock *rx;
 	bool room = true;
 
+	/* the caller's smp_mb() orders this after poll_wait() */
+	if (!ipn_net_congested(net))
+		return true;
 	mutex_lock(&net->lock);
 	list_for_each_entry(rx, &net->members, member) {
 		if (ipn_is_receiver(rx, self) && ipn_rx_congested(net, rx) &&
@@ -342,7 +439,8 @@ bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self)
  * the lock held.
  */
 static int ipn_lock_for_send(struct ipn_network *net, struct ipn_sock *self,
-			     struct sk_buff *skb, u64 to, long *timeo)
+			     struct sk_buff *skb, u64 to, long *timeo,
+			     struct ipn_bcast_rx *b, unsigned int n)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	bool queued = false;
@@ -351,7 +449,7 @@ static int ipn_lock_for_send(struct ipn_network *net, struct ipn_sock *self,
 	mutex_lock(&net->lock);
 	if (!(net->flags & IPN_FLAG_LOSSLESS))
 		return 0;
-	while (ipn_send_blocks(net, self, skb, to)) {
+	while (ipn_send_blocks(net, self, skb, to, b, n)) {
 		mutex_unlock(&net->lock);
 		if (!*timeo) {
 			err = -EAGAIN;
@@ -381,9 +479,14 @@ static int ipn_lock_for_send(struct ipn_network *net, struct ipn_sock *self,
 	return err;
 }
 
-/* Queue @skb on @rx.  Called under net->lock; takes over @skb. */
-static void ipn_queue(struct ipn_network *net, struct ipn_sock *rx,
-		      struct sk_buff *skb)
+/*
+ * Queue @skb on @rx without waking it: the caller wakes it with
+ * ipn_wake(), after unlocking when it can.  Called under net->lock; takes
+ * over @skb.  A lossless receiver that this fills is marked congested
+ * here, so senders need not look at every receiver to find it.
+ */
+static void ipn_enqueue(struct ipn_network *net, struct ipn_sock *rx,
+			struct sk_buff *skb)
 {
 	struct ipn_skb_parms *cb = IPNCB(skb);
 	struct sock *sk = &rx->sk;
@@ -391,11 +494,30 @@ static void ipn_queue(struct ipn_network *net, struct ipn_sock *rx,
 	lockdep_assert_held(&net->lock);
 	cb->dropped = rx->pending_drops;
 	rx->pending_drops = 0;
-	get_pid(cb->pid);
+	/* only events and IPN_SO_PASSCRED receivers read the pid */
+	if (cb->event || READ_ONCE(rx->passcred))
+		get_pid(cb->pid);
+	else
+		cb->pid = NULL;
 	skb_set_owner_r(skb, sk);
 	skb->destructor = ipn_skb_destruct;
 	skb_queue_tail(&sk->sk_receive_queue, skb);
-	sk->sk_data_ready(sk);
+	if ((net->flags & IPN_FLAG_LOSSLESS) && ipn_rx_full(rx))
+		ipn_set_congested(net, rx);
+}
+
+/* Tell @rx that a message is queued.  Best without net->lock. */
+static void ipn_wake(struct ipn_sock *rx)
+{
+	rx->sk.sk_data_ready(&rx->sk);
+}
+
+/* Queue @skb on @rx and wake it, all under net->lock (rare paths). */
+static void ipn_queue(struct ipn_network *net, struct ipn_sock *rx,
+		      struct sk_buff *skb)
+{
+	ipn_enqueue(net, rx, skb);
+	ipn_wake(rx);
 }
 
 /* Count a lost message for @rx.  Called under net->lock. */
@@ -406,6 +528,128 @@ static void ipn_drop(struct ipn_network *net, struct ipn_sock *rx)
 	rx->pending_drops++;
 }
 
+/*
+ * Under net->lock: hold every receiver of @self's broadcast, in member
+ * order, in @b (at most @cap; any beyond are left to ipn_deliver()), and
+ * decide who loses it at once (lossy and full, no filter to consult).
+ */
+static unsigned int ipn_snapshot(struct ipn_network *net,
+				 struct ipn_sock *self,
+				 struct ipn_bcast_rx *b, unsigned int cap)
+{
+	struct ipn_sock *rx;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&net->lock);
+	list_for_each_entry(rx, &net->members, member) {
+		if (!ipn_is_receiver(rx, self))
+			continue;
+		if (n == cap)
+			break;
+		sock_hold(&rx->sk);
+		b[n].rx = rx;
+		b[n].skb = NULL;
+		b[n].queued = false;
+		b[n].verdict = IPN_RX_CLONE;
+		if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx) &&
+		    !rcu_access_pointer(rx->sk.sk_filter))
+			b[n].verdict = IPN_RX_LOSE;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Without net->lock: a clone of @skb for each receiver of the snapshot,
+ * through its socket filter.  Allocation may sleep and filters may be
+ * long: nobody waits for the network meanwhile.
+ */
+static void ipn_prepare(struct ipn_network *net, struct sk_buff *skb,
+			struct ipn_bcast_rx *b, unsigned int n)
+{
+	unsigned int i;
+	int err;
+
+	lockdep_assert_not_held(&net->lock);
+	for (i = 0; i < n; i++) {
+		if (b[i].verdict != IPN_RX_CLONE)
+			continue;
+		b[i].skb = ipn_clone_filtered(b[i].rx, skb, &err);
+		if (b[i].skb)
+			b[i].verdict = IPN_RX_READY;
+		else
+			b[i].verdict = err ? IPN_RX_NOMEM : IPN_RX_FILTERED;
+	}
+}
+
+/*
+ * Under net->lock: queue the message on every current receiver, in one
+ * go, so that it takes one place in the network's order.  Receivers from
+ * the snapshot get their prepared clone; one that left meanwhile is
+ * skipped; one that is not in the snapshot (joined meanwhile) is served
+ * here, as before the snapshot existed: clone, filter, queue and wake
+ * under the lock.  Who gets woken after unlocking is marked ->queued.
+ */
+static void ipn_deliver(struct ipn_network *net, struct ipn_sock *self,
+			struct sk_buff *skb, struct ipn_bcast_rx *b,
+			unsigned int n)
+{
+	struct ipn_bcast_rx *e;
+	struct sk_buff *nskb;
+	struct ipn_sock *rx;
+	unsigned int j = 0;
+	int err;
+
+	lockdep_assert_held(&net->lock);
+	list_for_each_entry(rx, &net->members, member) {
+		if (!ipn_is_receiver(rx, self))
+			continue;
+		e = ipn_batch_find(b, n, &j, rx);
+		if (!e) {
+			nskb = ipn_clone_filtered(rx, skb, &err);
+			if (!nskb) {
+				if (err)
+					ipn_drop(net, rx);
+			} else if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx)) {
+				consume_skb(nskb);
+				ipn_drop(net, rx);
+			} else {
+				ipn_queue(net, rx, nskb);
+			}
+			continue;
+		}
+		if (e->verdict == IPN_RX_FILTERED)
+			continue;
+		if (e->verdict != IPN_RX_READY ||
+		    (ipn_rx_full(rx) && ipn_rx_lossy(net, rx))) {
+			ipn_drop(net, rx);
+			continue;
+		}
+		ipn_enqueue(net, rx, e->skb);
+		e->skb = NULL;
+		e->queued = true;
+	}
+}
+
+/*
+ * After unlocking: wake the receivers that got the message, free the
+ * clones nobody took, let go of the receivers.
+ */
+static void ipn_finish(struct ipn_network *net, struct ipn_bcast_rx *b,
+		       unsigned int n)
+{
+	unsigned int i;
+
+	lockdep_assert_not_held(&net->lock);
+	for (i = 0; i < n; i++) {
+		if (b[i].queued)
+			ipn_wake(b[i].rx);
+		if (b[i].skb)
+			consume_skb(b[i].skb);
+		sock_put(&b[i].rx->sk);
+	}
+}
+
 /**
  * ipn_broadcast - deliver @skb to every receiver of @self's network
  * @self: sender, a member
@@ -414,42 +658,42 @@ static void ipn_drop(struct ipn_network *net, struct ipn_sock *rx)
  *
  * Each receiver gets a clone; its filter runs on that clone first.  In
  * lossy mode a full receiver loses the message and is told later.
+ * net->lock is held twice, briefly: to take the snapshot of receivers,
+ * and to queue the prepared clones (after waiting for room, lossless).
  *
  * Return: 0, or -EAGAIN / -EINTR / -ERESTARTSYS while waiting for room.
  */
 int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo)
 {
+	struct ipn_bcast_rx stack[IPN_BCAST_STACK], *b = stack;
 	struct ipn_network *net = self->net;
-	struct sk_buff *nskb;
-	struct ipn_sock *rx;
+	unsigned int cap = IPN_BCAST_STACK, n, want;
 	int err;
 
-	err = ipn_lock_for_send(net, self, skb, 0, timeo);
-	if (err)
-		return err;
-	list_for_each_entry(rx, &net->members, member) {
-		if (!ipn_is_receiver(rx, self))
-			continue;
-		if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx) &&
-		    !rcu_access_pointer(rx->sk.sk_filter)) {
-			ipn_drop(net, rx);
-			continue;
-		}
-		nskb = ipn_clone_filtered(rx, skb, &err);
-		if (!nskb) {
-			if (err)
-				ipn_drop(net, rx);
-			continue;
-		}
-		if (ipn_rx_full(rx) && ipn_rx_lossy(net, rx)) {
-			consume_skb(nskb);
-			ipn_drop(net, rx);
-			continue;
-		}
-		ipn_queue(net, rx, nskb);
+	want = READ_ONCE(net->nmembers);
+	if (want > cap) {
+		/* on failure, those past the stack's room go the slow way */
+		b = kmalloc_array(want, sizeof(*b), GFP_KERNEL);
+		if (b)
+			cap = want;
+		else
+			b = stack;
 	}
+	mutex_lock(&net->lock);
+	n = ipn_snapshot(net, self, b, cap);
 	mutex_unlock(&net->lock);
-	return 0;
+
+	ipn_prepare(net, skb, b, n);
+
+	err = ipn_lock_for_send(net, self, skb, 0, timeo, b, n);
+	if (!err) {
+		ipn_deliver(net, self, skb, b, n);
+		mutex_unlock(&net->lock);
+	}
+	ipn_finish(net, b, n);
+	if (b != stack)
+		kfree(b);
+	return err;
 }
 
 /**
@@ -472,7 +716,7 @@ int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
 	struct ipn_sock *rx;
 	int err;
 
-	err = ipn_lock_for_send(net, self, skb, to, timeo);
+	err = ipn_lock_for_send(net, self, skb, to, timeo, NULL, 0);
 	if (err)
 		return err;
 	rx = ipn_find_member(net, to);
@@ -492,7 +736,13 @@ int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
 	skb_orphan(skb);
 	IPNCB(skb)->fp = *fpp;
 	*fpp = NULL;
-	ipn_queue(net, rx, skb);
+	ipn_enqueue(net, rx, skb);
+	/* woken after unlocking; the hold keeps it if it leaves meanwhile */
+	sock_hold(&rx->sk);
+	mutex_unlock(&net->lock);
+	ipn_wake(rx);
+	sock_put(&rx->sk);
+	return 0;
 out:
 	mutex_unlock(&net->lock);
 	return err;

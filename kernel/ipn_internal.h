@@ -29,6 +29,10 @@
  * @nmembers: length of @members; the network is freed when it drops to 0
  * @next_id: next member id; ids start at 1 and are never reused
  * @wait: lossless senders sleep here until every receiver has room
+ * @ncongested: lossless: members with IPN_RX_CONGESTED set, so a sender
+ *	scans for congested receivers only when there is one; under @lock it
+ *	is never below the number of flags set (set under @lock, count
+ *	raised after; cleared anywhere, count lowered after)
  * @stall_timer: lossless: wakes @wait when a congested receiver's stall
  *	timeout expires, so that waiting senders and pollers look again
  * @stall_timeout: IPN_SO_STALL_TIMEOUT in jiffies
@@ -46,6 +50,7 @@ struct ipn_network {
 	u32 nmembers;
 	u64 next_id;
 	wait_queue_head_t wait;
+	atomic_t ncongested;
 	struct timer_list stall_timer;
 	unsigned long stall_timeout;
 	u32 protocol;
@@ -69,9 +74,10 @@ struct ipn_network {
  * @loopback: IPN_SO_LOOPBACK
  * @passcred: IPN_SO_PASSCRED
  * @events: IPN_SO_MEMBER_EVENTS
- * @congested: lossless: this receiver filled up; senders wait until it has
- *	read down to half its SO_RCVBUF (set under @net->lock, cleared by the
- *	receiver or by a sender that sees the room)
+ * @rxflags: IPN_RX_CONGESTED (lossless: this receiver filled up; senders
+ *	wait until it has read down to half its SO_RCVBUF; set under
+ *	@net->lock when a message fills it or a sender finds it full, cleared
+ *	by the receiver or by a sender that sees the room), atomic bit ops
  * @stall_mark: lossless: jiffies when this receiver became congested or
  *	last read while congested; it stalls IPN_SO_STALL_TIMEOUT after that
  * @overrun: lossless: this receiver stalled and loses what does not fit
@@ -104,7 +110,7 @@ struct ipn_sock {
 	bool loopback;
 	bool passcred;
 	bool events;
-	bool congested;
+	unsigned long rxflags;
 	bool overrun;
 	unsigned long stall_mark;
 	u64 drops;
@@ -118,6 +124,8 @@ struct ipn_sock {
 	struct mutex iolock;
 };
 
+#define IPN_RX_CONGESTED	0	/* bit in ipn_sock.rxflags */
+
 static inline struct ipn_sock *ipn_sk(const struct sock *sk)
 {
 	return (struct ipn_sock *)sk;
@@ -129,7 +137,11 @@ static inline struct ipn_sock *ipn_sk(const struct sock *sk)
  */
 struct ipn_skb_parms {
 	u64 from;			/* sender's (or event subject's) id */
-	struct pid *pid;		/* referenced once queued */
+	/*
+	 * Referenced once queued for an event or a receiver with
+	 * IPN_SO_PASSCRED; NULL (pid 0) on data queued for one without.
+	 */
+	struct pid *pid;
 	struct ipn_fds *fp;		/* SCM_RIGHTS, unicast only */
 	kuid_t uid;
 	kgid_t gid;
@@ -157,6 +169,7 @@ extern struct list_head ipn_networks;
 
 /* ipn_bcast.c */
 void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn);
+void ipn_leave_congestion(struct ipn_network *net, struct ipn_sock *ipn);
 struct sk_buff *ipn_alloc_msg_skb(struct sock *sk, size_t len, int noblock,
 				  int *err);
 int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo);

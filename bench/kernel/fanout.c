@@ -9,8 +9,12 @@
  * Throughput: a burst of messages, deliveries per second until the last
  * receiver has them all.  Latency: one message in flight at a time,
  * send -> receive with a CLOCK_MONOTONIC timestamp in the payload, p50/p99
- * over every delivery.  Each case runs three times; the run with the
- * median throughput is reported.  Writes the results as JSON to argv[1].
+ * over every delivery.  Each case runs IPNBUS_FANOUT_REPEAT times (default 3);
+ * the run with the median throughput is reported.  Next to each burst's
+ * throughput: context switches per delivery (getrusage() voluntary +
+ * involuntary, of every process of the case, sender, relay and receivers,
+ * over the burst) and syscalls per delivery (the send/recv/recvmmsg calls
+ * the bench makes for the burst).  Writes the results as JSON to argv[1].
  *
  * Usage: fanout OUT.json [receivers...]   (default 1 4 16 64)
  */
@@ -24,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -33,7 +38,7 @@
 #define MAXR		64
 #define LAT_MSGS	200
 #define BATCH		64
-#define REPEAT		3
+#define REPEAT_MAX	9
 
 enum mode { M_IPN, M_UNIX, M_RELAY, M_COUNT };
 static const char *const mode_name[M_COUNT] = { "ipn", "unix", "relay" };
@@ -49,6 +54,9 @@ struct shared {
 	volatile int burst_done;
 	volatile int lat_got;
 	volatile int64_t done_ns[MAXR];
+	/* over the burst, per process: receivers, then the relay */
+	volatile long csw[MAXR + 1];
+	volatile long calls[MAXR + 1];
 	int64_t lat[MAXR][LAT_MSGS];
 };
 
@@ -58,9 +66,12 @@ struct result {
 	long messages;
 	double deliveries_per_s;
 	double p50_us, p99_us;
+	double csw_per_delivery, syscalls_per_delivery;
 };
 
 static struct shared *sh;
+/* syscalls this process made through xsend/xrecv/recvmmsg */
+static long ncalls;
 
 /* What is running, for the watchdog. */
 static pid_t kids[MAXR + 1];
@@ -89,6 +100,15 @@ static int ipn_family(void)
 	return af;
 }
 
+/* Context switches of this process so far, voluntary and involuntary. */
+static long ctx_switches(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
 static void die(const char *what)
 {
 	perror(what);
@@ -97,7 +117,7 @@ static void die(const char *what)
 
 static void xsend(int fd, const struct msg *m)
 {
-	while (send(fd, m, sizeof(*m), 0) != sizeof(*m))
+	while (ncalls++, send(fd, m, sizeof(*m), 0) != sizeof(*m))
 		if (errno != EINTR)
 			die("send");
 }
@@ -107,7 +127,7 @@ static void xrecv(int fd, struct msg *m)
 	ssize_t n;
 
 	do
-		n = recv(fd, m, sizeof(*m), 0);
+		n = (ncalls++, recv(fd, m, sizeof(*m), 0));
 	while (n < 0 && errno == EINTR);
 	if (n != sizeof(*m))
 		die("recv");
@@ -124,7 +144,7 @@ static void receiver(int idx, int fd, long burst)
 	struct mmsghdr hdrs[BATCH];
 	struct iovec iov[BATCH];
 	struct msg m;
-	long i = 0;
+	long i = 0, csw0;
 	int k, n;
 
 	for (k = 0; k < BATCH; k++) {
@@ -133,9 +153,12 @@ static void receiver(int idx, int fd, long burst)
 		hdrs[k].msg_hdr.msg_iov = &iov[k];
 		hdrs[k].msg_hdr.msg_iovlen = 1;
 	}
+	ncalls = 0;
+	csw0 = ctx_switches();
 	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_SEQ_CST);
 	while (i < burst) {
 		k = burst - i < BATCH ? (int)(burst - i) : BATCH;
+		ncalls++;
 		n = recvmmsg(fd, hdrs, k, MSG_WAITFORONE, NULL);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -144,6 +167,8 @@ static void receiver(int idx, int fd, long burst)
 		i += n;
 	}
 	sh->done_ns[idx] = now_ns();
+	sh->csw[idx] = ctx_switches() - csw0;
+	sh->calls[idx] = ncalls;
 	__atomic_fetch_add(&sh->burst_done, 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < LAT_MSGS; i++) {
 		xrecv(fd, &m);
@@ -154,13 +179,18 @@ static void receiver(int idx, int fd, long burst)
 }
 
 /* The broker: one message in, one copy out to every receiver. */
-static void relay(int in, const int *out, int n, long total)
+static void relay(int in, const int *out, int n, long burst, long total)
 {
+	long i, csw0 = ctx_switches();
 	struct msg m;
-	long i;
 	int r;
 
+	ncalls = 0;
 	for (i = 0; i < total; i++) {
+		if (i == burst) {
+			sh->csw[MAXR] = ctx_switches() - csw0;
+			sh->calls[MAXR] = ncalls;
+		}
 		xrecv(in, &m);
 		for (r = 0; r < n; r++)
 			xsend(out[r], &m);
@@ -213,11 +243,11 @@ static struct result run(enum mode mode, int n, long burst)
 	int out[MAXR], sv[2], relay_in = -1, ipn = -1, r, i;
 	pid_t pids[MAXR + 1];
 	int npids = 0;
-	struct result res = { mode, n, burst, 0, 0, 0 };
+	struct result res = { mode, n, burst, 0, 0, 0, 0, 0 };
 	char path[64];
 	struct msg m;
 	int64_t t0, t1, *all;
-	long k;
+	long k, csw, calls;
 
 	memset(sh, 0, sizeof(*sh));
 	memset(&m, 0, sizeof(m));
@@ -268,7 +298,7 @@ static struct result run(enum mode mode, int n, long burst)
 			pids[npids++] = kids[nkids++] = fork();
 			if (pids[npids - 1] == 0) {
 				close(sv[0]);
-				relay(sv[1], out, n, burst + LAT_MSGS);
+				relay(sv[1], out, n, burst, burst + LAT_MSGS);
 			}
 			close(sv[1]);
 			relay_in = sv[0];
@@ -278,18 +308,28 @@ static struct result run(enum mode mode, int n, long burst)
 	}
 	wait_for(&sh->ready, n);
 
+	ncalls = 0;
+	csw = ctx_switches();
 	t0 = now_ns();
 	for (k = 0; k < burst; k++) {
 		m.seq = k;
 		m.ts = now_ns();
 		fan_out(mode, ipn, relay_in, out, n, &m);
 	}
+	csw = ctx_switches() - csw;
+	calls = ncalls;
 	wait_for(&sh->burst_done, n);
 	t1 = t0;
 	for (r = 0; r < n; r++)
 		if (sh->done_ns[r] > t1)
 			t1 = sh->done_ns[r];
 	res.deliveries_per_s = (double)n * burst / ((t1 - t0) / 1e9);
+	for (r = 0; r <= MAXR; r++) {
+		csw += sh->csw[r];
+		calls += sh->calls[r];
+	}
+	res.csw_per_delivery = (double)csw / ((double)n * burst);
+	res.syscalls_per_delivery = (double)calls / ((double)n * burst);
 
 	for (k = 0; k < LAT_MSGS; k++) {
 		m.seq = burst + k;
@@ -324,7 +364,8 @@ int main(int argc, char **argv)
 {
 	int counts[8] = { 1, 4, 16, 64 }, ncounts = 4, c, i;
 	struct result res[8 * M_COUNT];
-	int nres = 0;
+	const char *rep_env = getenv("IPNBUS_FANOUT_REPEAT");
+	int nres = 0, repeat = rep_env ? atoi(rep_env) : 3;
 	struct utsname u;
 	FILE *f;
 
@@ -343,14 +384,19 @@ int main(int argc, char **argv)
 			counts[ncounts++] = c;
 		}
 	}
+	if (repeat < 1 || repeat > REPEAT_MAX) {
+		fprintf(stderr, "IPNBUS_FANOUT_REPEAT must be 1..%d\n", REPEAT_MAX);
+		return 2;
+	}
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		die("mmap");
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
-	printf("%-6s %9s %9s %16s %10s %10s\n", "mode", "receivers", "messages",
-	       "deliveries/s", "p50 us", "p99 us");
+	printf("%-6s %9s %9s %16s %10s %10s %9s %9s\n", "mode", "receivers",
+	       "messages", "deliveries/s", "p50 us", "p99 us", "csw/dlv",
+	       "calls/dlv");
 	for (c = 0; c < ncounts; c++) {
 		/* about 30k deliveries per case, at least 500 messages */
 		long burst = 30000 / counts[c];
@@ -358,24 +404,25 @@ int main(int argc, char **argv)
 		if (burst < 500)
 			burst = 500;
 		for (i = 0; i < M_COUNT; i++) {
-			struct result *r = &res[nres++], rep[REPEAT], t;
+			struct result *r = &res[nres++], rep[REPEAT_MAX], t;
 			int a, b;
 
 			/* the run with the median throughput, against noise */
-			for (a = 0; a < REPEAT; a++)
+			for (a = 0; a < repeat; a++)
 				rep[a] = run((enum mode)i, counts[c], burst);
-			for (a = 0; a < REPEAT; a++)
-				for (b = a + 1; b < REPEAT; b++)
+			for (a = 0; a < repeat; a++)
+				for (b = a + 1; b < repeat; b++)
 					if (rep[b].deliveries_per_s <
 					    rep[a].deliveries_per_s) {
 						t = rep[a];
 						rep[a] = rep[b];
 						rep[b] = t;
 					}
-			*r = rep[REPEAT / 2];
-			printf("%-6s %9d %9ld %16.0f %10.1f %10.1f\n",
+			*r = rep[repeat / 2];
+			printf("%-6s %9d %9ld %16.0f %10.1f %10.1f %9.3f %9.3f\n",
 			       mode_name[i], r->receivers, r->messages,
-			       r->deliveries_per_s, r->p50_us, r->p99_us);
+			       r->deliveries_per_s, r->p50_us, r->p99_us,
+			       r->csw_per_delivery, r->syscalls_per_delivery);
 			fflush(stdout);
 		}
 	}
@@ -385,12 +432,14 @@ int main(int argc, char **argv)
 	uname(&u);
 	fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"msg_bytes\": %d,\n"
 		"  \"latency_msgs\": %d,\n  \"repeat\": %d,\n  \"results\": [\n",
-		u.release, MSG_BYTES, LAT_MSGS, REPEAT);
+		u.release, MSG_BYTES, LAT_MSGS, repeat);
 	for (i = 0; i < nres; i++)
 		fprintf(f, "    {\"mode\": \"%s\", \"receivers\": %d, \"messages\": %ld, "
-			"\"deliveries_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f}%s\n",
+			"\"deliveries_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, "
+			"\"csw_per_delivery\": %.3f, \"syscalls_per_delivery\": %.3f}%s\n",
 			mode_name[res[i].mode], res[i].receivers, res[i].messages,
 			res[i].deliveries_per_s, res[i].p50_us, res[i].p99_us,
+			res[i].csw_per_delivery, res[i].syscalls_per_delivery,
 			i + 1 < nres ? "," : "");
 	fprintf(f, "  ]\n}\n");
 	fclose(f);

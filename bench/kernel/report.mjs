@@ -19,7 +19,15 @@ const counts = [...new Set(data.results.map((r) => r.receivers))].sort((a, b) =>
 const find = (mode, n) => data.results.find((r) => r.mode === mode && r.receivers === n);
 const ratio = (a, b) => (a && b ? Math.round((a.deliveries_per_s / b.deliveries_per_s) * 100) / 100 : null);
 
-const summary = { bench: 'kernel', accel, kernel: data.kernel, msg_bytes: data.msg_bytes };
+const summary = {
+  bench: 'kernel',
+  accel,
+  kernel: data.kernel,
+  msg_bytes: data.msg_bytes,
+  repeat: data.repeat,
+  load_start: process.env.IPNBUS_LOAD_START ?? null,
+  load_end: process.env.IPNBUS_LOAD_END ?? null,
+};
 const rows = [];
 for (const n of counts) {
   summary[`ipn_vs_relay_${n}`] = ratio(find('ipn', n), find('relay', n));
@@ -30,13 +38,23 @@ for (const n of counts) {
     summary[`${m}_${n}_deliveries_per_s`] = r.deliveries_per_s;
     summary[`${m}_${n}_p50_us`] = r.p50_us;
     summary[`${m}_${n}_p99_us`] = r.p99_us;
-    rows.push({ receivers: n, mode: labels[m], 'deliveries/s': r.deliveries_per_s, 'p50 us': r.p50_us, 'p99 us': r.p99_us });
+    summary[`${m}_${n}_csw_per_delivery`] = r.csw_per_delivery;
+    summary[`${m}_${n}_syscalls_per_delivery`] = r.syscalls_per_delivery;
+    rows.push({
+      receivers: n,
+      mode: labels[m],
+      'deliveries/s': r.deliveries_per_s,
+      'ctx switches/delivery': r.csw_per_delivery,
+      'syscalls/delivery': r.syscalls_per_delivery,
+      'p50 us': r.p50_us,
+      'p99 us': r.p99_us,
+    });
   }
 }
 data.accel = accel;
 data.summary = summary;
 
-const columns = ['receivers', 'mode', 'deliveries/s', 'p50 us', 'p99 us'];
+const columns = ['receivers', 'mode', 'deliveries/s', 'ctx switches/delivery', 'syscalls/delivery', 'p50 us', 'p99 us'];
 const title = `Broadcast of ${data.msg_bytes}-byte messages: deliveries/s (kernel ${data.kernel}, ${accel})`;
 const svg = barChartSvg({
   title,
