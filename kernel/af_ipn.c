@@ -88,6 +88,7 @@ int ipn_family = IPN_FAMILY_DEFAULT;
 module_param_named(family, ipn_family, int, 0444);
 MODULE_PARM_DESC(family, "address family number to register (default 13)");
 
+/* the list of networks and each network's life (see the locking above) */
 DEFINE_MUTEX(ipn_nets_mutex);
 LIST_HEAD(ipn_networks);
 
@@ -96,8 +97,6 @@ static struct proto ipn_proto = {
 	.owner = THIS_MODULE,
 	.obj_size = sizeof(struct ipn_sock),
 };
-
-static struct proto_ops ipn_ops;
 
 /* Copy and check the path of a struct sockaddr_ipn into @name. */
 static int ipn_get_path(struct ipn_sockaddr_arg *uaddr, int addr_len,
@@ -767,7 +766,11 @@ out_free:
 	return err;
 }
 
-static struct proto_ops ipn_ops = {
+/*
+ * Not const: .family is the family number chosen at load time (the
+ * "family" parameter), set once by ipn_init(); read-only after that.
+ */
+static struct proto_ops ipn_ops __ro_after_init = {
 	.owner = THIS_MODULE,
 	.release = ipn_release,
 	.bind = ipn_bind,

@@ -45,7 +45,7 @@ struct ipn_network {
 	struct list_head node;
 	struct path path;
 	char name[IPN_PATH_MAX + 1];
-	struct mutex lock;
+	struct mutex lock;		/* see @lock above and af_ipn.c */
 	struct list_head members;
 	u32 nmembers;
 	u64 next_id;
@@ -121,7 +121,7 @@ struct ipn_sock {
 	u32 opt_flags;
 	u32 opt_mtu;
 	u32 opt_stall;
-	struct mutex iolock;
+	struct mutex iolock;		/* see @iolock above and af_ipn.c */
 };
 
 #define IPN_RX_CONGESTED	0	/* bit in ipn_sock.rxflags */

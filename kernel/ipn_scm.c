@@ -255,23 +255,21 @@ out_free:
  */
 static int ipn_put_rights_hdr(void __user *cm, bool compat, int n)
 {
+	struct compat_cmsghdr __user *cc = cm;
+	struct cmsghdr __user *c = cm;
+
 	if (compat) {
-		struct compat_cmsghdr __user *c = cm;
-
-		if (put_user(sizeof(*c) + n * sizeof(int), &c->cmsg_len) ||
-		    put_user(SOL_SOCKET, &c->cmsg_level) ||
-		    put_user(SCM_RIGHTS, &c->cmsg_type))
+		if (put_user(sizeof(*cc) + n * sizeof(int), &cc->cmsg_len) ||
+		    put_user(SOL_SOCKET, &cc->cmsg_level) ||
+		    put_user(SCM_RIGHTS, &cc->cmsg_type))
 			return -EFAULT;
-		return sizeof(*c);
-	} else {
-		struct cmsghdr __user *c = cm;
-
-		if (put_user(CMSG_LEN(n * sizeof(int)), &c->cmsg_len) ||
-		    put_user(SOL_SOCKET, &c->cmsg_level) ||
-		    put_user(SCM_RIGHTS, &c->cmsg_type))
-			return -EFAULT;
-		return CMSG_ALIGN(sizeof(*c));
+		return sizeof(*cc);
 	}
+	if (put_user(CMSG_LEN(n * sizeof(int)), &c->cmsg_len) ||
+	    put_user(SOL_SOCKET, &c->cmsg_level) ||
+	    put_user(SCM_RIGHTS, &c->cmsg_type))
+		return -EFAULT;
+	return CMSG_ALIGN(sizeof(*c));
 }
 
 /* Room a control message for @n files takes in the receiver's buffer. */
