@@ -721,6 +721,14 @@ static void test_creds(void)
 	send(a, "no", 2, 0);
 	tap(rmsg_recv(r, &m, MSG_DONTWAIT) == 2 && !m.have_creds,
 	    "no IPN_CMSG_CREDS once switched off");
+	/* The pid is referenced at queue time only for receivers that ask. */
+	send(a, "ea", 2, 0);
+	ipn_setint(r, IPN_SO_PASSCRED, 1);
+	st = rmsg_recv(r, &m, MSG_DONTWAIT) == 2 && m.have_creds &&
+	     m.creds.pid == 0 && m.creds.uid == 0;
+	tap(st, "queued before IPN_SO_PASSCRED: creds with pid %u (0)",
+	    m.creds.pid);
+	ipn_setint(r, IPN_SO_PASSCRED, 0);
 	close(p[0]);
 	close(p[1]);
 	close(a);
