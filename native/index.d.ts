@@ -23,7 +23,102 @@ export interface RecvItem {
   truncated?: boolean;
 }
 
-export declare const constants: Readonly<Record<string, number>> & { IPN_FAMILY_SYSFS: string };
+/** Syscall numbers and flags the transport passes back to the addon. */
+export type SyscallConstant =
+  | 'AF_UNIX'
+  | 'SOCK_SEQPACKET'
+  | 'SOCK_RAW'
+  | 'SOCK_DGRAM'
+  | 'SOL_SOCKET'
+  | 'SO_SNDBUF'
+  | 'SO_RCVBUF'
+  | 'SO_SNDBUFFORCE'
+  | 'SO_RCVBUFFORCE'
+  | 'SO_PASSCRED'
+  | 'MSG_DONTWAIT'
+  | 'LOCK_EX'
+  | 'LOCK_SH'
+  | 'LOCK_UN'
+  | 'LOCK_NB'
+  | 'EAGAIN'
+  | 'EPIPE'
+  | 'ECONNRESET'
+  | 'EHOSTUNREACH'
+  | 'ENOTCONN'
+  | 'EINPROGRESS'
+  | 'EWOULDBLOCK'
+  | 'IPN_FAMILY_DEFAULT'
+  | 'IPN_ANY'
+  | 'IPN_BROADCAST'
+  | 'IPN_PATH_MAX'
+  | 'SOL_IPN'
+  | 'IPN_SO_MODE'
+  | 'IPN_SO_FLAGS'
+  | 'IPN_SO_MTU'
+  | 'IPN_FLAG_LOSSLESS'
+  | 'IPN_MTU_DEFAULT'
+  | 'IPN_MTU_MAX'
+  | 'IPN_SO_LOOPBACK'
+  | 'IPN_SO_PASSCRED'
+  | 'IPN_SO_MEMBER_EVENTS'
+  | 'IPN_SO_MEMBER_ID'
+  | 'IPN_SO_NETINFO'
+  | 'IPN_SO_DROPS'
+  | 'BPF_LD'
+  | 'BPF_W'
+  | 'BPF_ABS'
+  | 'BPF_ALU'
+  | 'BPF_AND'
+  | 'BPF_K'
+  | 'BPF_JMP'
+  | 'BPF_JEQ'
+  | 'BPF_RET';
+
+/**
+ * The layouts of the packed receive calls' meta rows (column indices and
+ * row length), their flags, and the bits of a Poller's `events`.
+ */
+export interface LayoutConstants {
+  /** recvReadyPacked: int32 per row, and the column of each field. */
+  PACKED_MESH_ROW: number;
+  PACKED_MESH_FD: number;
+  PACKED_MESH_OFFSET: number;
+  PACKED_MESH_LENGTH: number;
+  PACKED_MESH_FLAGS: number;
+  /** Index into `extras`, or -1. */
+  PACKED_MESH_EXTRA: number;
+  /** recvmmsgPacked: int32 per row, and the column of each field. */
+  PACKED_IPN_ROW: number;
+  PACKED_IPN_OFFSET: number;
+  PACKED_IPN_LENGTH: number;
+  PACKED_IPN_FLAGS: number;
+  PACKED_IPN_ID_LOW: number;
+  PACKED_IPN_ID_HIGH: number;
+  PACKED_IPN_PID: number;
+  PACKED_IPN_UID: number;
+  PACKED_IPN_GID: number;
+  PACKED_IPN_DROPPED: number;
+  /** Index into `extras`, or -1. */
+  PACKED_IPN_EXTRA: number;
+  /** Row flags: the datagram or its control data did not fit. */
+  PACKED_TRUNCATED: number;
+  /** Mesh rows: the peer hung up. */
+  PACKED_EOF: number;
+  /** Mesh rows: a notify-only fd (a listener) is ready. */
+  PACKED_NOTIFY: number;
+  /** Mesh rows: the socket (fd) or the ready set (fd -1) may hold more. */
+  PACKED_MORE: number;
+  /** Mesh rows: a pass over the ready set ended here. */
+  PACKED_PASS_END: number;
+  /** IPN rows: pid, uid and gid are present. */
+  PACKED_HAS_CREDS: number;
+  /** Poller events bits. */
+  POLL_READABLE: number;
+  POLL_WRITABLE: number;
+  POLL_DISCONNECT: number;
+}
+
+export declare const constants: Readonly<Record<SyscallConstant, number> & LayoutConstants & { IPN_FAMILY_SYSFS: string }>;
 
 /** AF_IPN family number from sysfs, or null when ipn.ko is not loaded. */
 export declare function ipnFamily(): number | null;
@@ -83,7 +178,7 @@ export declare function dup(fd: number): number;
 /** One batch from recvReadyPacked: see addon.cc for the meta layout. */
 export interface PackedBatch {
   data: Buffer;
-  /** Five int32 per item: fd, offset, length, flags, extras index or -1. */
+  /** PACKED_MESH_ROW int32 per item, columns PACKED_MESH_* (flags PACKED_*). */
   meta: Int32Array;
   extras: { fds: number[]; creds?: NativeCreds }[];
   /** The last pass found nothing: everything read so far is all there is. */
@@ -95,11 +190,7 @@ export declare function recvReadyPacked(epfd: number, maxEvents: number, vlen: n
 /** One batch from recvmmsgPacked (a single AF_IPN socket). */
 export interface PackedIpnBatch {
   data: Buffer;
-  /**
-   * Ten int32 per datagram: offset, length, flags (1 truncated, 32 creds
-   * present), sender id low/high 32 bits, pid, uid, gid, dropped, extras
-   * index or -1.
-   */
+  /** PACKED_IPN_ROW int32 per datagram, columns PACKED_IPN_* (flags PACKED_*). */
   meta: Int32Array;
   extras: { fds: number[]; event?: NativeMemberEvent; eventsLost?: number }[];
   eof: boolean;
@@ -109,7 +200,7 @@ export declare function recvmmsgPacked(fd: number, vlen: number, maxBytes: numbe
 /** flock(2): 0, or -EWOULDBLOCK with LOCK_NB. */
 export declare function flock(fd: number, op: number): number;
 
-/** libuv uv_poll_t for one fd. events bits: 1 readable, 2 writable, 4 disconnect. */
+/** libuv uv_poll_t for one fd. `events` carries the POLL_* bits. */
 export declare class Poller {
   constructor();
   start(fd: number, readable: boolean, writable: boolean, cb: (status: number, events: number) => void): void;

@@ -771,11 +771,14 @@ enum PackedFlags {
   kPassEnd = 16,
   kHasCreds = 32,
 };
-// recvReadyPacked: fd, offset, length, flags, extras index.
-constexpr int kMeshRow = 5;
-// recvmmsgPacked: offset, length, flags, id low, id high, pid, uid, gid,
-// dropped, extras index.
-constexpr int kIpnRow = 10;
+// recvReadyPacked rows: fd, offset, length, flags, extras index.
+enum MeshColumn { kMeshFd, kMeshOffset, kMeshLength, kMeshFlags, kMeshExtra, kMeshRow };
+// recvmmsgPacked rows: offset, length, flags, id low, id high, pid, uid,
+// gid, dropped, extras index.
+enum IpnColumn {
+  kIpnOffset, kIpnLength, kIpnFlags, kIpnIdLow, kIpnIdHigh, kIpnPid, kIpnUid, kIpnGid, kIpnDropped, kIpnExtra,
+  kIpnRow
+};
 
 // Collects datagrams of many sockets into one byte block plus a meta table,
 // so a whole batch costs JS a handful of allocations instead of one object
@@ -1078,6 +1081,9 @@ Napi::Value Flock(const Napi::CallbackInfo &info) {
 
 // ---- Poller: libuv readiness for one fd -------------------------------------
 
+// The bits of the `events` a Poller callback gets (constants POLL_*).
+enum PollBits { kPollReadable = 1, kPollWritable = 2, kPollDisconnect = 4 };
+
 class Poller : public Napi::ObjectWrap<Poller> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -1164,9 +1170,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
     int ev = 0;
-    if (events & UV_READABLE) ev |= 1;
-    if (events & UV_WRITABLE) ev |= 2;
-    if (events & UV_DISCONNECT) ev |= 4;
+    if (events & UV_READABLE) ev |= kPollReadable;
+    if (events & UV_WRITABLE) ev |= kPollWritable;
+    if (events & UV_DISCONNECT) ev |= kPollDisconnect;
     // MakeCallback so promise jobs queued by the JS side run afterwards.
     self->callback_.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, ev)});
   }
@@ -1188,8 +1194,15 @@ Napi::Object Constants(Napi::Env env) {
   C(IPN_SO_MODE); C(IPN_SO_FLAGS); C(IPN_SO_MTU); C(IPN_FLAG_LOSSLESS); C(IPN_MTU_DEFAULT); C(IPN_MTU_MAX);
   C(IPN_SO_LOOPBACK); C(IPN_SO_PASSCRED); C(IPN_SO_MEMBER_EVENTS); C(IPN_SO_MEMBER_ID);
   C(IPN_SO_NETINFO); C(IPN_SO_DROPS);
-  c.Set("PACKED_MESH_ROW", Napi::Number::New(env, kMeshRow));
-  c.Set("PACKED_IPN_ROW", Napi::Number::New(env, kIpnRow));
+#define N(name, value) c.Set(#name, Napi::Number::New(env, value))
+  N(PACKED_MESH_ROW, kMeshRow); N(PACKED_MESH_FD, kMeshFd); N(PACKED_MESH_OFFSET, kMeshOffset);
+  N(PACKED_MESH_LENGTH, kMeshLength); N(PACKED_MESH_FLAGS, kMeshFlags); N(PACKED_MESH_EXTRA, kMeshExtra);
+  N(PACKED_IPN_ROW, kIpnRow); N(PACKED_IPN_OFFSET, kIpnOffset); N(PACKED_IPN_LENGTH, kIpnLength);
+  N(PACKED_IPN_FLAGS, kIpnFlags); N(PACKED_IPN_ID_LOW, kIpnIdLow); N(PACKED_IPN_ID_HIGH, kIpnIdHigh);
+  N(PACKED_IPN_PID, kIpnPid); N(PACKED_IPN_UID, kIpnUid); N(PACKED_IPN_GID, kIpnGid);
+  N(PACKED_IPN_DROPPED, kIpnDropped); N(PACKED_IPN_EXTRA, kIpnExtra);
+  N(POLL_READABLE, kPollReadable); N(POLL_WRITABLE, kPollWritable); N(POLL_DISCONNECT, kPollDisconnect);
+#undef N
   c.Set("PACKED_TRUNCATED", Napi::Number::New(env, kTruncated));
   c.Set("PACKED_EOF", Napi::Number::New(env, kEof));
   c.Set("PACKED_NOTIFY", Napi::Number::New(env, kNotify));

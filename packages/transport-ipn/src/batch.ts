@@ -8,6 +8,7 @@
 // unpack it and deliver each record as its own message, in order.
 
 import { sameBloom } from './bloom.js';
+import type { Credentials, IncomingMessage } from './network.js';
 
 /** Bytes of the length prefix before each record. */
 export const RECORD_PREFIX = 4;
@@ -89,4 +90,16 @@ export function batchTakes(batch: OpenBatch, bloom: Uint8Array | undefined, size
 /** A builder with room for some 64 messages like this one, within `maxPayload`. */
 export function batchBuilderFor(size: number, maxPayload: number): BatchBuilder {
   return new BatchBuilder(Math.min(maxPayload, 64 * (size + RECORD_PREFIX)));
+}
+
+/**
+ * The messages of an unpacked batch from `from`, in the sender's order. A
+ * loss count rides on the first only: the losses came before the batch.
+ */
+export function batchMessages(recs: Buffer[], from: bigint, dropped: number, creds: Credentials | undefined): IncomingMessage[] {
+  return recs.map((bytes, i) => {
+    const m: IncomingMessage = { from, bytes, fds: [], dropped: i === 0 ? dropped : 0, unicast: false };
+    if (creds !== undefined) m.creds = creds;
+    return m;
+  });
 }

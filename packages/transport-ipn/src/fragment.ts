@@ -1,4 +1,6 @@
-// Splits an outgoing message into datagrams that each carry a full header.
+// What every send checks first (the message, a unicast's destination and
+// fds), and how an outgoing message is cut into datagrams that each carry a
+// full header.
 import { HEADER_BYTES, Kind, MAX_MESSAGE_BYTES, writeHeader } from './header.js';
 import { TransportError } from './errors.js';
 
@@ -14,6 +16,16 @@ export function checkMessage(bytes: Uint8Array): Buffer {
     throw new TransportError('EMSGSIZE', `message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
   }
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Checks a unicast's destination and fds; returns the fds to pass, or null for none. */
+export function checkUnicast(member: unknown, fds: unknown): number[] | null {
+  if (typeof member !== 'bigint') throw new TransportError('ERR_INVALID_ARG', 'member must be a bigint id');
+  if (fds === undefined) return null;
+  if (!Array.isArray(fds) || fds.some((f) => !Number.isInteger(f) || (f as number) < 0)) {
+    throw new TransportError('ERR_INVALID_ARG', 'fds must be an array of file descriptors');
+  }
+  return fds.length > 0 ? (fds as number[]) : null;
 }
 
 /** Cuts `payload` into fragments of at most `fragPayload` bytes. */

@@ -15,6 +15,7 @@ export const HEADER_BYTES = 48;
 export const MAGIC0 = 0x49; // 'I'
 export const MAGIC1 = 0x42; // 'B'
 export const VERSION = 1;
+export const KIND_OFFSET = 3;
 export const DROPPED_OFFSET = 4;
 export const BLOOM_OFFSET = 8;
 export const SEQ_OFFSET = 24;
@@ -59,7 +60,7 @@ export function writeHeader(h: Buffer, kind: Kind, bloom: Uint8Array | undefined
   h[0] = MAGIC0;
   h[1] = MAGIC1;
   h[2] = VERSION;
-  h[3] = kind;
+  h[KIND_OFFSET] = kind;
   h.writeUInt32LE(0, DROPPED_OFFSET);
   h.set(bloom ?? ALL_ONES, BLOOM_OFFSET);
   h.writeUInt32LE(0, SEQ_OFFSET);
@@ -77,12 +78,36 @@ export function readHeader(b: Buffer): Header | null {
   const fragIndex = b.readUInt32LE(FRAG_INDEX_OFFSET);
   if (fragCount < 1 || fragIndex >= fragCount) return null;
   return {
-    kind: b[3] as Kind,
+    kind: b[KIND_OFFSET] as Kind,
     dropped: b.readUInt32LE(DROPPED_OFFSET),
-    seq: b.readUInt32LE(SEQ_OFFSET) + b.readUInt32LE(SEQ_OFFSET + 4) * 2 ** 32,
+    seq: readSeq(b),
     msgId: b.readUInt32LE(MSG_ID_OFFSET),
     fragIndex,
     fragCount,
     totalLen: b.readUInt32LE(TOTAL_LEN_OFFSET),
   };
+}
+
+/**
+ * The kind of the datagram at b[off, off + len) when it is a whole plain
+ * message by itself (our version, one fragment, Broadcast or Unicast), else
+ * 0. The common case, which both backends deliver without parsing the
+ * header into an object or reassembling anything.
+ */
+export function wholeMessageKind(b: Buffer, off: number, len: number): Kind.Broadcast | Kind.Unicast | 0 {
+  if (len < HEADER_BYTES || b[off] !== MAGIC0 || b[off + 1] !== MAGIC1 || b[off + 2] !== VERSION) return 0;
+  const kind = b[off + KIND_OFFSET];
+  if (kind !== Kind.Broadcast && kind !== Kind.Unicast) return 0;
+  if (b.readUInt32LE(off + FRAG_COUNT_OFFSET) !== 1 || b.readUInt32LE(off + FRAG_INDEX_OFFSET) !== 0) return 0;
+  return kind;
+}
+
+/** The sequence number in a header (user backend). */
+export function readSeq(b: Buffer): number {
+  return b.readUInt32LE(SEQ_OFFSET) + b.readUInt32LE(SEQ_OFFSET + 4) * 2 ** 32;
+}
+
+/** The header's bloom, as a view. */
+export function bloomOf(b: Buffer): Buffer {
+  return b.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES);
 }

@@ -1,33 +1,26 @@
 // The kernel backend: one AF_IPN socket through the addon. The kernel gives
 // total order, member ids, credentials, membership events, loss accounting
 // and backpressure; this class adds fragmentation, the bloom socket filter,
-// a bounded send queue for MSG_DONTWAIT's EAGAIN, and coalescing (turn.ts):
+// a bounded send queue for MSG_DONTWAIT's EAGAIN, and coalescing (coalescer.ts):
 // a burst of broadcasts with one bloom travels as one Batch datagram, so
 // the kernel clones, queues and wakes each receiver once for all of them.
-import { EventEmitter } from 'node:events';
 import { chmodSync, unlinkSync } from 'node:fs';
 import native, { type RecvItem } from '@ipnbus/native';
-import type { BackendKind, IncomingMessage, MemberInfo, Network, NetworkEvents } from '../network.js';
-import { BLOOM_BYTES } from '../network.js';
+import type { BackendKind, IncomingMessage, MemberInfo, Network } from '../network.js';
+import { NetworkBase } from '../network-base.js';
 import { TransportError, fromErrno } from '../errors.js';
-import { BLOOM_OFFSET, FRAG_COUNT_OFFSET, FRAG_INDEX_OFFSET, HEADER_BYTES, Kind, MAGIC0, MAGIC1, VERSION, readHeader } from '../header.js';
+import { HEADER_BYTES, Kind, bloomOf, readHeader, wholeMessageKind } from '../header.js';
 import { bloomMatches, checkBloom, checkMasks } from '../bloom.js';
 import { compileBloomFilter } from '../bpf.js';
-import { checkMessage, fragment, type Datagram } from '../fragment.js';
+import { checkMessage, checkUnicast, fragment, type Datagram } from '../fragment.js';
 import { Reassembler, ReassemblyBudget } from '../reassembly.js';
 import { procMembers } from './proc-members.js';
-import { batchBuilderFor, batchTakes, unpackBatch, type OpenBatch } from '../batch.js';
-import { TurnTracker } from '../turn.js';
-import { closeQuietly, setBuffer } from '../user/layout.js';
+import { batchMessages, unpackBatch } from '../batch.js';
+import { Coalescer, type Flushed } from '../coalescer.js';
+import { closeQuietly, setBuffer } from '../fds.js';
 
 const C = native.constants;
-const EAGAIN = C.EAGAIN!;
-const MSG_DONTWAIT = C.MSG_DONTWAIT!;
-const SOL_IPN = C.SOL_IPN!;
-// recvmmsgPacked rows and flags, as the addon names them.
-const PACKED_IPN_ROW = C.PACKED_IPN_ROW!;
-const PACKED_TRUNCATED = C.PACKED_TRUNCATED!;
-const PACKED_HAS_CREDS = C.PACKED_HAS_CREDS!;
+const { EAGAIN, MSG_DONTWAIT, SOL_IPN } = C;
 const VLEN = 64;
 const MAX_QUEUED_BYTES = 512 * 1024 * 1024;
 const RCVBUF_REQUEST = 8 * 1024 * 1024;
@@ -69,7 +62,7 @@ interface OutItem {
   fds: number[] | null;
 }
 
-export class KernelNetwork extends EventEmitter<NetworkEvents> implements Network {
+export class KernelNetwork extends NetworkBase<undefined> implements Network {
   readonly backend: BackendKind = 'kernel';
   readonly path: string;
   readonly id: bigint;
@@ -87,7 +80,6 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private filter: Uint8Array[] | null = null;
   /** The filter could not be compiled to BPF: check it here instead. */
   private filterInUser = false;
-  private closed = false;
   private nextMsgId = 1;
   private queue: OutItem[] = [];
   private queuedBytes = 0;
@@ -99,18 +91,8 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   private readonly idCache = new Map<number, bigint>();
   /** Senders with a fragmented message half-way (slow path while > 0). */
   private partials = 0;
-  private batch: OpenBatch | null = null;
   private readonly coalescing: boolean;
-  private readonly turn = new TurnTracker(() => {
-    try {
-      this.flushBatch();
-    } catch (err) {
-      this.emit('error', fromErrno(err, 'broadcasting'));
-    }
-  });
-  /** Statistic: batches sent and the messages they carried. */
-  batchesSent = 0;
-  batchedMessages = 0;
+  protected readonly coalescer: Coalescer;
 
   private constructor(path: string, fd: number, family: number, opts: KernelOpenOptions) {
     super();
@@ -121,13 +103,15 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     this.budget = new ReassemblyBudget(opts.reassemblyBytes);
     this.filter = opts.filter;
     this.filterInUser = opts.filter !== null && compileBloomFilter(opts.filter) === null;
-    this.id = native.getsockoptU64(fd, SOL_IPN, C.IPN_SO_MEMBER_ID!);
-    const ni = native.getsockoptBuffer(fd, SOL_IPN, C.IPN_SO_NETINFO!, 24);
-    this.mtu = ni.length >= 12 ? ni.readUInt32LE(8) : C.IPN_MTU_DEFAULT!;
+    this.id = native.getsockoptU64(fd, SOL_IPN, C.IPN_SO_MEMBER_ID);
+    const ni = native.getsockoptBuffer(fd, SOL_IPN, C.IPN_SO_NETINFO, 24);
+    this.mtu = ni.length >= 12 ? ni.readUInt32LE(8) : C.IPN_MTU_DEFAULT;
     // The kernel counts lost datagrams, not the messages a lost batch held:
     // on a lossy network every broadcast travels alone so `dropped` stays exact.
-    this.coalescing = ni.length >= 8 && (ni.readUInt32LE(4) & C.IPN_FLAG_LOSSLESS!) !== 0;
+    this.coalescing = ni.length >= 8 && (ni.readUInt32LE(4) & C.IPN_FLAG_LOSSLESS) !== 0;
     this.fragPayload = this.mtu - HEADER_BYTES;
+    this.coalescer = new Coalescer(this.fragPayload, (f) => this.sendBatch(f), null,
+      (err) => this.emit('error', fromErrno(err, 'broadcasting')));
     this.poller = new native.Poller();
     // The kernel queued the membership snapshot at join: read it now so
     // members() is complete when open() resolves (like the user backend),
@@ -154,9 +138,9 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     let fd = -1;
     try {
       if (opts.create) {
-        fd = KernelNetwork.socket(family, C.IPN_BROADCAST!, opts);
-        native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_MODE!, opts.mode);
-        native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_FLAGS!, opts.lossless ? C.IPN_FLAG_LOSSLESS! : 0);
+        fd = KernelNetwork.socket(family, C.IPN_BROADCAST, opts);
+        native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_MODE, opts.mode);
+        native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_FLAGS, opts.lossless ? C.IPN_FLAG_LOSSLESS : 0);
         try {
           native.bindIpn(fd, family, path);
           // The node was made with mode & ~umask; the network's access
@@ -170,7 +154,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
           // Somebody created it first: join theirs.
         }
       }
-      fd = KernelNetwork.socket(family, C.IPN_ANY!, opts);
+      fd = KernelNetwork.socket(family, C.IPN_ANY, opts);
       try {
         native.connectIpn(fd, family, path);
       } catch (err) {
@@ -189,16 +173,16 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
   }
 
   private static socket(family: number, protocol: number, opts: KernelOpenOptions): number {
-    const fd = native.socket(family, C.SOCK_RAW!, protocol);
+    const fd = native.socket(family, C.SOCK_RAW, protocol);
     // Room for a burst of full-size datagrams: the default receive buffer
     // (~208 KiB) holds one 128 KiB datagram, so a lossy member would lose
     // every fragmented message whenever it is a little behind.
-    setBuffer(fd, C.SO_RCVBUFFORCE!, C.SO_RCVBUF!, RCVBUF_REQUEST);
+    setBuffer(fd, C.SO_RCVBUFFORCE, C.SO_RCVBUF, RCVBUF_REQUEST);
     try {
       // Before joining, so the membership snapshot comes with the join.
-      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_MEMBER_EVENTS!, 1);
-      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_PASSCRED!, opts.credentials ? 1 : 0);
-      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_LOOPBACK!, opts.loopback ? 1 : 0);
+      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_MEMBER_EVENTS, 1);
+      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_PASSCRED, opts.credentials ? 1 : 0);
+      native.setsockoptInt(fd, SOL_IPN, C.IPN_SO_LOOPBACK, opts.loopback ? 1 : 0);
       if (opts.filter !== null) KernelNetwork.attach(fd, opts.filter);
     } catch (err) {
       closeQuietly(fd);
@@ -209,12 +193,12 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
 
   private startPoll(): void {
     this.poller.start(this.fd, true, this.writeWait, (_status, events) => {
-      if ((events & 2) !== 0 && this.writeWait) {
+      if ((events & C.POLL_WRITABLE) !== 0 && this.writeWait) {
         this.writeWait = false;
         this.startPoll();
         this.flush();
       }
-      if ((events & 5) !== 0) this.drain();
+      if ((events & (C.POLL_READABLE | C.POLL_DISCONNECT)) !== 0) this.drain();
     });
   }
 
@@ -239,55 +223,36 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     this.checkOpen();
     checkBloom(bloom);
     const payload = checkMessage(bytes);
-    if (this.coalescing && this.turn.coalesce(payload.length, this.queue.length > 0)) {
-      if (this.batch !== null && !batchTakes(this.batch, bloom, payload.length, this.fragPayload)) this.flushBatch();
-      this.batch ??= { builder: batchBuilderFor(payload.length, this.fragPayload), bloom };
-      this.batch.builder.append(payload);
-      this.turn.endSoon();
-      if (this.queue.length > 0) {
-        this.needDrain = true;
-        return false;
-      }
-      return true;
+    if (this.coalescing && this.coalescer.wants(payload.length, this.queue.length > 0)) {
+      this.coalescer.add(payload, bloom, () => undefined);
+      return this.clear();
     }
     // Whatever is pending goes first: messages leave in the order given.
-    this.flushBatch();
+    this.coalescer.flush();
     const sent = this.enqueue(Kind.Broadcast, payload, bloom, null, null);
-    this.turn.sent();
+    this.coalescer.sentAlone();
     return sent;
   }
 
-  /** Sends the pending batch (one message alone goes as a plain broadcast). */
-  private flushBatch(): void {
-    const b = this.batch;
-    if (b === null) return;
-    this.batch = null;
-    if (this.closed) return;
-    const n = b.builder.count;
-    this.batchesSent++;
-    this.batchedMessages += n;
-    const payload = n === 1 ? b.builder.payload().subarray(4) : b.builder.payload();
-    this.enqueue(n === 1 ? Kind.Broadcast : Kind.Batch, payload, b.bloom, null, null);
+  private sendBatch(f: Flushed<undefined>): void {
+    if (!this.closed) this.enqueue(f.kind, f.payload, f.bloom, null, null);
   }
 
   send(member: bigint, bytes: Uint8Array, fds?: number[]): boolean {
     this.checkOpen();
-    if (typeof member !== 'bigint') throw new TransportError('ERR_INVALID_ARG', 'member must be a bigint id');
-    if (fds !== undefined && (!Array.isArray(fds) || fds.some((f) => !Number.isInteger(f) || f < 0))) {
-      throw new TransportError('ERR_INVALID_ARG', 'fds must be an array of file descriptors');
-    }
+    const withFds = checkUnicast(member, fds);
     const payload = checkMessage(bytes);
     if (member !== this.id && !this.known.has(member)) {
       throw new TransportError('EHOSTUNREACH', `member ${member} is not in the network`);
     }
     // A unicast must not overtake this sender's earlier broadcasts.
-    this.flushBatch();
-    return this.enqueue(Kind.Unicast, payload, undefined, member, fds && fds.length > 0 ? fds : null);
+    this.coalescer.flush();
+    return this.enqueue(Kind.Unicast, payload, undefined, member, withFds);
   }
 
   flushPending(): void {
     this.checkOpen();
-    this.flushBatch();
+    this.coalescer.flush();
   }
 
   setFilter(masks: Uint8Array[] | null): void {
@@ -322,24 +287,11 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
     }
   }
 
-  close(): void {
-    if (this.closed) return;
-    // Broadcasts already accepted go out first, as they would have without
-    // coalescing; what still cannot go is discarded like the queue.
-    try {
-      this.flushBatch();
-    } catch {
-      // Closing anyway.
-    }
-    this.closed = true;
+  protected release(): void {
     this.poller.close();
     for (const r of this.reasm.values()) r.abandon();
     this.queue = [];
     closeQuietly(this.fd);
-  }
-
-  private checkOpen(): void {
-    if (this.closed) throw new TransportError('ERR_CLOSED', 'the network is closed');
   }
 
   private enqueue(kind: Kind, payload: Buffer, bloom: Uint8Array | undefined, dest: bigint | null,
@@ -364,11 +316,14 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
       this.queuedBytes += dgrams[i]!.bytes;
     }
     this.flush();
-    if (this.queue.length > 0) {
-      this.needDrain = true;
-      return false;
-    }
-    return true;
+    return this.clear();
+  }
+
+  /** What a send returns: false while sends wait in the queue ('drain' follows). */
+  private clear(): boolean {
+    if (this.queue.length === 0) return true;
+    this.needDrain = true;
+    return false;
   }
 
   /** One datagram; 'again' when the kernel had no room (lossless). */
@@ -426,40 +381,36 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
       const batch = native.recvmmsgPacked(this.fd, VLEN, this.mtu, 16);
       if (batch === null) return;
       const { data, meta, extras } = batch;
-      for (let i = 0; i < meta.length && !this.closed; i += PACKED_IPN_ROW) {
-        const off = meta[i]!;
-        const len = meta[i + 1]!;
-        const flags = meta[i + 2]!;
-        const x = meta[i + 9]!;
-        if (x < 0 && (flags & PACKED_TRUNCATED) === 0 && this.partials === 0 && !this.filterInUser && len >= HEADER_BYTES &&
-          data[off] === MAGIC0 && data[off + 1] === MAGIC1 && data[off + 2] === VERSION &&
-          data.readUInt32LE(off + FRAG_COUNT_OFFSET) === 1 && data.readUInt32LE(off + FRAG_INDEX_OFFSET) === 0 &&
-          (data[off + 3] === Kind.Broadcast || data[off + 3] === Kind.Unicast)) {
+      for (let i = 0; i < meta.length && !this.closed; i += C.PACKED_IPN_ROW) {
+        const off = meta[i + C.PACKED_IPN_OFFSET]!;
+        const len = meta[i + C.PACKED_IPN_LENGTH]!;
+        const flags = meta[i + C.PACKED_IPN_FLAGS]!;
+        const x = meta[i + C.PACKED_IPN_EXTRA]!;
+        const from = this.memberId(meta[i + C.PACKED_IPN_ID_LOW]! >>> 0, meta[i + C.PACKED_IPN_ID_HIGH]! >>> 0);
+        const creds = (flags & C.PACKED_HAS_CREDS) === 0 ? undefined
+          : { pid: meta[i + C.PACKED_IPN_PID]! >>> 0, uid: meta[i + C.PACKED_IPN_UID]! >>> 0, gid: meta[i + C.PACKED_IPN_GID]! >>> 0 };
+        const dropped = meta[i + C.PACKED_IPN_DROPPED]! >>> 0;
+        const kind = x < 0 && (flags & C.PACKED_TRUNCATED) === 0 && this.partials === 0 && !this.filterInUser
+          ? wholeMessageKind(data, off, len) : 0;
+        if (kind !== 0) {
           // The common case, a whole message in one datagram with nothing
           // half-assembled anywhere: straight to the caller.
           const m: IncomingMessage = {
-            from: this.memberId(meta[i + 3]! >>> 0, meta[i + 4]! >>> 0),
+            from,
             bytes: data.subarray(off + HEADER_BYTES, off + len),
             fds: [],
-            dropped: this.carryDropped + (meta[i + 8]! >>> 0),
-            unicast: data[off + 3] === Kind.Unicast,
+            dropped: this.carryDropped + dropped,
+            unicast: kind === Kind.Unicast,
           };
           this.carryDropped = 0;
-          if (this.credentials && (flags & PACKED_HAS_CREDS) !== 0) {
-            m.creds = { pid: meta[i + 5]! >>> 0, uid: meta[i + 6]! >>> 0, gid: meta[i + 7]! >>> 0 };
-          }
+          if (this.credentials && creds !== undefined) m.creds = creds;
           this.emit('message', m);
           continue;
         }
         const extra = x >= 0 ? extras[x] : undefined;
-        const it: RecvItem = {
-          from: this.memberId(meta[i + 3]! >>> 0, meta[i + 4]! >>> 0),
-          bytes: data.subarray(off, off + meta[i + 1]!),
-          fds: extra?.fds ?? [],
-          dropped: meta[i + 8]! >>> 0,
-        };
-        if ((flags & PACKED_TRUNCATED) !== 0) it.truncated = true;
-        if ((flags & PACKED_HAS_CREDS) !== 0) it.creds = { pid: meta[i + 5]! >>> 0, uid: meta[i + 6]! >>> 0, gid: meta[i + 7]! >>> 0 };
+        const it: RecvItem = { from, bytes: data.subarray(off, off + len), fds: extra?.fds ?? [], dropped };
+        if ((flags & C.PACKED_TRUNCATED) !== 0) it.truncated = true;
+        if (creds !== undefined) it.creds = creds;
         if (extra?.event !== undefined) it.event = extra.event;
         if (extra?.eventsLost !== undefined) it.eventsLost = extra.eventsLost;
         this.onItem(it);
@@ -498,17 +449,11 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
       this.refuse(it, 'malformed batch');
       return;
     }
-    if (this.filterInUser &&
-      !bloomMatches(it.bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
-      return;
-    }
-    let dropped = this.carryDropped;
+    if (this.filterInUser && !bloomMatches(bloomOf(it.bytes), this.filter)) return;
+    const dropped = this.carryDropped;
     this.carryDropped = 0;
-    for (const bytes of recs) {
+    for (const m of batchMessages(recs, it.from, dropped, this.credentials ? it.creds : undefined)) {
       if (this.closed) return;
-      const m: IncomingMessage = { from: it.from, bytes, fds: [], dropped, unicast: false };
-      if (this.credentials && it.creds !== undefined) m.creds = it.creds;
-      dropped = 0;
       this.emit('message', m);
     }
   }
@@ -568,8 +513,7 @@ export class KernelNetwork extends EventEmitter<NetworkEvents> implements Networ
       if (refused !== null) this.refuse(it, refused);
       return;
     }
-    if (this.filterInUser && h.kind === Kind.Broadcast &&
-      !bloomMatches(it.bytes.subarray(BLOOM_OFFSET, BLOOM_OFFSET + BLOOM_BYTES), this.filter)) {
+    if (this.filterInUser && h.kind === Kind.Broadcast && !bloomMatches(bloomOf(it.bytes), this.filter)) {
       return;
     }
     const m: IncomingMessage = { from: it.from, bytes: a.bytes, fds: a.fds, dropped: this.carryDropped,

@@ -6,8 +6,9 @@ import { chmodSync, fstatSync, readdirSync, unlinkSync } from 'node:fs';
 import native from '@ipnbus/native';
 import type { Credentials } from '../network.js';
 import { fromErrno } from '../errors.js';
+import { closeQuietly } from '../fds.js';
 import { createHoldFile, removeHoldFile, type HoldWords } from './hold.js';
-import { SOCK_RE, closeQuietly, lockPolling, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
+import { SOCK_RE, lockPolling, nextMemberId, openLock, readMarker, sockPath, unlock } from './layout.js';
 
 const AF_UNIX = native.constants.AF_UNIX!;
 const SOCK_SEQPACKET = native.constants.SOCK_SEQPACKET!;

@@ -7,7 +7,7 @@
 //                       (host order): [0] last broadcast sequence number,
 //                       [8] last member id handed out
 //   <dir>/<id>.sock     each member's listening AF_UNIX SOCK_SEQPACKET socket
-import { closeSync, chmodSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync,
+import { chmodSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync,
   writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import native from '@ipnbus/native';
@@ -134,32 +134,5 @@ export function isDirectory(path: string): boolean | null {
     return statSync(path).isDirectory();
   } catch {
     return null;
-  }
-}
-
-export function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already closed.
-  }
-}
-
-/**
- * Sets a socket buffer size: the FORCE variant first (root may exceed the
- * sysctl cap), else the plain one (capped by the kernel). Failures leave the
- * default: correctness never depends on the size.
- */
-export function setBuffer(fd: number, forceOpt: number, opt: number, bytes: number): void {
-  try {
-    native.setsockoptInt(fd, native.constants.SOL_SOCKET!, forceOpt, bytes);
-    return;
-  } catch {
-    // Not privileged: fall through.
-  }
-  try {
-    native.setsockoptInt(fd, native.constants.SOL_SOCKET!, opt, bytes);
-  } catch {
-    // Keep the default.
   }
 }

@@ -70,7 +70,7 @@ export class Peer {
     id: bigint | null,
     readonly creds: Credentials,
     /**
-     * The read (UserNetwork.drain) during which this connection was made.
+     * The read (Receiver.drain) during which this connection was made.
      * A read reports sockets by fd number, and a number freed while its
      * results are handled can be handed to a connection accepted in
      * between: its results belong to peers from earlier reads only.
