@@ -156,15 +156,15 @@ export declare function sendmsg(fd: number, parts: Parts, family: number, dest?:
 /** One message to many sockets; results[i] = bytes or -errno. Returns successes. */
 export declare function sendToMany(fds: Int32Array, parts: Parts, flags: number, results: Int32Array): number;
 /**
- * Sequenced fan-out under flock(lockFd), numbering from the u64 at the start
- * of `counter` (a mmapShared mapping of the lock file): see addon.cc. est[i]
- * is an upper bound of fds[i]'s send-buffer charge, updated in place. Returns
- * the sequence number, or -(i + 1) when sndbuf > 0 and fds[i] had no room
- * (then nothing was sent).
+ * Numbered fan-out under flock(lockFd), taken without waiting: the next
+ * number after the u64 at the start of `counter` (a mmapShared mapping of
+ * the lock file) goes into parts[0] at seqOffset, drops[i] at dropOffset
+ * before the send to fds[i]; results[i] = bytes or -errno. Returns the
+ * number, or 0 (nothing sent) when another process holds the lock. keepLock
+ * 1 / 2: return with the lock held after an EAGAIN / always (see mesh.cc).
  */
-export declare function seqSendToMany(lockFd: number, counter: Buffer, fds: Int32Array, est: Float64Array | null,
-  drops: Int32Array | null, parts: Uint8Array[], seqOffset: number, dropOffset: number, sndbuf: number,
-  results: Int32Array, keepLock?: 0 | 1 | 2): number;
+export declare function seqSendToMany(lockFd: number, counter: Buffer, fds: Int32Array, drops: Int32Array | null,
+  parts: Uint8Array[], seqOffset: number, dropOffset: number, results: Int32Array, keepLock?: 0 | 1 | 2): number;
 /** A MAP_SHARED mapping of the file's first `length` bytes. */
 export declare function mmapShared(fd: number, length: number): Buffer;
 /** Every ready datagram (up to vlen) in one call; `eof` set when hung up. */

@@ -18,12 +18,18 @@ export function checkMessage(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Fds one message carries at most: the kernel's SCM_MAX_FD. */
+export const MAX_FDS = 253;
+
 /** Checks a unicast's destination and fds; returns the fds to pass, or null for none. */
 export function checkUnicast(member: unknown, fds: unknown): number[] | null {
   if (typeof member !== 'bigint') throw new TransportError('ERR_INVALID_ARG', 'member must be a bigint id');
   if (fds === undefined) return null;
   if (!Array.isArray(fds) || fds.some((f) => !Number.isInteger(f) || (f as number) < 0)) {
     throw new TransportError('ERR_INVALID_ARG', 'fds must be an array of file descriptors');
+  }
+  if (fds.length > MAX_FDS) {
+    throw new TransportError('ETOOMANYREFS', `${fds.length} fds: at most ${MAX_FDS} (SCM_MAX_FD) travel with one message`);
   }
   return fds.length > 0 ? (fds as number[]) : null;
 }

@@ -97,6 +97,18 @@ describe('@ipnbus/native', () => {
     expect(native.peerCred(b)).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
   });
 
+  it('names every errno: 253 fds pass, 254 are refused as ETOOMANYREFS (a name libuv lacks)', () => {
+    const [a, b] = pair('fds');
+    const fd = openSync(join(dir, 'fd-file'), 'w');
+    opened.push(fd);
+    expect(native.sendmsg(a, Buffer.from('x'), C.AF_UNIX, null, Array<number>(253).fill(fd), C.MSG_DONTWAIT)).toBe(1);
+    const got = native.recvmmsg(b, 1, 1024)[0]!;
+    expect(got.fds.length).toBe(253);
+    for (const f of got.fds) closeSync(f);
+    expect(() => native.sendmsg(a, Buffer.from('x'), C.AF_UNIX, null, Array<number>(254).fill(fd), C.MSG_DONTWAIT))
+      .toThrow(expect.objectContaining({ code: 'ETOOMANYREFS', errno: -109, syscall: 'sendmsg' }));
+  });
+
   it('flock reports contention without blocking', () => {
     const file = join(dir, 'lock');
     writeFileSync(file, '');

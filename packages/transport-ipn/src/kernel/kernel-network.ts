@@ -31,7 +31,8 @@ const RCVBUF_REQUEST = 8 * 1024 * 1024;
  */
 function fdRefusal(err: unknown): TransportError {
   const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'EOPNOTSUPP') {
+  // Errno 95, EOPNOTSUPP, which libuv (and so the addon) names ENOTSUP.
+  if (code === 'ENOTSUP') {
     return new TransportError('EOPNOTSUPP',
       'an fd of a kind AF_IPN cannot carry (an AF_UNIX socket or an io_uring instance: it could close a '
       + 'reference cycle); pass it over an AF_UNIX connection instead', 'sendmsg');

@@ -254,8 +254,7 @@ export class Sender {
     // anyone can take the next number: keep the lock for that.
     const needHold = waiting !== null && waiting.some((p) => p.holdSeq === 0);
     const keep = needHold ? 2 : this.o.lossless ? 1 : 0;
-    const seq = native.seqSendToMany(this.o.lockFd, this.o.counter, fds, null, drops, parts, SEQ_OFFSET, DROPPED_OFFSET, 0,
-      res, keep);
+    const seq = native.seqSendToMany(this.o.lockFd, this.o.counter, fds, drops, parts, SEQ_OFFSET, DROPPED_OFFSET, res, keep);
     if (seq === 0) return 0;
     let full: Peer[] | null = null;
     for (let i = 0; i < n; i++) {

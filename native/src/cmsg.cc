@@ -1,0 +1,88 @@
+// Received control messages, parsed once for every receive call.
+#include "cmsg.h"
+
+#include <string.h>
+#include <unistd.h>
+
+namespace ipnbus {
+
+namespace {
+
+// The type string of an IPN membership notice (IPN_EVENT_*).
+const char *EventType(__u32 event) {
+  switch (event) {
+    case IPN_EVENT_JOIN: return "join";
+    case IPN_EVENT_LEAVE: return "leave";
+    case IPN_EVENT_OVERRUN: return "overrun";
+    default: return "unknown";
+  }
+}
+
+}  // namespace
+
+void ParseCmsgs(struct msghdr *mh, Cmsgs *out) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+    size_t dlen = c->cmsg_len - CMSG_LEN(0);
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      const int *fds = (const int *)CMSG_DATA(c);
+      for (size_t k = 0; k < dlen / sizeof(int); k++) {
+        // More than SCM_MAX_FD cannot arrive; were it to, they are closed
+        // rather than leaked.
+        if (out->nfds < (size_t)kMaxFds) out->fds[out->nfds++] = fds[k];
+        else close(fds[k]);
+      }
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && dlen >= sizeof(struct ucred)) {
+      struct ucred uc;
+      memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+      out->hasCreds = true;
+      out->pid = uc.pid;
+      out->uid = uc.uid;
+      out->gid = uc.gid;
+    } else if (c->cmsg_level != SOL_IPN) {
+      continue;
+    } else if (c->cmsg_type == IPN_CMSG_CREDS && dlen >= sizeof(struct ipn_creds)) {
+      struct ipn_creds ic;
+      memcpy(&ic, CMSG_DATA(c), sizeof(ic));
+      out->hasCreds = true;
+      out->pid = ic.pid;
+      out->uid = ic.uid;
+      out->gid = ic.gid;
+    } else if (c->cmsg_type == IPN_CMSG_DROPPED && dlen >= sizeof(__u32)) {
+      memcpy(&out->dropped, CMSG_DATA(c), sizeof(out->dropped));
+    } else if (c->cmsg_type == IPN_CMSG_MEMBER_EVENT && dlen >= sizeof(struct ipn_member_event)) {
+      memcpy(&out->event, CMSG_DATA(c), sizeof(out->event));
+      out->hasEvent = true;
+    } else if (c->cmsg_type == IPN_CMSG_EVENTS_LOST && dlen >= sizeof(__u32)) {
+      memcpy(&out->eventsLost, CMSG_DATA(c), sizeof(out->eventsLost));
+      out->hasEventsLost = true;
+    }
+  }
+}
+
+Napi::Array FdsArray(Napi::Env env, const Cmsgs &c) {
+  Napi::Array a = Napi::Array::New(env, c.nfds);
+  for (size_t k = 0; k < c.nfds; k++) a.Set((uint32_t)k, Napi::Number::New(env, c.fds[k]));
+  return a;
+}
+
+bool SetNotices(Napi::Env env, Napi::Object o, const Cmsgs &c, bool withCreds) {
+  bool any = false;
+  if (withCreds && c.hasCreds) {
+    o.Set("creds", CredsObject(env, c.pid, c.uid, c.gid));
+    any = true;
+  }
+  if (c.hasEvent) {
+    Napi::Object e = CredsObject(env, c.event.pid, c.event.uid, c.event.gid);
+    e.Set("id", Napi::BigInt::New(env, (uint64_t)c.event.id));
+    e.Set("type", Napi::String::New(env, EventType(c.event.event)));
+    o.Set("event", e);
+    any = true;
+  }
+  if (c.hasEventsLost) {
+    o.Set("eventsLost", Napi::Number::New(env, c.eventsLost));
+    any = true;
+  }
+  return any;
+}
+
+}  // namespace ipnbus
