@@ -44,7 +44,9 @@ function missingTools() {
  */
 function nodeGypArgs(packageDir, verb) {
   const gyp = process.env.npm_config_node_gyp || require.resolve('node-gyp/bin/node-gyp.js', { paths: [packageDir] });
-  const args = [gyp, verb];
+  // The addon is several translation units, each parsing napi.h: compile
+  // them on every core (make -j), or a prebuild takes several times longer.
+  const args = [gyp, verb, '--jobs=max'];
   if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
   return args;
 }
