@@ -125,10 +125,15 @@ export class Sender {
     }
   }
 
-  /** A numbered fan-out now, or, while the lock is held elsewhere, in order after what waits for it. */
-  numbered(targets: Peer[], parts: Buffer[], msg: OutMsg, cachedFds: Int32Array | null, loop: Buffer[] | null): void {
+  /**
+   * A numbered fan-out to the peers whose filters take `bloom` now, or,
+   * while the lock is held elsewhere, in order after what waits for it.
+   * `loop`: our own copies, delivered under the number it gets.
+   */
+  numbered(bloom: Uint8Array | undefined, parts: Buffer[], msg: OutMsg, loop: Buffer[] | null): void {
+    const targets = this.table.targets(bloom);
     if (this.deferred.length === 0) {
-      const seq = this.fanOut(targets, parts, msg, cachedFds);
+      const seq = this.fanOut(targets, parts, msg, this.table.fdsOf(bloom));
       if (seq > 0) {
         for (const l of loop ?? []) this.events.loopback(seq, l);
         return;

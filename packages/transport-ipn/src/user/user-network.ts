@@ -4,8 +4,8 @@
 // This class is the seam: it joins (join.ts) and wires together the peer
 // table (peer-table.ts: connections, ids, masks, control messages), the
 // sender (sender.ts), the receiver (receiver.ts) and the coalescer above the
-// sender (../coalescer.ts). Each depends only on the table and on what it is
-// handed; none knows this class.
+// sender (../coalescer.ts). Sender and receiver depend on the table; none
+// of them knows this class or another.
 //
 // Ordering: broadcasts are numbered and fanned out under the directory's
 // flock (native seqSendToMany), and receivers deliver through an OrderBuffer,
@@ -166,12 +166,12 @@ export class UserNetwork extends NetworkBase<BatchExtra> implements Network {
     if (payload.length <= USER_FRAG_PAYLOAD) {
       // Fast path: one datagram, the shared header.
       writeHeader(this.hdr, Kind.Broadcast, bloom, msgId, 0, 1, payload.length);
-      this.sender.numbered(targets, [this.hdr, payload], msg, this.table.fdsOf(bloom), selfWants ? [payload] : null);
+      this.sender.numbered(bloom, [this.hdr, payload], msg, selfWants ? [payload] : null);
       this.coalescer.sentAlone();
       return this.sender.clear();
     }
     const dgrams = fragment(Kind.Broadcast, payload, bloom, msgId, USER_FRAG_PAYLOAD);
-    dgrams.forEach((d, i) => this.sender.numbered(targets, d.parts, msg, null, selfWants && i === dgrams.length - 1 ? [payload] : null));
+    dgrams.forEach((d, i) => this.sender.numbered(bloom, d.parts, msg, selfWants && i === dgrams.length - 1 ? [payload] : null));
     return this.sender.clear();
   }
 
@@ -290,7 +290,7 @@ export class UserNetwork extends NetworkBase<BatchExtra> implements Network {
     if (this.closed) return;
     const h = Buffer.allocUnsafe(HEADER_BYTES);
     writeHeader(h, f.kind, f.bloom, f.extra.firstMsgId, 0, 1, f.payload.length);
-    this.sender.numbered(this.table.targets(f.bloom), [h, f.payload], outMsg(f.count), this.table.fdsOf(f.bloom), f.extra.loop);
+    this.sender.numbered(f.bloom, [h, f.payload], outMsg(f.count), f.extra.loop);
   }
 
   /** Sends the filter set this turn to every peer, once. */
