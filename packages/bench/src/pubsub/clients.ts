@@ -19,6 +19,12 @@ export interface PubsubClient {
   subscribe(onPayload: (payload: Uint8Array) => void): Promise<void>;
   /** Send one payload; a promise when the client must not be called again before it settles (ZeroMQ). */
   send(payload: Buffer): void | Promise<void>;
+  /**
+   * A promise when a receiver is full and the side asks its publisher to wait
+   * (ipnbus, lossless: past its bound a receiver loses broadcasts); ZeroMQ
+   * with no high-water mark never asks (its send() is awaited anyway).
+   */
+  whenFull(): Promise<void> | undefined;
   /** Resolves once everything sent has left this process's queues. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +42,9 @@ async function publishSide(address: string): Promise<PubsubClient> {
     },
     send(payload) {
       bus.publish(TOPIC, payload);
+    },
+    whenFull() {
+      return conn.backpressured ? once(conn, 'drain').then(() => undefined) : undefined;
     },
     async flush() {
       await yieldToLoop();
@@ -62,6 +71,9 @@ async function signalSide(address: string): Promise<PubsubClient> {
     },
     send(payload) {
       conn.emitSignal(SIGNAL_PATH, SIGNAL_IFACE, SIGNAL_MEMBER, 'ay', [payload]);
+    },
+    whenFull() {
+      return conn.backpressured ? once(conn, 'drain').then(() => undefined) : undefined;
     },
     async flush() {
       await yieldToLoop();
@@ -91,6 +103,7 @@ async function zmqSide(address: string, role: PubsubWorkerArgs['role']): Promise
       send(payload) {
         return pub.send([topic, payload]);
       },
+      whenFull: () => undefined,
       async flush() {
         // send() resolved means libzmq holds the message; its I/O thread writes it.
       },
@@ -116,6 +129,7 @@ async function zmqSide(address: string, role: PubsubWorkerArgs['role']): Promise
     send() {
       throw new Error('a subscriber does not send');
     },
+    whenFull: () => undefined,
     async flush() {},
     async close() {
       sub.close();

@@ -68,9 +68,13 @@ async function blast(client: PubsubClient, count: number, size: number): Promise
   for (let i = 0; i < count; i++) {
     const r = client.send(payload(t, false));
     if (r) await r;
+    // A lossless side whose receiver is full asks to wait: a publisher that
+    // wants everything delivered does (ipnbus drops past a per-receiver bound).
+    const full = client.whenFull();
+    if (full) await full;
     // Give the event loop a turn now and then so writes go out while we
     // produce; the same cadence on every side.
-    if ((i & 63) === 63) await yieldToLoop();
+    else if ((i & 63) === 63) await yieldToLoop();
   }
   await client.flush();
   report({ t: 'sent', start, end: process.hrtime.bigint() });
