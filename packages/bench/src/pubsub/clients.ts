@@ -4,7 +4,7 @@
 // side carries the same bytes (a Buffer whose first 8 bytes are the send
 // stamp) under the same topic.
 import { once } from 'node:events';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { PubsubWorkerArgs } from './protocol.js';
 
 export const TOPIC = 'bench.tick';
@@ -13,6 +13,23 @@ const SIGNAL_PATH = '/org/ipnbus/Bench';
 const SIGNAL_IFACE = 'org.ipnbus.Bench';
 const SIGNAL_MEMBER = 'Tick';
 const SIGNAL_TYPE = 4; // D-Bus message type SIGNAL
+
+/** The longest a publisher waits for one full receiver before sending on (what it then loses is counted). */
+const DRAIN_WAIT_MS = 2000;
+
+/**
+ * Waits until the connection no longer reports backpressure: woken by
+ * 'drain', re-checked every 10 ms as well (the flag also covers the end-of-
+ * turn batch, whose state changes without an event), for at most DRAIN_WAIT_MS.
+ */
+async function untilDrained(conn: import('ipnbus').Connection): Promise<void> {
+  const end = Date.now() + DRAIN_WAIT_MS;
+  while (conn.backpressured && Date.now() < end) {
+    const ac = new AbortController();
+    await Promise.race([once(conn, 'drain', { signal: ac.signal }).catch(() => undefined), sleep(10)]);
+    ac.abort();
+  }
+}
 
 export interface PubsubClient {
   /** Receive every message of TOPIC; resolves once this member follows it. */
@@ -44,7 +61,7 @@ async function publishSide(address: string): Promise<PubsubClient> {
       bus.publish(TOPIC, payload);
     },
     whenFull() {
-      return conn.backpressured ? once(conn, 'drain').then(() => undefined) : undefined;
+      return conn.backpressured ? untilDrained(conn) : undefined;
     },
     async flush() {
       await yieldToLoop();
@@ -73,7 +90,7 @@ async function signalSide(address: string): Promise<PubsubClient> {
       conn.emitSignal(SIGNAL_PATH, SIGNAL_IFACE, SIGNAL_MEMBER, 'ay', [payload]);
     },
     whenFull() {
-      return conn.backpressured ? once(conn, 'drain').then(() => undefined) : undefined;
+      return conn.backpressured ? untilDrained(conn) : undefined;
     },
     async flush() {
       await yieldToLoop();
