@@ -15,6 +15,9 @@ export default defineConfig({
       'packages/bus/test/core/{calls,lifecycle,names,signals}.test.ts',
       'packages/bus/test/api/{objects,pubsub}.test.ts',
       'test/gateway/stock-clients.test.ts',
+      // Stock clients hosted by the gateway's one AF_IPN socket, as native members see them.
+      'test/gateway/hosted-clients.test.ts',
+      'packages/bus/test/core/hosted.test.ts',
       // Serials and Debug.Stats through the gateway, and activation of a
       // stock service (dconf-service, C, starts in seconds under TCG). The
       // node-service activation suite stays on the host: a node process

@@ -9,11 +9,12 @@ import {
   isValidBusName,
   type Message,
 } from '../wire/index.js';
-import { ANNOUNCE_INTERFACE, ANNOUNCE_PATH, SYNC_MEMBER, SYNC_REPLY_BODY, isSyncReply } from './announce.js';
+import { SYNC_REPLY_BODY } from './announce.js';
+import { Calls, type CallMessage, type CallOptions } from './calls.js';
 import type { DriverHost } from './bus-driver.js';
 import { BusEndpoint } from './bus-endpoint.js';
 import type { BusView, EndpointCredentials } from './bus-view.js';
-import { BUS_NAME, DEFAULT_CALL_TIMEOUT_MS, PEER_INTERFACE, StartReply } from './constants.js';
+import { BUS_NAME, PEER_INTERFACE, StartReply } from './constants.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds } from './fds.js';
 import type { Logger } from './logger.js';
@@ -22,13 +23,13 @@ import { MatchSet } from './match-set.js';
 import { machineId } from './machine-id.js';
 import type { Member } from './member.js';
 import { dupFd } from './member.js';
-import { PendingCalls, type CallResult } from './pending-calls.js';
+import type { CallResult } from './pending-calls.js';
 import { readProxiedCredentials } from './proxied-credentials.js';
-import { SerialCounter } from './serial-counter.js';
+import { SerialCounter, checkSerial } from './serial-counter.js';
 import { updateActivationEnv } from './activation/index.js';
 import { memberOf, subOf } from './unique-name.js';
 
-export type { CallResult };
+export type { CallResult, CallOptions };
 
 /** A METHOD_CALL addressed to this connection that the core does not answer itself. */
 export interface IncomingCall {
@@ -44,14 +45,6 @@ export interface SendOptions {
    * unique among its calls in flight.
    */
   serial?: number;
-}
-
-export interface CallOptions extends SendOptions {
-  /** Default 25000, as libdbus. */
-  timeoutMs?: number;
-  fds?: number[];
-  /** Set NO_REPLY_EXPECTED: resolve once sent, with an empty placeholder reply. */
-  noReply?: boolean;
 }
 
 /** Counters for tests and benchmarks. */
@@ -100,7 +93,7 @@ export class Connection extends EventEmitter implements DriverHost {
   readonly #bus: BusEndpoint;
   readonly #log: Logger;
   readonly #matches = new MatchSet();
-  readonly #pending = new PendingCalls();
+  readonly #calls: Calls;
   readonly #limits: ConnectionLimits;
   /** Rules added and not removed, each AddMatch counted (MatchSet keys duplicates together). */
   #ruleCount = 0;
@@ -121,6 +114,14 @@ export class Connection extends EventEmitter implements DriverHost {
     this.busId = member.dir.busId;
     this.#log = subOf(endpointId) === 0 ? member.log : member.log.child({ client: this.uniqueName });
     this.#bus = new BusEndpoint(this, (msg, fds, unicast) => this.dispatch(msg, fds, unicast), this.#log);
+    this.#calls = new Calls({
+      send: (msg, fds, serial) => this.send(msg, fds, serial === undefined ? undefined : { serial }),
+      view: this.view,
+      activator: member.activator,
+      limits: this.#limits,
+      log: this.#log,
+      dup: dupFd,
+    });
   }
 
   /**
@@ -194,7 +195,7 @@ export class Connection extends EventEmitter implements DriverHost {
       // A no-reply call is activated here; one expecting a reply goes
       // through call() for that (a bare send() has no way to report it).
       const noReply = (full.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0;
-      if (full.type === MessageType.METHOD_CALL && noReply && this.#needsStart(dest, full.flags)) {
+      if (full.type === MessageType.METHOD_CALL && noReply && this.#calls.needsStart(dest, full.flags)) {
         this.#startThenSend(full, fds);
         return full.serial;
       }
@@ -236,96 +237,10 @@ export class Connection extends EventEmitter implements DriverHost {
   /**
    * A method call; resolves with the METHOD_RETURN, rejects with DBusError
    * for an ERROR reply, NoReply on timeout or when the callee leaves,
-   * ServiceUnknown for a name nobody owns.
+   * ServiceUnknown for a name nobody owns (after trying to start it).
    */
-  call(
-    msg: Partial<Message> & { destination: string; path: string; member: string },
-    opts: CallOptions = {},
-  ): Promise<CallResult> {
-    const noReply = opts.noReply === true || ((msg.flags ?? 0) & MessageFlags.NO_REPLY_EXPECTED) !== 0;
-    const flags = (msg.flags ?? 0) | (noReply ? MessageFlags.NO_REPLY_EXPECTED : 0);
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 0x7fffffff) {
-      return Promise.reject(
-        new DBusError(ErrorNames.InvalidArgs, `timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`),
-      );
-    }
-    if (this.#needsStart(msg.destination, flags)) {
-      // Held until the service has its name (or activation fails); the
-      // caller's timeout covers the wait. Our own copies of the fds, as the
-      // caller may close its own once call() returns.
-      const t0 = Date.now();
-      const fds = (opts.fds ?? []).map((fd) => dupFd(fd));
-      return this.#member.activator
-        .start(msg.destination)
-        .then(() => {
-          const left = timeoutMs - (Date.now() - t0);
-          if (left <= 0) {
-            throw new DBusError(ErrorNames.NoReply, `Did not receive a reply to ${msg.member} from ${msg.destination} within ${timeoutMs} ms (it was being started)`);
-          }
-          return this.#callNow(msg, { ...opts, fds }, flags, noReply, left);
-        })
-        .finally(() => closeFds(fds));
-    }
-    return this.#callNow(msg, opts, flags, noReply, timeoutMs);
-  }
-
-  /**
-   * Does a call to `dest` first need its service started? A well-known
-   * name nobody owns, and the caller did not say NO_AUTO_START.
-   */
-  #needsStart(dest: string, flags: number): boolean {
-    return (
-      (flags & MessageFlags.NO_AUTO_START) === 0 &&
-      dest !== BUS_NAME &&
-      !dest.startsWith(':') &&
-      isValidBusName(dest) &&
-      this.view.resolve(dest) === undefined
-    );
-  }
-
-  #callNow(
-    msg: Partial<Message> & { destination: string; path: string; member: string },
-    opts: CallOptions,
-    flags: number,
-    noReply: boolean,
-    timeoutMs: number,
-  ): Promise<CallResult> {
-    return new Promise<CallResult>((resolve, reject) => {
-      let serial: number;
-      try {
-        if (!noReply && this.#pending.size >= this.#limits.maxPendingCalls) {
-          throw limitExceeded(this.#limits, 'maxPendingCalls', `cannot call ${msg.destination} ${msg.member}: ${this.#pending.size} calls are waiting for replies`);
-        }
-        if (opts.serial !== undefined && !noReply) {
-          const target = msg.destination === BUS_NAME ? 0n : this.view.resolve(msg.destination);
-          if (target !== undefined && this.#pending.has(checkSerial(opts.serial), target)) {
-            throw new DBusError(
-              ErrorNames.InvalidArgs,
-              `serial ${opts.serial} is already waiting for a reply from ${msg.destination}: a sender's serials must be unique among its calls in flight`,
-            );
-          }
-        }
-        serial = this.send(
-          { ...msg, flags, type: MessageType.METHOD_CALL },
-          opts.fds,
-          opts.serial === undefined ? undefined : { serial: opts.serial },
-        );
-      } catch (e) {
-        reject(e);
-        return;
-      }
-      if (noReply) {
-        resolve({
-          reply: { type: MessageType.METHOD_RETURN, flags: 0, serial: 0, replySerial: serial, signature: '', body: [] },
-          fds: [],
-        });
-        return;
-      }
-      const target = msg.destination === BUS_NAME ? 0n : this.view.resolve(msg.destination) ?? 0n;
-      const call = { resolve, reject, target, destination: msg.destination, member: msg.member };
-      this.#pending.add(serial, msg.interface === undefined ? call : { ...call, interface: msg.interface }, timeoutMs);
-    });
+  call(msg: CallMessage, opts: CallOptions = {}): Promise<CallResult> {
+    return this.#calls.call(msg, opts);
   }
 
   /** METHOD_RETURN to `call`, unless it said NO_REPLY_EXPECTED. A caller gone meanwhile is not an error. */
@@ -369,35 +284,7 @@ export class Connection extends EventEmitter implements DriverHost {
     if (this.network.backend !== 'user' || this.#closed) return;
     // The filter and the membership are the member's: its own endpoint asks.
     if (this !== this.#member.own) return this.#member.own.settle(timeoutMs);
-    const ids = this.view.memberIds().filter((id) => id !== this.memberId);
-    await Promise.all(
-      ids.map((id) =>
-        this.#internalCall(id, SYNC_MEMBER, timeoutMs).catch((e: unknown) => {
-          this.#log.debug({ id: id.toString(), err: errorText(e) }, 'member did not answer a sync');
-        }),
-      ),
-    );
-  }
-
-  #internalCall(id: bigint, member: string, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const destination = this.view.uniqueNameOf(id);
-      let serial: number;
-      try {
-        serial = this.send({
-          type: MessageType.METHOD_CALL,
-          destination,
-          path: ANNOUNCE_PATH,
-          interface: ANNOUNCE_INTERFACE,
-          member,
-        });
-      } catch (e) {
-        reject(e);
-        return;
-      }
-      const call = { resolve: () => resolve(), reject, target: id, destination, member, internal: true };
-      this.#pending.add(serial, call, timeoutMs);
-    });
+    await this.#calls.sync(this.view.memberIds().filter((id) => id !== this.memberId), timeoutMs);
   }
 
   // ---- match rules --------------------------------------------------------
@@ -530,6 +417,8 @@ export class Connection extends EventEmitter implements DriverHost {
     this.#emitSafe('message', msg, fds);
   }
 
+  readonly #show = (msg: Message, fds: number[]): void => this.#deliver(msg, fds);
+
   /** A message for this endpoint (from its member: the transport, a local endpoint, or the bus driver). */
   dispatch(msg: Message, fds: number[], unicast: boolean): void {
     if (this.#closed) {
@@ -539,15 +428,9 @@ export class Connection extends EventEmitter implements DriverHost {
     this.stats.received++;
     switch (msg.type) {
       case MessageType.METHOD_RETURN:
-      case MessageType.ERROR: {
-        const from = msg.sender === BUS_NAME ? 0n : this.view.endpointOf(msg.sender ?? '');
-        // A sync reply is core's own, never the application's.
-        const internal = isSyncReply(msg) && from !== 0n;
-        const key = this.#pending.match(msg, from, internal);
-        if (!internal) this.#deliver(msg, fds);
-        if (key !== undefined) this.#pending.complete(key, msg, fds);
+      case MessageType.ERROR:
+        this.#calls.reply(msg, fds, this.#show);
         return;
-      }
       case MessageType.SIGNAL:
         if (unicast || msg.destination !== undefined || this.wants(msg)) this.#deliver(msg, fds);
         else {
@@ -595,7 +478,7 @@ export class Connection extends EventEmitter implements DriverHost {
 
   /** Endpoint `id` left (a member: with its hosted clients): our calls to it will never be answered. */
   peerLeft(id: bigint): void {
-    this.#pending.failMember(id);
+    this.#calls.peerLeft(id);
   }
 
   drained(): void {
@@ -639,16 +522,9 @@ export class Connection extends EventEmitter implements DriverHost {
     if (this.#closed) return;
     this.#closed = true;
     this.#bus.close();
-    this.#pending.failAll(() => new DBusError(ErrorNames.Disconnected, 'the connection was closed'));
+    this.#calls.close();
     this.#log.debug('disconnected');
     this.#emitSafe('disconnect');
   }
 }
 
-/** A caller-chosen serial: a uint32 other than 0 (the spec forbids 0). */
-function checkSerial(serial: number): number {
-  if (!Number.isInteger(serial) || serial < 1 || serial > 0xffffffff) {
-    throw new DBusError(ErrorNames.InvalidArgs, `a message serial must be an integer in 1..4294967295, got ${String(serial)}`);
-  }
-  return serial;
-}

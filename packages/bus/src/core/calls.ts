@@ -1,0 +1,190 @@
+// The method calls one endpoint makes: limits, serial checks, activation first when needed, the pending table, core's sync calls.
+import { MessageFlags, MessageType, isValidBusName, type Message } from '../wire/index.js';
+import type { Activator } from './activation/index.js';
+import { ANNOUNCE_INTERFACE, ANNOUNCE_PATH, SYNC_MEMBER, isSyncReply } from './announce.js';
+import type { BusView } from './bus-view.js';
+import { BUS_NAME, DEFAULT_CALL_TIMEOUT_MS } from './constants.js';
+import { DBusError, ErrorNames, errorText } from './errors.js';
+import { closeFds } from './fds.js';
+import { limitExceeded, type ConnectionLimits } from './limits.js';
+import type { Logger } from './logger.js';
+import { PendingCalls, type CallResult } from './pending-calls.js';
+import { checkSerial } from './serial-counter.js';
+
+export interface CallOptions {
+  /**
+   * Send with this serial (1..0xffffffff) instead of the next of our own:
+   * a relay (the gateway) forwards its client's calls with the serials the
+   * client chose, as dbus-daemon does.
+   */
+  serial?: number;
+  /** Default 25000, as libdbus. */
+  timeoutMs?: number;
+  fds?: number[];
+  /** Set NO_REPLY_EXPECTED: resolve once sent, with an empty placeholder reply. */
+  noReply?: boolean;
+}
+
+export type CallMessage = Partial<Message> & { destination: string; path: string; member: string };
+
+/** What the calls need from their endpoint. */
+export interface CallsInit {
+  /** Sends as the endpoint does (Connection.send); returns the serial. */
+  send: (msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[], serial?: number) => number;
+  view: BusView;
+  activator: Activator;
+  limits: ConnectionLimits;
+  log: Logger;
+  /** The endpoint's own copy of a caller's fd (they may close theirs once call() returns). */
+  dup: (fd: number) => number;
+}
+
+export class Calls {
+  readonly #pending = new PendingCalls();
+  readonly #init: CallsInit;
+
+  constructor(init: CallsInit) {
+    this.#init = init;
+  }
+
+  /** Calls waiting for replies (core's own sync calls included). */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * A method call; resolves with the METHOD_RETURN, rejects with DBusError
+   * for an ERROR reply, NoReply on timeout or when the callee leaves,
+   * ServiceUnknown for a name nobody owns.
+   */
+  call(msg: CallMessage, opts: CallOptions = {}): Promise<CallResult> {
+    const noReply = opts.noReply === true || ((msg.flags ?? 0) & MessageFlags.NO_REPLY_EXPECTED) !== 0;
+    const flags = (msg.flags ?? 0) | (noReply ? MessageFlags.NO_REPLY_EXPECTED : 0);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 0x7fffffff) {
+      return Promise.reject(
+        new DBusError(ErrorNames.InvalidArgs, `timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`),
+      );
+    }
+    if (this.needsStart(msg.destination, flags)) {
+      // Held until the service has its name (or activation fails); the
+      // caller's timeout covers the wait. Our own copies of the fds, as the
+      // caller may close its own once call() returns.
+      const t0 = Date.now();
+      const fds = (opts.fds ?? []).map((fd) => this.#init.dup(fd));
+      return this.#init.activator
+        .start(msg.destination)
+        .then(() => {
+          const left = timeoutMs - (Date.now() - t0);
+          if (left <= 0) {
+            throw new DBusError(ErrorNames.NoReply, `Did not receive a reply to ${msg.member} from ${msg.destination} within ${timeoutMs} ms (it was being started)`);
+          }
+          return this.#callNow(msg, { ...opts, fds }, flags, noReply, left);
+        })
+        .finally(() => closeFds(fds));
+    }
+    return this.#callNow(msg, opts, flags, noReply, timeoutMs);
+  }
+
+  /**
+   * Does a call to `dest` first need its service started? A well-known
+   * name nobody owns, and the caller did not say NO_AUTO_START.
+   */
+  needsStart(dest: string, flags: number): boolean {
+    return (
+      (flags & MessageFlags.NO_AUTO_START) === 0 &&
+      dest !== BUS_NAME &&
+      !dest.startsWith(':') &&
+      isValidBusName(dest) &&
+      this.#init.view.resolve(dest) === undefined
+    );
+  }
+
+  #callNow(msg: CallMessage, opts: CallOptions, flags: number, noReply: boolean, timeoutMs: number): Promise<CallResult> {
+    const { view, limits } = this.#init;
+    return new Promise<CallResult>((resolve, reject) => {
+      let serial: number;
+      try {
+        if (!noReply && this.#pending.size >= limits.maxPendingCalls) {
+          throw limitExceeded(limits, 'maxPendingCalls', `cannot call ${msg.destination} ${msg.member}: ${this.#pending.size} calls are waiting for replies`);
+        }
+        if (opts.serial !== undefined && !noReply) {
+          const target = msg.destination === BUS_NAME ? 0n : view.resolve(msg.destination);
+          if (target !== undefined && this.#pending.has(checkSerial(opts.serial), target)) {
+            throw new DBusError(
+              ErrorNames.InvalidArgs,
+              `serial ${opts.serial} is already waiting for a reply from ${msg.destination}: a sender's serials must be unique among its calls in flight`,
+            );
+          }
+        }
+        serial = this.#init.send({ ...msg, flags, type: MessageType.METHOD_CALL }, opts.fds, opts.serial);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      if (noReply) {
+        resolve({
+          reply: { type: MessageType.METHOD_RETURN, flags: 0, serial: 0, replySerial: serial, signature: '', body: [] },
+          fds: [],
+        });
+        return;
+      }
+      const target = msg.destination === BUS_NAME ? 0n : view.resolve(msg.destination) ?? 0n;
+      const call = { resolve, reject, target, destination: msg.destination, member: msg.member };
+      this.#pending.add(serial, msg.interface === undefined ? call : { ...call, interface: msg.interface }, timeoutMs);
+    });
+  }
+
+  /**
+   * Round trips to members `ids` (Connection.settle): each answers after
+   * everything we sent it before. A member that does not answer in time
+   * is logged, not an error.
+   */
+  async sync(ids: bigint[], timeoutMs: number): Promise<void> {
+    await Promise.all(
+      ids.map((id) =>
+        this.#internalCall(id, SYNC_MEMBER, timeoutMs).catch((e: unknown) => {
+          this.#init.log.debug({ id: id.toString(), err: errorText(e) }, 'member did not answer a sync');
+        }),
+      ),
+    );
+  }
+
+  #internalCall(id: bigint, member: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const destination = this.#init.view.uniqueNameOf(id);
+      let serial: number;
+      try {
+        serial = this.#init.send({ type: MessageType.METHOD_CALL, destination, path: ANNOUNCE_PATH, interface: ANNOUNCE_INTERFACE, member });
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      this.#pending.add(serial, { resolve: () => resolve(), reject, target: id, destination, member, internal: true }, timeoutMs);
+    });
+  }
+
+  /**
+   * A METHOD_RETURN or ERROR for our endpoint: shown to the application
+   * (`show`) unless it answers core's own sync call, then completes the
+   * call it answers, if any (only a reply from the member the call went
+   * to answers it).
+   */
+  reply(msg: Message, fds: number[], show: (msg: Message, fds: number[]) => void): void {
+    const from = msg.sender === BUS_NAME ? 0n : this.#init.view.endpointOf(msg.sender ?? '');
+    const internal = isSyncReply(msg) && from !== 0n;
+    const key = this.#pending.match(msg, from, internal);
+    if (!internal) show(msg, fds);
+    if (key !== undefined) this.#pending.complete(key, msg, fds);
+  }
+
+  /** Endpoint `id` left (a member: with its hosted clients): our calls to it will never be answered. */
+  peerLeft(id: bigint): void {
+    this.#pending.failMember(id);
+  }
+
+  /** The endpoint closed: every call fails with Disconnected. */
+  close(): void {
+    this.#pending.failAll(() => new DBusError(ErrorNames.Disconnected, 'the connection was closed'));
+  }
+}
