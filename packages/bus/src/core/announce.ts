@@ -1,4 +1,4 @@
-// Messages members exchange among themselves: name records (broadcast after every change) and sync calls.
+// Messages members exchange among themselves: name records and hosted-client records (broadcast at every change), sync calls.
 import { MessageType, isValidBusName, type Message } from '../wire/index.js';
 import type { NameState } from './name-state.js';
 import { endpointId, memberOf, subOf } from './unique-name.js';
@@ -14,17 +14,14 @@ export const ANNOUNCE_MEMBER = 'NameRecord';
 /** Name, version, then each claim as (member id, hosted sub-id or 0, flags). */
 export const ANNOUNCE_SIGNATURE = 'sta(tuu)';
 
+/** A signal of the private core interface (a record members consume themselves). */
+function coreSignal(member: string, signature: string, body: unknown[], serial: number): Message {
+  return { type: MessageType.SIGNAL, flags: 0, serial, path: ANNOUNCE_PATH, interface: ANNOUNCE_INTERFACE, member, signature, body };
+}
+
 export function announcement(state: NameState, serial: number): Message {
-  return {
-    type: MessageType.SIGNAL,
-    flags: 0,
-    serial,
-    path: ANNOUNCE_PATH,
-    interface: ANNOUNCE_INTERFACE,
-    member: ANNOUNCE_MEMBER,
-    signature: ANNOUNCE_SIGNATURE,
-    body: [state.name, BigInt(state.version), state.owners.map((c) => [memberOf(c.id), subOf(c.id), c.flags])],
-  };
+  const owners = state.owners.map((c) => [memberOf(c.id), subOf(c.id), c.flags]);
+  return coreSignal(ANNOUNCE_MEMBER, ANNOUNCE_SIGNATURE, [state.name, BigInt(state.version), owners], serial);
 }
 
 export function isAnnouncement(msg: Message): boolean {
@@ -73,16 +70,7 @@ export interface HostedEntry {
 }
 
 export function hostedRecord(present: boolean, entries: HostedEntry[], serial: number): Message {
-  return {
-    type: MessageType.SIGNAL,
-    flags: 0,
-    serial,
-    path: ANNOUNCE_PATH,
-    interface: ANNOUNCE_INTERFACE,
-    member: HOSTED_MEMBER,
-    signature: HOSTED_SIGNATURE,
-    body: [present, entries.map((e) => [e.sub, e.pid, e.uid, e.gid])],
-  };
+  return coreSignal(HOSTED_MEMBER, HOSTED_SIGNATURE, [present, entries.map((e) => [e.sub, e.pid, e.uid, e.gid])], serial);
 }
 
 /** The entries of a hosted record, or undefined for a malformed one (sub-id 0 is the host itself). */

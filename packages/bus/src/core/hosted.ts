@@ -19,9 +19,11 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import type { EndpointCredentials } from './bus-view.js';
+import type { Message } from '../wire/index.js';
+import { parseHostedRecord } from './announce.js';
+import type { BusView, EndpointCredentials } from './bus-view.js';
 import { probeAlive } from './liveness.js';
-import { MAX_SUB_ID, endpointId } from './unique-name.js';
+import { MAX_SUB_ID, endpointId, memberOf } from './unique-name.js';
 
 const HOSTED_FILE = /^(\d{1,20})\.(\d{1,10})$/;
 
@@ -111,4 +113,46 @@ export function scanHosted(liveDir: string): Array<{ id: bigint; creds: Endpoint
     if (read !== undefined) out.push({ id: endpointId(host, sub), creds: vouched(read.fileUid, read.creds) });
   }
   return out;
+}
+
+/** What the bus directory says client `sub` of `host` is vouched for (undefined: no file, or refused by the rule). */
+export function readHosted(liveDir: string, host: bigint, sub: number): EndpointCredentials | undefined {
+  const read = readCreds(hostedPath(liveDir, host, sub));
+  return read === undefined ? undefined : vouched(read.fileUid, read.creds);
+}
+
+/**
+ * SENDER of a message from member `from`: its unique name, whatever the
+ * message claims, except a client's sub-id its host vouches for (a name
+ * ':<g>.<from>.<n>' the view knows or the bus directory lists): a member
+ * can speak for its own clients, never for another member or its clients.
+ */
+export function stampSender(view: BusView, from: bigint, claimed: string | undefined): string {
+  const base = view.uniqueNameOf(from);
+  if (claimed === undefined || claimed.length <= base.length + 1 || !claimed.startsWith(base) || claimed[base.length] !== '.') {
+    return base;
+  }
+  const id = view.endpointOf(claimed);
+  return id !== undefined && memberOf(id) === from && view.reachable(id) ? claimed : base;
+}
+
+/**
+ * Member `from`'s record of its clients joining or leaving, believed for
+ * its own clients only; `left` applies a leave. The credentials are
+ * checked against the host's kernel-stamped uid, or, for a host whose
+ * join the transport has not delivered yet, against the client's file.
+ */
+export function applyHostedRecord(view: BusView, liveDir: string, from: bigint, msg: Message, left: (id: bigint) => void): void {
+  const rec = parseHostedRecord(msg);
+  if (rec === undefined) return;
+  const host = view.member(from);
+  for (const e of rec.entries) {
+    const id = endpointId(from, e.sub);
+    if (!rec.present) {
+      left(id);
+      continue;
+    }
+    const creds = { pid: e.pid, uid: e.uid, gid: e.gid };
+    view.hostedJoined(id, host === undefined ? readHosted(liveDir, from, e.sub) : vouched(host.uid, creds));
+  }
 }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { IncomingMessage, MemberInfo, Network, PeerViolation } from '@ipnbus/transport-ipn';
 import { MessageFlags, MessageType, decodeMessage, encodeMessage, type Message } from '../wire/index.js';
-import { HOSTED_MEMBER, hostedRecord, isAnnouncement, isSyncCall, parseHostedRecord, type HostedEntry } from './announce.js';
+import { HOSTED_MEMBER, hostedRecord, isAnnouncement, isSyncCall, type HostedEntry } from './announce.js';
 import { messageBloom } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
 import { BusView, type EndpointCredentials } from './bus-view.js';
@@ -10,7 +10,7 @@ import { Connection } from './connection.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds } from './fds.js';
 import { FilterUnion } from './filter-union.js';
-import { probeHosted, removeHostedFile, scanHosted, vouched, writeHostedFile } from './hosted.js';
+import { applyHostedRecord, probeHosted, removeHostedFile, scanHosted, stampSender, vouched, writeHostedFile } from './hosted.js';
 import { liveMembers, probeAlive, type LiveLock } from './liveness.js';
 import { logger as rootLogger, type Logger } from './logger.js';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './limits.js';
@@ -307,10 +307,12 @@ export class Member {
       closeFds(m.fds);
       return;
     }
-    msg.sender = this.#senderOf(m.from, msg.sender);
+    msg.sender = stampSender(this.view, m.from, msg.sender);
     if (m.dropped > 0) this.own.transportDropped(m.dropped);
     if (isAnnouncement(msg)) {
-      if (msg.member === HOSTED_MEMBER) this.#hostedRecord(m.from, msg);
+      if (msg.member === HOSTED_MEMBER) {
+        if (m.from !== this.memberId) applyHostedRecord(this.view, this.dir.liveDir, m.from, msg, (id) => this.#hostedLeft(id));
+      }
       else this.names.noticeRecord(msg);
       return;
     }
@@ -328,21 +330,6 @@ export class Member {
       return;
     }
     this.#deliverUnicast(msg, m.fds, this.#destinationOf(msg));
-  }
-
-  /**
-   * SENDER from the transport's verified member id: whatever the message
-   * claims is overwritten, except a hosted client's sub-id its host
-   * vouches for (a name ':<g>.<from>.<n>' the view knows): a member can
-   * speak for its own clients, never for another member or its clients.
-   */
-  #senderOf(from: bigint, claimed: string | undefined): string {
-    const base = this.view.uniqueNameOf(from);
-    if (claimed === undefined || claimed.length <= base.length + 1 || !claimed.startsWith(base) || claimed[base.length] !== '.') {
-      return base;
-    }
-    const id = this.view.endpointOf(claimed);
-    return id !== undefined && memberOf(id) === from && this.view.reachable(id) ? claimed : base;
   }
 
   /** The endpoint of ours a unicast is for (its destination's; the member itself for anything else). */
@@ -392,23 +379,6 @@ export class Member {
       this.transmit(caller, encodeMessage(reply), undefined, msg.sender);
     } catch (e) {
       this.log.debug({ to: msg.sender, err: errorText(e) }, 'could not tell a caller its callee left');
-    }
-  }
-
-  /** A host's record of its clients joining or leaving: believed for its own clients only. */
-  #hostedRecord(from: bigint, msg: Message): void {
-    const rec = parseHostedRecord(msg);
-    if (rec === undefined || from === this.memberId) return;
-    const host = this.view.member(from);
-    for (const e of rec.entries) {
-      const id = endpointId(from, e.sub);
-      if (!rec.present) {
-        this.#hostedLeft(id);
-        continue;
-      }
-      const creds = { pid: e.pid, uid: e.uid, gid: e.gid };
-      // A host not announced yet (kernel snapshot in flight): its uid from its live file's owner is not known here, so nothing is vouched.
-      this.view.hostedJoined(id, host === undefined ? undefined : vouched(host.uid, creds));
     }
   }
 
