@@ -89,7 +89,7 @@ export interface NetworkEvents {
    * changes; rebuild the membership from another source.
    */
   overrun: [lost: number];
-  /** Emitted when queued sends have drained after a `false` return. */
+  /** Emitted when queued sends have drained after a `false` return, or after `queued` was read true. */
   drain: [];
   error: [Error];
   /**
@@ -128,7 +128,8 @@ export interface Network extends EventEmitter<NetworkEvents> {
    * True while sends wait in this member's queue (a receiver was full).
    * A backend that coalesces broadcasts (user) may learn that only when the
    * coalesced datagram goes out at the end of the event-loop turn, after
-   * broadcast() returned true: this says so. Optional for backends that
+   * broadcast() returned true: this says so, and once it has said true a
+   * 'drain' follows (the reader may wait for it). Optional for backends that
    * report every queued send through broadcast()/send() returning false.
    */
   readonly queued?: boolean;

@@ -256,6 +256,32 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     expect(r.dropped).toBe(0);
   });
 
+  it("lossless: 'drain' follows once `queued` was seen true, though every broadcast returned true", async () => {
+    // The user backend coalesces: a broadcast returns true and the batch
+    // queues at the end of the turn. A publisher that then reads `queued`
+    // (the bus's Connection.backpressured) and waits for 'drain' must get one.
+    const { sender, slow } = await stalledReceiver({});
+    const payload = Buffer.alloc(4096);
+    let sent = 0;
+    let full = false;
+    while (!full && sent < 100_000) {
+      payload.writeUInt32LE(9, 0);
+      payload.writeUInt32LE(sent, 4);
+      sent++;
+      full = !sender.broadcast(payload);
+      if (!full) {
+        await new Promise((resolve) => setImmediate(resolve));
+        full = sender.queued === true;
+      }
+    }
+    expect(full).toBe(true);
+    const drained = new Promise<void>((resolve) => sender.once('drain', resolve));
+    slow.resume();
+    await drained;
+    expect(sender.queued ?? false).toBe(false);
+    await slow.must('waitCount', { n: sent, timeoutMs: 20_000 });
+  });
+
   it('lossy: a full receiver loses messages and is told exactly how many', async () => {
     const { sender, slow } = await stalledReceiver({ lossless: false });
     // 16 KiB each: far more than any socket buffer holds while it is stopped.

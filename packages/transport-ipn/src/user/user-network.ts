@@ -232,9 +232,14 @@ export class UserNetwork extends NetworkBase<BatchExtra> implements Network {
     return this.sender.waitingBytes;
   }
 
-  /** Some receiver that still takes messages has datagrams waiting (see Network.queued). */
+  /**
+   * Some receiver that still takes messages has datagrams waiting (see
+   * Network.queued). A coalesced broadcast can queue at the end of the turn
+   * after broadcast() returned true, so no send asked for a 'drain': whoever
+   * sees true here is owed one, as if its send had returned false.
+   */
   get queued(): boolean {
-    return this.sender.queued;
+    return !this.sender.clear();
   }
 
   /** Statistic: datagrams rejected as malformed, by reason. */
