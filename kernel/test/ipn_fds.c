@@ -695,9 +695,18 @@ static void test_file_kinds(void)
 	tap(send_many(a, bid, &other, 1) < 0 && errno == EOPNOTSUPP,
 	    "an AF_IPN socket -> EOPNOTSUPP");
 	binder = open_binder();
-	errno = 0;
-	tap(binder >= 0 && send_many(a, bid, &binder, 1) < 0 &&
-	    errno == EOPNOTSUPP, "/dev/binder (binder_linux) -> EOPNOTSUPP");
+	if (binder < 0 && errno == ENOENT && access("/sys/module/binder_linux",
+						    F_OK) < 0) {
+		/* No binder in this kernel at all (the debug kernel): no file
+		 * of that kind can be made, so there is nothing to refuse. */
+		tap_skip("/dev/binder (binder_linux) -> EOPNOTSUPP",
+			 "this kernel has no binder");
+	} else {
+		errno = 0;
+		tap(binder >= 0 && send_many(a, bid, &binder, 1) < 0 &&
+		    errno == EOPNOTSUPP,
+		    "/dev/binder (binder_linux) -> EOPNOTSUPP");
+	}
 	if (binder >= 0)
 		close(binder);
 	fds[0] = p[1];
