@@ -47,6 +47,20 @@ export interface PubsubClient {
   close(): Promise<void>;
 }
 
+/** whenFull() and flush() of an ipnbus side: both follow the connection's backpressure flag. */
+function backpressureOf(conn: import('ipnbus').Connection): Pick<PubsubClient, 'whenFull' | 'flush'> {
+  return {
+    whenFull() {
+      return conn.backpressured ? untilDrained(conn) : undefined;
+    },
+    async flush() {
+      await yieldToLoop();
+      while (conn.backpressured) await once(conn, 'drain');
+    },
+  };
+}
+
+
 async function publishSide(address: string): Promise<PubsubClient> {
   const { connect } = await import('ipnbus');
   const bus = await connect({ address });
@@ -60,13 +74,7 @@ async function publishSide(address: string): Promise<PubsubClient> {
     send(payload) {
       bus.publish(TOPIC, payload);
     },
-    whenFull() {
-      return conn.backpressured ? untilDrained(conn) : undefined;
-    },
-    async flush() {
-      await yieldToLoop();
-      while (conn.backpressured) await once(conn, 'drain');
-    },
+    ...backpressureOf(conn),
     async close() {
       bus.disconnect();
     },
@@ -89,13 +97,7 @@ async function signalSide(address: string): Promise<PubsubClient> {
     send(payload) {
       conn.emitSignal(SIGNAL_PATH, SIGNAL_IFACE, SIGNAL_MEMBER, 'ay', [payload]);
     },
-    whenFull() {
-      return conn.backpressured ? untilDrained(conn) : undefined;
-    },
-    async flush() {
-      await yieldToLoop();
-      while (conn.backpressured) await once(conn, 'drain');
-    },
+    ...backpressureOf(conn),
     async close() {
       conn.disconnect();
     },
