@@ -15,9 +15,9 @@ import {
   type Outcome,
 } from './name-state.js';
 import type { NameStore } from './name-store.js';
-import { OwnerLocks, lockHolders, readLockTable } from './owner-locks.js';
+import { OwnerLocks, lockHolders, readLockTable, type LockTable } from './owner-locks.js';
 import { SerialCounter } from './serial-counter.js';
-import { memberOf } from './unique-name.js';
+import { memberOf, subOf } from './unique-name.js';
 
 export interface NameOwnershipInit {
   store: NameStore;
@@ -186,7 +186,7 @@ export class NameOwnership {
         this.#log.warn({ name, err: errorText(e) }, 'cannot read a name record');
         continue;
       }
-      if (leaving(disk.owners[0]?.id) || leaving(disk.handedOverFrom)) this.#applyChecked(disk);
+      if (leaving(disk.owners[0]?.id) || leaving(disk.handedOverFrom)) this.#applyChecked(disk, subOf(id) === 0 ? id : undefined);
     }
   }
 
@@ -231,8 +231,15 @@ export class NameOwnership {
    * can write a record; only the owner holds the lock, so a name whose
    * owner is alive cannot be taken by rewriting its record. Queue order and
    * flags are not vouched for, nor who takes a name that is free.
+   *
+   * `leaving`: a member the transport just reported gone, whose process
+   * may still hold its locks for a moment (the kernel closes a dying
+   * process's files one by one: its sockets can hang up before its lock
+   * files close). Its locks count as let go, so a handover record written
+   * by the successor that saw the leave first is believed at once, not
+   * announced as "no owner" and then "new owner".
    */
-  #applyChecked(disk: NameState): boolean {
+  #applyChecked(disk: NameState, leaving?: bigint): boolean {
     const cur = this.#view.nameState(disk.name);
     if (cur !== undefined && disk.version <= cur.version) return false;
     const live = this.#view.withoutGone(disk);
@@ -250,11 +257,15 @@ export class NameOwnership {
     }
     // Passed to us: take the lock now if it is free (the old owner let go).
     const tookNow = this.#ours(newOwner) && !this.#ownerLocks.holding(disk.name) && this.#ownerLocks.tryTake(disk.name);
-    const oldHolds = oldOwner !== undefined && !this.gone(oldOwner) && this.#holdsOwnerLock(table, disk.name, oldOwner);
+    const isLeaving = (c: bigint): boolean => leaving !== undefined && memberOf(c) === leaving;
+    const oldHolds =
+      oldOwner !== undefined && !isLeaving(oldOwner) && !this.gone(oldOwner) && this.#holdsOwnerLock(table, disk.name, oldOwner);
     // While nobody holds the lock the name is free for the taking: a record
     // passing it on (from an owner that died or let go) is believed, and its
     // new owner takes the lock next. Once held, only its holder is believed.
-    const free = lockHolders(table, this.#store.ownerLockPath(disk.name)).size === 0;
+    const holders = new Set(lockHolders(table, this.#store.ownerLockPath(disk.name)));
+    if (leaving !== undefined) for (const pid of this.#pidsOf(table, leaving)) holders.delete(pid);
+    const free = holders.size === 0;
     const newHolds = free || (newOwner !== undefined && this.#holdsOwnerLock(table, disk.name, newOwner));
     if (!oldHolds && newHolds) {
       this.#view.apply(live);
@@ -276,6 +287,14 @@ export class NameOwnership {
       );
     }
     return false;
+  }
+
+  /** The process of member `id`: the holder of its live lock, and the pid the transport reported. */
+  #pidsOf(table: LockTable, id: bigint): Set<number> {
+    const pids = new Set(lockHolders(table, this.#livePath(id)));
+    const pid = this.#view.member(id)?.pid;
+    if (pid !== undefined && pid > 0) pids.add(pid);
+    return pids;
   }
 
   #holdsOwnerLock(table: Map<string, Set<number>>, name: string, id: bigint): boolean {

@@ -1,5 +1,6 @@
 // A bus member in its own process, driven by the test over IPC; runs the compiled core (dist/).
-import { openSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { openSync, readSync, closeSync, writeFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect, DBusError } from '../../../dist/core/index.js';
 import { encodeMessage } from '../../../dist/wire/index.js';
 import { BACKEND as backend } from '../../../../../test/backend.mjs';
@@ -97,6 +98,30 @@ const ops = {
   /** RequestName for the hosted client `name`. */
   hostedRequestName: (name, wellKnown, flags) => extras.find((h) => h.uniqueName === name).requestName(wellKnown, flags ?? 0),
   exit: () => setImmediate(() => process.exit(0)),
+  /**
+   * Starts a process that shares this member's lock files (live and owner
+   * locks: the open files under the bus directory, not its sockets) and
+   * outlives it: its pid. Killing this member then shows what every
+   * member's exit shows for a moment, the sockets hung up while the locks
+   * are still held (the kernel closes a dying process's files one by one).
+   */
+  shareLocks: () => {
+    const dir = process.env.IPNBUS_ADDRESS.replace(/^ipnbus:path=/, '');
+    const fds = readdirSync('/proc/self/fd')
+      .map(Number)
+      .filter((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(dir + '/') && /\/(live|names)\//.test(target);
+        } catch {
+          return false;
+        }
+      });
+    if (fds.length === 0) throw new Error(`no lock files of ${dir} open`);
+    const holder = spawn('sleep', ['600'], { stdio: ['ignore', 'ignore', 'ignore', ...fds], detached: true });
+    holder.unref();
+    return { pid: holder.pid, fds: fds.length };
+  },
 };
 
 process.on('message', async ({ id, op, args }) => {
