@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, writeActivationConfig, type Connection } from '../../packages/bus/src/core/index.js';
-import { MessageFlags } from '../../packages/bus/src/wire/index.js';
+import { MessageFlags, MessageType } from '../../packages/bus/src/wire/index.js';
 import { startGateway, type Gateway } from '../../packages/bus/src/gateway/index.js';
 import { run, until } from '../gateway/helpers.js';
 import { BACKEND } from '../backend.mjs';
@@ -122,6 +122,30 @@ describe('activation', () => {
     const list = await run('busctl', [`--address=${gw.address}`, 'list', '--activatable', '--no-pager', '--no-legend']);
     expect(list.stdout).toContain(name);
     expect(list.stdout).toContain('com.example.Race');
+  });
+
+  it('calls made while the service starts reach it in the order they were made, no-reply calls among them', async () => {
+    const name = 'com.example.Ordered';
+    serviceFile(name);
+    const seq = (i: number, flags = 0): Promise<[number, number]> =>
+      conn
+        .call({ destination: name, path: '/', interface: 'com.example.Activated', member: 'Seq', signature: 'u', body: [i], flags })
+        .then(({ reply }) => reply.body as [number, number]);
+    // Every third one expects no reply (sent through send(), as a relay
+    // forwards dbus-send's). The calls are spread over the start (1-5 ms
+    // apart, not a wait for anything): callers that each poll for the name
+    // on their own schedule would then see it in another order than they
+    // called in.
+    const replies: Array<Promise<[number, number]>> = [];
+    for (let i = 1; i <= 30; i++) {
+      if (i % 3 === 0) conn.send({ type: MessageType.METHOD_CALL, destination: name, path: '/', interface: 'com.example.Activated', member: 'Seq', signature: 'u', body: [i], flags: MessageFlags.NO_REPLY_EXPECTED });
+      else replies.push(seq(i));
+      await new Promise((spread) => setTimeout(spread, 1 + (i % 5)));
+    }
+    // The service counts arrivals: call i must have been the i-th.
+    for (const [arrived, i] of await Promise.all(replies)) expect(arrived, `call ${i} arrived as number ${arrived}`).toBe(i);
+    // Once it runs, later calls go straight to it, still in order.
+    expect(await seq(31)).toEqual([31, 31]);
   });
 
   it('a call that expects no reply (dbus-send without --print-reply) starts the service too', async () => {

@@ -42,6 +42,15 @@ export interface CallsInit {
 export class Calls {
   readonly #pending = new PendingCalls();
   readonly #init: CallsInit;
+  /**
+   * Per destination name being started: settles once the last call queued
+   * behind the start was sent. Calls to that name wait for it, so they
+   * reach the service in the order they were made, as dbus-daemon queues
+   * them behind a pending activation.
+   */
+  readonly #startQueue = new Map<string, Promise<void>>();
+  /** True while a queued call is being sent: its own send must not queue it again. */
+  #sendingQueued = false;
 
   constructor(init: CallsInit) {
     this.#init = init;
@@ -66,24 +75,64 @@ export class Calls {
         new DBusError(ErrorNames.InvalidArgs, `timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`),
       );
     }
-    if (this.needsStart(msg.destination, flags)) {
-      // Held until the service has its name (or activation fails); the
-      // caller's timeout covers the wait. Our own copies of the fds, as the
-      // caller may close its own once call() returns.
-      const t0 = Date.now();
-      const fds = (opts.fds ?? []).map((fd) => this.#init.dup(fd));
-      return this.#init.activator
-        .start(msg.destination)
-        .then(() => {
-          const left = timeoutMs - (Date.now() - t0);
-          if (left <= 0) {
-            throw new DBusError(ErrorNames.NoReply, `Did not receive a reply to ${msg.member} from ${msg.destination} within ${timeoutMs} ms (it was being started)`);
-          }
-          return this.#callNow(msg, { ...opts, fds }, flags, noReply, left);
-        })
-        .finally(() => closeFds(fds));
+    if (this.mustWait(msg.destination, flags)) {
+      return this.#callAfterStart(msg, opts, flags, noReply, timeoutMs, this.#startQueue.get(msg.destination));
     }
     return this.#callNow(msg, opts, flags, noReply, timeoutMs);
+  }
+
+  /**
+   * Must a call to `dest` wait: its service must be started first, or
+   * calls to it are already queued behind a start (this one goes after
+   * them)?
+   */
+  mustWait(dest: string, flags: number): boolean {
+    return !this.#sendingQueued && (this.#startQueue.has(dest) || this.needsStart(dest, flags));
+  }
+
+  /**
+   * Held until the service has its name (or activation fails) and every
+   * earlier call queued for the same name was sent; the caller's timeout
+   * covers the wait. Our own copies of the fds, as the caller may close
+   * its own once call() returns.
+   */
+  #callAfterStart(
+    msg: CallMessage,
+    opts: CallOptions,
+    flags: number,
+    noReply: boolean,
+    timeoutMs: number,
+    before: Promise<void> | undefined,
+  ): Promise<CallResult> {
+    const t0 = Date.now();
+    const dest = msg.destination;
+    const fds = (opts.fds ?? []).map((fd) => this.#init.dup(fd));
+    let sent!: () => void;
+    const queued = new Promise<void>((resolve) => (sent = resolve));
+    this.#startQueue.set(dest, queued);
+    void queued.then(() => {
+      if (this.#startQueue.get(dest) === queued) this.#startQueue.delete(dest);
+    });
+    const autoStart = (flags & MessageFlags.NO_AUTO_START) === 0;
+    const reply = (before ?? Promise.resolve())
+      .then(() => (autoStart && this.needsStart(dest, flags) ? this.#init.activator.start(dest) : undefined))
+      .then(() => {
+        try {
+          const left = timeoutMs - (Date.now() - t0);
+          if (left <= 0) {
+            throw new DBusError(ErrorNames.NoReply, `Did not receive a reply to ${msg.member} from ${dest} within ${timeoutMs} ms (it was being started)`);
+          }
+          // Sent (or refused) before this returns: the next in line may go.
+          this.#sendingQueued = true;
+          return this.#callNow(msg, { ...opts, fds }, flags, noReply, left);
+        } finally {
+          this.#sendingQueued = false;
+          sent();
+        }
+      });
+    // A failed start lets the next in line try (and report) on its own.
+    reply.catch(() => sent());
+    return reply.finally(() => closeFds(fds));
   }
 
   /**

@@ -190,15 +190,16 @@ export class Connection extends EventEmitter implements DriverHost {
       return full.serial;
     }
     if (!isValidBusName(dest)) throw new DBusError(ErrorNames.InvalidArgs, `'${dest}' is not a valid bus name`);
+    // A no-reply call is activated here, or queued behind calls waiting
+    // for its service; one expecting a reply goes through call() for that
+    // (a bare send() has no way to report it).
+    const noReply = (full.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0;
+    if (full.type === MessageType.METHOD_CALL && noReply && this.#calls.mustWait(dest, full.flags)) {
+      this.#startThenSend(full, fds);
+      return full.serial;
+    }
     const target = this.view.resolve(dest);
     if (target === undefined) {
-      // A no-reply call is activated here; one expecting a reply goes
-      // through call() for that (a bare send() has no way to report it).
-      const noReply = (full.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0;
-      if (full.type === MessageType.METHOD_CALL && noReply && this.#calls.needsStart(dest, full.flags)) {
-        this.#startThenSend(full, fds);
-        return full.serial;
-      }
       throw new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
     }
     this.#member.transmit(target, this.#encode(full), fds, dest);
@@ -212,15 +213,10 @@ export class Connection extends EventEmitter implements DriverHost {
    * caller asked for no reply), so it is logged.
    */
   #startThenSend(full: Message, fds: number[] | undefined): void {
-    const own = (fds ?? []).map((fd) => dupFd(fd));
     const { serial, sender: _sender, ...rest } = full;
-    this.#member.activator
-      .start(full.destination!)
-      .then(() => {
-        if (!this.#closed) this.send(rest, own, { serial });
-      })
-      .catch((e: unknown) => this.#log.debug({ to: full.destination, err: errorText(e) }, 'no-reply call not delivered: activation failed'))
-      .finally(() => closeFds(own));
+    this.#calls
+      .call(rest as CallMessage, { noReply: true, serial, ...(fds !== undefined ? { fds } : {}) })
+      .catch((e: unknown) => this.#log.debug({ to: full.destination, err: errorText(e) }, 'no-reply call not delivered'));
   }
 
   #encode(msg: Message): Buffer {
