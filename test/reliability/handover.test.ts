@@ -13,11 +13,12 @@ import { perBackend } from '../backend.mjs';
 
 const DBUS_NEXT_MEMBER = fileURLToPath(new URL('./helpers/dbus-next-member.mjs', import.meta.url));
 /**
- * Issue 11 asks for 1,000 kills; CI runs 200 on the user backend and 10
- * over AF_IPN, where a round's process start takes 5-15 s under TCG
- * (IPNBUS_HANDOVER_ROUNDS=1000 for the full run).
+ * Issue 11's 1,000 kills on the user backend (about 4-5 min on 2 shared
+ * cores: a member process start per round); 10 over AF_IPN, where a
+ * round's process start takes 5-15 s under TCG. IPNBUS_HANDOVER_ROUNDS
+ * sets another count.
  */
-const ROUNDS = Number(process.env.IPNBUS_HANDOVER_ROUNDS ?? perBackend({ user: 200, kernel: 10 }));
+const ROUNDS = Number(process.env.IPNBUS_HANDOVER_ROUNDS ?? perBackend({ user: 1000, kernel: 10 }));
 /** dbus-daemon's rounds: reference figures only (IPNBUS_HANDOVER_REFERENCE_ROUNDS). */
 const REFERENCE_ROUNDS = Number(process.env.IPNBUS_HANDOVER_REFERENCE_ROUNDS ?? perBackend({ user: 50, kernel: 5 }));
 /** A round costs a process start (~0.4 s on 2 busy cores, several seconds under TCG). */
