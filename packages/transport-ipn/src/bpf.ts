@@ -26,6 +26,8 @@ export interface Insn { code: number; jt: number; jf: number; k: number }
  */
 export function compileBloomFilter(masks: Uint8Array[]): Insn[] | null {
   const blocks: Insn[][] = [];
+  /** Instructions so far, the final reject included. */
+  let length = 1;
   for (const m of masks) {
     const b = Buffer.from(m.buffer, m.byteOffset, m.byteLength);
     const block: Insn[] = [];
@@ -38,6 +40,9 @@ export function compileBloomFilter(masks: Uint8Array[]): Insn[] | null {
       block.push({ code: JEQ_K, jt: 0, jf: 0, k });
     }
     block.push({ code: RET_K, jt: 0, jf: 0, k: ACCEPT });
+    // Stop as soon as it cannot fit: a filter of 10,000 masks is refused
+    // after its first few hundred, not after compiling all of them.
+    if ((length += block.length) > MAX_INSNS) return null;
     blocks.push(block);
   }
   const prog: Insn[] = [];
@@ -54,5 +59,5 @@ export function compileBloomFilter(masks: Uint8Array[]): Insn[] | null {
     }
   }
   prog.push({ code: RET_K, jt: 0, jf: 0, k: 0 });
-  return prog.length <= MAX_INSNS ? prog : null;
+  return prog;
 }

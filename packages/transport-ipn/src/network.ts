@@ -139,7 +139,11 @@ export interface Network extends EventEmitter<NetworkEvents> {
    * about to make known some other way (a name now owned, then "ready").
    */
   flushPending(): void;
-  /** Opaque prefilter: null = receive every broadcast. */
+  /**
+   * Opaque prefilter: null = receive every broadcast. Checked at once,
+   * put in force at the end of the turn or before this member's next send,
+   * whichever comes first, so that many changes in one turn cost one update.
+   */
   setFilter(masks: Uint8Array[] | null): void;
   /** Leave the network; the others see a 'leave'. Idempotent. */
   close(): void;

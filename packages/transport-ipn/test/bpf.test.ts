@@ -69,4 +69,15 @@ describe('compileBloomFilter', () => {
     const many = Array.from({ length: 400 }, () => Uint8Array.from({ length: 16 }, () => 0xff));
     expect(compileBloomFilter(many)).toBeNull();
   });
+
+  it('fits up to 4,096 instructions exactly, and stops reading masks once past them', () => {
+    const full = (): Uint8Array => Uint8Array.from({ length: 16 }, () => 0xff);
+    // A mask of four non-zero words is 13 instructions, plus the final reject.
+    expect(compileBloomFilter(Array.from({ length: 315 }, full))).toHaveLength(315 * 13 + 1);
+    expect(compileBloomFilter(Array.from({ length: 316 }, full))).toBeNull();
+    // 10,000 masks (a client's 10,000 rules): it gives up after the first
+    // few hundred; nothing past them is looked at (they would throw here).
+    const huge = Array.from({ length: 10_000 }, (_, i) => (i < 400 ? full() : (null as unknown as Uint8Array)));
+    expect(compileBloomFilter(huge)).toBeNull();
+  });
 });
