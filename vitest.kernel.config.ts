@@ -6,6 +6,11 @@
 // Node runs 5-10x slower than on the host.
 import { defineConfig } from 'vitest/config';
 
+// test-kernel.sh sets this on every kernel after the first: the slowest
+// file, which proves a rule of the module that has no kernel-version code
+// (the stall rule), runs once per CI run, not on every kernel.
+const REPEAT = process.env.IPNBUS_TEST_KERNEL_REPEAT === '1';
+
 export default defineConfig({
   test: {
     include: [
@@ -35,9 +40,13 @@ export default defineConfig({
       // many-rules: 10,000 rules ran past 180 s under TCG while the kernel
       // backend compiled the whole BPF filter at every rule; 56 s since it
       // attaches once per turn (rules added in 20 s, at load 10).
-      // Not yet: stalled-reader (its AF_IPN sizes are set, but a run at
-      // load 30+ did not finish in 420 s and was not diagnosed).
+      // stalled-reader: ran past 420 s while its publisher, starved of CPU,
+      // caught up seconds of 48 KiB signals at once and saturated all nine
+      // processes; with bounded catch-up, 17 KiB signals and a stop that
+      // waits for the stopped one's queue to fill, 232 s at host load 20
+      // (first kernel only, see REPEAT).
       'test/reliability/{churn,handover,limits,name-record,many-rules}.test.ts',
+      ...(REPEAT ? [] : ['test/reliability/stalled-reader.test.ts']),
       'packages/*/test/**/*.kernel.test.ts',
       'test/**/*.kernel.test.ts',
     ],

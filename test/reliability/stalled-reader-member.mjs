@@ -32,13 +32,22 @@ const ops = {
   counts: () => ({ received, lost, lastSeq, sent, rss: process.memoryUsage().rss }),
   /** Bytes the transport holds for receivers that are full (user backend statistic). */
   waiting: () => conn.network.waitingBytes ?? 0,
-  /** Emits `perSecond` Tick signals with a body of `size` bytes, in slices every 10 ms. */
+  /**
+   * Emits `perSecond` Tick signals with a body of `size` bytes, in slices
+   * every 10 ms. A publisher starved of CPU catches up at most 250 ms of
+   * signals in one go: under TCG at load 15 a schedule kept from the start
+   * made it emit seconds of 48 KiB signals in one turn, which starved the
+   * subscribers in turn (an IPC question took 25 s, then minutes).
+   */
   publish: (perSecond, size) => {
     const text = 'x'.repeat(size);
-    const t0 = performance.now();
+    let owed = 0;
+    let last = performance.now();
     timer = setInterval(() => {
-      const due = Math.floor(((performance.now() - t0) / 1000) * perSecond);
-      while (sent < due) conn.emitSignal('/org/example/Stall', IFACE, 'Tick', 'us', [sent++, text]);
+      const now = performance.now();
+      owed = Math.min(owed + ((now - last) / 1000) * perSecond, Math.max(1, perSecond / 4));
+      last = now;
+      for (; owed >= 1; owed--) conn.emitSignal('/org/example/Stall', IFACE, 'Tick', 'us', [sent++, text]);
     }, 10);
   },
   stopPublishing: () => {
