@@ -43,8 +43,8 @@ export default defineConfig({
       // stalled-reader: ran past 420 s while its publisher, starved of CPU,
       // caught up seconds of 48 KiB signals at once and saturated all nine
       // processes; with bounded catch-up, 17 KiB signals and a stop that
-      // waits for the stopped one's queue to fill, 232 s at host load 20
-      // (first kernel only, see REPEAT).
+      // waits for the stopped one's queue to fill, 284 s at host load 19,
+      // 159 s of it starting nine Node processes (first kernel only, see REPEAT).
       'test/reliability/{churn,handover,limits,name-record,many-rules}.test.ts',
       ...(REPEAT ? [] : ['test/reliability/stalled-reader.test.ts']),
       'packages/*/test/**/*.kernel.test.ts',

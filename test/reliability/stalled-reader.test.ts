@@ -45,7 +45,7 @@ const BEFORE_MS = perBackend({ user: 2000, kernel: 4000 });
  * once they have received FILL signals since the stop (more than its queue
  * holds, 16 MiB: at most ~1,000 of these; they get past it only once it is
  * overrun), whatever rate a loaded machine allows (14-19/s at host load
- * 11-20, where a fixed 20 s did not fill it; then the test took 232 s).
+ * 11-20, where a fixed 20 s did not fill it; then the test took 232-284 s).
  */
 const SETTLE_MS = 1000;
 const FILL = perBackend({ user: 0, kernel: 1200 });
