@@ -125,6 +125,15 @@ export interface Network extends EventEmitter<NetworkEvents> {
   /** Send to one member. Throws EHOSTUNREACH-coded error if it is gone. */
   send(member: bigint, bytes: Uint8Array, fds?: number[]): boolean;
   /**
+   * Send to one member now or never: true when it went out. Nothing waits
+   * and nobody is held back: the message is dropped (false) when the member
+   * is gone or full, when anything of ours still waits to go out before it
+   * (it must not overtake), or when it does not fit in one datagram. The
+   * receiver is not told of the loss. For copies the sender can do without
+   * (a bus monitor's), never for the message itself.
+   */
+  sendLossy(member: bigint, bytes: Uint8Array): boolean;
+  /**
    * True while sends wait in this member's queue (a receiver was full).
    * A backend that coalesces broadcasts (user) may learn that only when the
    * coalesced datagram goes out at the end of the event-loop turn, after

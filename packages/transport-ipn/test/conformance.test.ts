@@ -70,12 +70,12 @@ async function local(path: string, opts: Parameters<typeof open>[1] = {}): Promi
  * and is then stopped (SIGSTOP): it reads nothing, however slow the machine,
  * until the test resumes it. The setup of the full-receiver tests.
  */
-async function stalledReceiver(opts: Parameters<typeof open>[1]): Promise<{ sender: Network; slow: Member }> {
+async function stalledReceiver(opts: Parameters<typeof open>[1], record: { unicasts?: boolean } = {}): Promise<{ sender: Network; slow: Member }> {
   const path = busPath();
   const sender = await local(path, opts);
   const [slow] = spawn(1);
   await slow!.open(path, { backend: BACKEND });
-  await slow!.must('record');
+  await slow!.must('record', record);
   await until(() => sender.members().some((m) => m.id === slow!.id), 15_000, 'the sender to know the receiver');
   slow!.stop();
   return { sender, slow: slow! };
@@ -280,6 +280,36 @@ describe(`Network conformance (${BACKEND} backend)`, () => {
     await drained;
     expect(sender.queued ?? false).toBe(false);
     await slow.must('waitCount', { n: sent, timeoutMs: 20_000 });
+  });
+
+  it('sendLossy: a full receiver drops the copies, the sender never waits, and what went out arrives', async () => {
+    // On a lossless network: the copies of a monitor must not hold its senders.
+    const { sender, slow } = await stalledReceiver({}, { unicasts: true });
+    const payload = Buffer.alloc(4096);
+    payload.writeUInt32LE(7, 0);
+    let sent = 0;
+    let refused = 0;
+    for (let i = 0; i < 100_000 && refused < 100; i++) {
+      payload.writeUInt32LE(sent, 4);
+      if (sender.sendLossy(slow.id, payload)) sent++;
+      else refused++;
+    }
+    expect(refused).toBe(100);
+    expect(sent).toBeGreaterThan(0);
+    expect(sender.queued ?? false).toBe(false);
+    // Not for a member that is not there, nor past one datagram.
+    expect(sender.sendLossy(123456789n, payload)).toBe(false);
+    expect(sender.sendLossy(slow.id, Buffer.alloc(4 * 1024 * 1024))).toBe(false);
+    slow.resume();
+    await slow.must('waitCount', { n: sent, timeoutMs: 20_000 });
+    // A regular unicast after them: nothing more arrived, and the receiver was not told of the copies lost.
+    payload.writeUInt32LE(sent, 4);
+    sender.send(slow.id, payload);
+    await slow.must('waitCount', { n: sent + 1, timeoutMs: 20_000 });
+    const r = await slow.must('report');
+    expect(r.count).toBe(sent + 1);
+    expect(r.dropped).toBe(0);
+    expect((r.perTag as Record<string, { inOrder: boolean }>)['7']!.inOrder).toBe(true);
   });
 
   it('lossy: a full receiver loses messages and is told exactly how many', async () => {

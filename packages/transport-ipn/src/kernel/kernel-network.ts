@@ -210,6 +210,22 @@ export class KernelNetwork extends NetworkBase<undefined> implements Network {
     return this.enqueue(Kind.Unicast, payload, undefined, member, withFds);
   }
 
+  sendLossy(member: bigint, bytes: Uint8Array): boolean {
+    this.checkOpen();
+    const payload = checkMessage(bytes);
+    if (payload.length > this.fragPayload || (member !== this.id && !this.receiver.known.has(member))) return false;
+    this.coalescer.flush();
+    // What waits in our queue goes first; a copy never waits behind it.
+    if (this.queue.length > 0) return false;
+    const [dgram] = fragment(Kind.Unicast, payload, undefined, this.nextMsgId++, this.fragPayload);
+    try {
+      return this.sendOne({ dgram: dgram!, dest: member, fds: null }) === 'ok';
+    } catch {
+      // The member left just now.
+      return false;
+    }
+  }
+
   flushPending(): void {
     this.checkOpen();
     this.coalescer.flush();

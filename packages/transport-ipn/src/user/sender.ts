@@ -156,6 +156,20 @@ export class Sender {
     this.sendDirect(p, parts, fds, msg, false);
   }
 
+  /**
+   * One datagram p takes now or never (Network.sendLossy): not while
+   * anything waits (for the lock, or for p), and a full socket drops it.
+   * The drops p is owed still ride on it; the lost copy is not counted.
+   */
+  lossy(p: Peer, parts: Buffer[]): boolean {
+    if (this.deferred.length > 0 || !p.alive || p.queue.length > 0) return false;
+    parts[0]!.writeUInt32LE(p.owed, DROPPED_OFFSET);
+    const r = native.sendmsg(p.fd, parts, AF_UNIX, null, null, MSG_DONTWAIT);
+    if (r < 0) return false;
+    p.owed = 0;
+    return true;
+  }
+
   /** A control message (hello, filter) to one peer, in as many fragments as it needs. */
   control(p: Peer, kind: Kind.Hello | Kind.Filter, body: Buffer): void {
     const msg = outMsg(1);

@@ -208,6 +208,22 @@ export class UserNetwork extends NetworkBase<BatchExtra> implements Network {
     return this.sender.clear();
   }
 
+  sendLossy(member: bigint, bytes: Uint8Array): boolean {
+    this.checkOpen();
+    const payload = checkMessage(bytes);
+    if (payload.length > USER_FRAG_PAYLOAD) return false;
+    this.coalescer.flush();
+    this.flushFilter();
+    if (member === this.id) {
+      this.receiver.toSelf(payload, []);
+      return true;
+    }
+    const p = this.table.byId.get(member);
+    if (p === undefined) return false;
+    writeHeader(this.hdr, Kind.Unicast, undefined, this.sender.takeMsgId(), 0, 1, payload.length);
+    return this.sender.lossy(p, [this.hdr, payload]);
+  }
+
   flushPending(): void {
     this.checkOpen();
     this.coalescer.flush();
