@@ -113,7 +113,11 @@ export class Connection extends EventEmitter implements DriverHost {
     this.uniqueName = member.view.uniqueNameOf(endpointId);
     this.busId = member.dir.busId;
     this.#log = subOf(endpointId) === 0 ? member.log : member.log.child({ client: this.uniqueName });
-    this.#bus = new BusEndpoint(this, (msg, fds, unicast) => this.dispatch(msg, fds, unicast), this.#log);
+    this.#bus = new BusEndpoint(this, (msg, fds, unicast) => {
+      // The bus driver's replies and signals to us are unicasts monitors see.
+      if (unicast) member.monitors.copy(msg);
+      this.dispatch(msg, fds, unicast);
+    }, this.#log);
     this.#calls = new Calls({
       send: (msg, fds, serial) => this.send(msg, fds, serial === undefined ? undefined : { serial }),
       view: this.view,
@@ -185,7 +189,7 @@ export class Connection extends EventEmitter implements DriverHost {
       return full.serial;
     }
     if (dest === BUS_NAME) {
-      this.#encode(full); // validate as if it went on the wire
+      this.#member.monitors.copy(full, this.#encode(full)); // encoded: validated as if it went on the wire
       void this.#bus.answer(full);
       return full.serial;
     }
@@ -202,7 +206,7 @@ export class Connection extends EventEmitter implements DriverHost {
     if (target === undefined) {
       throw new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
     }
-    this.#member.transmit(target, this.#encode(full), fds, dest);
+    this.#member.transmit(target, full, this.#encode(full), fds, dest);
     this.stats.sent++;
     return full.serial;
   }
@@ -328,13 +332,20 @@ export class Connection extends EventEmitter implements DriverHost {
 
   /**
    * org.freedesktop.DBus.Monitoring.BecomeMonitor: from now on every
-   * broadcast this member can see (matching `rules`, all when empty) is
-   * delivered. Unicast traffic between others never reaches us: there is
-   * no broker to copy it.
+   * broadcast (matching `rules`, all when empty) is delivered, and every
+   * unicast the others send, as a copy their members make (monitors.ts),
+   * as 'message'. Throws AccessDenied unless we run as root or as the
+   * bus's owner, MatchRuleInvalid for a bad rule.
    */
   becomeMonitor(rules: string[]): void {
+    this.#member.monitors.add(this, rules);
     this.#matches.monitor(rules);
     this.#updateFilter();
+  }
+
+  /** A copy of others' message, for a monitor (becomeMonitor). */
+  monitored(msg: Message): void {
+    if (!this.#closed) this.#deliver(msg, []);
   }
 
   // ---- names ------------------------------------------------------------

@@ -23,6 +23,7 @@ import { Activator, type ActivationOptions } from './activation/index.js';
 import { escapeAddressValue } from './address.js';
 import { fromTransport, peerGone } from './transport-errors.js';
 import { MAX_SUB_ID, endpointId, memberOf, subOf, uniqueNameOf } from './unique-name.js';
+import { Monitors, isMonitorSignal } from './monitors.js';
 
 /** How long a member known to us but without a lock file has to make one. */
 const RESCAN_CONFIRM_MS = 1000;
@@ -54,6 +55,8 @@ export class Member {
   readonly view: BusView;
   readonly names: NameOwnership;
   readonly activator: Activator;
+  /** Monitors on the bus, and the copies our endpoints' unicasts owe them (monitors.ts). */
+  readonly monitors: Monitors;
   readonly limits: ConnectionLimits;
   readonly log: Logger;
   /** The member's own endpoint (sub-id 0): the Connection connect() returns. */
@@ -115,6 +118,15 @@ export class Member {
       livePath: (id) => join(init.dir.liveDir, id.toString()),
       log: this.log,
       limits: this.limits,
+    });
+    this.monitors = new Monitors({
+      view: this.view,
+      memberId: this.memberId,
+      network: init.network,
+      busPath: init.dir.path,
+      log: this.log,
+      processUid: process.getuid?.() ?? 0,
+      localMonitor: (id) => this.#endpoints.get(id),
     });
     this.activator = new Activator(
       {
@@ -225,6 +237,7 @@ export class Member {
   }
 
   #hostedLeft(id: bigint): void {
+    this.monitors.left(id);
     for (const ep of this.#endpoints.values()) ep.peerLeft(id);
     this.names.beforeLeave(id);
     for (const name of this.view.left(id)) void this.names.takeOver(name);
@@ -258,16 +271,18 @@ export class Member {
    * handed over in the next turn as if it had arrived (fds dup'ed: the
    * receiver owns what it gets, as after SCM_RIGHTS).
    */
-  transmit(target: bigint, bytes: Buffer, fds: number[] | undefined, dest: string): void {
+  transmit(target: bigint, msg: Message, bytes: Buffer, fds: number[] | undefined, dest: string): void {
     const to = memberOf(target);
     if (to === this.memberId) {
       const copy = decodeMessage(bytes, { copyBytes: true });
       const own = (fds ?? []).map((fd) => dup(fd));
       setImmediate(() => this.#deliverUnicast(copy, own, target));
+      this.monitors.copy(msg, bytes);
       return;
     }
     try {
       if (!this.network.send(to, bytes, fds)) this.#backpressured = true;
+      this.monitors.copy(msg, bytes);
     } catch (e) {
       if (peerGone(e)) {
         throw new DBusError(ErrorNames.NoReply, `${dest} (${this.view.uniqueNameOf(target)}) left the bus`, { cause: e });
@@ -310,7 +325,8 @@ export class Member {
     msg.sender = stampSender(this.view, m.from, msg.sender);
     if (m.dropped > 0) this.own.transportDropped(m.dropped);
     if (isAnnouncement(msg)) {
-      if (msg.member === HOSTED_MEMBER) {
+      if (isMonitorSignal(msg)) this.monitors.receive(m.from, msg);
+      else if (msg.member === HOSTED_MEMBER) {
         if (m.from !== this.memberId) applyHostedRecord(this.view, this.dir.liveDir, m.from, msg, (id) => this.#hostedLeft(id));
       }
       else this.names.noticeRecord(msg);
@@ -376,7 +392,7 @@ export class Member {
       body: [`${dest} left the bus before replying to ${msg.member ?? ''}`],
     };
     try {
-      this.transmit(caller, encodeMessage(reply), undefined, msg.sender);
+      this.transmit(caller, reply, encodeMessage(reply), undefined, msg.sender);
     } catch (e) {
       this.log.debug({ to: msg.sender, err: errorText(e) }, 'could not tell a caller its callee left');
     }
@@ -405,10 +421,12 @@ export class Member {
     const hosted: HostedEntry[] = [];
     for (const ep of this.#endpoints.values()) if (ep !== this.own) hosted.push({ sub: subOf(ep.endpointId), ...ep.credentials });
     if (hosted.length > 0) this.#announceHosted(true, hosted, info.id);
+    this.monitors.joined(info.id);
   }
 
   #left(id: bigint): void {
     if (this.#closed) return;
+    this.monitors.left(id);
     for (const ep of this.#endpoints.values()) ep.peerLeft(id);
     this.names.beforeLeave(id);
     for (const name of this.view.left(id)) void this.names.takeOver(name);

@@ -99,6 +99,13 @@ export class ClientOutput {
     }
   };
 
+  /** Bytes written for the client that it has not read yet (queued here or in the socket's write queue). */
+  get backlogBytes(): number {
+    let n = this.#init.io.writableLength;
+    for (const c of this.#chunks) n += c.buf.length;
+    return n;
+  }
+
   /** Drops what is queued and not yet flushed, closing its fds (the client is closing). */
   discard(): void {
     for (const c of this.#chunks) closeFds(c.fds);

@@ -46,10 +46,6 @@ export interface ClientContext {
   /** May a client running as `uid` use this gateway? */
   allowUid(uid: number): boolean;
   monitors: MonitorHub;
-  /** Unique names of all clients of this gateway (to avoid double monitor copies). */
-  isLocalClient(uniqueName: string): boolean;
-  /** The client said Hello and has its unique name. */
-  registered(client: GatewayClient): void;
   closed(client: GatewayClient): void;
 }
 
@@ -232,7 +228,6 @@ export class GatewayClient {
       void this.pump();
     });
     conn.on('error', (err: Error) => this.log.warn({ err }, 'bus connection error'));
-    this.ctx.registered(this);
     this.log.debug({ uniqueName: conn.uniqueName, creds: this.creds }, 'client registered');
     for (const reply of helloReplies(msg, conn.uniqueName)) this.deliver(reply);
   }
@@ -247,12 +242,10 @@ export class GatewayClient {
     msg.sender = this.uniqueName!;
     if (msg.destination === BUS_NAME) {
       closeFds(fds);
-      this.ctx.monitors.copy(msg, this);
       // toBus() keeps NO_REPLY_EXPECTED calls fire-and-forget.
       if (!answerDriverCall(msg, this.driverCaller!)) this.toBus(msg);
       return;
     }
-    if (msg.destination !== undefined) this.ctx.monitors.copy(msg, this);
     this.toBus(msg, fds);
   }
 
@@ -307,16 +300,16 @@ export class GatewayClient {
       });
   }
 
-  /** Messages core delivers to our member: signals here; calls via 'methodCall'; replies via call(). */
+  /** Messages core delivers to our member: signals here (a monitor: everything); calls via 'methodCall'; replies via call(). */
   private fromBus(msg: Message, fds: number[]): void {
+    if (this.monitoring) {
+      closeFds(fds);
+      this.ctx.monitors.deliver(this, msg);
+      return;
+    }
     if (msg.type !== MessageType.SIGNAL) {
       // Replies come with call()'s result, calls with 'methodCall': their
       // fds are handed over there, not here.
-      return;
-    }
-    if (this.monitoring) {
-      closeFds(fds);
-      this.ctx.monitors.deliverBroadcast(this, msg);
       return;
     }
     if (fds.length > 0 && !this.unixFds) {
@@ -341,7 +334,7 @@ export class GatewayClient {
     this.deliver(msg, fds);
   }
 
-  /** Write to the client, with a copy to monitors when no one else copied it. */
+  /** Write to the client (monitors got their copy from core: the sender's member made it). */
   deliver(msg: Message, fds: number[] = []): void {
     if (this.phase === 'closed') {
       closeFds(fds);
@@ -356,14 +349,15 @@ export class GatewayClient {
       }
       return;
     }
-    const unicast = msg.type !== MessageType.SIGNAL || msg.destination !== undefined;
-    if (unicast && !this.monitoring && (msg.sender === undefined || !this.ctx.isLocalClient(msg.sender))) {
-      this.ctx.monitors.copy(msg, this);
-    }
     this.writeRaw(msg, fds);
   }
 
-  /** Encode and queue for the client, no monitor copy (the fds go with it and are closed once sent). */
+  /** Bytes written for the client that it has not read yet. */
+  get backlogBytes(): number {
+    return this.output.backlogBytes;
+  }
+
+  /** Encode and queue for the client (the fds go with it and are closed once sent). */
   writeRaw(msg: Message, fds: number[] = []): void {
     this.output.write(msg, fds);
   }

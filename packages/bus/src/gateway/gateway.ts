@@ -131,8 +131,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const log: Logger = (opts.logger ?? pino({ name: 'ipnbus-gateway', level: process.env.IPNBUS_LOG || 'silent' }, pino.destination(2))).child({ component: 'gateway' });
   const guid = newServerGuid();
   const clients = new Set<GatewayClient>();
-  const localNames = new Set<string>();
-  const monitors = new MonitorHub();
+  const monitors = new MonitorHub(limits.maxMonitorBacklogBytes, log);
   const myUid = process.getuid?.() ?? 0;
   const ownCreds: PeerCredentials = { pid: process.pid, uid: myUid, gid: process.getgid?.() ?? 0 };
   // ONE member for all clients (DESIGN "Gateway"): a mesh node or an AF_IPN
@@ -149,16 +148,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     log,
     monitors,
     allowUid: (uid) => uid === myUid || uid === 0,
-    isLocalClient: (name) => localNames.has(name),
     hostClient(creds: PeerCredentials | undefined): Connection {
       return member.host(creds ?? ownCreds);
     },
-    registered(client) {
-      if (client.uniqueName !== undefined) localNames.add(client.uniqueName);
-    },
     closed(client) {
       clients.delete(client);
-      if (client.uniqueName !== undefined) localNames.delete(client.uniqueName);
     },
   };
 

@@ -1,59 +1,49 @@
-// Monitors (org.freedesktop.DBus.Monitoring.BecomeMonitor) and the copies they receive.
+// Monitors (org.freedesktop.DBus.Monitoring.BecomeMonitor) among the gateway's clients: becoming one, and what they are written.
 //
-// Without a broker nobody sees every message, so a gateway monitor sees:
-//  - every broadcast on the bus: its own member joins with match rules that
-//    select them (all of them when no rule is given);
-//  - every unicast that crosses this gateway (calls, replies and errors of
-//    its stock clients, including their calls to org.freedesktop.DBus).
-// Unicasts between other members go member-to-member and are invisible
-// here; the README documents this limit.
-import { parseMatchRule, matchesRule, type MatchRule } from '../core/match-rule.js';
+// What a monitor sees is core's (core/monitors.ts): every broadcast, and
+// a copy of every unicast any member sends, each sender's member making
+// the copy. This hub only writes those to the monitor's socket, lossily:
+// past limits.maxMonitorBacklogBytes unread, copies are dropped (and
+// counted) rather than queued, so a monitor that stopped reading costs
+// the gateway bounded memory and is never disconnected for it.
+import type { Logger } from 'pino';
 import type { Connection } from '../core/index.js';
 import type { Message } from '../wire/index.js';
 import type { GatewayClient } from './client.js';
 
-interface MonitorEntry {
-  rules: MatchRule[];
-  conn: Connection;
-}
-
 export class MonitorHub {
-  private readonly monitors = new Map<GatewayClient, MonitorEntry>();
+  private readonly monitors = new Set<GatewayClient>();
+  /** Copies not written because their monitor was too far behind. */
+  dropped = 0;
+
+  constructor(
+    private readonly maxBacklogBytes: number,
+    private readonly log: Logger,
+  ) {}
 
   get size(): number {
     return this.monitors.size;
   }
 
-  /** Validates every rule first, so a bad rule leaves the client unchanged. */
+  /** Throws DBusError (AccessDenied, MatchRuleInvalid) and leaves the client as it was. */
   add(client: GatewayClient, ruleTexts: string[], conn: Connection): void {
-    const rules = ruleTexts.map((t) => parseMatchRule(t));
-    // Core stops filtering broadcasts for a monitor and applies its rules.
     conn.becomeMonitor(ruleTexts);
-    this.monitors.set(client, { rules, conn });
+    this.monitors.add(client);
   }
 
   remove(client: GatewayClient): void {
     this.monitors.delete(client);
   }
 
-  private wants(entry: MonitorEntry, msg: Message): boolean {
-    if (entry.rules.length === 0) return true;
-    const ownerOf = (name: string): string | undefined => entry.conn.getNameOwner(name);
-    return entry.rules.some((r) => matchesRule(r, msg, ownerOf));
-  }
-
-  /** A unicast crossing the gateway: copy it to every monitor that wants it. */
-  copy(msg: Message, from: GatewayClient): void {
-    // Copies carry no fds (they belong to the real receiver); a message
-    // announcing fds without them would break the monitor's connection.
-    if (this.monitors.size === 0 || (msg.unixFds ?? 0) > 0) return;
-    for (const [client, entry] of this.monitors) {
-      if (client !== from && this.wants(entry, msg)) client.writeRaw(msg);
+  /** A message core delivered to a monitor client. */
+  deliver(client: GatewayClient, msg: Message): void {
+    if (!this.monitors.has(client)) return;
+    if (client.backlogBytes > this.maxBacklogBytes) {
+      if (this.dropped++ % 1000 === 0) {
+        this.log.info({ uniqueName: client.uniqueName, dropped: this.dropped }, 'monitor is not reading: copies dropped');
+      }
+      return;
     }
-  }
-
-  /** A broadcast the monitor's own member received (core already applied the rules). */
-  deliverBroadcast(client: GatewayClient, msg: Message): void {
-    if (this.monitors.has(client)) client.writeRaw(msg);
+    client.writeRaw(msg);
   }
 }

@@ -18,6 +18,12 @@ export interface GatewayLimits {
    * drains: the kernel buffer then pushes back on the client itself.
    */
   maxQueuedMessages: number;
+  /**
+   * Bytes queued towards a monitor (BecomeMonitor) past which the copies it
+   * gets are dropped, not queued: a monitor that does not keep up loses
+   * messages, as with dbus-daemon, and is not disconnected.
+   */
+  maxMonitorBacklogBytes: number;
   /** Method calls from one client awaiting replies before reading pauses. */
   maxPendingCalls: number;
   /** Largest message accepted from a client (the spec's maximum by default). */
@@ -36,6 +42,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   maxOutgoingBytes: 64 * 1024 * 1024,
   maxQueuedMessages: 256,
   maxPendingCalls: 1024,
+  maxMonitorBacklogBytes: 4 * 1024 * 1024,
   maxMessageBytes: 128 * 1024 * 1024,
   // Clients keep their own timeouts; this only bounds gateway bookkeeping.
   callTimeoutMs: 10 * 60_000,
