@@ -1,0 +1,325 @@
+// Monitors (BecomeMonitor) see the unicasts between other members, as dbus-daemon's do: dbus-monitor and busctl monitor through the gateway, and native members.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Connection } from '../../packages/bus/src/core/index.js';
+import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
+import { BACKEND, perBackend } from '../backend.mjs';
+import { run, startTestBus, until, Watched, type TestBus } from './helpers.js';
+import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+
+const MEMBER = fileURLToPath(new URL('./fixtures/monitor-member.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/bus/dist/cli/main.js', import.meta.url));
+const OTHER_UID = 65534;
+const isRoot = process.getuid?.() === 0;
+
+let bus: TestBus;
+let svc: NativeService;
+let caller: Connection;
+let A: string;
+
+beforeAll(async () => {
+  bus = await startTestBus();
+  // Other uids must reach the bus for the refusal tests to mean anything.
+  chmodSync(bus.dir, 0o755);
+  svc = await startNativeService(bus.busAddress);
+  caller = await connect({ address: bus.busAddress, backend: BACKEND });
+  A = bus.gw.address;
+});
+
+afterAll(async () => {
+  caller?.disconnect();
+  svc?.close();
+  await bus?.close();
+});
+
+const re = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The monitor's record went out before its BecomeMonitor reply; a member
+ * has it once it has everything the monitor's member sent before: a sync
+ * round trip from that member proves it (replies follow what came first).
+ */
+async function recordSeen(by: Connection): Promise<void> {
+  await by.call({ destination: bus.gw.connection.uniqueName, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+}
+
+/** A native member in its own process (monitor-member.mjs), optionally of another uid. */
+class Child {
+  readonly proc: ChildProcess;
+  out = '';
+  constructor(address: string, peer: string, uid?: number) {
+    this.proc = spawn(process.execPath, [MEMBER, address, BACKEND, peer], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      ...(uid !== undefined ? { uid, gid: uid } : {}),
+    });
+    this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+  }
+
+  async line(pattern: RegExp, timeoutMs = perBackend({ user: 10_000, kernel: 30_000 })): Promise<RegExpMatchArray> {
+    await until(() => pattern.test(this.out), timeoutMs, `${pattern} from a member process (got: ${this.out})`);
+    return this.out.match(pattern)!;
+  }
+
+  send(line: string): void {
+    this.proc.stdin!.write(`${line}\n`);
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) return resolve();
+      this.proc.once('close', () => resolve());
+      this.proc.kill('SIGKILL');
+    });
+  }
+}
+
+describe('monitors see unicasts between others', () => {
+  it('dbus-monitor: a call, its reply, an error and a unicast signal between two native members, with their serials and senders', async () => {
+    const mon = new Watched('dbus-monitor', ['--address', A]);
+    try {
+      await mon.waitFor(/member=NameLost/);
+      await recordSeen(caller);
+      await recordSeen(svc.conn);
+      const c = re(caller.uniqueName);
+      const s = re(svc.conn.uniqueName);
+      await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Echo', signature: 's', body: ['watched'] }, { serial: 4242 });
+      await mon.waitFor(new RegExp(`method call time=\\S+ sender=${c} -> destination=${re(SERVICE)} serial=4242 path=${re(PATH)}; interface=${re(IFACE)}; member=Echo\\n\\s+string "watched"`));
+      await mon.waitFor(new RegExp(`method return time=\\S+ sender=${s} -> destination=${c} serial=\\d+ reply_serial=4242\\n\\s+string "watched"`));
+      await expect(caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Fail' }, { serial: 4243 })).rejects.toThrow();
+      await mon.waitFor(new RegExp(`error time=\\S+ sender=${s} -> destination=${c} error_name=com\\.example\\.Error\\.Failed reply_serial=4243`));
+      caller.send({ type: MessageType.SIGNAL, destination: svc.conn.uniqueName, path: PATH, interface: IFACE, member: 'Ping', signature: 's', body: ['just you'] });
+      await mon.waitFor(new RegExp(`signal time=\\S+ sender=${c} -> destination=${s} serial=\\d+ path=${re(PATH)}; interface=${re(IFACE)}; member=Ping\\n\\s+string "just you"`));
+    } finally {
+      await mon.stop();
+    }
+  });
+
+  it('busctl monitor: gdbus calling a native service, and one stock client calling another inside the gateway', async () => {
+    const mon = new Watched('busctl', [`--address=${A}`, 'monitor', '--no-pager']);
+    let peer: Watched | undefined;
+    try {
+      await mon.waitFor(/Monitoring bus message stream/);
+      await recordSeen(svc.conn);
+      const r = await run('gdbus', ['call', '--address', A, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.Echo`, 'seen by busctl']);
+      expect(r.stdout.trim()).toBe("('seen by busctl',)");
+      const call = await mon.waitFor(/Type=method_call\s+Endian=l\s+Flags=0\s+Version=1\s+Cookie=(\d+)[^\n]*\n\s+Sender=(:\S+)\s+Destination=com\.example\.Native\s+Path=\/com\/example\/Native\s+Interface=com\.example\.Native\s+Member=Echo\n[^‣]*STRING "seen by busctl"/);
+      const [, cookie, sender] = call;
+      expect(sender).toMatch(/^:\d+\.\d+\.\d+$/);
+      await mon.waitFor(new RegExp(`Type=method_return[^\\n]*ReplyCookie=${cookie}[^\\n]*\\n\\s+Sender=${re(svc.conn.uniqueName)}\\s+Destination=${re(sender!)}\\n[^‣]*STRING "seen by busctl"`));
+
+      // A stock client that answers org.freedesktop.DBus.Peer (GDBus does, for any connection).
+      await until(() => bus.gw.clientCount === 1, 5000, 'gdbus call to leave');
+      const before = new Set(svc.conn.listNames());
+      peer = new Watched('gdbus', ['monitor', '--address', A, '--dest', 'com.example.Nobody']);
+      await peer.waitFor(/does not have an owner|is owned by/);
+      await until(() => svc.conn.listNames().some((n) => !before.has(n)), 5000, 'the stock peer in the names');
+      const stockPeer = svc.conn.listNames().find((n) => !before.has(n))!;
+      const ping = await run('gdbus', ['call', '--address', A, '--dest', stockPeer, '--object-path', '/', '--method', 'org.freedesktop.DBus.Peer.Ping']);
+      expect(ping.stdout.trim()).toBe('()');
+      const p = await mon.waitFor(new RegExp(`Type=method_call[^\\n]*Cookie=(\\d+)[^\\n]*\\n\\s+Sender=(:\\S+)\\s+Destination=${re(stockPeer)}\\s+Path=/\\s+Interface=org\\.freedesktop\\.DBus\\.Peer\\s+Member=Ping`));
+      await mon.waitFor(new RegExp(`Type=method_return[^\\n]*ReplyCookie=${p[1]}[^\\n]*\\n\\s+Sender=${re(stockPeer)}\\s+Destination=${re(p[2]!)}`));
+    } finally {
+      await peer?.stop();
+      await mon.stop();
+    }
+  });
+
+  it('a native monitor sees the calls of others with their serials and senders, and only what its rules take', async () => {
+    const all = await connect({ address: bus.busAddress, backend: BACKEND });
+    const echoes = await connect({ address: bus.busAddress, backend: BACKEND });
+    try {
+      const seen: Message[] = [];
+      const seenEchoes: Message[] = [];
+      all.on('message', (m: Message) => seen.push(m));
+      echoes.on('message', (m: Message) => seenEchoes.push(m));
+      all.becomeMonitor([]);
+      echoes.becomeMonitor(["member='Echo'"]);
+      // Their records went out before becomeMonitor returned; a round trip from each proves they arrived.
+      for (const m of [all, echoes]) {
+        await caller.call({ destination: m.uniqueName, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+        await svc.conn.call({ destination: m.uniqueName, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+      }
+      seen.length = 0;
+      seenEchoes.length = 0;
+      await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Echo', signature: 's', body: ['native'] }, { serial: 777 });
+      const isCall = (m: Message): boolean => m.type === MessageType.METHOD_CALL && m.serial === 777 && m.member === 'Echo';
+      const isReply = (m: Message): boolean => m.type === MessageType.METHOD_RETURN && m.replySerial === 777;
+      await until(() => seen.some(isCall) && seen.some(isReply), 5000, 'the monitor to see call and reply');
+      expect(seen.find(isCall)).toMatchObject({ sender: caller.uniqueName, destination: SERVICE, body: ['native'] });
+      expect(seen.find(isReply)).toMatchObject({ sender: svc.conn.uniqueName, destination: caller.uniqueName, body: ['native'] });
+      // A stock client's call through the gateway: its own unique name and serial.
+      const r = await run('gdbus', ['call', '--address', A, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.Echo`, 'from gdbus']);
+      expect(r.stdout.trim()).toBe("('from gdbus',)");
+      await until(() => seen.some((m) => m.member === 'Echo' && m.body[0] === 'from gdbus'), 5000, 'the gdbus call');
+      const g = seen.find((m) => m.member === 'Echo' && m.body[0] === 'from gdbus')!;
+      expect(g.sender).toMatch(/^:\d+\.\d+\.\d+$/);
+      await until(() => seen.some((m) => m.type === MessageType.METHOD_RETURN && m.replySerial === g.serial && m.destination === g.sender), 5000, 'its reply');
+      // The Echo-only monitor saw the two Echo calls and no reply (a reply has no member).
+      await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'WhoAmI' });
+      await until(() => seen.some((m) => m.member === 'WhoAmI'), 5000, 'WhoAmI on the first monitor');
+      expect(seenEchoes.filter((m) => m.type !== MessageType.SIGNAL).map((m) => [m.member, m.body[0]])).toEqual([['Echo', 'native'], ['Echo', 'from gdbus']]);
+    } finally {
+      all.disconnect();
+      echoes.disconnect();
+    }
+  });
+});
+
+/** `rounds` x 100 concurrent 4 KiB Echo calls from `caller` to the service: the ms they took. */
+async function echoLoad(rounds: number): Promise<number> {
+  const text = 'x'.repeat(4096);
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    await Promise.all(Array.from({ length: 100 }, () =>
+      caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Echo', signature: 's', body: [text] })));
+  }
+  return performance.now() - t0;
+}
+
+describe('a monitor that stopped reading holds nobody back', () => {
+  const ROUNDS = 20;
+
+  it('a stopped native monitor: calls between others keep their pace, its copies are dropped, not queued', async () => {
+    await echoLoad(2); // warm up
+    const alone = await echoLoad(ROUNDS);
+    const m = new Child(bus.busAddress, caller.uniqueName);
+    try {
+      const [, name] = await m.line(/^ready (\S+)$/m);
+      m.send('become');
+      await m.line(/^monitoring$/m);
+      for (const c of [caller, svc.conn]) await c.call({ destination: name!, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+      m.proc.kill('SIGSTOP');
+      const stopped = await echoLoad(ROUNDS);
+      m.proc.kill('SIGCONT');
+      // What it got: some copies (until its socket filled), never all 2 x 2,000.
+      caller.send({ type: MessageType.SIGNAL, destination: name!, path: '/', interface: 'com.example.Test', member: 'Done' });
+      const [, n] = await m.line(/^envelopes (\d+)$/m, 30_000);
+      console.log(`4 KiB calls, 2,000: ${alone.toFixed(0)} ms alone, ${stopped.toFixed(0)} ms with a stopped monitor; it got ${n} copies`);
+      expect(Number(n)).toBeGreaterThan(0);
+      expect(Number(n)).toBeLessThan(2 * 100 * ROUNDS);
+      expect(stopped).toBeLessThan(3 * alone + 2000);
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it('a stopped dbus-monitor: calls keep their pace, it is not disconnected and sees what comes after', async () => {
+    const alone = await echoLoad(ROUNDS);
+    // Megabytes of output: only its tail is kept and searched.
+    const mon = spawn('dbus-monitor', ['--address', A], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let tail = '';
+    mon.stdout!.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-65536)));
+    const sees = (what: RegExp, ms: number): Promise<void> => until(() => what.test(tail), ms, `dbus-monitor to print ${what} (tail: ${tail.slice(-500)})`);
+    try {
+      await sees(/member=NameLost/, 10_000);
+      await recordSeen(caller);
+      await recordSeen(svc.conn);
+      mon.kill('SIGSTOP');
+      const stopped = await echoLoad(ROUNDS);
+      mon.kill('SIGCONT');
+      console.log(`4 KiB calls, 2,000: ${alone.toFixed(0)} ms with no monitor, ${stopped.toFixed(0)} ms with dbus-monitor stopped`);
+      expect(stopped).toBeLessThan(3 * alone + 2000);
+      // Until it has read its backlog down, copies are still dropped: call until one shows.
+      for (let i = 1; ; i++) {
+        await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Echo', signature: 's', body: ['after the stop'] });
+        try {
+          await sees(/member=Echo\n\s+string "after the stop"/, 500);
+          break;
+        } catch (err) {
+          if (i === 60) throw err;
+        }
+      }
+      expect(mon.exitCode).toBeNull();
+    } finally {
+      mon.kill('SIGKILL');
+    }
+  });
+});
+
+describe.skipIf(!isRoot)('who may monitor: root and the bus owner only (needs root to act as a second uid)', () => {
+  let shared: { dir: string; address: string; owner: Connection; svc: Connection };
+
+  beforeAll(async () => {
+    // A bus others may join (0777), owned by root.
+    const dir = mkdtempSync(join(tmpdir(), 'ipnbus-mon-uid-'));
+    chmodSync(dir, 0o755);
+    const address = `ipnbus:path=${join(dir, 'bus')}`;
+    const owner = await connect({ address, backend: BACKEND, mode: 0o777 });
+    const svc2 = await connect({ address, backend: BACKEND });
+    await svc2.requestName('com.example.Target', 0);
+    shared = { dir, address, owner, svc: svc2 };
+  });
+
+  afterAll(() => {
+    shared?.owner.disconnect();
+    shared?.svc.disconnect();
+    if (shared) rmSync(shared.dir, { recursive: true, force: true });
+  });
+
+  it('a member of another uid is refused BecomeMonitor', async () => {
+    const m = new Child(shared.address, shared.owner.uniqueName, OTHER_UID);
+    try {
+      await m.line(/^ready /m);
+      m.send('become');
+      const [line] = await m.line(/^refused .*$/m);
+      expect(line).toContain('org.freedesktop.DBus.Error.AccessDenied');
+      expect(line).toContain('uid 65534');
+      expect(line).toContain('bus owner (uid 0)');
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it('a forged monitor record from another uid gets no copies; the same from the owner\'s uid does', async () => {
+    const count = async (uid: number | undefined): Promise<number> => {
+      const m = new Child(shared.address, shared.owner.uniqueName, uid);
+      try {
+        const [, name] = await m.line(/^ready (\S+)$/m);
+        m.send('forge');
+        await m.line(/^forged$/m);
+        await shared.owner.call({ destination: 'com.example.Target', path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+        shared.owner.send({ type: MessageType.SIGNAL, destination: name!, path: '/', interface: 'com.example.Test', member: 'Done' });
+        const [, n] = await m.line(/^envelopes (\d+)$/m);
+        return Number(n);
+      } finally {
+        await m.stop();
+      }
+    };
+    expect(await count(OTHER_UID)).toBe(0);
+    expect(await count(undefined)).toBeGreaterThan(0);
+  });
+
+  it('busctl monitor through a gateway of another uid is refused', async () => {
+    const sockDir = mkdtempSync(join(tmpdir(), 'ipnbus-mon-gw-'));
+    chmodSync(sockDir, 0o777);
+    const gw = spawn(process.execPath, [CLI, '--address', shared.address, 'gateway', '--listen', `unix:path=${join(sockDir, 'gw.sock')}`, '--backend', BACKEND], {
+      uid: OTHER_UID, gid: OTHER_UID, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      gw.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      await until(() => out.includes('DBUS_SESSION_BUS_ADDRESS='), 15_000, 'the gateway to listen');
+      const address = /DBUS_SESSION_BUS_ADDRESS=(\S+)/.exec(out)![1]!;
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const b = spawn('busctl', [`--address=${address}`, 'monitor', '--no-pager'], { uid: OTHER_UID, gid: OTHER_UID, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        b.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        const t = setTimeout(() => b.kill('SIGKILL'), 15_000);
+        b.on('close', (code) => {
+          clearTimeout(t);
+          resolve({ code, stderr });
+        });
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("BecomeMonitor failed: Access denied");
+    } finally {
+      gw.kill('SIGTERM');
+      await new Promise((resolve) => gw.once('close', resolve));
+      rmSync(sockDir, { recursive: true, force: true });
+    }
+  });
+});
