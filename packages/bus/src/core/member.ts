@@ -273,16 +273,16 @@ export class Member {
    */
   transmit(target: bigint, msg: Message, bytes: Buffer, fds: number[] | undefined, dest: string): void {
     const to = memberOf(target);
+    // Monitors' copies leave first: a reply (and its copy) can only follow.
+    this.monitors.copy(msg, bytes);
     if (to === this.memberId) {
       const copy = decodeMessage(bytes, { copyBytes: true });
       const own = (fds ?? []).map((fd) => dup(fd));
       setImmediate(() => this.#deliverUnicast(copy, own, target));
-      this.monitors.copy(msg, bytes);
       return;
     }
     try {
       if (!this.network.send(to, bytes, fds)) this.#backpressured = true;
-      this.monitors.copy(msg, bytes);
     } catch (e) {
       if (peerGone(e)) {
         throw new DBusError(ErrorNames.NoReply, `${dest} (${this.view.uniqueNameOf(target)}) left the bus`, { cause: e });
