@@ -217,8 +217,7 @@ export class Monitors {
     const envelope = encodeMessage({
       type: MessageType.SIGNAL, flags: MessageFlags.NO_REPLY_EXPECTED, serial: this.#serial.next(), path: ANNOUNCE_PATH,
       interface: ANNOUNCE_INTERFACE, member: MONITORED_MEMBER, signature: MONITORED_SIGNATURE, body: [bytes],
-      sender: this.#host.view.uniqueNameOf(this.#host.memberId),
-    });
+    }); // no SENDER: the receiver stamps it from the transport
     for (const m of members) {
       this.copied++;
       if (!this.#host.network.sendLossy(m, envelope)) this.dropped++;
