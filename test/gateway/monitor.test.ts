@@ -136,6 +136,10 @@ describe('monitors see unicasts between others', () => {
       const seenEchoes: Message[] = [];
       all.on('message', (m: Message) => seen.push(m));
       echoes.on('message', (m: Message) => seenEchoes.push(m));
+      // Over AF_IPN the others learn of a newcomer when they read its join.
+      for (const c of [caller, svc.conn]) {
+        await until(() => [all, echoes].every((m) => c.listNames().includes(m.uniqueName)), 10_000, 'the monitors to be known');
+      }
       all.becomeMonitor([]);
       echoes.becomeMonitor(["member='Echo'"]);
       // Their records went out before becomeMonitor returned; a round trip from each proves they arrived.
@@ -187,25 +191,30 @@ async function echoLoad(rounds: number): Promise<number> {
 describe('a monitor that stopped reading holds nobody back', () => {
   const ROUNDS = 5;
 
+  // The bound: a stopped monitor costs the callers no more than one that
+  // reads (2x + 2 s of slack for a loaded machine); the copying itself is
+  // the price of having a monitor at all (bus/README "Monitors").
   it('a stopped native monitor: calls between others keep their pace, its copies are dropped, not queued', async () => {
-    await echoLoad(2); // warm up
+    await echoLoad(1); // warm up
     const alone = await echoLoad(ROUNDS);
     const m = new Child(bus.busAddress, caller.uniqueName);
     try {
       const [, name] = await m.line(/^ready (\S+)$/m);
+      for (const c of [caller, svc.conn]) await until(() => c.listNames().includes(name!), 10_000, 'the monitor to be known');
       m.send('become');
       await m.line(/^monitoring$/m);
       for (const c of [caller, svc.conn]) await c.call({ destination: name!, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+      const reading = await echoLoad(ROUNDS);
       m.proc.kill('SIGSTOP');
       const stopped = await echoLoad(ROUNDS);
       m.proc.kill('SIGCONT');
-      // What it got: some copies (until its socket filled), never all 2 x 500.
+      // What it got: copies until its socket filled (a reader slower than the callers loses some too), never all.
       caller.send({ type: MessageType.SIGNAL, destination: name!, path: '/', interface: 'com.example.Test', member: 'Done' });
-      const [, n] = await m.line(/^envelopes (\d+)$/m, 30_000);
-      console.log(`500 16 KiB calls: ${alone.toFixed(0)} ms alone, ${stopped.toFixed(0)} ms with a stopped monitor; it got ${n} copies`);
+      const [, n] = await m.line(/^envelopes (\d+)$/m, 60_000);
+      console.log(`500 16 KiB calls: ${alone.toFixed(0)} ms with no monitor, ${reading.toFixed(0)} ms with one reading, ${stopped.toFixed(0)} ms with it stopped; it got ${n} copies`);
       expect(Number(n)).toBeGreaterThan(0);
-      expect(Number(n)).toBeLessThan(2 * 100 * ROUNDS);
-      expect(stopped).toBeLessThan(3 * alone + 2000);
+      expect(Number(n)).toBeLessThan(2 * 2 * 100 * ROUNDS);
+      expect(stopped).toBeLessThan(2 * reading + 2000);
     } finally {
       await m.stop();
     }
@@ -222,11 +231,12 @@ describe('a monitor that stopped reading holds nobody back', () => {
       await sees(/member=NameLost/, 10_000);
       await recordSeen(caller);
       await recordSeen(svc.conn);
+      const reading = await echoLoad(ROUNDS);
       mon.kill('SIGSTOP');
       const stopped = await echoLoad(ROUNDS);
       mon.kill('SIGCONT');
-      console.log(`500 16 KiB calls: ${alone.toFixed(0)} ms with no monitor, ${stopped.toFixed(0)} ms with dbus-monitor stopped`);
-      expect(stopped).toBeLessThan(3 * alone + 2000);
+      console.log(`500 16 KiB calls: ${alone.toFixed(0)} ms with no monitor, ${reading.toFixed(0)} ms with dbus-monitor reading, ${stopped.toFixed(0)} ms with it stopped`);
+      expect(stopped).toBeLessThan(2 * reading + 2000);
       // Until it has read its backlog down, copies are still dropped: call until one shows.
       for (let i = 1; ; i++) {
         await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Echo', signature: 's', body: ['after the stop'] });
@@ -306,13 +316,14 @@ describe.skipIf(!isRoot)('who may monitor: root and the bus owner only (needs ro
     try {
       let out = '';
       gw.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      await until(() => out.includes('DBUS_SESSION_BUS_ADDRESS='), 15_000, 'the gateway to listen');
+      // A node process takes 17-30 s to start under TCG (the VM).
+      await until(() => out.includes('DBUS_SESSION_BUS_ADDRESS='), perBackend({ user: 15_000, kernel: 90_000 }), 'the gateway to listen');
       const address = /DBUS_SESSION_BUS_ADDRESS=(\S+)/.exec(out)![1]!;
       const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const b = spawn('busctl', [`--address=${address}`, 'monitor', '--no-pager'], { uid: OTHER_UID, gid: OTHER_UID, stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
         b.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-        const t = setTimeout(() => b.kill('SIGKILL'), 15_000);
+        const t = setTimeout(() => b.kill('SIGKILL'), perBackend({ user: 15_000, kernel: 60_000 }));
         b.on('close', (code) => {
           clearTimeout(t);
           resolve({ code, stderr });
