@@ -30,13 +30,18 @@
 #                                             (/lib/modules/$KVER/build)
 #   IPNBUS_VM_KCONFIG   the kernel's .config         (/boot/config-$KVER)
 #   IPNBUS_VM_APPEND    more guest kernel command-line parameters
+#   IPNBUS_VM_QEMU_ARGS more qemu arguments, split at whitespace, e.g.
+#                       "-plugin bench/kernel/bin/insn-count.so,out=F"
 #   IPNBUS_VM_WORK      cache and per-run directories    (/tmp/ipnbus-vm)
 #   IPNBUS_VM_VERBOSE=1 kernel log at loglevel 7 on the console
 #   IPNBUS_VM_QUIET=1   print only the guest command's output and errors
+#   IPNBUS_VM_MEMDEBUG=0  boot without slab debugging (see below)
 #
-# Memory-error detection: the guest always boots with slub_debug=FZP
-# (freed objects poisoned, redzones checked), plus kfence.sample_interval=1
-# when the kernel has CONFIG_KFENCE; after the command, dmesg is scanned
+# Memory-error detection: the guest boots with slub_debug=FZP (freed
+# objects poisoned, redzones checked), plus kfence.sample_interval=1 when
+# the kernel has CONFIG_KFENCE, unless IPNBUS_VM_MEMDEBUG=0 (benchmarks:
+# poisoning and checking every slab object more than doubles the guest's
+# instructions per AF_IPN delivery); after the command, dmesg is scanned
 # with the patterns of dmesg-fail.re (BUG, KFENCE, KASAN, UBSAN, general
 # protection, WARNING, Oops, refcount_t, Call Trace, hung tasks...;
 # dmesg-scan-test.sh proves them on sample lines).
@@ -227,7 +232,10 @@ DEBUG_ARGS="slub_debug=FZP"
 LOCKUP_ARGS="watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
 grep -q '^CONFIG_KFENCE=y' "$KCONFIG" 2>/dev/null &&
 	DEBUG_ARGS="$DEBUG_ARGS kfence.sample_interval=1"
+[ "${IPNBUS_VM_MEMDEBUG:-1}" = 0 ] && DEBUG_ARGS="slub_debug=-"
 Q+=(-append "console=ttyS0 panic=-1 oops=panic loglevel=$LOGLEVEL quiet $DEBUG_ARGS $LOCKUP_ARGS ${IPNBUS_VM_APPEND:-}")
+# shellcheck disable=SC2206 # split at whitespace, as documented
+[ -n "${IPNBUS_VM_QEMU_ARGS:-}" ] && Q+=($IPNBUS_VM_QEMU_ARGS)
 (cd "$R" && find . | cpio -o -H newc --quiet) >"$RUN/initramfs.cpio"
 : >"$RUN/rc"
 
@@ -239,8 +247,10 @@ run_qemu() {
 		-pidfile "$QEMU_PIDFILE" </dev/null 2>&1 | sed -u 's/\r$//' |
 		if [ "$QUIET" = 1 ]; then
 			# only the guest command's own output and the verdicts
+			# (and qemu's own errors: a plugin it cannot load...)
 			awk '/^----- end of guest command/ { on = 0 }
 			     on { print; fflush() }
+			     !on && /^(qemu-system-[a-z0-9_]+|insn-count): / { print; fflush() }
 			     /^----- guest command -----/ { on = 1 }
 			     /^ipnvm: (DMESG|rmmod|insmod)/ { print; p = 1; fflush(); next }
 			     p { print; fflush() }'
