@@ -2,7 +2,9 @@
 # test-kernel.sh - npm run test:kernel: every kernel-side check.
 #   1. the dmesg scan's patterns against sample kernel complaints;
 #   2. the build matrix: ipn.ko with W=1 against every installed header
-#      tree, failing on any warning (scripts/vm/build-matrix.sh);
+#      tree, failing on any warning (scripts/vm/build-matrix.sh), and the
+#      self-test of the bench's instruction-counting qemu plugin in one
+#      short VM (scripts/vm/insn-count-test.sh, ~35-45 s under load);
 #   3. for every bootable kernel (image in /boot + headers; Debian 12's 6.1
 #      and, where installed, 6.12 from bookworm-security) ONE VM with
 #      ipn.ko loaded and memory poisoning on: the C tests, the fuzzer
@@ -46,6 +48,13 @@ fi
 if ! "$HERE/vm/build-matrix.sh"; then
 	rc=1
 	verdicts+=("build matrix FAILED (W=1 warnings or errors above)")
+fi
+t0=$(date +%s)
+if "$HERE/vm/insn-count-test.sh"; then
+	verdicts+=("instruction-count plugin self-test passed, $(($(date +%s) - t0)) s")
+else
+	rc=1
+	verdicts+=("instruction-count plugin self-test FAILED (above)")
 fi
 
 read -r -a kernels <<<"${IPNBUS_TEST_KERNELS:-$(ipnvm_bootable_kvers | tr '\n' ' ')}"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# insn-count-test.sh - self-test of the instruction-counting qemu plugin
+# (bench/kernel/insn-count.c): boots the test VM with the plugin, runs
+# bench/kernel/bin/insn-selftest there, and checks every window the plugin
+# reported against the range the guest program printed for it (an 8-insn
+# loop of ITERS iterations within 3%, twice as many, the same loop on both
+# vCPUs at once, system calls whose kernel side must be counted).
+# Fails if the plugin does not build or load, a window is missing or out of
+# range, or the plugin logged an error.  Prints each window's count and its
+# deviation from the expected centre.
+#
+# Usage: scripts/vm/insn-count-test.sh [ITERS]   (default 10000000)
+# Without qemu / Debian's kernel: a notice and success, unless
+# IPNBUS_REQUIRE_KERNEL_TESTS=1.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+if ! why=$(ipnvm_missing); then
+	if [ "${IPNBUS_REQUIRE_KERNEL_TESTS:-0}" = 1 ]; then
+		echo "insn-count-test: cannot run: $why" >&2
+		exit 1
+	fi
+	echo "insn-count-test: skipped ($why)"
+	exit 0
+fi
+make -s -C "$REPO/bench/kernel" bin/insn-count.so bin/insn-selftest
+tmp=$(mktemp -d /tmp/ipnbus-insn-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+t0=$(date +%s)
+set +e
+# (no slab debugging: nothing here tests ipn.ko, and the boot is faster)
+IPNBUS_VM_QUIET=1 IPNBUS_VM_MEMDEBUG=0 \
+IPNBUS_VM_QEMU_ARGS="-plugin $REPO/bench/kernel/bin/insn-count.so,out=$tmp/windows" \
+	"$HERE/run.sh" bench/kernel/bin/insn-selftest "$@" | tee "$tmp/guest"
+st=${PIPESTATUS[0]}
+set -e
+echo "insn-count-test: plugin output:"
+sed 's/^/  /' "$tmp/windows" 2>/dev/null || echo "  (none)"
+if [ "$st" != 0 ]; then
+	echo "insn-count-test: FAILED: the VM run ended with status $st" >&2
+	exit 1
+fi
+# Every "expect SEQ LOW HIGH what" of the guest against "window SEQ insns N".
+touch "$tmp/windows"
+awk -v windows="$tmp/windows" '
+	FILENAME == windows && $1 == "window" { got[$2] = $4; next }
+	FILENAME == windows && $1 == "error:" { print "insn-count-test: plugin " $0; bad = 1; next }
+	FILENAME == windows && $1 == "total" { total = 1; next }
+	FILENAME == windows { next }
+	$1 == "insn-selftest:" && $2 == "expect" {
+		n++
+		what = $6; for (i = 7; i <= NF; i++) what = what " " $i
+		if (!($3 in got)) {
+			printf "insn-count-test: window %d (%s): not reported\n", $3, what
+			bad = 1; next
+		}
+		mid = ($4 + $5) / 2
+		ok = got[$3] >= $4 && got[$3] <= $5
+		# the deviation from the centre, for the tight ranges
+		dev = $4 > 0 && $5 / $4 < 1.1 ? sprintf(" (%+.2f%% from %d)", (got[$3] - mid) * 100 / mid, mid) : ""
+		printf "insn-count-test: window %d (%s): %d insns, expected %d..%d%s %s\n", \
+			$3, what, got[$3], $4, $5, dev, ok ? "ok" : "OUT OF RANGE"
+		if (!ok) bad = 1
+	}
+	END {
+		if (n < 5) { print "insn-count-test: the guest printed " n " of 5 expectations"; bad = 1 }
+		if (!total) { print "insn-count-test: no exit line from the plugin (did qemu load it?)"; bad = 1 }
+		exit bad
+	}' "$tmp/windows" "$tmp/guest" || {
+	echo "insn-count-test: FAILED ($(($(date +%s) - t0)) s)" >&2
+	exit 1
+}
+echo "insn-count-test: passed ($(($(date +%s) - t0)) s)"
