@@ -4,7 +4,16 @@
 # with a relay process, to 1/4/16/64 receivers (arguments: other counts).
 # Prints the table, writes bench/results/kernel.{json,md,svg}; the last line
 # is a JSON summary, with the host's load average at start and end.
+# The VM runs with the insn-count qemu plugin (bench/kernel/insn-count.c),
+# which counts the guest's instructions over each burst: instructions per
+# delivery for every case, a figure the host's load does not move (its raw
+# windows: bench/results/kernel-insns.log).
 # IPNBUS_FANOUT_REPEAT: runs per case, the median is reported (3).
+# IPNBUS_BENCH_INSNS=0: no plugin (no instruction figures; the guest runs
+# about a third faster under TCG).
+# The guest boots without slab debugging (IPNBUS_VM_MEMDEBUG=0, unless set):
+# the test VM's slub_debug=FZP poisons and checks every slab object, which
+# costs more instructions than a 64-byte AF_IPN delivery itself.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -12,14 +21,21 @@ REPO=$(cd "$HERE/.." && pwd)
 . "$HERE/vm/lib.sh"
 ipnvm_require bench:kernel
 cd "$REPO"
-mkdir -p bench/kernel/bin bench/results
-gcc -O2 -Wall -Wextra -I kernel/include/uapi -o bench/kernel/bin/fanout \
-	bench/kernel/fanout.c
-rm -f bench/results/kernel.json
+mkdir -p bench/results
+make -s -C bench/kernel
+rm -f bench/results/kernel.json bench/results/kernel-insns.log
 accel=$(ipnvm_accel)
+insns=()
+qemu_args=${IPNBUS_VM_QEMU_ARGS:-}
+# (instructions are counted only under TCG: qemu plugins see no KVM guest)
+if [ "${IPNBUS_BENCH_INSNS:-1}" != 0 ] && [ "$accel" = tcg ]; then
+	insns=("$REPO/bench/results/kernel-insns.log")
+	qemu_args="$qemu_args -plugin $REPO/bench/kernel/bin/insn-count.so,out=${insns[0]}"
+fi
+export IPNBUS_VM_MEMDEBUG=${IPNBUS_VM_MEMDEBUG:-0}
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-IPNBUS_VM_ACCEL=$accel IPNBUS_VM_QUIET=1 \
+IPNBUS_VM_ACCEL=$accel IPNBUS_VM_QUIET=1 IPNBUS_VM_QEMU_ARGS=$qemu_args \
 	"$HERE/vm/run.sh" bench/kernel/bin/fanout bench/results/kernel.json "$@"
 [ -s bench/results/kernel.json ] || { echo "bench:kernel: no results" >&2; exit 1; }
 IPNBUS_LOAD_START=$load_start IPNBUS_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg) \
-	node bench/kernel/report.mjs bench/results/kernel.json "$accel"
+	node bench/kernel/report.mjs bench/results/kernel.json "$accel" "${insns[@]}"

@@ -14,7 +14,12 @@
  * throughput: context switches per delivery (getrusage() voluntary +
  * involuntary, of every process of the case, sender, relay and receivers,
  * over the burst) and syscalls per delivery (the send/recv/recvmmsg calls
- * the bench makes for the burst).  Writes the results as JSON to argv[1].
+ * the bench makes for the burst).  Each burst is also an instruction-counting
+ * window (insn-mark.h): in a VM run with the insn-count qemu plugin, the
+ * plugin's count for window "insn_windows"[i] divided by "deliveries" is
+ * the guest's instructions per delivery, user and kernel, every process of
+ * the case (scripts/bench-kernel.sh does that).  Writes the results as JSON
+ * to argv[1].
  *
  * Usage: fanout OUT.json [receivers...]   (default 1 4 16 64)
  */
@@ -26,13 +31,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <limits.h>
 #include <unistd.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/ipn.h>
+#include "insn-mark.h"
 
 #define MSG_BYTES	64
 #define MAXR		64
@@ -50,6 +59,7 @@ struct msg {
 };
 
 struct shared {
+	int receivers;	/* count_up() wakes the sender once per round */
 	volatile int ready;
 	volatile int burst_done;
 	volatile int lat_got;
@@ -67,6 +77,7 @@ struct result {
 	double deliveries_per_s;
 	double p50_us, p99_us;
 	double csw_per_delivery, syscalls_per_delivery;
+	int insn_window;	/* the burst's counting window, in mark order */
 };
 
 static struct shared *sh;
@@ -78,6 +89,9 @@ static pid_t kids[MAXR + 1];
 static int nkids;
 static const char *cur_mode = "";
 static int cur_n;
+
+/* Counting windows this process has closed (the plugin numbers alike). */
+static int insn_windows;
 
 static int64_t now_ns(void)
 {
@@ -107,6 +121,27 @@ static long ctx_switches(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/*
+ * The sender sleeps on a futex until a counter of the shared page reaches
+ * @target; count_up() wakes it.  (Polling with usleep() would execute
+ * instructions in proportion to the wall time of the wait, and so make
+ * the burst's instruction count depend on the host's load.)
+ */
+static void wait_for(volatile int *v, int target)
+{
+	int cur;
+
+	while ((cur = __atomic_load_n(v, __ATOMIC_SEQ_CST)) < target)
+		syscall(SYS_futex, v, FUTEX_WAIT, cur, NULL, NULL, 0);
+}
+
+/* One more receiver is there; the last of a round wakes the sender. */
+static void count_up(volatile int *v)
+{
+	if (__atomic_add_fetch(v, 1, __ATOMIC_SEQ_CST) % sh->receivers == 0)
+		syscall(SYS_futex, v, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 static void die(const char *what)
@@ -155,7 +190,7 @@ static void receiver(int idx, int fd, long burst)
 	}
 	ncalls = 0;
 	csw0 = ctx_switches();
-	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_SEQ_CST);
+	count_up(&sh->ready);
 	while (i < burst) {
 		k = burst - i < BATCH ? (int)(burst - i) : BATCH;
 		ncalls++;
@@ -169,11 +204,11 @@ static void receiver(int idx, int fd, long burst)
 	sh->done_ns[idx] = now_ns();
 	sh->csw[idx] = ctx_switches() - csw0;
 	sh->calls[idx] = ncalls;
-	__atomic_fetch_add(&sh->burst_done, 1, __ATOMIC_SEQ_CST);
+	count_up(&sh->burst_done);
 	for (i = 0; i < LAT_MSGS; i++) {
 		xrecv(fd, &m);
 		sh->lat[idx][i] = now_ns() - m.ts;
-		__atomic_fetch_add(&sh->lat_got, 1, __ATOMIC_SEQ_CST);
+		count_up(&sh->lat_got);
 	}
 	exit(0);
 }
@@ -210,12 +245,6 @@ static void on_alarm(int sig __attribute__((unused)))
 	_exit(3);
 }
 
-static void wait_for(volatile int *v, int target)
-{
-	while (__atomic_load_n(v, __ATOMIC_SEQ_CST) < target)
-		usleep(20);
-}
-
 static int cmp64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -243,13 +272,14 @@ static struct result run(enum mode mode, int n, long burst)
 	int out[MAXR], sv[2], relay_in = -1, ipn = -1, r, i;
 	pid_t pids[MAXR + 1];
 	int npids = 0;
-	struct result res = { mode, n, burst, 0, 0, 0, 0, 0 };
+	struct result res = { mode, n, burst, 0, 0, 0, 0, 0, 0 };
 	char path[64];
 	struct msg m;
 	int64_t t0, t1, *all;
 	long k, csw, calls;
 
 	memset(sh, 0, sizeof(*sh));
+	sh->receivers = n;
 	memset(&m, 0, sizeof(m));
 	cur_mode = mode_name[mode];
 	cur_n = n;
@@ -310,6 +340,7 @@ static struct result run(enum mode mode, int n, long burst)
 
 	ncalls = 0;
 	csw = ctx_switches();
+	insn_mark_start();
 	t0 = now_ns();
 	for (k = 0; k < burst; k++) {
 		m.seq = k;
@@ -319,6 +350,8 @@ static struct result run(enum mode mode, int n, long burst)
 	csw = ctx_switches() - csw;
 	calls = ncalls;
 	wait_for(&sh->burst_done, n);
+	insn_mark_stop();
+	res.insn_window = insn_windows++;
 	t1 = t0;
 	for (r = 0; r < n; r++)
 		if (sh->done_ns[r] > t1)
@@ -364,6 +397,7 @@ int main(int argc, char **argv)
 {
 	int counts[8] = { 1, 4, 16, 64 }, ncounts = 4, c, i;
 	struct result res[8 * M_COUNT];
+	int windows[8 * M_COUNT][REPEAT_MAX];
 	const char *rep_env = getenv("IPNBUS_FANOUT_REPEAT");
 	int nres = 0, repeat = rep_env ? atoi(rep_env) : 3;
 	struct utsname u;
@@ -408,8 +442,10 @@ int main(int argc, char **argv)
 			int a, b;
 
 			/* the run with the median throughput, against noise */
-			for (a = 0; a < repeat; a++)
+			for (a = 0; a < repeat; a++) {
 				rep[a] = run((enum mode)i, counts[c], burst);
+				windows[nres - 1][a] = rep[a].insn_window;
+			}
 			for (a = 0; a < repeat; a++)
 				for (b = a + 1; b < repeat; b++)
 					if (rep[b].deliveries_per_s <
@@ -433,14 +469,19 @@ int main(int argc, char **argv)
 	fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"msg_bytes\": %d,\n"
 		"  \"latency_msgs\": %d,\n  \"repeat\": %d,\n  \"results\": [\n",
 		u.release, MSG_BYTES, LAT_MSGS, repeat);
-	for (i = 0; i < nres; i++)
+	for (i = 0; i < nres; i++) {
 		fprintf(f, "    {\"mode\": \"%s\", \"receivers\": %d, \"messages\": %ld, "
 			"\"deliveries_per_s\": %.0f, \"p50_us\": %.1f, \"p99_us\": %.1f, "
-			"\"csw_per_delivery\": %.3f, \"syscalls_per_delivery\": %.3f}%s\n",
+			"\"csw_per_delivery\": %.3f, \"syscalls_per_delivery\": %.3f, "
+			"\"deliveries\": %ld, \"insn_windows\": [",
 			mode_name[res[i].mode], res[i].receivers, res[i].messages,
 			res[i].deliveries_per_s, res[i].p50_us, res[i].p99_us,
 			res[i].csw_per_delivery, res[i].syscalls_per_delivery,
-			i + 1 < nres ? "," : "");
+			res[i].messages * res[i].receivers);
+		for (c = 0; c < repeat; c++)
+			fprintf(f, "%s%d", c ? ", " : "", windows[i][c]);
+		fprintf(f, "]}%s\n", i + 1 < nres ? "," : "");
+	}
 	fprintf(f, "  ]\n}\n");
 	fclose(f);
 	return 0;
