@@ -27,14 +27,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=vm/lib.sh
 . "$HERE/vm/lib.sh"
 
-if ! why=$(ipnvm_missing); then
-	if [ "${IPNBUS_REQUIRE_KERNEL_TESTS:-0}" = 1 ]; then
-		echo "test:kernel: cannot run the kernel tests: $why" >&2
-		exit 1
-	fi
-	echo "test:kernel: skipped ($why); IPNBUS_REQUIRE_KERNEL_TESTS=1 makes this an error"
-	exit 0
-fi
+ipnvm_test_require test:kernel
 # The suite (fuzzer + Node suites) needs more than run.sh's default.
 export IPNBUS_VM_TIMEOUT=${IPNBUS_VM_TIMEOUT:-1800}
 T0=$(date +%s)

@@ -18,14 +18,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-if ! why=$(ipnvm_missing); then
-	if [ "${IPNBUS_REQUIRE_KERNEL_TESTS:-0}" = 1 ]; then
-		echo "insn-count-test: cannot run: $why" >&2
-		exit 1
-	fi
-	echo "insn-count-test: skipped ($why)"
-	exit 0
-fi
+ipnvm_test_require insn-count-test
 make -s -C "$REPO/bench/kernel" bin/insn-count.so bin/insn-selftest
 tmp=$(mktemp -d /tmp/ipnbus-insn-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -57,6 +57,19 @@ ipnvm_require() {
 	fi
 }
 
+# For test scripts: when the VM cannot run, a notice and exit 0, or exit 1
+# saying why when IPNBUS_REQUIRE_KERNEL_TESTS=1 (CI: a missing tool fails).
+ipnvm_test_require() {
+	local why
+	why=$(ipnvm_missing) && return 0
+	if [ "${IPNBUS_REQUIRE_KERNEL_TESTS:-0}" = 1 ]; then
+		echo "$1: cannot run the kernel tests: $why" >&2
+		exit 1
+	fi
+	echo "$1: skipped ($why); IPNBUS_REQUIRE_KERNEL_TESTS=1 makes this an error"
+	exit 0
+}
+
 # Every kernel ABI with both an image in /boot and headers installed
 # (bootable in the VM), oldest first.
 ipnvm_bootable_kvers() {
