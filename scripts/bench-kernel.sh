@@ -33,6 +33,9 @@ if [ "${IPNBUS_BENCH_INSNS:-1}" != 0 ] && [ "$accel" = tcg ]; then
 	qemu_args="$qemu_args -plugin $REPO/bench/kernel/bin/insn-count.so,out=${insns[0]}"
 fi
 export IPNBUS_VM_MEMDEBUG=${IPNBUS_VM_MEMDEBUG:-0}
+# 5 runs per case with the plugin took 14-15 min at load 15-20: past run.sh's
+# default 900 s once
+export IPNBUS_VM_TIMEOUT=${IPNBUS_VM_TIMEOUT:-3600}
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 IPNBUS_VM_ACCEL=$accel IPNBUS_VM_QUIET=1 IPNBUS_VM_QEMU_ARGS=$qemu_args \
 	"$HERE/vm/run.sh" bench/kernel/bin/fanout bench/results/kernel.json "$@"
