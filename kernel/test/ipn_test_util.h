@@ -35,6 +35,8 @@ static inline const char *netpath(const char *name)
  * Run @fn(@arg) in a child as uid/gid 65534; its exit status, 100 if the
  * ids could not be dropped, 200 if it did not exit normally.
  */
+static pid_t nobody_child;
+
 static inline int as_nobody(int (*fn)(void *), void *arg)
 {
 	int st;
@@ -45,7 +47,9 @@ static inline int as_nobody(int (*fn)(void *), void *arg)
 			_exit(100);
 		_exit(fn(arg));
 	}
+	nobody_child = p;
 	waitpid(p, &st, 0);
+	nobody_child = 0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
 }
 
@@ -69,8 +73,15 @@ static inline int module_refcnt(void)
 	return (int)read_long("/sys/module/ipn/refcnt");
 }
 
+/*
+ * A child of as_nobody() still at work would keep its sockets, and so the
+ * module, busy after we are gone (rmmod then fails for a reason that is
+ * not the module's): it goes first.
+ */
 static inline void tests_timed_out(int sig)
 {
+	if (nobody_child > 0)
+		kill(nobody_child, SIGKILL);
 	tap(0, "TIMEOUT: test %d hung", tap_n + 1);
 	_exit(tap_done() + 2);
 }
