@@ -1,50 +1,32 @@
 // Connection: one endpoint of the bus (a member, or a client a member hosts), with D-Bus semantics (calls, matches, names).
 import { EventEmitter } from 'node:events';
 import type { Network } from '@ipnbus/transport-ipn';
-import {
-  MessageFlags,
-  MessageType,
-  WireError,
-  encodeMessage,
-  isValidBusName,
-  type Message,
-} from '../wire/index.js';
+import { MessageFlags, MessageType, type Message } from '../wire/index.js';
 import { SYNC_REPLY_BODY } from './announce.js';
 import { Calls, type CallMessage, type CallOptions } from './calls.js';
 import type { DriverHost } from './bus-driver.js';
 import { BusEndpoint } from './bus-endpoint.js';
 import type { BusView, EndpointCredentials } from './bus-view.js';
-import { BUS_NAME, PEER_INTERFACE, StartReply } from './constants.js';
+import { PEER_INTERFACE, StartReply } from './constants.js';
+import { EndpointSender, type SendOptions } from './endpoint-sender.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
-import { closeFds } from './fds.js';
+import { closeFds, dupFd } from './fds.js';
 import type { Logger } from './logger.js';
 import { limitExceeded, type ConnectionLimits } from './limits.js';
 import { MatchSet } from './match-set.js';
 import { machineId } from './machine-id.js';
 import type { Member } from './member.js';
-import { dupFd } from './member.js';
+import { ownerCredentials } from './owner-credentials.js';
 import type { CallResult } from './pending-calls.js';
-import { readProxiedCredentials } from './proxied-credentials.js';
-import { SerialCounter, checkSerial } from './serial-counter.js';
 import { updateActivationEnv } from './activation/index.js';
-import { memberOf, subOf } from './unique-name.js';
+import { subOf } from './unique-name.js';
 
-export type { CallResult, CallOptions };
+export type { CallResult, CallOptions, SendOptions };
 
 /** A METHOD_CALL addressed to this connection that the core does not answer itself. */
 export interface IncomingCall {
   msg: Message;
   fds: number[];
-}
-
-export interface SendOptions {
-  /**
-   * Send with this serial (1..0xffffffff) instead of the next of our own:
-   * a relay (the gateway) forwards its client's messages with the serials
-   * the client chose, as dbus-daemon does. The caller keeps its serials
-   * unique among its calls in flight.
-   */
-  serial?: number;
 }
 
 /** Counters for tests and benchmarks. */
@@ -58,13 +40,6 @@ export interface ConnectionStats {
   sent: number;
 }
 
-/**
- * Built by connect() (the member's own endpoint) or Connection.host() (a
- * hosted client); see core/index.ts for the contract. Events: 'message'
- * (msg, fds), 'methodCall' (IncomingCall), 'disconnect', 'drain', 'error',
- * and on the member's own endpoint 'dropped' (count: messages the transport
- * lost for us just before the next one) and 'rejected' (PeerRejection).
- */
 /** A peer's datagram the transport refused ('rejected'): the peer broke the protocol; nobody else is affected. */
 export interface PeerRejection {
   /** The sender's unique name; null when the transport had not believed its id yet (user backend hello). */
@@ -75,6 +50,13 @@ export interface PeerRejection {
   reason: string;
 }
 
+/**
+ * Built by connect() (the member's own endpoint) or Connection.host() (a
+ * hosted client); see core/index.ts for the contract. Events: 'message'
+ * (msg, fds), 'methodCall' (IncomingCall), 'disconnect', 'drain', 'error',
+ * and on the member's own endpoint 'dropped' (count: messages the transport
+ * lost for us just before the next one) and 'rejected' (PeerRejection).
+ */
 export class Connection extends EventEmitter implements DriverHost {
   readonly uniqueName: string;
   /** The member (network node) this endpoint is carried by. */
@@ -95,9 +77,7 @@ export class Connection extends EventEmitter implements DriverHost {
   readonly #matches = new MatchSet();
   readonly #calls: Calls;
   readonly #limits: ConnectionLimits;
-  /** Rules added and not removed, each AddMatch counted (MatchSet keys duplicates together). */
-  #ruleCount = 0;
-  readonly #serials = new SerialCounter();
+  readonly #sender: EndpointSender;
   #closed = false;
 
   /** Use connect() or host(): an endpoint of an assembled Member. */
@@ -125,6 +105,16 @@ export class Connection extends EventEmitter implements DriverHost {
       limits: this.#limits,
       log: this.#log,
       dup: dupFd,
+    });
+    this.#sender = new EndpointSender({
+      member,
+      uniqueName: this.uniqueName,
+      view: this.view,
+      bus: this.#bus,
+      calls: this.#calls,
+      log: this.#log,
+      closed: () => this.#closed,
+      counted: () => this.stats.sent++,
     });
   }
 
@@ -167,71 +157,7 @@ export class Connection extends EventEmitter implements DriverHost {
    * vanished just now).
    */
   send(msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[], opts?: SendOptions): number {
-    if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
-    const full: Message = {
-      flags: 0,
-      signature: '',
-      body: [],
-      ...msg,
-      serial: opts?.serial === undefined ? this.#serials.next() : checkSerial(opts.serial),
-      sender: this.uniqueName,
-    } as Message;
-    if (fds !== undefined && fds.length > 0) full.unixFds = fds.length;
-    else delete full.unixFds;
-    const dest = full.destination;
-    if (dest === undefined) {
-      if (full.type !== MessageType.SIGNAL) {
-        throw new DBusError(ErrorNames.InvalidArgs, 'only signals may be sent without a destination');
-      }
-      if (full.unixFds) throw new DBusError(ErrorNames.InvalidArgs, 'unix fds can only go with a unicast message');
-      this.#member.broadcast(full, this.#encode(full));
-      this.stats.sent++;
-      return full.serial;
-    }
-    if (dest === BUS_NAME) {
-      this.#member.monitors.copy(full, this.#encode(full)); // encoded: validated as if it went on the wire
-      void this.#bus.answer(full);
-      return full.serial;
-    }
-    if (!isValidBusName(dest)) throw new DBusError(ErrorNames.InvalidArgs, `'${dest}' is not a valid bus name`);
-    // A no-reply call is activated here, or queued behind calls waiting
-    // for its service; one expecting a reply goes through call() for that
-    // (a bare send() has no way to report it).
-    const noReply = (full.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0;
-    if (full.type === MessageType.METHOD_CALL && noReply && this.#calls.mustWait(dest, full.flags)) {
-      this.#startThenSend(full, fds);
-      return full.serial;
-    }
-    const target = this.view.resolve(dest);
-    if (target === undefined) {
-      throw new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
-    }
-    this.#member.transmit(target, full, this.#encode(full), fds, dest);
-    this.stats.sent++;
-    return full.serial;
-  }
-
-  /**
-   * A call that expects no reply, to a name whose service must be started
-   * first: sent once it has its name. A failure has no one to go to (the
-   * caller asked for no reply), so it is logged.
-   */
-  #startThenSend(full: Message, fds: number[] | undefined): void {
-    const { serial, sender: _sender, ...rest } = full;
-    this.#calls
-      .call(rest as CallMessage, { noReply: true, serial, ...(fds !== undefined ? { fds } : {}) })
-      .catch((e: unknown) => this.#log.debug({ to: full.destination, err: errorText(e) }, 'no-reply call not delivered'));
-  }
-
-  #encode(msg: Message): Buffer {
-    try {
-      return encodeMessage(msg);
-    } catch (e) {
-      if (e instanceof WireError) {
-        throw new DBusError(ErrorNames.InvalidArgs, `cannot send message: ${e.message}`, { cause: e });
-      }
-      throw e;
-    }
+    return this.#sender.send(msg, fds, opts);
   }
 
   /**
@@ -294,23 +220,21 @@ export class Connection extends EventEmitter implements DriverHost {
    * MatchRuleInvalid, or LimitsExceeded past limits.maxMatchRules.
    */
   addMatch(rule: string): void {
-    if (this.#ruleCount >= this.#limits.maxMatchRules) {
+    if (this.#matches.size >= this.#limits.maxMatchRules) {
       throw limitExceeded(this.#limits, 'maxMatchRules', `cannot add match rule "${rule}"`);
     }
     this.#matches.add(rule);
-    this.#ruleCount++;
     this.#updateFilter();
   }
 
   /** Match rules in force (each AddMatch counted), for Debug.Stats. */
   matchRuleCount(): number {
-    return this.#ruleCount;
+    return this.#matches.size;
   }
 
   /** Throws MatchRuleInvalid or MatchRuleNotFound. */
   removeMatch(rule: string): void {
     this.#matches.remove(rule);
-    this.#ruleCount--;
     this.#updateFilter();
   }
 
@@ -370,21 +294,7 @@ export class Connection extends EventEmitter implements DriverHost {
   }
 
   getCredentials(name: string): { pid: number; uid: number; gid: number } | undefined {
-    const owner = this.view.ownerOf(name);
-    const id = owner === undefined ? undefined : this.view.endpointOf(owner);
-    if (id === undefined) return undefined;
-    // A hosted client: what its host vouches for, else the host's own.
-    if (subOf(id) !== 0) {
-      const vouched = this.view.hostedCredentials(id);
-      if (vouched !== undefined) return vouched;
-    }
-    const m = this.view.member(memberOf(id));
-    if (m === undefined) return undefined;
-    if (m.id !== this.memberId) {
-      const proxied = readProxiedCredentials(this.#member.dir.liveDir, m.id, m.uid);
-      if (proxied !== undefined) return proxied;
-    }
-    return { pid: m.pid, uid: m.uid, gid: m.gid };
+    return ownerCredentials(this.view, this.#member.dir.liveDir, this.memberId, name);
   }
 
   /** StartServiceByName: StartReply.SUCCESS once started, ALREADY_RUNNING if owned. Throws the activation errors. */

@@ -35,10 +35,18 @@ export class MatchSet {
   /** Rules with no bloomable key: while there is one, the filter is null. */
   #anyRules = 0;
   #filter: Uint8Array[] | null | undefined;
+  /** Rules added and not removed, each add counted. */
+  #size = 0;
+
+  /** Rules in force, each add counted (limits.maxMatchRules, Debug.Stats). */
+  get size(): number {
+    return this.#size;
+  }
 
   /** Adds a rule (counted: added twice, removed twice). Throws MatchRuleInvalid. */
   add(text: string): void {
     const parsed = parseMatchRule(text);
+    this.#size++;
     const entry = this.#rules.get(parsed.key);
     if (entry !== undefined) {
       entry.count++;
@@ -68,6 +76,7 @@ export class MatchSet {
     if (entry === undefined) {
       throw new DBusError(ErrorNames.MatchRuleNotFound, `The given match rule wasn't found and can't be removed`);
     }
+    this.#size--;
     if (--entry.count === 0) {
       this.#rules.delete(parsed.key);
       this.#count(entry.mask, -1);

@@ -8,7 +8,7 @@ import type { BusDir } from './bus-dir.js';
 import { BusView, type EndpointCredentials } from './bus-view.js';
 import { Connection } from './connection.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
-import { closeFds } from './fds.js';
+import { closeFds, dupFd } from './fds.js';
 import { FilterUnion } from './filter-union.js';
 import { applyHostedRecord, probeHosted, removeHostedFile, scanHosted, stampSender, vouched, writeHostedFile } from './hosted.js';
 import { liveMembers, probeAlive, type LiveLock } from './liveness.js';
@@ -16,7 +16,6 @@ import { logger as rootLogger, type Logger } from './logger.js';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './limits.js';
 import { NameOwnership } from './name-ownership.js';
 import { NameStore } from './name-store.js';
-import { native } from './native.js';
 import { type ProxiedCredentials } from './proxied-credentials.js';
 import { SerialCounter } from './serial-counter.js';
 import { Activator, type ActivationOptions } from './activation/index.js';
@@ -277,7 +276,7 @@ export class Member {
     this.monitors.copy(msg, bytes);
     if (to === this.memberId) {
       const copy = decodeMessage(bytes, { copyBytes: true });
-      const own = (fds ?? []).map((fd) => dup(fd));
+      const own = (fds ?? []).map((fd) => dupFd(fd));
       setImmediate(() => this.#deliverUnicast(copy, own, target));
       return;
     }
@@ -484,13 +483,3 @@ export class Member {
     this.log.debug('disconnected');
   }
 }
-
-function dup(fd: number): number {
-  try {
-    return native().dup(fd);
-  } catch (e) {
-    throw new DBusError(ErrorNames.InvalidArgs, `cannot pass fd ${fd}: ${errorText(e)}`, { cause: e });
-  }
-}
-
-export { dup as dupFd };

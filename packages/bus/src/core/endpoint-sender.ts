@@ -1,0 +1,122 @@
+// What one endpoint sends: stamped with its serial and unique name, checked, and routed (broadcast, its own bus driver, or the destination's owner).
+import {
+  MessageFlags,
+  MessageType,
+  WireError,
+  encodeMessage,
+  isValidBusName,
+  type Message,
+} from '../wire/index.js';
+import type { BusEndpoint } from './bus-endpoint.js';
+import type { BusView } from './bus-view.js';
+import type { CallMessage, Calls } from './calls.js';
+import { BUS_NAME } from './constants.js';
+import { DBusError, ErrorNames, errorText } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Member } from './member.js';
+import { SerialCounter, checkSerial } from './serial-counter.js';
+
+export interface SendOptions {
+  /**
+   * Send with this serial (1..0xffffffff) instead of the next of our own:
+   * a relay (the gateway) forwards its client's messages with the serials
+   * the client chose, as dbus-daemon does. The caller keeps its serials
+   * unique among its calls in flight.
+   */
+  serial?: number;
+}
+
+export interface EndpointSenderInit {
+  /** The member carrying the endpoint: it broadcasts and transmits. */
+  member: Member;
+  uniqueName: string;
+  view: BusView;
+  /** The endpoint's org.freedesktop.DBus (messages to BUS_NAME are answered there). */
+  bus: BusEndpoint;
+  /** The endpoint's calls (whether a call must wait for its destination's service to start). */
+  calls: Calls;
+  log: Logger;
+  /** Has the endpoint left the bus? */
+  closed(): boolean;
+  /** A message went out to the transport (ConnectionStats.sent). */
+  counted(): void;
+}
+
+export class EndpointSender {
+  readonly #init: EndpointSenderInit;
+  readonly #serials = new SerialCounter();
+
+  constructor(init: EndpointSenderInit) {
+    this.#init = init;
+  }
+
+  /** See Connection.send. */
+  send(msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[], opts?: SendOptions): number {
+    const { member, view } = this.#init;
+    if (this.#init.closed()) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+    const full: Message = {
+      flags: 0,
+      signature: '',
+      body: [],
+      ...msg,
+      serial: opts?.serial === undefined ? this.#serials.next() : checkSerial(opts.serial),
+      sender: this.#init.uniqueName,
+    } as Message;
+    if (fds !== undefined && fds.length > 0) full.unixFds = fds.length;
+    else delete full.unixFds;
+    const dest = full.destination;
+    if (dest === undefined) {
+      if (full.type !== MessageType.SIGNAL) {
+        throw new DBusError(ErrorNames.InvalidArgs, 'only signals may be sent without a destination');
+      }
+      if (full.unixFds) throw new DBusError(ErrorNames.InvalidArgs, 'unix fds can only go with a unicast message');
+      member.broadcast(full, encode(full));
+      this.#init.counted();
+      return full.serial;
+    }
+    if (dest === BUS_NAME) {
+      member.monitors.copy(full, encode(full)); // encoded: validated as if it went on the wire
+      void this.#init.bus.answer(full);
+      return full.serial;
+    }
+    if (!isValidBusName(dest)) throw new DBusError(ErrorNames.InvalidArgs, `'${dest}' is not a valid bus name`);
+    // A no-reply call is activated here, or queued behind calls waiting
+    // for its service; one expecting a reply goes through call() for that
+    // (a bare send() has no way to report it).
+    const noReply = (full.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0;
+    if (full.type === MessageType.METHOD_CALL && noReply && this.#init.calls.mustWait(dest, full.flags)) {
+      this.#startThenSend(full, fds);
+      return full.serial;
+    }
+    const target = view.resolve(dest);
+    if (target === undefined) {
+      throw new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
+    }
+    member.transmit(target, full, encode(full), fds, dest);
+    this.#init.counted();
+    return full.serial;
+  }
+
+  /**
+   * A call that expects no reply, to a name whose service must be started
+   * first: sent once it has its name. A failure has no one to go to (the
+   * caller asked for no reply), so it is logged.
+   */
+  #startThenSend(full: Message, fds: number[] | undefined): void {
+    const { serial, sender: _sender, ...rest } = full;
+    this.#init.calls
+      .call(rest as CallMessage, { noReply: true, serial, ...(fds !== undefined ? { fds } : {}) })
+      .catch((e: unknown) => this.#init.log.debug({ to: full.destination, err: errorText(e) }, 'no-reply call not delivered'));
+  }
+}
+
+function encode(msg: Message): Buffer {
+  try {
+    return encodeMessage(msg);
+  } catch (e) {
+    if (e instanceof WireError) {
+      throw new DBusError(ErrorNames.InvalidArgs, `cannot send message: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
