@@ -1,19 +1,20 @@
 // Member: one node of the network and the endpoints it carries (itself, and the clients it hosts).
 import { join } from 'node:path';
 import type { IncomingMessage, MemberInfo, Network, PeerViolation } from '@ipnbus/transport-ipn';
-import { MessageFlags, MessageType, decodeMessage, encodeMessage, type Message } from '../wire/index.js';
-import { HOSTED_MEMBER, hostedRecord, isAnnouncement, isSyncCall, type HostedEntry } from './announce.js';
+import { decodeMessage, encodeMessage, type Message } from '../wire/index.js';
+import { hostedRecord, type HostedEntry } from './announce.js';
 import { messageBloom } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
 import { BusView, type EndpointCredentials } from './bus-view.js';
 import { Connection } from './connection.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
-import { closeFds, dupFd } from './fds.js';
+import { dupFd } from './fds.js';
 import { FilterUnion } from './filter-union.js';
-import { applyHostedRecord, probeHosted, removeHostedFile, scanHosted, stampSender, vouched, writeHostedFile } from './hosted.js';
+import { probeHosted, removeHostedFile, scanHosted, vouched, writeHostedFile } from './hosted.js';
 import { liveMembers, probeAlive, type LiveLock } from './liveness.js';
 import { logger as rootLogger, type Logger } from './logger.js';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './limits.js';
+import { MemberInbox } from './member-inbox.js';
 import { NameOwnership } from './name-ownership.js';
 import { NameStore } from './name-store.js';
 import { type ProxiedCredentials } from './proxied-credentials.js';
@@ -22,7 +23,7 @@ import { Activator, type ActivationOptions } from './activation/index.js';
 import { escapeAddressValue } from './address.js';
 import { fromTransport, peerGone } from './transport-errors.js';
 import { MAX_SUB_ID, endpointId, memberOf, subOf, uniqueNameOf } from './unique-name.js';
-import { Monitors, isMonitorSignal } from './monitors.js';
+import { Monitors } from './monitors.js';
 
 /** How long a member known to us but without a lock file has to make one. */
 const RESCAN_CONFIRM_MS = 1000;
@@ -65,13 +66,14 @@ export class Member {
   readonly #endpoints = new Map<bigint, Connection>();
   readonly #filters = new FilterUnion();
   readonly #recordSerial = new SerialCounter();
+  readonly #inbox: MemberInbox;
   #nextSub = 1;
   /** Set by the first host(): from then on the filter is the union of the endpoints'. */
   #hosting = false;
   #closed = false;
   #ready = false;
   #backpressured = false;
-  readonly #onMessage = (m: IncomingMessage): void => this.#receive(m);
+  readonly #onMessage = (m: IncomingMessage): void => this.#inbox.receive(m);
   readonly #onJoin = (info: MemberInfo): void => this.#joined(info);
   readonly #onLeave = (info: MemberInfo): void => this.#left(info.id);
   readonly #onOverrun = (lost: number): void => this.#rescanMembers(lost);
@@ -148,6 +150,20 @@ export class Member {
     );
     this.own = new Connection(this, this.memberId, self);
     this.#endpoints.set(this.memberId, this.own);
+    this.#inbox = new MemberInbox({
+      memberId: this.memberId,
+      view: this.view,
+      names: this.names,
+      liveDir: init.dir.liveDir,
+      own: this.own,
+      endpoints: this.#endpoints,
+      serials: this.#recordSerial,
+      log: this.log,
+      closed: () => this.#closed,
+      hostedLeft: (id) => this.#hostedLeft(id),
+      monitors: this.monitors,
+      transmit: (target, msg, bytes, fds, dest) => this.transmit(target, msg, bytes, fds, dest),
+    });
     // Listen before reading the bus directory: a record written after the
     // read is announced to us; one written before is in the files.
     this.network.on('message', this.#onMessage);
@@ -277,7 +293,7 @@ export class Member {
     if (to === this.memberId) {
       const copy = decodeMessage(bytes, { copyBytes: true });
       const own = (fds ?? []).map((fd) => dupFd(fd));
-      setImmediate(() => this.#deliverUnicast(copy, own, target));
+      setImmediate(() => this.#inbox.deliverUnicast(copy, own, target));
       return;
     }
     try {
@@ -303,97 +319,6 @@ export class Member {
       copy ??= decodeMessage(bytes, { copyBytes: true });
       const m = copy;
       setImmediate(() => ep.dispatch(m, [], false));
-    }
-  }
-
-  // ---- receiving ----------------------------------------------------------
-
-  #receive(m: IncomingMessage): void {
-    if (this.#closed) {
-      closeFds(m.fds);
-      return;
-    }
-    let msg: Message;
-    try {
-      msg = decodeMessage(m.bytes, { copyBytes: true });
-    } catch (e) {
-      this.log.warn({ from: m.from.toString(), err: errorText(e) }, 'dropping an undecodable message');
-      closeFds(m.fds);
-      return;
-    }
-    msg.sender = stampSender(this.view, m.from, msg.sender);
-    if (m.dropped > 0) this.own.transportDropped(m.dropped);
-    if (isAnnouncement(msg)) {
-      if (isMonitorSignal(msg)) this.monitors.receive(m.from, msg);
-      else if (msg.member === HOSTED_MEMBER) {
-        if (m.from !== this.memberId) applyHostedRecord(this.view, this.dir.liveDir, m.from, msg, (id) => this.#hostedLeft(id));
-      }
-      else this.names.noticeRecord(msg);
-      return;
-    }
-    if (isSyncCall(msg)) {
-      this.own.replySync(msg);
-      return;
-    }
-    if ((msg.unixFds ?? 0) !== m.fds.length) {
-      this.log.warn({ declared: msg.unixFds ?? 0, got: m.fds.length }, 'dropping a message whose fd count is wrong');
-      closeFds(m.fds);
-      return;
-    }
-    if (!m.unicast) {
-      for (const ep of this.#endpoints.values()) ep.dispatch(msg, [], false);
-      return;
-    }
-    this.#deliverUnicast(msg, m.fds, this.#destinationOf(msg));
-  }
-
-  /** The endpoint of ours a unicast is for (its destination's; the member itself for anything else). */
-  #destinationOf(msg: Message): bigint {
-    const dest = msg.destination;
-    if (dest === undefined) return this.memberId;
-    const id = dest.startsWith(':') ? this.view.endpointOf(dest) : this.view.resolve(dest);
-    if (id !== undefined && memberOf(id) === this.memberId) return id;
-    // A well-known name that has just moved on: a hosting member cannot
-    // tell which of its endpoints meant it; a plain member has only itself.
-    return this.#endpoints.size === 1 ? this.memberId : -1n;
-  }
-
-  #deliverUnicast(msg: Message, fds: number[], target: bigint): void {
-    const ep = this.#endpoints.get(target);
-    if (ep !== undefined && !this.#closed) {
-      ep.dispatch(msg, fds, true);
-      return;
-    }
-    closeFds(fds);
-    this.#unreachable(msg);
-  }
-
-  /**
-   * A unicast for an endpoint of ours that is gone (a hosted client that
-   * just left, or a sub-id never given out): a call gets NoReply, the
-   * error a call to a vanished member gets, from the name it was sent to,
-   * so the caller's pending call matches it.
-   */
-  #unreachable(msg: Message): void {
-    if (msg.type !== MessageType.METHOD_CALL || msg.flags & MessageFlags.NO_REPLY_EXPECTED || msg.sender === undefined) return;
-    const caller = this.view.endpointOf(msg.sender);
-    if (caller === undefined) return;
-    const dest = msg.destination ?? this.own.uniqueName;
-    const reply: Message = {
-      type: MessageType.ERROR,
-      flags: MessageFlags.NO_REPLY_EXPECTED,
-      serial: this.#recordSerial.next(),
-      replySerial: msg.serial,
-      errorName: ErrorNames.NoReply,
-      destination: msg.sender,
-      sender: dest.startsWith(':') ? dest : this.own.uniqueName,
-      signature: 's',
-      body: [`${dest} left the bus before replying to ${msg.member ?? ''}`],
-    };
-    try {
-      this.transmit(caller, reply, encodeMessage(reply), undefined, msg.sender);
-    } catch (e) {
-      this.log.debug({ to: msg.sender, err: errorText(e) }, 'could not tell a caller its callee left');
     }
   }
 
