@@ -2,6 +2,7 @@
 // driven by the runner over the node IPC channel. Run only by the runner.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BenchClient } from './client.js';
+import { sendPaced } from './pace.js';
 import { readWorkerArgs } from './worker-args.js';
 import { DBUS_NEXT_SIDES, type Command, type Report, type WorkerArgs } from './protocol.js';
 
@@ -78,14 +79,7 @@ async function blast(client: BenchClient, count: number, size: number): Promise<
 async function paced(client: BenchClient, count: number, rate: number, size: number): Promise<void> {
   const payload = 'Z'.repeat(size);
   const cpu = process.cpuUsage();
-  const intervalNs = 1e9 / rate;
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) {
-    const target = start + BigInt(Math.round(i * intervalNs));
-    const waitMs = Number(target - process.hrtime.bigint()) / 1e6;
-    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
-    client.emitTick(process.hrtime.bigint(), payload);
-  }
+  const start = await sendPaced(count, rate, () => client.emitTick(process.hrtime.bigint(), payload));
   await client.flush();
   report({ t: 'sent', start, end: process.hrtime.bigint(), cpuUs: cpuUs(cpu), switches: 0, rss: process.memoryUsage().rss });
 }

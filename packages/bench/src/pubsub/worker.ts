@@ -1,6 +1,7 @@
 // A pub/sub benchmark worker process: one client of one side, publisher or
 // subscriber, driven by the runner over the node IPC channel.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { sendPaced } from '../pace.js';
 import { readWorkerArgs } from '../worker-args.js';
 import { openClient, type PubsubClient } from './clients.js';
 import type { PubsubCommand, PubsubReport, PubsubWorkerArgs, SubMode, Usage } from './protocol.js';
@@ -82,14 +83,7 @@ async function blast(client: PubsubClient, count: number, size: number): Promise
 
 async function paced(client: PubsubClient, count: number, rate: number, size: number): Promise<void> {
   const t = template(size);
-  const intervalNs = 1e9 / rate;
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) {
-    const waitMs = Number(start + BigInt(Math.round(i * intervalNs)) - process.hrtime.bigint()) / 1e6;
-    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
-    const r = client.send(payload(t, false));
-    if (r) await r;
-  }
+  const start = await sendPaced(count, rate, () => client.send(payload(t, false)));
   await client.flush();
   report({ t: 'sent', start, end: process.hrtime.bigint() });
 }
