@@ -18,6 +18,19 @@ const char *EventType(__u32 event) {
   }
 }
 
+// Credentials of either kind (struct ucred, struct ipn_creds: pid, uid,
+// gid), when the cmsg is large enough to hold them.
+template <typename Creds>
+void TakeCreds(struct cmsghdr *c, size_t dlen, Cmsgs *out) {
+  if (dlen < sizeof(Creds)) return;
+  Creds cr;
+  memcpy(&cr, CMSG_DATA(c), sizeof(cr));
+  out->hasCreds = true;
+  out->pid = cr.pid;
+  out->uid = cr.uid;
+  out->gid = cr.gid;
+}
+
 }  // namespace
 
 void ParseCmsgs(struct msghdr *mh, Cmsgs *out) {
@@ -31,22 +44,12 @@ void ParseCmsgs(struct msghdr *mh, Cmsgs *out) {
         if (out->nfds < (size_t)kMaxFds) out->fds[out->nfds++] = fds[k];
         else close(fds[k]);
       }
-    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && dlen >= sizeof(struct ucred)) {
-      struct ucred uc;
-      memcpy(&uc, CMSG_DATA(c), sizeof(uc));
-      out->hasCreds = true;
-      out->pid = uc.pid;
-      out->uid = uc.uid;
-      out->gid = uc.gid;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+      TakeCreds<struct ucred>(c, dlen, out);
     } else if (c->cmsg_level != SOL_IPN) {
       continue;
-    } else if (c->cmsg_type == IPN_CMSG_CREDS && dlen >= sizeof(struct ipn_creds)) {
-      struct ipn_creds ic;
-      memcpy(&ic, CMSG_DATA(c), sizeof(ic));
-      out->hasCreds = true;
-      out->pid = ic.pid;
-      out->uid = ic.uid;
-      out->gid = ic.gid;
+    } else if (c->cmsg_type == IPN_CMSG_CREDS) {
+      TakeCreds<struct ipn_creds>(c, dlen, out);
     } else if (c->cmsg_type == IPN_CMSG_DROPPED && dlen >= sizeof(__u32)) {
       memcpy(&out->dropped, CMSG_DATA(c), sizeof(out->dropped));
     } else if (c->cmsg_type == IPN_CMSG_MEMBER_EVENT && dlen >= sizeof(struct ipn_member_event)) {

@@ -100,22 +100,42 @@ bool TakeDatagram(int i, size_t size, Datagram *d, Cmsgs *c) {
   return true;
 }
 
-// recvmmsg(fd, vlen, maxBytes) -> RecvItem[] (with `eof` set on hang-up)
-Napi::Value RecvMmsg(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  int fd = ArgFd(info, 0);
-  size_t vlen = ArgVlen(info, 1);
-  size_t size = ArgSize(info, 2);
-  Napi::Array out = Napi::Array::New(env);
-  bool eof = false;
-  int n = RecvRaw(env, fd, vlen, size, &eof);
+// The arguments both calls start with: fd, vlen and maxBytes.
+struct RecvArgs {
+  int fd;
+  size_t vlen;
+  size_t size;
+};
+
+RecvArgs ArgRecv(const Napi::CallbackInfo &info) {
+  return {ArgFd(info, 0), ArgVlen(info, 1), ArgSize(info, 2)};
+}
+
+// One recvmmsg round: each datagram, its control data parsed, to
+// take(i, d, c). Returns how many arrived; sets *eof on hang-up (an error
+// or a zero-length read, see TakeDatagram).
+template <typename Take>
+int RecvRound(Napi::Env env, const RecvArgs &a, bool *eof, Take take) {
+  int n = RecvRaw(env, a.fd, a.vlen, a.size, eof);
   for (int i = 0; i < n; i++) {
     Datagram d;
     Cmsgs c;
-    if (!TakeDatagram(i, size, &d, &c)) {
-      eof = true;
+    if (!TakeDatagram(i, a.size, &d, &c)) {
+      *eof = true;
       break;
     }
+    take(i, d, c);
+  }
+  return n;
+}
+
+// recvmmsg(fd, vlen, maxBytes) -> RecvItem[] (with `eof` set on hang-up)
+Napi::Value RecvMmsg(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  RecvArgs a = ArgRecv(info);
+  Napi::Array out = Napi::Array::New(env);
+  bool eof = false;
+  RecvRound(env, a, &eof, [&](int i, const Datagram &d, const Cmsgs &c) {
     Napi::Object m = Napi::Object::New(env);
     m.Set("from", Napi::BigInt::New(env, d.from));
     m.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, d.bytes, d.len));
@@ -124,7 +144,7 @@ Napi::Value RecvMmsg(const Napi::CallbackInfo &info) {
     m.Set("dropped", Napi::Number::New(env, c.dropped));
     SetNotices(env, m, c, true);
     out.Set((uint32_t)i, m);
-  }
+  });
   if (eof) out.Set("eof", Napi::Boolean::New(env, true));
   return out;
 }
@@ -135,9 +155,7 @@ Napi::Value RecvMmsg(const Napi::CallbackInfo &info) {
 // an entry in extras for a datagram with fds or a member notice.
 Napi::Value RecvmmsgPacked(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  int fd = ArgFd(info, 0);
-  size_t vlen = ArgVlen(info, 1);
-  size_t size = ArgSize(info, 2);
+  RecvArgs a = ArgRecv(info);
   int maxRounds = ArgInt(info, 3, "maxRounds");
   if (maxRounds < 1 || maxRounds > 1024) ThrowType(env, "maxRounds must be 1..1024");
   std::vector<uint8_t> *data = new std::vector<uint8_t>();
@@ -147,14 +165,7 @@ Napi::Value RecvmmsgPacked(const Napi::CallbackInfo &info) {
   bool eof = false;
   try {
     for (int round = 0; round < maxRounds; round++) {
-      int n = RecvRaw(env, fd, vlen, size, &eof);
-      for (int i = 0; i < n; i++) {
-        Datagram d;
-        Cmsgs c;
-        if (!TakeDatagram(i, size, &d, &c)) {
-          eof = true;
-          break;
-        }
+      int n = RecvRound(env, a, &eof, [&](int, const Datagram &d, const Cmsgs &c) {
         int flags = (d.truncated ? kTruncated : 0) | (c.hasCreds ? kHasCreds : 0);
         int extra = -1;
         Napi::Object x = Napi::Object::New(env);
@@ -177,8 +188,8 @@ Napi::Value RecvmmsgPacked(const Napi::CallbackInfo &info) {
         row[kIpnDropped] = (int32_t)c.dropped;
         row[kIpnExtra] = extra;
         meta.insert(meta.end(), row, row + kIpnRow);
-      }
-      if (eof || (size_t)n < vlen) break;
+      });
+      if (eof || (size_t)n < a.vlen) break;
     }
   } catch (...) {
     delete data;

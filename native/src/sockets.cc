@@ -132,44 +132,49 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// The (fd, level, name) every socket option call starts with.
+struct SockoptArgs {
+  int fd;
+  int level;
+  int name;
+};
+
+SockoptArgs ArgSockopt(const Napi::CallbackInfo &info) {
+  return {ArgFd(info, 0), ArgInt(info, 1, "level"), ArgInt(info, 2, "name")};
+}
+
+// getsockopt of a fixed-size value (int, uint64_t).
+template <typename T>
+T GetsockoptValue(const Napi::CallbackInfo &info) {
+  SockoptArgs o = ArgSockopt(info);
+  T value = 0;
+  socklen_t len = sizeof(value);
+  if (getsockopt(o.fd, o.level, o.name, &value, &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
+  return value;
+}
+
 Napi::Value SetsockoptInt(const Napi::CallbackInfo &info) {
-  int fd = ArgFd(info, 0);
-  int level = ArgInt(info, 1, "level");
-  int name = ArgInt(info, 2, "name");
+  SockoptArgs o = ArgSockopt(info);
   int value = ArgInt(info, 3, "value");
-  if (setsockopt(fd, level, name, &value, sizeof(value)) < 0) ThrowErrno(info.Env(), errno, "setsockopt");
+  if (setsockopt(o.fd, o.level, o.name, &value, sizeof(value)) < 0) ThrowErrno(info.Env(), errno, "setsockopt");
   return info.Env().Undefined();
 }
 
 Napi::Value GetsockoptInt(const Napi::CallbackInfo &info) {
-  int fd = ArgFd(info, 0);
-  int level = ArgInt(info, 1, "level");
-  int name = ArgInt(info, 2, "name");
-  int value = 0;
-  socklen_t len = sizeof(value);
-  if (getsockopt(fd, level, name, &value, &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
-  return Napi::Number::New(info.Env(), value);
+  return Napi::Number::New(info.Env(), GetsockoptValue<int>(info));
 }
 
 Napi::Value GetsockoptU64(const Napi::CallbackInfo &info) {
-  int fd = ArgFd(info, 0);
-  int level = ArgInt(info, 1, "level");
-  int name = ArgInt(info, 2, "name");
-  uint64_t value = 0;
-  socklen_t len = sizeof(value);
-  if (getsockopt(fd, level, name, &value, &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
-  return Napi::BigInt::New(info.Env(), value);
+  return Napi::BigInt::New(info.Env(), GetsockoptValue<uint64_t>(info));
 }
 
 Napi::Value GetsockoptBuffer(const Napi::CallbackInfo &info) {
-  int fd = ArgFd(info, 0);
-  int level = ArgInt(info, 1, "level");
-  int name = ArgInt(info, 2, "name");
+  SockoptArgs o = ArgSockopt(info);
   int size = ArgInt(info, 3, "size");
   if (size < 0 || size > 65536) ThrowType(info.Env(), "size out of range");
   std::vector<char> buf(size);
   socklen_t len = size;
-  if (getsockopt(fd, level, name, buf.data(), &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
+  if (getsockopt(o.fd, o.level, o.name, buf.data(), &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
   return Napi::Buffer<char>::Copy(info.Env(), buf.data(), len);
 }
 

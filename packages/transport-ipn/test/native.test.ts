@@ -1,6 +1,6 @@
 // The addon's own contract: errno errors, cheap EAGAIN, fan-out results,
 // fds and credentials over SEQPACKET, flock, and libuv readiness.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,34 @@ describe('@ipnbus/native', () => {
     for (const f of got.fds) closeSync(f);
     expect(() => native.sendmsg(a, Buffer.from('x'), C.AF_UNIX, null, Array<number>(254).fill(fd), C.MSG_DONTWAIT))
       .toThrow(expect.objectContaining({ code: 'ETOOMANYREFS', errno: -109, syscall: 'sendmsg' }));
+  });
+
+  it('exports exactly the constants index.d.ts declares; the packed layouts (layout.h) are whole rows and single-bit flags', () => {
+    // layout.h and index.d.ts are the two sides of one contract: JavaScript
+    // reads rows and flags only by these names, so a name one side lacks,
+    // or two columns or flags sharing a value, would misread every datagram.
+    const dts = readFileSync(new URL('../../../native/index.d.ts', import.meta.url), 'utf8');
+    const union = /export type SyscallConstant =([^;]*);/.exec(dts)![1]!;
+    const layout = /export interface LayoutConstants \{([^}]*)\}/.exec(dts)![1]!;
+    const declared = [
+      ...Array.from(union.matchAll(/'([A-Z0-9_]+)'/g), (m) => m[1]!),
+      ...Array.from(layout.matchAll(/^\s*([A-Z0-9_]+): number;/gm), (m) => m[1]!),
+      'IPN_FAMILY_SYSFS',
+    ];
+    expect(Object.keys(C).sort()).toEqual([...new Set(declared)].sort());
+    const columns = (prefix: string, row: number): void => {
+      const cols = Object.entries(C).filter(([k]) => k.startsWith(prefix) && k !== `${prefix}ROW`).map(([, v]) => v);
+      expect(cols.sort((x, y) => Number(x) - Number(y))).toEqual(Array.from({ length: row }, (_, i) => i));
+    };
+    columns('PACKED_MESH_', C.PACKED_MESH_ROW);
+    columns('PACKED_IPN_', C.PACKED_IPN_ROW);
+    const singleBits = (names: Array<keyof typeof C>): void => {
+      const values = names.map((n) => C[n] as number);
+      for (const v of values) expect(v > 0 && (v & (v - 1)) === 0).toBe(true);
+      expect(new Set(values).size).toBe(values.length);
+    };
+    singleBits(['PACKED_TRUNCATED', 'PACKED_EOF', 'PACKED_NOTIFY', 'PACKED_MORE', 'PACKED_PASS_END', 'PACKED_HAS_CREDS']);
+    singleBits(['POLL_READABLE', 'POLL_WRITABLE', 'POLL_DISCONNECT']);
   });
 
   it('flock reports contention without blocking', () => {
