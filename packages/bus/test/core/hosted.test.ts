@@ -106,6 +106,9 @@ describe('a member hosting clients', () => {
     const b = host.host(creds(2));
     try {
       b.on('methodCall', ({ msg }: { msg: Message }) => b.reply(msg, 's', [msg.sender!]));
+      // `other` has a NameOwnerChanged rule: its count moves until it has seen both arrive.
+      await other.waitFor(isNOC(a.uniqueName));
+      await other.waitFor(isNOC(b.uniqueName));
       const before = (await other.do<{ received: number }>('stats')).received;
       expect(a.network).toBe(host.network); // one transport endpoint for all
       const { reply } = await a.call({ destination: b.uniqueName, path: '/t', interface: 'org.example.T', member: 'Who' });
