@@ -6,6 +6,25 @@ import { DBusError, ErrorNames, errorText } from './errors.js';
 import type { Logger } from './logger.js';
 import { SerialCounter } from './serial-counter.js';
 
+/**
+ * NameOwnerChanged as every endpoint's bus driver makes it, serial 0: what
+ * an endpoint's match rules are checked against before its own copy is
+ * made (the serial is no part of a rule).
+ */
+export function nameOwnerChanged(name: string, oldName: string, newName: string): Message {
+  return {
+    type: MessageType.SIGNAL,
+    flags: 0,
+    serial: 0,
+    path: BUS_PATH,
+    interface: BUS_INTERFACE,
+    member: 'NameOwnerChanged',
+    sender: BUS_NAME,
+    signature: 'sss',
+    body: [name, oldName, newName],
+  };
+}
+
 /** Hands a message from the bus to the connection as if it had arrived (unicast or not). */
 export type Deliver = (msg: Message, fds: number[], unicast: boolean) => void;
 

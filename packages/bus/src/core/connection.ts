@@ -388,9 +388,18 @@ export class Connection extends EventEmitter implements DriverHost {
 
   // ---- from the member ------------------------------------------------------
 
-  /** Owner of `name` changed in the view: the bus driver's signals for this endpoint. */
-  ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined): void {
-    if (!this.#closed) this.#bus.ownerChanged(name, oldOwner, newOwner);
+  /**
+   * Owner of `name` changed in the view: the bus driver's signals for this
+   * endpoint. `signal`, the change's NameOwnerChanged made once by the
+   * member: an endpoint that neither lost nor took the name and has no rule
+   * for it (most of a busy gateway's clients: GDBus proxies match on arg0)
+   * makes nothing, where it would make the signal only to drop it.
+   */
+  ownerChanged(name: string, oldOwner: bigint | undefined, newOwner: bigint | undefined, signal?: Message): void {
+    if (this.#closed) return;
+    const party = oldOwner === this.endpointId || newOwner === this.endpointId;
+    if (signal !== undefined && !party && !this.wants(signal)) return;
+    this.#bus.ownerChanged(name, oldOwner, newOwner);
   }
 
   /** Endpoint `id` left (a member: with its hosted clients): our calls to it will never be answered. */

@@ -5,6 +5,7 @@ import { decodeMessage, encodeMessage, type Message } from '../wire/index.js';
 import { hostedRecord, type HostedEntry } from './announce.js';
 import { messageBloom } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
+import { nameOwnerChanged } from './bus-endpoint.js';
 import { BusView, type EndpointCredentials } from './bus-view.js';
 import { Connection } from './connection.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
@@ -104,7 +105,10 @@ export class Member {
       (name, oldOwner, newOwner) => {
         if (this.#closed) return;
         if (!name.startsWith(':')) this.names.ownerChanged(name, oldOwner, newOwner);
-        if (this.#ready) for (const ep of this.#endpoints.values()) ep.ownerChanged(name, oldOwner, newOwner);
+        if (!this.#ready) return;
+        const ownerName = (id: bigint | undefined): string => (id === undefined ? '' : uniqueNameOf(id, init.dir.generation));
+        const signal = nameOwnerChanged(name, ownerName(oldOwner), ownerName(newOwner));
+        for (const ep of this.#endpoints.values()) ep.ownerChanged(name, oldOwner, newOwner, signal);
       },
       (id) => this.#probe(id),
       init.dir.generation,
