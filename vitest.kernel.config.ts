@@ -6,12 +6,17 @@
 // Node runs 5-10x slower than on the host.
 import { defineConfig } from 'vitest/config';
 
-// test-kernel.sh sets this on every kernel after the first: the two
-// slowest files run once per CI run, not on every kernel (CI's 45 minutes).
-// Both prove the bus over a send path with no kernel-version code: the
-// stall rule (stalled-reader), and monitors' copies with sendLossy, whose
-// MSG_DONTWAIT send the transport conformance suite checks on every kernel.
+// test-kernel.sh sets this on every kernel after the first. The module's
+// kernel-version code (ipn_compat.h) is what differs between kernels, and
+// the C tests, the fuzzer, the transport suites, the *.kernel suites, the
+// core bus suites and churn/limits/many-rules exercise it on every kernel.
+// The suites above them (the gateway, desktop, API, demo, name records,
+// owner kills, a stalled reader, monitors) run the same TypeScript over
+// the same socket calls, so they run once per CI run (CI's 45 minutes:
+// owner kills alone take ~175 s a kernel under TCG).
 const REPEAT = process.env.IPNBUS_TEST_KERNEL_REPEAT === '1';
+/** On the first kernel only (see REPEAT). */
+const once = (...files: string[]): string[] => (REPEAT ? [] : files);
 
 export default defineConfig({
   test: {
@@ -20,23 +25,19 @@ export default defineConfig({
       // The bus suites whose behaviour depends on the transport: the same
       // files as on the user backend, now over AF_IPN.
       'packages/bus/test/core/{calls,lifecycle,names,signals}.test.ts',
-      'packages/bus/test/api/{objects,pubsub}.test.ts',
-      'test/gateway/stock-clients.test.ts',
-      // Monitors: their copies go out with the kernel backend's sendLossy
-      // (180-215 s: first kernel only, see REPEAT).
-      ...(REPEAT ? [] : ['test/gateway/monitor.test.ts']),
+      ...once('packages/bus/test/api/{objects,pubsub}.test.ts', 'test/gateway/stock-clients.test.ts'),
+      // Monitors: their copies go out with the kernel backend's sendLossy.
+      ...once('test/gateway/monitor.test.ts'),
       // Stock clients hosted by the gateway's one AF_IPN socket, as native members see them.
-      'test/gateway/hosted-clients.test.ts',
-      'packages/bus/test/core/hosted.test.ts',
+      ...once('test/gateway/hosted-clients.test.ts', 'packages/bus/test/core/hosted.test.ts'),
       // Serials and Debug.Stats through the gateway, and activation of a
       // stock service (dconf-service, C, starts in seconds under TCG). The
       // node-service activation suite stays on the host: a node process
       // takes 17-30 s to import core and join under TCG, past the 25 s
       // activation timeout.
-      'test/gateway/{serials,debug-stats}.test.ts',
-      'test/desktop/dconf.test.ts',
+      ...once('test/gateway/{serials,debug-stats}.test.ts', 'test/desktop/dconf.test.ts'),
       // The newcomer's demo over AF_IPN: no gap in any subscriber's Ticks.
-      'test/cli/demo.test.ts',
+      ...once('test/cli/demo.test.ts'),
       // Issue 11's reliability suite where it applies over AF_IPN: churn,
       // owner kills with 8 observers, limits, forged name records, and a
       // hostile member (hostile-ipn.kernel.test.ts). Not here: the user
@@ -49,9 +50,9 @@ export default defineConfig({
       // caught up seconds of 48 KiB signals at once and saturated all nine
       // processes; with bounded catch-up, 17 KiB signals and a stop that
       // waits for the stopped one's queue to fill, 284 s at host load 19,
-      // 159 s of it starting nine Node processes (first kernel only, see REPEAT).
-      'test/reliability/{churn,handover,limits,name-record,many-rules}.test.ts',
-      ...(REPEAT ? [] : ['test/reliability/stalled-reader.test.ts']),
+      // 159 s of it starting nine Node processes.
+      'test/reliability/{churn,limits,many-rules}.test.ts',
+      ...once('test/reliability/{handover,name-record,stalled-reader}.test.ts'),
       'packages/*/test/**/*.kernel.test.ts',
       'test/**/*.kernel.test.ts',
     ],

@@ -11,9 +11,10 @@
 #      (IPNBUS_FUZZ_SECONDS, default 120) and the kernel-backend Node suites
 #      (scripts/vm/kernel-suite.sh).  The Node suites ran on 6.1 only until
 #      they were found to pass on 6.12 as well: module code differs by
-#      kernel version (ipn_compat.h), so they run on every kernel, all but
-#      the slowest file (IPNBUS_TEST_KERNEL_REPEAT=1 after the first kernel;
-#      vitest.kernel.config.ts).
+#      kernel version (ipn_compat.h), so they run on every kernel: the
+#      module-facing ones (transport, *.kernel, core, churn, limits, many
+#      rules) everywhere, the rest on the first kernel only
+#      (IPNBUS_TEST_KERNEL_REPEAT=1 after it; vitest.kernel.config.ts).
 # Without qemu / Debian's kernel image / headers: a one-line notice and
 # success, unless IPNBUS_REQUIRE_KERNEL_TESTS=1 (then it fails, saying why).
 #
@@ -60,7 +61,8 @@ for k in "${kernels[@]}"; do
 	first) [ $first = 1 ] || args=(--no-node) ;;
 	none) args=(--no-node) ;;
 	esac
-	# after the first kernel the Node suites skip their slowest file
+	# after the first kernel the Node suites run only the module-facing
+	# files (vitest.kernel.config.ts says which and why)
 	# (vitest.kernel.config.ts says which and why)
 	repeat=$((1 - first))
 	first=0
