@@ -207,7 +207,15 @@ export class Connection extends EventEmitter implements DriverHost {
    * as dbus-daemon's AddMatch reply means the rule is in force.
    */
   async settle(timeoutMs = 2000): Promise<void> {
-    if (this.network.backend !== 'user' || this.#closed) return;
+    if (this.#closed) return;
+    if (this.network.backend !== 'user') {
+      // The kernel applies our filter to every broadcast as it is sent: it
+      // holds once it is on our socket, where the transport otherwise puts
+      // it only at the end of the turn (many rules, one update). Without
+      // this, a signal sent right after settle() resolved met the old one.
+      this.network.flushPending();
+      return;
+    }
     // The filter and the membership are the member's: its own endpoint asks.
     if (this !== this.#member.own) return this.#member.own.settle(timeoutMs);
     await this.#calls.sync(this.view.memberIds().filter((id) => id !== this.memberId), timeoutMs);

@@ -15,6 +15,32 @@ beforeAll(() => {
 afterAll(() => bus?.cleanup());
 
 describe('signals and match rules', () => {
+  it('a rule added and settled holds for the very next signal, even one sent in the same turn', async () => {
+    const me = await connect({ address: bus.address, backend: BACKEND });
+    const other = await connect({ address: bus.address, backend: BACKEND });
+    try {
+      await until(() => me.getNameOwner(other.uniqueName) !== undefined && other.getNameOwner(me.uniqueName) !== undefined);
+      const got: string[] = [];
+      me.on('message', (m: Message) => {
+        if (m.interface === 'org.example.Settled') got.push(m.member!);
+      });
+      for (let round = 0; round < 20; round++) {
+        me.addMatch(`interface='org.example.Settled',member='R${round}'`);
+        await me.settle();
+        // No turn ends in between: over AF_IPN the filter set by addMatch
+        // must already be on the socket when the kernel filters this.
+        other.emitSignal('/s', 'org.example.Settled', `R${round}`, '', []);
+        other.network.flushPending();
+      }
+      other.emitSignal('/s', 'org.example.Settled', 'R19', '', []);
+      await until(() => got.filter((m) => m === 'R19').length === 2);
+      expect(got).toEqual([...Array.from({ length: 20 }, (_, i) => `R${i}`), 'R19']);
+    } finally {
+      me.disconnect();
+      other.disconnect();
+    }
+  });
+
   it('delivers exactly what each rule selects, across processes', async () => {
     const [emitter, listener] = await Member.startMany(bus.address, 2);
     const me: Connection = await connect({ address: bus.address, backend: BACKEND });
