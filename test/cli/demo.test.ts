@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
-import { ON_KERNEL } from '../backend.mjs';
+import { ON_KERNEL, perBackend } from '../backend.mjs';
+
+/**
+ * Calls each subscriber must see succeed in the 3 s demo: it proves calls
+ * flow all along. Under TCG on a loaded host a subscriber made 37 (6.12,
+ * two other VMs running), so the VM's bound is lower.
+ */
+const MIN_CALLS = perBackend({ user: 50, kernel: 10 });
 
 it('demo runs a service and subscribers, summarises, and removes its bus', async () => {
   const r = await runCli(['demo', '--seconds', '3', '--subscribers', '2'], { timeoutMs: 40_000 });
@@ -22,7 +29,7 @@ it('demo runs a service and subscribers, summarises, and removes its bus', async
   expect(subs).toHaveLength(2);
   for (const s of subs) {
     expect(Number(s[1])).toBeGreaterThan(100);
-    expect(Number(s[2])).toBeGreaterThan(50);
+    expect(Number(s[2])).toBeGreaterThan(MIN_CALLS);
   }
   // The calls answered are exactly the calls the subscribers saw succeed.
   expect(Number(service?.[2])).toBe(subs.reduce((a, s) => a + Number(s[2]), 0));
