@@ -6,23 +6,30 @@ import { DBusError, ErrorNames, errorText } from './errors.js';
 import type { Logger } from './logger.js';
 import { SerialCounter } from './serial-counter.js';
 
+/** A signal from org.freedesktop.DBus, serial 0 (the sender of it numbers it); to one connection when `destination` is given. */
+export function busDriverSignal(member: string, signature: string, body: unknown[], destination?: string): Message {
+  const msg: Message = {
+    type: MessageType.SIGNAL,
+    flags: 0,
+    serial: 0,
+    path: BUS_PATH,
+    interface: BUS_INTERFACE,
+    member,
+    sender: BUS_NAME,
+    signature,
+    body,
+  };
+  if (destination !== undefined) msg.destination = destination;
+  return msg;
+}
+
 /**
  * NameOwnerChanged as every endpoint's bus driver makes it, serial 0: what
  * an endpoint's match rules are checked against before its own copy is
  * made (the serial is no part of a rule).
  */
 export function nameOwnerChanged(name: string, oldName: string, newName: string): Message {
-  return {
-    type: MessageType.SIGNAL,
-    flags: 0,
-    serial: 0,
-    path: BUS_PATH,
-    interface: BUS_INTERFACE,
-    member: 'NameOwnerChanged',
-    sender: BUS_NAME,
-    signature: 'sss',
-    body: [name, oldName, newName],
-  };
+  return busDriverSignal('NameOwnerChanged', 'sss', [name, oldName, newName]);
 }
 
 /** Hands a message from the bus to the connection as if it had arrived (unicast or not). */
@@ -113,18 +120,9 @@ export class BusEndpoint {
 
   /** A signal from org.freedesktop.DBus, made here (every member makes its own). */
   #signal(member: string, body: string[], destination?: string): void {
-    const msg: Message = {
-      type: MessageType.SIGNAL,
-      flags: 0,
-      serial: this.#serial.next(),
-      path: BUS_PATH,
-      interface: BUS_INTERFACE,
-      member,
-      sender: BUS_NAME,
-      signature: 's'.repeat(body.length),
-      body,
-    };
-    if (destination !== undefined) msg.destination = destination;
+    const msg = busDriverSignal(member, 's'.repeat(body.length), body, destination);
+    msg.serial = this.#serial.next();
     this.#deliver(msg, [], destination !== undefined);
   }
+
 }

@@ -1,5 +1,6 @@
 // Messages the gateway writes to a client itself, as the bus driver would: error replies, returns, NameAcquired/NameLost.
-import { BUS_INTERFACE, BUS_NAME, BUS_PATH } from '../core/constants.js';
+import { busDriverSignal } from '../core/bus-endpoint.js';
+import { BUS_NAME } from '../core/constants.js';
 import { MessageType, type Message } from '../wire/index.js';
 
 export { BUS_NAME };
@@ -37,16 +38,5 @@ export function methodReturn(call: Message, signature: string, body: unknown[]):
 
 /** A signal from the bus driver to one connection (NameAcquired, NameLost). */
 export function driverSignal(destination: string, member: string, signature: string, body: unknown[]): Message {
-  return {
-    type: MessageType.SIGNAL,
-    flags: 0,
-    serial: 0,
-    path: BUS_PATH,
-    interface: BUS_INTERFACE,
-    member,
-    destination,
-    sender: BUS_NAME,
-    signature,
-    body,
-  };
+  return busDriverSignal(member, signature, body, destination);
 }
