@@ -17,6 +17,9 @@ import { defineConfig } from 'vitest/config';
 const REPEAT = process.env.IPNBUS_TEST_KERNEL_REPEAT === '1';
 /** On the first kernel only (see REPEAT). */
 const once = (...files: string[]): string[] => (REPEAT ? [] : files);
+// test:kernel:debug --node-only sets 3: its KASAN kernel checks every
+// memory access, and Node runs about 3x slower there.
+const SCALE = Number(process.env.IPNBUS_TEST_TIMEOUT_SCALE ?? '1') || 1;
 
 export default defineConfig({
   test: {
@@ -59,8 +62,8 @@ export default defineConfig({
     // Coalescing across turns is proven by sub-millisecond gaps between
     // turns, which TCG stretches: that file runs on the host only.
     exclude: ['packages/transport-ipn/test/coalesce-streaming.test.ts'],
-    testTimeout: 180_000,
-    hookTimeout: 120_000,
+    testTimeout: 180_000 * SCALE,
+    hookTimeout: 120_000 * SCALE,
     pool: 'forks',
     // One file at a time: the guest has 2 slow CPUs.
     fileParallelism: false,
