@@ -9,15 +9,18 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/net.h>
 #include <linux/path.h>
 #include <linux/pid.h>
 #include <linux/skbuff.h>
+#include <linux/sockptr.h>
 #include <linux/timer.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <net/sock.h>
 
 #include "include/uapi/linux/ipn.h"
+#include "ipn_compat.h"
 
 /**
  * struct ipn_network - one IPN network, keyed by its socket node's inode
@@ -166,6 +169,23 @@ struct ipn_fds {
 extern int ipn_family;
 extern struct mutex ipn_nets_mutex;
 extern struct list_head ipn_networks;
+
+/* ipn_network.c */
+void ipn_leave(struct ipn_sock *ipn);
+int ipn_bind(struct socket *sock, struct ipn_sockaddr_arg *uaddr, int addr_len);
+int ipn_connect(struct socket *sock, struct ipn_sockaddr_arg *uaddr,
+		int addr_len, int flags);
+
+/* ipn_sockopt.c */
+int ipn_setsockopt(struct socket *sock, int level, int optname,
+		   sockptr_t optval, unsigned int optlen);
+int ipn_getsockopt(struct socket *sock, int level, int optname,
+		   char __user *optval, int __user *optlen);
+
+/* ipn_msg.c */
+int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
+int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
+		int flags);
 
 /* ipn_bcast.c */
 void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn);
