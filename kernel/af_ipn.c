@@ -11,8 +11,9 @@
  * release) and its small calls (getname, poll, ioctl), and states the
  * locking rules of the whole module below.  Networks and membership live
  * in ipn_network.c, socket options in ipn_sockopt.c, sendmsg and recvmsg
- * in ipn_msg.c, delivery in ipn_bcast.c, passed files in ipn_scm.c,
- * /proc/net/ipn in ipn_proc.c.
+ * in ipn_msg.c, the message skb in ipn_skb.c, delivery in ipn_deliver.c,
+ * lossless flow control in ipn_flow.c, membership events in ipn_event.c,
+ * passed files in ipn_scm.c, /proc/net/ipn in ipn_proc.c.
  *
  * Locking strategy, outermost first:
  *

@@ -187,16 +187,91 @@ int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		int flags);
 
-/* ipn_bcast.c */
-void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn);
-void ipn_leave_congestion(struct ipn_network *net, struct ipn_sock *ipn);
+/**
+ * ipn_rx_full - has @rx's queue reached its SO_RCVBUF
+ * @rx: a receiver
+ *
+ * Return: true when a message that must fit would not.
+ */
+static inline bool ipn_rx_full(struct ipn_sock *rx)
+{
+	return atomic_read(&rx->sk.sk_rmem_alloc) >=
+	       READ_ONCE(rx->sk.sk_rcvbuf);
+}
+
+/**
+ * ipn_is_receiver - does @rx get @self's broadcasts
+ * @rx: a member
+ * @self: the sender
+ *
+ * Return: true if @rx may receive and is not @self, or is @self with
+ * IPN_SO_LOOPBACK on.
+ */
+static inline bool ipn_is_receiver(struct ipn_sock *rx, struct ipn_sock *self)
+{
+	return rx->may_recv && (rx != self || READ_ONCE(self->loopback));
+}
+
+/**
+ * ipn_is_congested - is lossless receiver @rx marked congested
+ * @rx: a receiver
+ *
+ * Return: the IPN_RX_CONGESTED bit of @rx->rxflags.
+ */
+static inline bool ipn_is_congested(struct ipn_sock *rx)
+{
+	return test_bit(IPN_RX_CONGESTED, &rx->rxflags);
+}
+
+/**
+ * ipn_net_congested - may any receiver of @net be congested
+ * @net: a network
+ *
+ * A sender's fast path: while it is false, no receiver is congested.
+ *
+ * Return: true when net->ncongested is not 0.
+ */
+static inline bool ipn_net_congested(struct ipn_network *net)
+{
+	return atomic_read(&net->ncongested) != 0;
+}
+
+/**
+ * ipn_rx_lossy - does @rx lose a message that finds its queue full
+ * @net: the network, locked
+ * @rx: a receiver
+ *
+ * Return: true on lossy networks, and on lossless ones for a receiver
+ * switched to overrun after stalling.
+ */
+static inline bool ipn_rx_lossy(struct ipn_network *net, struct ipn_sock *rx)
+{
+	lockdep_assert_held(&net->lock);
+	return !(net->flags & IPN_FLAG_LOSSLESS) || READ_ONCE(rx->overrun);
+}
+
+/* ipn_skb.c */
 struct sk_buff *ipn_alloc_msg_skb(struct sock *sk, size_t len, int noblock,
 				  int *err);
+void ipn_skb_destruct(struct sk_buff *skb);
+
+/* ipn_flow.c */
+void ipn_set_congested(struct ipn_network *net, struct ipn_sock *rx);
+bool ipn_rx_congested(struct ipn_network *net, struct ipn_sock *rx);
+bool ipn_rx_holds(struct ipn_network *net, struct ipn_sock *rx);
+void ipn_leave_congestion(struct ipn_network *net, struct ipn_sock *ipn);
+void ipn_lossless_read(struct ipn_network *net, struct ipn_sock *ipn);
+bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self);
+void ipn_stall_timer(struct timer_list *t);
+
+/* ipn_deliver.c */
 int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo);
 int ipn_unicast(struct ipn_sock *self, u64 to, struct sk_buff *skb,
 		struct ipn_fds **fpp, long *timeo);
-bool ipn_net_has_room(struct ipn_network *net, struct ipn_sock *self);
-void ipn_stall_timer(struct timer_list *t);
+void ipn_queue(struct ipn_network *net, struct ipn_sock *rx,
+	       struct sk_buff *skb);
+
+/* ipn_event.c */
 void ipn_event_all(struct ipn_network *net, struct ipn_sock *subject,
 		   u16 event);
 void ipn_event_snapshot(struct ipn_network *net, struct ipn_sock *to);

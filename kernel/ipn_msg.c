@@ -4,7 +4,7 @@
  *
  * sendmsg() checks the address and size, takes SCM_RIGHTS files
  * (ipn_scm.c), builds the message skb and hands it to broadcast or unicast
- * delivery (ipn_bcast.c).  recvmsg() dequeues under the socket's iolock
+ * delivery (ipn_deliver.c).  recvmsg() dequeues under the socket's iolock
  * (see af_ipn.c), copies the data and writes the control messages that
  * describe it: drops, membership events and overrun notices, credentials,
  * files.
