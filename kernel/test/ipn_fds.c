@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ipn_fds.c - adversarial tests of AF_IPN's SCM_RIGHTS handling, run in the
- * test VM as root (some parts drop to uid 65534): concurrent readers of
+ * ipn_fds.c - tests of AF_IPN's SCM_RIGHTS handling, run in the test VM
+ * as root (some parts drop to uid 65534): passing files to a member, and
+ * then adversarial ones: concurrent readers of
  * one socket, how received files are installed, the per-user limit on
  * files in flight, and files that could make unreclaimable cycles.
  *
@@ -31,14 +32,6 @@
 static int min_int(int a, int b)
 {
 	return a < b ? a : b;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Open descriptors of this process. */
@@ -134,7 +127,7 @@ static int close_received(struct msghdr *h)
 /* True once reading @fd (made non-blocking) gives EOF within @ms. */
 static int eof_within(int fd, int ms)
 {
-	double end = now() + ms / 1000.0;
+	double end = now_s() + ms / 1000.0;
 	char c;
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -142,7 +135,7 @@ static int eof_within(int fd, int ms)
 		if (read(fd, &c, 1) == 0)
 			return 1;
 		poll(NULL, 0, 10);
-	} while (now() < end);
+	} while (now_s() < end);
 	return 0;
 }
 
@@ -213,7 +206,7 @@ static void test_peek_read_race(void)
 	struct race r = { .sock = b };
 	pthread_t tp, tr;
 	int p[2], i, sent = 0;
-	double t0 = now();
+	double t0 = now_s();
 
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (a < 0 || b < 0 || pipe(p)) {
@@ -222,21 +215,21 @@ static void test_peek_read_race(void)
 	}
 	pthread_create(&tp, NULL, race_peeker, &r);
 	pthread_create(&tr, NULL, race_reader, &r);
-	for (i = 0; i < msgs && now() - t0 < 120; i++) {
+	for (i = 0; i < msgs && now_s() - t0 < 120; i++) {
 		/* keep a few messages queued: the readers fight over each */
-		while (sent - atomic_load(&r.read) > 4 && now() - t0 < 120)
+		while (sent - atomic_load(&r.read) > 4 && now_s() - t0 < 120)
 			sched_yield();
 		if (send_fds(a, bid, p[1], RACE_FDS, 0) == 3)
 			sent++;
 	}
-	while (atomic_load(&r.read) < sent && now() - t0 < 120)
+	while (atomic_load(&r.read) < sent && now_s() - t0 < 120)
 		poll(NULL, 0, 10);
 	atomic_store(&r.stop, 1);
 	pthread_join(tp, NULL);
 	pthread_join(tr, NULL);
 	diag("race: %d messages of %d fds sent in %.1f s; %ld read, %ld "
 	     "peeked (%ld fds installed by peeks)", sent, RACE_FDS,
-	     now() - t0, r.read, r.peeked, r.peeked_fds);
+	     now_s() - t0, r.read, r.peeked, r.peeked_fds);
 	tap(sent == msgs && r.read == msgs,
 	    "peek/read race: every message read once (%ld of %d)", r.read,
 	    msgs);
@@ -518,8 +511,8 @@ static void test_inflight_limit(void)
 	tap(res->resent, "a receive releases its files' charge: sending "
 	    "works again");
 	/* everything the child had in flight is freed with its sockets */
-	end = now() + 5;
-	while (file_nr() > base + 200 && now() < end)
+	end = now_s() + 5;
+	while (file_nr() > base + 200 && now_s() < end)
 		poll(NULL, 0, 20);
 	tap(file_nr() <= base + 200, "the child's in-flight files are freed "
 	    "with its sockets (file-nr %ld -> %ld)", base, file_nr());
@@ -614,8 +607,8 @@ static void test_cycles(void)
 		diag("%s cycle recipe x40 as uid 65534: %d accepted, %d "
 		     "refused EOPNOTSUPP, %d other", name[k], st[k][0],
 		     st[k][1], st[k][2] + st[k][3]);
-	end = now() + 5;
-	while ((left = proc_networks_of_test()) > 0 && now() < end)
+	end = now_s() + 5;
+	while ((left = proc_networks_of_test()) > 0 && now_s() < end)
 		poll(NULL, 0, 20);
 	tap(st[0][1] == 40, "an AF_UNIX socket is refused with EOPNOTSUPP");
 	tap(st[1][1] == 40, "an io_uring instance is refused with EOPNOTSUPP");
@@ -730,12 +723,58 @@ static void test_file_kinds(void)
 	unlink(netpath("kinds"));
 }
 
+/* The contract: unicast with SCM_RIGHTS, what is refused, unread files. */
+static void test_fds(void)
+{
+	int a = ipn_create(netpath("fds"), -1, -1, -1);
+	int b = ipn_open(netpath("fds"), 0);
+	int c = ipn_open(netpath("fds"), 0);
+	int p[2], q[2], other;
+	struct rmsg m;
+	char buf[8];
+
+	if (pipe(p) || pipe(q))
+		return;
+	tap(send_to(a, ipn_id(b), "fd", 2, &p[1], 1) == 2, "unicast with SCM_RIGHTS");
+	tap(rmsg_recv(b, &m, MSG_DONTWAIT) == 2 && m.nfds == 1 && m.fds[0] >= 0,
+	    "receiver gets one fd");
+	tap(m.nfds == 1 && write(m.fds[0], "via", 3) == 3 && read(p[0], buf, 3) == 3 &&
+	    !memcmp(buf, "via", 3), "the passed fd is the pipe's write end");
+	if (m.nfds == 1)
+		close(m.fds[0]);
+	errno = 0;
+	tap(send_to(a, 0, "fd", 2, &p[1], 1) < 0 && errno == EINVAL,
+	    "broadcast with SCM_RIGHTS -> EINVAL");
+	errno = 0;
+	other = ipn_open(netpath("fds"), 0);
+	tap(send_to(a, ipn_id(b), "s", 1, &other, 1) < 0 && errno == EOPNOTSUPP,
+	    "passing an AF_IPN socket -> EOPNOTSUPP");
+	close(other);
+	tap(!pending(b), "nothing was delivered by the refused sends");
+
+	/* files in unread messages are released when the receiver closes */
+	tap(send_to(a, ipn_id(c), "fd", 2, &q[1], 1) == 2, "fd sent to a member that never reads");
+	close(q[1]);
+	close(c);
+	{
+		int fl = fcntl(q[0], F_GETFL);
+
+		fcntl(q[0], F_SETFL, fl | O_NONBLOCK);
+		tap(read(q[0], buf, 1) == 0,
+		    "closing the receiver released the in-flight fd (EOF on the pipe)");
+	}
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(a);
+	close(b);
+	unlink(netpath("fds"));
+}
+
 int main(int argc, char **argv)
 {
-	tests_begin("ipn-fds", 600);
-	mkdir(dir, 0777);
-	chmod(dir, 01777);
-	diag("AF_IPN family %d", ipn_af());
+	tests_begin("ipn-fds", 600, 01777);
+	test_fds();
 	test_peek_read_race();
 	test_install_fault();
 	test_short_buffer();
@@ -743,6 +782,5 @@ int main(int argc, char **argv)
 	test_inflight_limit();
 	test_file_kinds();
 	test_cycles();
-	rmdir(dir);
-	return tap_done();
+	return tests_end();
 }

@@ -23,32 +23,6 @@
 #include "ipn_tap.h"
 #include "ipn_test_util.h"
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Create a network: mode and flags before bind(), -1 = default. */
-static int net_create(const char *path, int mode, int flags)
-{
-	struct sockaddr_ipn a;
-	socklen_t len = ipn_addr(&a, path);
-	int fd = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
-
-	if (fd < 0)
-		return -1;
-	if ((mode >= 0 && ipn_setint(fd, IPN_SO_MODE, mode) < 0) ||
-	    (flags >= 0 && ipn_setint(fd, IPN_SO_FLAGS, flags) < 0) ||
-	    bind(fd, (struct sockaddr *)&a, len) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Memory queued on @fd and its SO_RCVBUF (the kernel's own figures). */
 static void rx_mem(int fd, unsigned int *rmem, unsigned int *rcvbuf)
 {
@@ -73,48 +47,6 @@ static long sunreclaim_kib(void)
 	if (f)
 		fclose(f);
 	return kib;
-}
-
-/* One received message, reduced to what these tests look at. */
-struct lmsg {
-	ssize_t n;
-	unsigned long long from;
-	unsigned int event;		/* IPN_EVENT_*, 0 for data */
-	unsigned int events_lost;	/* IPN_CMSG_EVENTS_LOST */
-	unsigned int dropped;		/* IPN_CMSG_DROPPED */
-};
-
-static ssize_t lmsg_recv(int fd, struct lmsg *m, int flags)
-{
-	struct sockaddr_ipn_member from = { 0 };
-	char data[256], cbuf[256];
-	struct iovec iov = { data, sizeof(data) };
-	struct msghdr h = {
-		.msg_name = &from, .msg_namelen = sizeof(from),
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct ipn_member_event ev;
-	struct cmsghdr *c;
-
-	memset(m, 0, sizeof(*m));
-	m->n = recvmsg(fd, &h, flags);
-	if (m->n < 0)
-		return -1;
-	m->from = from.sipnm_id;
-	for (c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-		if (c->cmsg_level != SOL_IPN)
-			continue;
-		if (c->cmsg_type == IPN_CMSG_MEMBER_EVENT) {
-			memcpy(&ev, CMSG_DATA(c), sizeof(ev));
-			m->event = ev.event;
-		} else if (c->cmsg_type == IPN_CMSG_EVENTS_LOST) {
-			memcpy(&m->events_lost, CMSG_DATA(c), sizeof(unsigned int));
-		} else if (c->cmsg_type == IPN_CMSG_DROPPED) {
-			memcpy(&m->dropped, CMSG_DATA(c), sizeof(unsigned int));
-		}
-	}
-	return m->n;
 }
 
 struct churn {
@@ -153,13 +85,13 @@ struct ev_count {
 
 static void count_events(int fd, struct ev_count *n)
 {
-	struct lmsg m;
+	struct rmsg m;
 
 	memset(n, 0, sizeof(*n));
-	while (lmsg_recv(fd, &m, MSG_DONTWAIT) >= 0) {
-		if (m.event == IPN_EVENT_JOIN || m.event == IPN_EVENT_LEAVE) {
+	while (rmsg_recv(fd, &m, MSG_DONTWAIT) >= 0) {
+		if (m.ev.event == IPN_EVENT_JOIN || m.ev.event == IPN_EVENT_LEAVE) {
 			n->events++;
-		} else if (m.event == IPN_EVENT_OVERRUN) {
+		} else if (m.ev.event == IPN_EVENT_OVERRUN) {
 			n->notices++;
 			n->lost += m.events_lost;
 		} else {
@@ -178,13 +110,13 @@ static void test_event_flood(void)
 {
 	const char *path = netpath("flood");
 	struct churn c = { path, 30000, 1 };
-	int a = net_create(path, 0777, -1);
+	int a = ipn_create(path, 0777, -1, -1);
 	int v = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
 	int bufsz = 512 * 1024, st;
 	unsigned int rmem, rcvbuf;
 	struct sockaddr_ipn addr;
 	struct ev_count n;
-	struct lmsg m;
+	struct rmsg m;
 	long su0, su1;
 	double t0;
 
@@ -195,7 +127,7 @@ static void test_event_flood(void)
 		tap(0, "event flood: set-up failed: %s", strerror(errno));
 		return;
 	}
-	lmsg_recv(v, &m, MSG_DONTWAIT);	/* the snapshot: creator's JOIN */
+	rmsg_recv(v, &m, MSG_DONTWAIT);	/* the snapshot: creator's JOIN */
 	su0 = sunreclaim_kib();
 	t0 = now_s();
 	st = as_nobody(churn_members, &c);
@@ -234,7 +166,7 @@ static void test_event_flood(void)
 static void test_event_toggle(void)
 {
 	const char *path = netpath("toggle");
-	int a = net_create(path, 0777, -1);
+	int a = ipn_create(path, 0777, -1, -1);
 	int v = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
 	int bufsz = 512 * 1024, i, toggles = 60000;
 	unsigned int rmem, rcvbuf;
@@ -359,7 +291,7 @@ static int stalled_member(void *p)
 	unsigned long long drops = 0;
 	socklen_t len = sizeof(drops);
 	struct pollfd pf;
-	struct lmsg m;
+	struct rmsg m;
 	char ch;
 
 	fd = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
@@ -373,7 +305,7 @@ static int stalled_member(void *p)
 	}
 	if (write(a->ready_w, "j", 1) != 1 || read(a->go_r, &ch, 1) != 1)
 		return 2;
-	while (lmsg_recv(fd, &m, MSG_DONTWAIT) >= 0) {
+	while (rmsg_recv(fd, &m, MSG_DONTWAIT) >= 0) {
 		got++;
 		if (m.dropped)
 			return 3;	/* nothing was lost before its queue filled */
@@ -382,7 +314,7 @@ static int stalled_member(void *p)
 	if (write(a->ready_w, "d", 1) != 1 || read(a->go_r, &ch, 1) != 1)
 		return 4;
 	pf = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (poll(&pf, 1, 10000) != 1 || lmsg_recv(fd, &m, 0) < 0)
+	if (poll(&pf, 1, 10000) != 1 || rmsg_recv(fd, &m, 0) < 0)
 		return 5;
 	printf("# stalled member: read %d queued, IPN_SO_DROPS %llu, IPN_CMSG_DROPPED %u on the next message\n",
 	       got, drops, m.dropped);
@@ -549,7 +481,7 @@ static int in_new_netns(void *p)
 
 	if (unshare(CLONE_NEWNET))
 		return 100;
-	fd = net_create(a->own, 0777, -1);
+	fd = ipn_create(a->own, 0777, -1, -1);
 	if (fd < 0)
 		return 101;
 	all = proc_lines(dir, &header);
@@ -586,7 +518,7 @@ static void test_proc_visibility(void)
 	const char *own = netpath("proc-other-ns");
 	const char *names[2] = { pub, priv };
 	struct ns_args args;
-	int a = net_create(pub, 0777, -1), b = net_create(priv, 0700, -1);
+	int a = ipn_create(pub, 0777, -1, -1), b = ipn_create(priv, 0700, -1, -1);
 	int p1[2], p2[2], st, seen;
 	pid_t pid;
 	char ch;
@@ -693,7 +625,7 @@ static void test_addresses(void)
 		.sipnm_family = ipn_af(), .sipnm_pad = { 1, 0, 0 },
 	};
 	struct sockaddr_ipn pa;
-	int a = net_create(path, 0771, -1), b = ipn_open(path, 0), e;
+	int a = ipn_create(path, 0771, -1, -1), b = ipn_open(path, 0), e;
 	char buf[8];
 
 	ipn_addr(&pa, path);
@@ -728,9 +660,7 @@ int main(int argc, char **argv)
 
 		return churn_members(&c);
 	}
-	tests_begin("ipn-limits", 600);
-	mkdir(dir, 0755);
-	diag("AF_IPN family %d", ipn_af());
+	tests_begin("ipn-limits", 600, 0755);
 	test_event_flood();
 	test_event_toggle();
 	test_rcvbuf_default();
@@ -738,6 +668,5 @@ int main(int argc, char **argv)
 	test_proc_visibility();
 	test_getsockname_long();
 	test_addresses();
-	rmdir(dir);
-	return tap_done();
+	return tests_end();
 }

@@ -42,7 +42,7 @@ static void tap(int ok, const char *fmt, ...)
  */
 static int tap_skipped;
 
-static void tap_skip(const char *name, const char *why)
+static inline void tap_skip(const char *name, const char *why)
 {
 	tap_n++;
 	tap_skipped++;
@@ -119,7 +119,7 @@ static inline int ipn_setint(int fd, int opt, int val)
 	return setsockopt(fd, SOL_IPN, opt, &val, sizeof(val));
 }
 
-static unsigned long long ipn_id(int fd)
+static inline unsigned long long ipn_id(int fd)
 {
 	unsigned long long id = 0;
 	socklen_t len = sizeof(id);

@@ -3,7 +3,7 @@
 # kernel, with ipn.ko built from kernel/ and loaded.
 #
 # Usage: scripts/vm/run.sh [--] COMMAND [ARGS...]
-#   scripts/vm/run.sh kernel/test/bin/ipn_test
+#   scripts/vm/run.sh kernel/test/bin/ipn_basic
 #   IPNBUS_TEST_BACKEND=kernel scripts/vm/run.sh \
 #       node node_modules/vitest/vitest.mjs run packages/transport-ipn/test
 #
