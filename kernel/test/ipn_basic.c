@@ -3,9 +3,11 @@
  * ipn_basic.c - functional tests of AF_IPN, run in the test VM as root:
  * the socket contract of include/uapi/linux/ipn.h on one network: socket()
  * arguments, bind and connect, member ids, broadcast and unicast, the
- * sender's address, truncation, messages up to IPN_MTU_MAX.
+ * sender's address, truncation, messages up to IPN_MTU_MAX, getsockname
+ * of the longest paths.
  */
 #define _GNU_SOURCE
+#include <stddef.h>
 #include <sys/stat.h>
 #include "ipn_tap.h"
 #include "ipn_test_util.h"
@@ -230,6 +232,55 @@ static void test_big(void)
 	free(in);
 }
 
+/* Bind a network at a path of exactly @len bytes (no NUL when 108). */
+static int bind_len(size_t len, char *path)
+{
+	struct sockaddr_ipn a = { .sipn_family = ipn_af() };
+	int fd = socket(ipn_af(), SOCK_RAW, IPN_BROADCAST);
+	size_t n = snprintf(path, IPN_PATH_MAX + 1, "%s/", dir);
+
+	memset(path + n, 'p', len - n);
+	path[len] = '\0';
+	unlink(path);
+	memcpy(a.sipn_path, path, len);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a,
+			   offsetof(struct sockaddr_ipn, sipn_path) + len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void test_getsockname_long(void)
+{
+	char path[IPN_PATH_MAX + 1];
+	struct sockaddr_storage ss;
+	struct sockaddr_ipn *got = (struct sockaddr_ipn *)&ss;
+	socklen_t len;
+	size_t want[2] = { IPN_PATH_MAX - 1, IPN_PATH_MAX }, i;
+	int fd;
+
+	for (i = 0; i < 2; i++) {
+		fd = bind_len(want[i], path);
+		memset(&ss, 0xff, sizeof(ss));
+		len = sizeof(ss);
+		if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+			tap(0, "getsockname: %zu-byte path: %s", want[i],
+			    strerror(errno));
+			continue;
+		}
+		tap(len == sizeof(struct sockaddr_ipn) &&
+		    !memcmp(got->sipn_path, path, want[i]) &&
+		    (want[i] == IPN_PATH_MAX || !got->sipn_path[want[i]]),
+		    "getsockname: a %zu-char path comes back whole (addrlen %u, %zu chars match)",
+		    want[i], len, strnlen(got->sipn_path, IPN_PATH_MAX) == want[i] ?
+		    want[i] : strnlen(got->sipn_path, IPN_PATH_MAX));
+		close(fd);
+		unlink(path);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	tests_begin("ipn-basic", 300, 0755);
@@ -237,5 +288,6 @@ int main(int argc, char **argv)
 	test_basic();
 	test_unicast();
 	test_big();
+	test_getsockname_long();
 	return tests_end();
 }

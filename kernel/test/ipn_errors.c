@@ -2,8 +2,8 @@
 /*
  * ipn_errors.c - functional tests of AF_IPN, run in the test VM as root:
  * every misuse the contract names gets its errno (unconnected sockets,
- * bad options, addresses, control messages), and 3000 calls with junk
- * arguments leave the sockets working.
+ * bad options, addresses, control messages, a node with only x for
+ * others), and 3000 calls with junk arguments leave the sockets working.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -192,10 +192,45 @@ static void test_bad_input(void)
 	unlink(netpath("bad"));
 }
 
+static void test_addresses(void)
+{
+	const char *path = netpath("sendto");
+	struct sockaddr_ipn_member padded = {
+		.sipnm_family = ipn_af(), .sipnm_pad = { 1, 0, 0 },
+	};
+	struct sockaddr_ipn pa;
+	int a = ipn_create(path, 0771, -1, -1), b = ipn_open(path, 0), e;
+	char buf[8];
+
+	ipn_addr(&pa, path);
+	e = sendto(a, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&pa,
+		   sizeof(pa)) < 0 ? errno : 0;
+	tap(e == EINVAL && recv(b, buf, sizeof(buf), MSG_DONTWAIT) < 0,
+	    "sendto: a path address is EINVAL, not read as a member id (%s)",
+	    strerror(e));
+	padded.sipnm_id = ipn_id(b);
+	e = sendto(a, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&padded,
+		   sizeof(padded)) < 0 ? errno : 0;
+	tap(e == EINVAL,
+	    "sendto: a member address with a non-zero pad is EINVAL (%s)",
+	    strerror(e));
+	recv(b, buf, sizeof(buf), MSG_DONTWAIT);
+	padded.sipnm_pad[0] = 0;
+	tap(sendto(a, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&padded,
+		   sizeof(padded)) == 1 && recv(b, buf, sizeof(buf), 0) == 1,
+	    "sendto: the member address itself still works");
+	tap(as_nobody(try_join, (void *)path) == 1,
+	    "x: others with only x on the node (0771) may not join: EACCES");
+	close(b);
+	close(a);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	tests_begin("ipn-errors", 300, 0755);
 	test_errors();
 	test_bad_input();
+	test_addresses();
 	return tests_end();
 }

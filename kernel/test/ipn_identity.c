@@ -3,7 +3,8 @@
  * ipn_identity.c - functional tests of AF_IPN, run in the test VM as
  * root (parts as uid 65534): who may join a network and what a member may
  * do (the node's permission bits), who sent a message (credentials, also
- * seen from another pid namespace), and /proc/net/ipn.
+ * seen from another pid namespace), and /proc/net/ipn (what it lists, to
+ * whom, from which network namespace).
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -271,6 +272,121 @@ out:
 	unlink(netpath("proc net"));
 }
 
+/* Lines of /proc/net/ipn (as the caller sees it) that contain @needle. */
+static int proc_lines(const char *needle, int *header)
+{
+	FILE *f = fopen("/proc/net/ipn", "r");
+	char line[512];
+	int n = 0;
+
+	if (header)
+		*header = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (header && !strncmp(line, "Path Id Pid Uid", 15))
+			*header = 1;
+		n += strstr(line, needle) != NULL;
+	}
+	fclose(f);
+	return n;
+}
+
+struct ns_args {
+	const char *own;	/* network to create in the new namespace */
+	int ready_w, done_r;
+};
+
+/*
+ * In a new network namespace: report how many lines of the test's
+ * directory are listed (must be only our own network's), then hold our
+ * network until told.
+ */
+static int in_new_netns(void *p)
+{
+	struct ns_args *a = p;
+	int fd, header, all, own;
+	char go;
+
+	if (unshare(CLONE_NEWNET))
+		return 100;
+	fd = ipn_create(a->own, 0777, -1, -1);
+	if (fd < 0)
+		return 101;
+	all = proc_lines(dir, &header);
+	own = proc_lines(a->own, NULL);
+	printf("# new netns: %d lines of %s listed, %d of them its own network\n",
+	       all, dir, own);
+	fflush(stdout);
+	if (write(a->ready_w, "r", 1) != 1)
+		return 102;
+	if (read(a->done_r, &go, 1) != 1)
+		return 103;
+	close(fd);
+	return header && all == 1 && own == 1 ? 0 : 1;
+}
+
+static int nobody_proc(void *p)
+{
+	const char **names = p;
+	int pub = proc_lines(names[0], NULL), priv = proc_lines(names[1], NULL);
+
+	printf("# uid %d sees %d line(s) of the 0777 network, %d of the 0700 one\n",
+	       NOBODY, pub, priv);
+	fflush(stdout);
+	return pub == 1 && priv == 0 ? 0 : 1;
+}
+
+/*
+ * Issue 15 item 7: /proc/net/ipn lists only the reader's network
+ * namespace, and only networks whose node the reader may open.
+ */
+static void test_proc_visibility(void)
+{
+	const char *pub = netpath("proc-public"), *priv = netpath("proc-private");
+	const char *own = netpath("proc-other-ns");
+	const char *names[2] = { pub, priv };
+	struct ns_args args;
+	int a = ipn_create(pub, 0777, -1, -1), b = ipn_create(priv, 0700, -1, -1);
+	int p1[2], p2[2], st, seen;
+	pid_t pid;
+	char ch;
+
+	if (a < 0 || b < 0 || pipe(p1) || pipe(p2)) {
+		tap(0, "proc: set-up failed: %s", strerror(errno));
+		return;
+	}
+	tap(proc_lines(pub, NULL) == 1 && proc_lines(priv, NULL) == 1,
+	    "proc: root in the initial namespace sees both networks");
+	args = (struct ns_args){ own, p1[1], p2[0] };
+	pid = fork();
+	if (pid == 0)
+		_exit(in_new_netns(&args));
+	seen = -1;
+	if (read(p1[0], &ch, 1) == 1)
+		seen = proc_lines(own, NULL);
+	if (write(p2[1], "d", 1) != 1)
+		seen = -1;
+	waitpid(pid, &st, 0);
+	tap(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "proc: from unshare -n, none of the initial namespace's networks is listed (status %d)",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	tap(seen == 0, "proc: a network of the other namespace is not listed here (%d)",
+	    seen);
+	st = as_nobody(nobody_proc, names);
+	tap(st == 0, "proc: uid %d sees the 0777 network and nothing of root's 0700 one",
+	    NOBODY);
+	close(p1[0]);
+	close(p1[1]);
+	close(p2[0]);
+	close(p2[1]);
+	close(a);
+	close(b);
+	unlink(pub);
+	unlink(priv);
+	unlink(own);
+}
+
 int main(int argc, char **argv)
 {
 	tests_begin("ipn-identity", 300, 0755);
@@ -278,5 +394,6 @@ int main(int argc, char **argv)
 	test_creds();
 	test_namespaces();
 	test_proc();
+	test_proc_visibility();
 	return tests_end();
 }
