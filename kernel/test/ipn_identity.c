@@ -272,26 +272,6 @@ out:
 	unlink(netpath("proc net"));
 }
 
-/* Lines of /proc/net/ipn (as the caller sees it) that contain @needle. */
-static int proc_lines(const char *needle, int *header)
-{
-	FILE *f = fopen("/proc/net/ipn", "r");
-	char line[512];
-	int n = 0;
-
-	if (header)
-		*header = 0;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (header && !strncmp(line, "Path Id Pid Uid", 15))
-			*header = 1;
-		n += strstr(line, needle) != NULL;
-	}
-	fclose(f);
-	return n;
-}
-
 struct ns_args {
 	const char *own;	/* network to create in the new namespace */
 	int ready_w, done_r;

@@ -212,16 +212,23 @@ static inline ssize_t rmsg_recv(int fd, struct rmsg *m, int flags)
 	return m->n;
 }
 
+/* The most files one SCM_RIGHTS message may carry (the kernel's SCM_MAX_FD). */
+#define MAX_FDS_PER_MSG	253
+
 /*
- * Send @len bytes to member @id (0: to everyone) with @nfds files (at most
- * 4) in SCM_RIGHTS, never waiting: the length, or -1 with errno.
+ * Send @len bytes of @buf to member @id (0: no address, so a broadcast,
+ * or the peer of a connected AF_UNIX socket) with the @nfds files of @fds
+ * in SCM_RIGHTS: the length, or -1 with errno.
  */
-static inline ssize_t send_to(int fd, unsigned long long id,
-			      const void *buf, size_t len, int *fds, int nfds)
+static inline ssize_t send_files(int sock, unsigned long long id,
+				 const void *buf, size_t len, const int *fds,
+				 int nfds, int flags)
 {
-	struct sockaddr_ipn_member to = { .sipnm_family = ipn_af(), .sipnm_id = id };
+	struct sockaddr_ipn_member to = {
+		.sipnm_family = ipn_af(), .sipnm_id = id,
+	};
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_PER_MSG)];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { (void *)buf, len };
@@ -233,6 +240,7 @@ static inline ssize_t send_to(int fd, unsigned long long id,
 	if (nfds) {
 		struct cmsghdr *c;
 
+		memset(u.buf, 0, sizeof(u.buf));
 		h.msg_control = u.buf;
 		h.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		c = CMSG_FIRSTHDR(&h);
@@ -241,7 +249,38 @@ static inline ssize_t send_to(int fd, unsigned long long id,
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	return sendmsg(fd, &h, MSG_DONTWAIT);
+	return sendmsg(sock, &h, flags);
+}
+
+/* send_files() that never waits. */
+static inline ssize_t send_to(int fd, unsigned long long id,
+			      const void *buf, size_t len, int *fds, int nfds)
+{
+	return send_files(fd, id, buf, len, fds, nfds, MSG_DONTWAIT);
+}
+
+/* "fds" with the @nfds files of @fds to member @id, never waiting. */
+static inline ssize_t send_many(int sock, unsigned long long id,
+				const int *fds, int nfds)
+{
+	return send_files(sock, id, "fds", 3, fds, nfds, MSG_DONTWAIT);
+}
+
+/* Close every descriptor of every SCM_RIGHTS message in @h; their count. */
+static inline int close_received(struct msghdr *h)
+{
+	struct cmsghdr *c;
+	int i, n, total = 0;
+
+	for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++)
+			close(((int *)CMSG_DATA(c))[i]);
+		total += n;
+	}
+	return total;
 }
 
 /* IPN_SO_DROPS of @fd (~0 if it cannot be read). */
@@ -252,6 +291,26 @@ static inline unsigned long long drops_of(int fd)
 
 	getsockopt(fd, SOL_IPN, IPN_SO_DROPS, &d, &len);
 	return d;
+}
+
+/* Lines of /proc/net/ipn (as the caller sees it) that contain @needle. */
+static inline int proc_lines(const char *needle, int *header)
+{
+	FILE *f = fopen("/proc/net/ipn", "r");
+	char line[512];
+	int n = 0;
+
+	if (header)
+		*header = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (header && !strncmp(line, "Path Id Pid Uid", 15))
+			*header = 1;
+		n += strstr(line, needle) != NULL;
+	}
+	fclose(f);
+	return n;
 }
 
 /* Seconds on the monotonic clock. */
