@@ -1,14 +1,13 @@
-// Byte I/O on one client socket: node:net, or the native addon when unix fds must pass (SCM_RIGHTS).
+// Byte I/O on one client socket, as the gateway's client sees it; and its node:net form, used when the addon is missing.
 //
 // node:net reads with read(2), which throws away SCM_RIGHTS: a client that
 // sends a unix fd would lose it. So when the addon is there, the gateway
-// takes the accepted socket's fd over (dup, then lets node:net close its
-// copy) and drives it with uv_poll + recvmmsg/sendmsg. Both classes emit
-// 'data' (chunk, fds), 'end' (peer hung up) and 'error'.
+// accepts and drives client sockets with it (native-io.ts); NetIO is the
+// fallback without fd passing. Both emit 'data' (chunk, fds), 'end' (peer
+// hung up) and 'error'.
 import { EventEmitter } from 'node:events';
-import { closeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { closeFds } from '../core/index.js';
 import { socketFd } from './peercred.js';
 
 export interface ClientIOEvents {
@@ -34,16 +33,6 @@ export interface ClientIO extends EventEmitter<ClientIOEvents> {
   destroy(): void;
 }
 
-function closeFds(fds: readonly number[] | null | undefined): void {
-  for (const fd of fds ?? []) {
-    try {
-      closeSync(fd);
-    } catch {
-      // Already closed.
-    }
-  }
-}
-
 /** node:net: no fd passing. */
 export class NetIO extends EventEmitter<ClientIOEvents> implements ClientIO {
   readonly supportsFds = false;
@@ -63,7 +52,7 @@ export class NetIO extends EventEmitter<ClientIOEvents> implements ClientIO {
   }
 
   write(data: Buffer, fds?: number[]): void {
-    closeFds(fds);
+    closeFds(fds ?? []);
     if (!this.socket.destroyed) this.socket.write(data);
   }
 
@@ -82,253 +71,5 @@ export class NetIO extends EventEmitter<ClientIOEvents> implements ClientIO {
 
   destroy(): void {
     this.socket.destroy();
-  }
-}
-
-interface NativePoller {
-  start(fd: number, readable: boolean, writable: boolean, cb: (status: number, events: number) => void): void;
-  stop(): void;
-  close(): void;
-}
-
-export interface NativeAddon {
-  socket(domain: number, type: number, protocol: number): number;
-  bindUnix(fd: number, path: string): void;
-  listen(fd: number, backlog: number): void;
-  dup(fd: number): number;
-  close(fd: number): void;
-  sendmsg(fd: number, parts: Uint8Array[], family: number, dest: null, fds: number[] | null, flags: number): number;
-  recvmmsg(fd: number, vlen: number, maxBytes: number): Array<{ bytes: Buffer; fds: number[]; truncated?: boolean }> & { eof?: boolean };
-  Poller: new () => NativePoller;
-}
-
-let addon: NativeAddon | null | undefined;
-
-/** The addon, or null when it is missing or lacks what the gateway needs. */
-export function nativeAddon(): NativeAddon | null {
-  nativeIOAvailable();
-  return addon ?? null;
-}
-
-/** The addon, if it has everything this needs (else the gateway uses NetIO). */
-export function nativeIOAvailable(): boolean {
-  if (addon === undefined) {
-    try {
-      const require = createRequire(import.meta.url);
-      const a = require('@ipnbus/native') as Partial<NativeAddon>;
-      addon =
-        typeof a.dup === 'function' && typeof a.sendmsg === 'function' && typeof a.recvmmsg === 'function' &&
-        typeof a.Poller === 'function' && typeof a.socket === 'function' && typeof a.bindUnix === 'function' && typeof a.listen === 'function'
-          ? (a as NativeAddon)
-          : null;
-    } catch {
-      addon = null;
-    }
-  }
-  return addon !== null;
-}
-
-const AF_UNIX = 1;
-const MSG_DONTWAIT = 0x40;
-const EAGAIN = 11;
-const UV_READABLE = 1;
-const UV_WRITABLE = 2;
-const UV_DISCONNECT = 4;
-/** One recvmmsg: up to 8 reads of 64 KiB, then back to the loop. */
-const RECV_VLEN = 8;
-const RECV_BYTES = 64 * 1024;
-
-function errnoError(code: string, errno: number, syscall: string): NodeJS.ErrnoException {
-  const e = new Error(`${syscall} ${code}`) as NodeJS.ErrnoException;
-  e.code = code;
-  e.errno = -errno;
-  e.syscall = syscall;
-  return e;
-}
-
-const ERRNO_NAMES: Record<number, string> = { 9: 'EBADF', 32: 'EPIPE', 104: 'ECONNRESET', 105: 'ENOBUFS', 107: 'ENOTCONN', 113: 'EHOSTUNREACH' };
-
-/**
- * The accepted socket's fd, driven by the addon. Reading stops on pause();
- * a write that fails with EPIPE stops writing but keeps reading to the end,
- * so the client's last messages (dbus-send says its piece and exits) are
- * still delivered, as dbus-daemon does.
- */
-export class NativeIO extends EventEmitter<ClientIOEvents> implements ClientIO {
-  readonly supportsFds = true;
-  readonly fd: number;
-  private readonly native: NativeAddon;
-  private readonly poller: NativePoller;
-  private reading = true;
-  private out: Array<{ buf: Buffer; fds: number[] | null }> = [];
-  private outBytes = 0;
-  private writeDead = false;
-  private ending = false;
-  private closed = false;
-  private sawEof = false;
-  private readonly onPoll = (status: number, events: number): void => this.poll(status, events);
-
-  /** Takes the fd over from `socket` (which must not have read anything yet). */
-  constructor(socket: Socket) {
-    super();
-    if (!nativeIOAvailable()) throw new Error('the @ipnbus/native addon is not usable for client sockets');
-    this.native = addon!;
-    const fd = socketFd(socket);
-    if (fd === undefined) throw new Error('accepted socket has no fd');
-    this.fd = this.native.dup(fd);
-    // node:net closes its copy; the connection lives on in ours.
-    socket.destroy();
-    this.poller = new this.native.Poller();
-    this.arm();
-  }
-
-  get writableLength(): number {
-    return this.outBytes;
-  }
-
-  private arm(): void {
-    if (this.closed) return;
-    const writable = this.out.length > 0 && !this.writeDead;
-    try {
-      if (!this.reading && !writable) this.poller.stop();
-      else this.poller.start(this.fd, this.reading, writable, this.onPoll);
-    } catch (e) {
-      // Never throw into libuv's callback: report, and let the owner close us.
-      queueMicrotask(() => this.emit('error', e as NodeJS.ErrnoException));
-    }
-  }
-
-  private poll(status: number, events: number): void {
-    if (this.closed) return;
-    if (status < 0) {
-      this.emit('error', errnoError(ERRNO_NAMES[-status] ?? 'EIO', -status, 'poll'));
-      return;
-    }
-    if (events & UV_WRITABLE) this.flushOut();
-    if (this.closed) return;
-    if (this.reading && events & (UV_READABLE | UV_DISCONNECT)) this.readSome();
-    else if (!this.reading && events & UV_DISCONNECT) {
-      // Hang-up while paused: libuv would report it on every turn. Stop
-      // polling until resume(), which reads the rest and sees the end.
-      this.poller.stop();
-    }
-  }
-
-  private readSome(): void {
-    let items: ReturnType<NativeAddon['recvmmsg']>;
-    try {
-      items = this.native.recvmmsg(this.fd, RECV_VLEN, RECV_BYTES);
-    } catch (e) {
-      this.emit('error', e as NodeJS.ErrnoException);
-      return;
-    }
-    for (const it of items) {
-      if (this.closed) {
-        closeFds(it.fds);
-        continue;
-      }
-      if (it.truncated) {
-        // More fds than fit in one control message: refuse rather than lose some.
-        closeFds(it.fds);
-        this.emit('error', errnoError('EMSGSIZE', 90, 'recvmsg'));
-        return;
-      }
-      try {
-        this.emit('data', it.bytes, it.fds);
-      } catch (e) {
-        // A bug in a handler must not unwind into libuv and take the gateway down.
-        this.emit('error', e as NodeJS.ErrnoException);
-        return;
-      }
-    }
-    if (items.eof && !this.closed) {
-      this.sawEof = true;
-      this.reading = false;
-      this.arm();
-      this.emit('end');
-    }
-  }
-
-  write(data: Buffer, fds?: number[]): void {
-    if (this.closed || this.writeDead) {
-      closeFds(fds);
-      return;
-    }
-    this.out.push({ buf: data, fds: fds && fds.length > 0 ? fds : null });
-    this.outBytes += data.length;
-    if (this.out.length === 1) this.flushOut();
-  }
-
-  private flushOut(): void {
-    while (this.out.length > 0 && !this.closed) {
-      const item = this.out[0]!;
-      let r: number;
-      try {
-        r = this.native.sendmsg(this.fd, [item.buf], AF_UNIX, null, item.fds, MSG_DONTWAIT);
-      } catch (e) {
-        // Errors the addon does not map to -errno (EBADF, ENOBUFS...): fatal for this client.
-        const code = (e as NodeJS.ErrnoException).code;
-        r = code === 'ENOBUFS' ? -105 : -9;
-      }
-      if (r === -EAGAIN) break;
-      if (r < 0) {
-        this.writeDead = true;
-        for (const o of this.out) closeFds(o.fds);
-        this.out = [];
-        this.outBytes = 0;
-        this.arm();
-        // Read what the client sent before it went; 'end' follows from there.
-        if (this.reading) this.readSome();
-        if (!this.sawEof && !this.closed) this.emit('error', errnoError(ERRNO_NAMES[-r] ?? 'EIO', -r, 'sendmsg'));
-        return;
-      }
-      // The kernel holds its own references now.
-      closeFds(item.fds);
-      item.fds = null;
-      this.outBytes -= r;
-      if (r < item.buf.length) item.buf = item.buf.subarray(r);
-      else this.out.shift();
-    }
-    if (this.ending && this.out.length === 0) {
-      this.destroy();
-      return;
-    }
-    this.arm();
-  }
-
-  pause(): void {
-    if (!this.reading) return;
-    this.reading = false;
-    this.arm();
-  }
-
-  resume(): void {
-    if (this.reading || this.sawEof || this.closed) return;
-    this.reading = true;
-    this.arm();
-  }
-
-  end(): void {
-    this.ending = true;
-    this.reading = false;
-    if (this.out.length === 0) this.destroy();
-    else {
-      this.arm();
-      setTimeout(() => this.destroy(), 1000).unref();
-    }
-  }
-
-  destroy(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.poller.close();
-    for (const o of this.out) closeFds(o.fds);
-    this.out = [];
-    this.outBytes = 0;
-    try {
-      this.native.close(this.fd);
-    } catch {
-      // Already gone.
-    }
   }
 }

@@ -1,15 +1,10 @@
 // The gateway server: a D-Bus bus socket whose stock clients are hosted by one ipnbus member.
-import { createServer, createConnection, type Server } from 'node:net';
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { connect, defaultAddress, parseAddress, registerGateway, type Connection } from '../core/index.js';
-import { parseListenAddress, type ListenAddress } from './address.js';
+import { parseListenAddress } from './address.js';
 import { GatewayClient, type ClientContext } from './client.js';
-import { NativeIO, NetIO, nativeAddon, nativeIOAvailable, type ClientIO } from './client-io.js';
-
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-import { GatewayError } from './errors.js';
+import { listenForClients, type Listener } from './listener.js';
 import { newServerGuid } from './guid.js';
 import { MonitorHub } from './monitor.js';
 import { DEFAULT_LIMITS, type GatewayLimits, type GatewayOptions } from './options.js';
@@ -26,107 +21,6 @@ export interface Gateway {
   readonly connection: Connection;
   /** Stop accepting, drop every client (and its bus membership), remove the socket file. */
   close(): Promise<void>;
-}
-
-/** Is something answering on this unix socket path? (a stale file is not) */
-function socketAlive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/**
- * Node (20) binds an abstract name padded with NULs to the whole sun_path,
- * which no libdbus/GDBus/sd-bus client can reach. So abstract sockets are
- * bound by the addon with the exact length, and node listens on that fd.
- */
-/**
- * Connections waiting to be accepted. A session starts many clients at
- * once, and clients that connect without blocking (dbus-next, node:net)
- * get EAGAIN, not a wait, when the queue is full: Node's default of 511
- * made 1 in 3 runs of 1,000 simultaneous connections fail. The kernel
- * caps it at net.core.somaxconn (4096 by default since Linux 5.4).
- */
-const LISTEN_BACKLOG = 4096;
-
-function abstractListenFd(name: string): number {
-  const native = nativeAddon();
-  if (native === null) {
-    throw new GatewayError('ListenFailed', 'unix:abstract= needs the @ipnbus/native addon (node:net pads abstract names)');
-  }
-  const fd = native.socket(AF_UNIX, SOCK_STREAM, 0);
-  try {
-    native.bindUnix(fd, '\0' + name);
-    native.listen(fd, LISTEN_BACKLOG);
-  } catch (err) {
-    native.close(fd);
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new GatewayError(code === 'EADDRINUSE' ? 'AddressInUse' : 'ListenFailed', `cannot listen on unix:abstract=${name}: ${(err as Error).message}`, { cause: err });
-  }
-  return fd;
-}
-
-function listen(server: Server, addr: ListenAddress): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      server.off('listening', onListening);
-      reject(err);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    if (addr.kind === 'abstract') {
-      try {
-        server.listen({ fd: abstractListenFd(addr.name), backlog: LISTEN_BACKLOG });
-      } catch (err) {
-        server.off('error', onError);
-        server.off('listening', onListening);
-        reject(err);
-      }
-    } else {
-      server.listen({ path: addr.netPath, backlog: LISTEN_BACKLOG });
-    }
-  });
-}
-
-/** Binds, replacing a stale socket file left by a dead gateway but never a live one. */
-async function bindServer(server: Server, addr: ListenAddress): Promise<void> {
-  try {
-    await listen(server, addr);
-    return;
-  } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EADDRINUSE' || addr.kind !== 'path') {
-      throw new GatewayError(code === 'EADDRINUSE' ? 'AddressInUse' : 'ListenFailed', `cannot listen on ${addr.dbusAddress}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  let isSocket = false;
-  try {
-    isSocket = lstatSync(addr.name).isSocket();
-  } catch {
-    // Vanished meanwhile: just retry.
-  }
-  if (isSocket && (await socketAlive(addr.name))) {
-    throw new GatewayError('AddressInUse', `${addr.dbusAddress} is in use by a live server`);
-  }
-  if (!isSocket) {
-    throw new GatewayError('AddressInUse', `${addr.name} exists and is not a socket; not removing it`);
-  }
-  unlinkSync(addr.name);
-  try {
-    await listen(server, addr);
-  } catch (err) {
-    throw new GatewayError('ListenFailed', `cannot listen on ${addr.dbusAddress}: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 /**
@@ -165,27 +59,21 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
   };
 
-  const useNative = opts.unixFds !== false && nativeIOAvailable();
-  const server = createServer({ allowHalfOpen: false, pauseOnConnect: true });
-  server.on('connection', (socket) => {
-    if (clients.size >= limits.maxClients) {
-      log.warn({ clients: clients.size }, 'too many clients: connection refused');
-      socket.destroy();
-      return;
-    }
-    let io: ClientIO;
-    try {
-      io = useNative ? new NativeIO(socket) : new NetIO(socket);
-    } catch (err) {
-      log.warn({ err }, 'could not take over a client socket');
-      socket.destroy();
-      return;
-    }
-    clients.add(new GatewayClient(ctx, io));
-  });
-  server.on('error', (err) => log.error({ err }, 'gateway server error'));
+  const native = opts.unixFds !== false;
+  let listener: Listener;
   try {
-    await bindServer(server, addr);
+    listener = await listenForClients(addr, {
+      native,
+      log,
+      admit() {
+        if (clients.size < limits.maxClients) return true;
+        log.warn({ clients: clients.size }, 'too many clients: connection refused');
+        return false;
+      },
+      accepted(io) {
+        clients.add(new GatewayClient(ctx, io));
+      },
+    });
   } catch (err) {
     member.disconnect();
     throw err;
@@ -194,7 +82,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (addr.kind === 'path') {
     chmodSync(addr.name, opts.socketMode ?? 0o600);
   }
-  log.info({ address: addr.dbusAddress, unixFds: useNative }, 'gateway listening');
+  log.info({ address: addr.dbusAddress }, 'gateway listening');
   const address = `${addr.dbusAddress},guid=${guid}`;
   // Services started by activation find the bus through us (DBUS_SESSION_BUS_ADDRESS).
   let unregister: () => void = () => undefined;
@@ -215,7 +103,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         unregister();
-        server.close(() => resolve());
+        listener.close();
         for (const c of [...clients]) c.close('gateway closing', 'debug');
         member.disconnect();
         if (addr.kind === 'path') {
@@ -225,6 +113,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             // Already gone.
           }
         }
+        resolve();
       });
       return closing;
     },
