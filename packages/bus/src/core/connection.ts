@@ -11,7 +11,7 @@ import { PEER_INTERFACE, StartReply } from './constants.js';
 import { EndpointSender, type SendOptions } from './endpoint-sender.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds, dupFd } from './fds.js';
-import type { Logger } from './logger.js';
+import { childLogger, type Logger } from './logger.js';
 import { limitExceeded, type ConnectionLimits } from './limits.js';
 import { MatchSet } from './match-set.js';
 import { machineId } from './machine-id.js';
@@ -92,7 +92,7 @@ export class Connection extends EventEmitter implements DriverHost {
     this.credentials = credentials;
     this.uniqueName = member.view.uniqueNameOf(endpointId);
     this.busId = member.dir.busId;
-    this.#log = subOf(endpointId) === 0 ? member.log : member.log.child({ client: this.uniqueName });
+    this.#log = subOf(endpointId) === 0 ? member.log : childLogger(member.log, { client: this.uniqueName });
     this.#bus = new BusEndpoint(this, (msg, fds, unicast) => {
       // The bus driver's replies and signals to us are unicasts monitors see.
       if (unicast) member.monitors.copy(msg);

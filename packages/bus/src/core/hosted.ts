@@ -16,7 +16,6 @@
 // the rule are not believed: the client is reported with its host's. A
 // host can only name clients under its own member id, so no member can
 // speak for another member's clients.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { Message } from '../wire/index.js';
@@ -39,7 +38,9 @@ function hostedPath(liveDir: string, host: bigint, sub: number): string {
 
 /** Records client `sub` of `host` in the bus directory, with the credentials it is vouched for. */
 export function writeHostedFile(liveDir: string, host: bigint, sub: number, creds: EndpointCredentials): void {
-  const tmp = join(liveDir, `.${host}.${sub}.${randomBytes(4).toString('hex')}`);
+  // Only this host ever writes client `sub`'s file (member ids are never
+  // reused in a generation), so the temporary name needs no random part.
+  const tmp = join(liveDir, `.${host}.${sub}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify({ pid: creds.pid, uid: creds.uid, gid: creds.gid }), { mode: 0o644 });
   fs.renameSync(tmp, hostedPath(liveDir, host, sub));
 }

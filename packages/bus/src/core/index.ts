@@ -10,7 +10,7 @@ export {
   type PeerRejection,
 } from './connection.js';
 export { DBusError, ErrorNames } from './errors.js';
-export { logger } from './logger.js';
+export { childLogger, logger } from './logger.js';
 export {
   NameFlag,
   RequestNameReply,

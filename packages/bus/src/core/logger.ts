@@ -12,3 +12,12 @@ export const logger: Logger = pino(
 );
 
 export type { Logger };
+
+/**
+ * A child of `log` carrying `bindings`, or `log` itself when it writes
+ * nothing: pino serialises a child's bindings when it is made, a cost paid
+ * per accepted client (two children each) by a gateway whose logs are off.
+ */
+export function childLogger(log: Logger, bindings: Record<string, unknown>): Logger {
+  return log.level === 'silent' ? log : log.child(bindings);
+}

@@ -22,7 +22,7 @@
 // closed here once sent.
 import type { Logger } from 'pino';
 import { MessageFlags, MessageType, type Message } from '../wire/index.js';
-import { DBusError, ErrorNames, closeFds, type Connection } from '../core/index.js';
+import { DBusError, ErrorNames, childLogger, closeFds, type Connection } from '../core/index.js';
 import { peerCredentials, type PeerCredentials } from './peercred.js';
 import type { GatewayLimits } from './options.js';
 import { BUS_NAME, errorReply } from './driver-messages.js';
@@ -80,7 +80,7 @@ export class GatewayClient {
     private readonly ctx: ClientContext,
     private readonly io: ClientIO,
   ) {
-    this.log = ctx.log.child({ client: this.id });
+    this.log = childLogger(ctx.log, { client: this.id });
     io.on('data', (chunk: Buffer, fds: number[]) => this.onData(chunk, fds));
     io.on('error', (err: NodeJS.ErrnoException) => {
       // EPIPE/ECONNRESET: the client hung up; anything else is worth a line.
