@@ -51,7 +51,7 @@ export const gatewayVerb: Verb = {
       listen: values.listen,
       backend: backend,
       socketMode,
-      logger: cliLogger(g),
+      logger: cliLogger(g, 'warn'),
       ...(g.address !== undefined ? { busAddress: g.address } : {}),
     });
     process.stdout.write(`DBUS_SESSION_BUS_ADDRESS=${gw.address}\n`);
