@@ -5,6 +5,7 @@
 // through IPNBUS_TEST_SCALE (default 0.05 for the kernel backend): under TCG
 // Node runs 5-10x slower than on the host.
 import { defineConfig } from 'vitest/config';
+import { TIMEOUT_SCALE } from './test/backend.mjs';
 
 // test-kernel.sh sets this on every kernel after the first. The module's
 // kernel-version code (ipn_compat.h) is what differs between kernels, and
@@ -18,8 +19,9 @@ const REPEAT = process.env.IPNBUS_TEST_KERNEL_REPEAT === '1';
 /** On the first kernel only (see REPEAT). */
 const once = (...files: string[]): string[] => (REPEAT ? [] : files);
 // test:kernel:debug --node-only sets 3: its KASAN kernel checks every
-// memory access, and Node runs about 3x slower there.
-const SCALE = Number(process.env.IPNBUS_TEST_TIMEOUT_SCALE ?? '1') || 1;
+// memory access, and Node runs about 3x slower there. Tests with their own
+// timeout scale it with timeout() from test/backend.mjs.
+const SCALE = TIMEOUT_SCALE;
 
 export default defineConfig({
   test: {

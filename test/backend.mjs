@@ -52,3 +52,20 @@ export function scaled(n, min = 1) {
 export function perBackend(byBackend) {
   return byBackend[BACKEND];
 }
+
+/**
+ * IPNBUS_TEST_TIMEOUT_SCALE (test:kernel:debug --node-only sets 3: its
+ * KASAN kernel checks every memory access): vitest.kernel.config.ts scales
+ * the default timeouts by it, and a test that sets its own uses timeout().
+ * @type {number}
+ */
+export const TIMEOUT_SCALE = Number(process.env.IPNBUS_TEST_TIMEOUT_SCALE ?? '1') || 1;
+
+/**
+ * A test's own timeout, scaled by TIMEOUT_SCALE.
+ * @param {number} ms
+ * @returns {number}
+ */
+export function timeout(ms) {
+  return ms * TIMEOUT_SCALE;
+}

@@ -1,6 +1,6 @@
 // Well-known names across processes: replies, FIFO queue, replacement, and owners killed with SIGKILL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
+import { BACKEND, freshBus, timeout, type TestBus } from './helpers/bus.js';
 import { Member, RemoteCallError, isNOC } from './helpers/member.js';
 import { until } from './helpers/until.js';
 import { connect, type Connection } from '../../src/core/index.js';
@@ -213,5 +213,5 @@ describe('unique names over the life of a bus', () => {
     } finally {
       gen.cleanup();
     }
-  }, 120_000);
+  }, timeout(120_000));
 });

@@ -1,6 +1,6 @@
 // Signals between processes: match rules on a real bus, the bloom prefilter's wake-ups, 16 members losing nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
+import { BACKEND, freshBus, timeout, type TestBus } from './helpers/bus.js';
 import { Member } from './helpers/member.js';
 import { until } from './helpers/until.js';
 import { connect, type Connection } from '../../src/core/index.js';
@@ -191,5 +191,5 @@ describe('signals and match rules', () => {
     } finally {
       await Promise.all(members.map((m) => m.stop()));
     }
-  }, 240_000);
+  }, timeout(240_000));
 });

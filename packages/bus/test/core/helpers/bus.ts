@@ -6,6 +6,7 @@ import { BACKEND } from '../../../../../test/backend.mjs';
 
 /** 'user' by default; the kernel VM runs the suite with IPNBUS_TEST_BACKEND=kernel. */
 export { BACKEND };
+export { timeout } from '../../../../../test/backend.mjs';
 
 export interface TestBus {
   address: string;
