@@ -1,6 +1,6 @@
 #!/bin/bash
 # test-kernel-debug.sh - npm run test:kernel:debug
-#                        [-- --config-only | --build-only | --node-only]
+#                        [-- --config-only | --build-only | --node-only | --c-only]
 #
 # The kernel suite (C tests, fuzzer, Node suites) and a longer fuzzer run
 # on a KASAN + lockdep kernel built from Debian's linux-source package (the
@@ -27,7 +27,9 @@
 # after building the kernel; --node-only runs only the kernel-backend Node
 # suites (those that reach the module on every kernel, as test:kernel runs
 # after its first kernel) with test timeouts x3 (KASAN checks every memory
-# access: Node runs about 3x slower there than on Debian's kernel under TCG).
+# access: Node runs about 3x slower there than on Debian's kernel under TCG);
+# --c-only runs the C tests and the suite's fuzzer, then the longer fuzzer
+# (IPNBUS_KDEBUG_FUZZ_MINUTES=0 skips it).
 #
 # Needs root (apt-get) the first time: linux-source-6.1, flex, bison, bc,
 # libelf-dev, libssl-dev.  Knobs: IPNBUS_FUZZ_SECONDS for the suite's
@@ -42,10 +44,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${IPNBUS_KDEBUG_CACHE:-/var/cache/ipnbus-kdebug}
 JOBS=${IPNBUS_KDEBUG_JOBS:-$(nproc)}
 NICE=${IPNBUS_KDEBUG_NICE:-19}
-CONFIG_ONLY=0 BUILD_ONLY=0 NODE_ONLY=0
+CONFIG_ONLY=0 BUILD_ONLY=0 NODE_ONLY=0 C_ONLY=0
 [ "${1:-}" = --config-only ] && CONFIG_ONLY=1
 [ "${1:-}" = --build-only ] && BUILD_ONLY=1
 [ "${1:-}" = --node-only ] && NODE_ONLY=1
+[ "${1:-}" = --c-only ] && C_ONLY=1
 say() { printf '[kdebug] %s\n' "$*" >&2; }
 die() { printf '[kdebug] ERROR: %s\n' "$*" >&2; exit 2; }
 
@@ -168,9 +171,11 @@ if [ $NODE_ONLY = 1 ]; then
 	exit $rc
 fi
 say "kernel suite on $KREL"
-"$HERE/vm/run.sh" bash scripts/vm/kernel-suite.sh || rc=1
+"$HERE/vm/run.sh" bash scripts/vm/kernel-suite.sh $([ $C_ONLY = 1 ] && echo --no-node) || rc=1
 minutes=${IPNBUS_KDEBUG_FUZZ_MINUTES:-10}
-say "fuzzer, $minutes minutes, on $KREL"
-"$HERE/fuzz-kernel.sh" --minutes "$minutes" || rc=1
+if [ "$minutes" != 0 ]; then
+	say "fuzzer, $minutes minutes, on $KREL"
+	"$HERE/fuzz-kernel.sh" --minutes "$minutes" || rc=1
+fi
 say "result on $KREL: $([ $rc = 0 ] && echo clean || echo FAILED)"
 exit $rc
