@@ -3,7 +3,7 @@ import { BLOOM_BYTES } from './network.js';
 import { TransportError } from './errors.js';
 
 /** True when some mask has all its bits set in `bloom` (or no filter). */
-export function bloomMatches(bloom: Uint8Array | undefined, masks: Uint8Array[] | null): boolean {
+export function bloomMatches(bloom: Uint8Array | undefined, masks: readonly Uint8Array[] | null): boolean {
   if (masks === null || bloom === undefined) return true;
   for (const m of masks) {
     let ok = true;
@@ -24,14 +24,14 @@ export function checkBloom(bloom: Uint8Array | undefined): void {
   }
 }
 
-export function checkMasks(masks: Uint8Array[] | null): Uint8Array[] | null {
+export function checkMasks(masks: readonly Uint8Array[] | null): Uint8Array[] | null {
   checkMaskShapes(masks);
   // Copies: the caller may reuse its buffers.
   return masks === null ? null : masks.map((m) => Uint8Array.from(m));
 }
 
 /** Validates a filter without copying it (the caller copies when it keeps it). */
-export function checkMaskShapes(masks: Uint8Array[] | null): void {
+export function checkMaskShapes(masks: readonly Uint8Array[] | null): void {
   if (masks === null) return;
   if (!Array.isArray(masks)) throw new TransportError('ERR_INVALID_ARG', 'filter must be an array of masks or null');
   for (const m of masks) {

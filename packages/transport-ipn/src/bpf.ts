@@ -24,7 +24,7 @@ export interface Insn { code: number; jt: number; jf: number; k: number }
  * everything. Returns null when the program would be too long (then the
  * caller filters in user space instead).
  */
-export function compileBloomFilter(masks: Uint8Array[]): Insn[] | null {
+export function compileBloomFilter(masks: readonly Uint8Array[]): Insn[] | null {
   const blocks: Insn[][] = [];
   /** Instructions so far, the final reject included. */
   let length = 1;

@@ -2,6 +2,7 @@
 // Both backends (kernel AF_IPN, user-space AF_UNIX mesh) implement it and
 // pass one conformance suite, so the bus never knows which one it runs on.
 import type { EventEmitter } from 'node:events';
+import type { Filter } from './mask-set.js';
 
 /** Kernel-stamped (or SO_PEERCRED-derived) identity of a sender. */
 export interface Credentials {
@@ -152,8 +153,9 @@ export interface Network extends EventEmitter<NetworkEvents> {
    * Opaque prefilter: null = receive every broadcast. Checked at once,
    * put in force at the end of the turn or before this member's next send,
    * whichever comes first, so that many changes in one turn cost one update.
+   * A MaskSet costs O(1) here (see mask-set.ts): it is read at that point.
    */
-  setFilter(masks: Uint8Array[] | null): void;
+  setFilter(masks: Filter): void;
   /** Leave the network; the others see a 'leave'. Idempotent. */
   close(): void;
 }

@@ -1,6 +1,6 @@
 // Bloom routing prefix: a 16-byte bloom per broadcast and one mask per match rule.
 import { MessageType, type Message } from '../wire/index.js';
-import { BLOOM_BYTES } from '@ipnbus/transport-ipn';
+import { BLOOM_BYTES, bloomMatches, maskList, type Filter } from '@ipnbus/transport-ipn';
 import type { MatchRule } from './match-rule.js';
 
 /**
@@ -155,12 +155,7 @@ export function filterForRules(rules: Iterable<MatchRule>): Uint8Array[] | null 
   return masks;
 }
 
-/** The test a backend applies: does some mask fit inside the bloom? */
-export function bloomPasses(bloom: Uint8Array, masks: Uint8Array[] | null): boolean {
-  if (masks === null) return true;
-  outer: for (const m of masks) {
-    for (let i = 0; i < BLOOM_BYTES; i++) if ((bloom[i]! & m[i]!) !== m[i]) continue outer;
-    return true;
-  }
-  return false;
+/** The test a backend applies: does some mask fit inside the bloom? (null: no filter, everything passes) */
+export function bloomPasses(bloom: Uint8Array, filter: Filter): boolean {
+  return bloomMatches(bloom, maskList(filter));
 }

@@ -1,6 +1,6 @@
 // Connection: one endpoint of the bus (a member, or a client a member hosts), with D-Bus semantics (calls, matches, names).
 import { EventEmitter } from 'node:events';
-import type { Network } from '@ipnbus/transport-ipn';
+import type { Filter, Network } from '@ipnbus/transport-ipn';
 import { MessageFlags, MessageType, type Message } from '../wire/index.js';
 import { SYNC_REPLY_BODY } from './announce.js';
 import { Calls, type CallMessage, type CallOptions } from './calls.js';
@@ -251,7 +251,7 @@ export class Connection extends EventEmitter implements DriverHost {
   }
 
   /** This endpoint's part of the member's transport filter (null: every broadcast). */
-  filterMasks(): Uint8Array[] | null {
+  filterMasks(): Filter {
     return this.#matches.filter();
   }
 

@@ -1,4 +1,5 @@
 // The transport prefilter of a member with several endpoints: the union of their bloom masks, kept as they change.
+import { maskList, type Filter } from '@ipnbus/transport-ipn';
 
 /**
  * Past this many distinct masks the member asks for every broadcast (null)
@@ -35,7 +36,8 @@ export class FilterUnion {
   #last: 'all' | 'masks' | undefined;
 
   /** Endpoint `id`'s filter is now `masks`; returns the new union, or undefined when it did not change. */
-  update(id: bigint, masks: Uint8Array[] | null): Uint8Array[] | null | undefined {
+  update(id: bigint, filter: Filter): Uint8Array[] | null | undefined {
+    const masks = maskList(filter);
     const old = this.#byEndpoint.get(id);
     let next: Set<string> | null = null;
     if (masks !== null) {

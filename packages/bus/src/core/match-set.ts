@@ -1,5 +1,5 @@
 // The match rules one connection holds: counted adds and removes, matching, and the bloom filter they imply.
-import { BLOOM_BYTES } from '@ipnbus/transport-ipn';
+import { BLOOM_BYTES, MaskSet, type Filter } from '@ipnbus/transport-ipn';
 import type { Message } from '../wire/index.js';
 import { ruleMask } from './bloom.js';
 import { DBusError, ErrorNames } from './errors.js';
@@ -11,32 +11,36 @@ import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
  * 128 bits set.
  */
 export const ONLY_BLOOMLESS = new Uint8Array(BLOOM_BYTES).fill(0xff);
+const ONLY_BLOOMLESS_FILTER: Filter = [ONLY_BLOOMLESS];
 
 /** A rule's part of the filter: a mask, 'any' (it may match any broadcast) or 'never'. */
-type RuleMask = { key: string; mask: Uint8Array } | 'any' | 'never';
+type RuleMask = Uint8Array | 'any' | 'never';
 
 function maskOf(rule: MatchRule): RuleMask {
   const m = ruleMask(rule);
-  if (m === null) return 'any';
-  if (m === 'never') return 'never';
-  return { key: Buffer.from(m).toString('hex'), mask: m };
+  return m === null ? 'any' : m;
 }
 
 /**
  * Keeps the filter as the rules change, one rule at a time: each rule's mask
- * is computed once, when it is added, and masks are counted (rules often
- * share one), so adding a rule costs O(1) and the filter list is rebuilt
- * only when asked for after a change.
+ * is computed once, when it is added, and counted in a MaskSet (rules often
+ * share one), which the transport takes as it is, so adding a rule costs
+ * O(1) here and in the transport's setFilter (test/core/match-set.test.ts
+ * counts it).
  */
 export class MatchSet {
   readonly #rules = new Map<string, { rule: MatchRule; count: number; mask: RuleMask }>();
   #monitor: MatchRule[] | undefined;
-  readonly #masks = new Map<string, { mask: Uint8Array; rules: number }>();
+  readonly #masks: MaskSet;
   /** Rules with no bloomable key: while there is one, the filter is null. */
   #anyRules = 0;
-  #filter: Uint8Array[] | null | undefined;
   /** Rules added and not removed, each add counted. */
   #size = 0;
+
+  /** `masks`: where the rules' masks are counted (a test passes one that counts its work). */
+  constructor(masks: MaskSet = new MaskSet()) {
+    this.#masks = masks;
+  }
 
   /** Rules in force, each add counted (limits.maxMatchRules, Debug.Stats). */
   get size(): number {
@@ -59,14 +63,9 @@ export class MatchSet {
 
   #count(m: RuleMask, delta: 1 | -1): void {
     if (m === 'never') return;
-    this.#filter = undefined;
-    if (m === 'any') {
-      this.#anyRules += delta;
-      return;
-    }
-    const e = this.#masks.get(m.key);
-    if (e === undefined) this.#masks.set(m.key, { mask: m.mask, rules: 1 });
-    else if ((e.rules += delta) === 0) this.#masks.delete(m.key);
+    if (m === 'any') this.#anyRules += delta;
+    else if (delta === 1) this.#masks.add(m);
+    else this.#masks.delete(m);
   }
 
   /** Throws MatchRuleInvalid, or MatchRuleNotFound for a rule never added. */
@@ -97,14 +96,9 @@ export class MatchSet {
     return false;
   }
 
-  /** The transport filter: null wakes us for every broadcast. */
-  filter(): Uint8Array[] | null {
-    if (this.#monitor !== undefined) return null;
-    if (this.#filter === undefined) {
-      if (this.#anyRules > 0) this.#filter = null;
-      else if (this.#masks.size === 0) this.#filter = [ONLY_BLOOMLESS];
-      else this.#filter = Array.from(this.#masks.values(), (e) => e.mask);
-    }
-    return this.#filter;
+  /** The transport filter: null wakes us for every broadcast; the MaskSet itself, not a copy (O(1)). */
+  filter(): Filter {
+    if (this.#monitor !== undefined || this.#anyRules > 0) return null;
+    return this.#masks.size === 0 ? ONLY_BLOOMLESS_FILTER : this.#masks;
   }
 }

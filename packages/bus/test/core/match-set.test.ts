@@ -1,5 +1,6 @@
 // A connection's rule set: counted removal, monitor mode, and the transport filter it implies.
 import { describe, expect, it } from 'vitest';
+import { MaskSet } from '@ipnbus/transport-ipn';
 import { MatchSet, ONLY_BLOOMLESS } from '../../src/core/match-set.js';
 import { bloomPasses, messageBloom } from '../../src/core/bloom.js';
 import { MessageType, type Message } from '../../src/wire/index.js';
@@ -42,5 +43,38 @@ describe('MatchSet', () => {
     expect(mon.wants(sig('Z'), none)).toBe(true);
     mon.monitor(["member='Y'"]);
     expect(mon.wants(sig('Z'), none)).toBe(false);
+  });
+
+  it('adding a rule is O(1): its mask is counted once and the filter is the same set, never a list rebuilt', () => {
+    /** Counts what the MatchSet does to its masks: adds, deletes and reads of the whole list. */
+    class Counted extends MaskSet {
+      work = 0;
+      override add(m: Uint8Array): void {
+        this.work++;
+        super.add(m);
+      }
+      override delete(m: Uint8Array): boolean {
+        this.work++;
+        return super.delete(m);
+      }
+      override masks(): readonly Uint8Array[] {
+        const list = super.masks();
+        this.work += list.length;
+        return list;
+      }
+    }
+    for (const n of [1000, 4000]) {
+      const masks = new Counted();
+      const m = new MatchSet(masks);
+      for (let i = 0; i < n; i++) {
+        m.add(`type='signal',member='M${i}'`);
+        expect(m.filter()).toBe(masks);
+      }
+      expect(masks.work).toBe(n);
+      expect(bloomPasses(messageBloom(sig(`M${n - 1}`)), m.filter())).toBe(true);
+      for (let i = 0; i < n; i++) m.remove(`type='signal',member='M${i}'`);
+      expect(masks.size).toBe(0);
+      expect(m.filter()).toEqual([ONLY_BLOOMLESS]);
+    }
   });
 });

@@ -12,6 +12,7 @@ import { NetworkBase } from '../network-base.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { HEADER_BYTES, Kind } from '../header.js';
 import { checkBloom, checkMaskShapes, checkMasks } from '../bloom.js';
+import { MaskSet, type Filter } from '../mask-set.js';
 import { compileBloomFilter } from '../bpf.js';
 import { checkMessage, checkUnicast, fragment, type Datagram } from '../fragment.js';
 import { Coalescer, type Flushed } from '../coalescer.js';
@@ -80,7 +81,7 @@ export class KernelNetwork extends NetworkBase<undefined> implements Network {
   private readonly coalescing: boolean;
   protected readonly coalescer: Coalescer;
   /** The filter set this turn, not yet on the socket (undefined: none). */
-  private pendingFilter: Uint8Array[] | null | undefined = undefined;
+  private pendingFilter: Filter | undefined = undefined;
 
   private constructor(path: string, fd: number, family: number, opts: KernelOpenOptions) {
     super();
@@ -232,13 +233,14 @@ export class KernelNetwork extends NetworkBase<undefined> implements Network {
     this.applyFilter();
   }
 
-  setFilter(masks: Uint8Array[] | null): void {
+  setFilter(masks: Filter): void {
     this.checkOpen();
-    // Checked now, compiled and attached once at the end of the turn (or
-    // before our next send, whichever comes first): a client adding 10,000
-    // rules one by one used to compile and attach the whole filter at every
-    // rule, O(n^2): 140 s on the host, past 180 s under TCG.
-    checkMaskShapes(masks);
+    // Checked now (a MaskSet's masks as they came in), compiled and attached
+    // once at the end of the turn (or before our next send, whichever comes
+    // first): a client adding 10,000 rules one by one used to compile and
+    // attach the whole filter at every rule, O(n^2): 140 s on the host, past
+    // 180 s under TCG.
+    if (!(masks instanceof MaskSet)) checkMaskShapes(masks);
     this.pendingFilter = masks;
     this.coalescer.endSoon();
   }
@@ -250,7 +252,8 @@ export class KernelNetwork extends NetworkBase<undefined> implements Network {
    */
   private applyFilter(): void {
     if (this.pendingFilter === undefined || this.closed) return;
-    const checked = checkMasks(this.pendingFilter);
+    const f = this.pendingFilter;
+    const checked = f instanceof MaskSet ? f.masks().slice() : checkMasks(f);
     this.pendingFilter = undefined;
     try {
       this.receiver.filterInUser = KernelNetwork.attach(this.fd, checked) ? checked : null;
@@ -265,7 +268,7 @@ export class KernelNetwork extends NetworkBase<undefined> implements Network {
    * the program is too large for the socket's option memory
    * (net.core.optmem_max, 20 KiB on 6.1: ENOMEM).
    */
-  private static attach(fd: number, masks: Uint8Array[] | null): boolean {
+  private static attach(fd: number, masks: readonly Uint8Array[] | null): boolean {
     const prog = masks === null ? null : compileBloomFilter(masks);
     if (prog === null) {
       native.detachFilter(fd);

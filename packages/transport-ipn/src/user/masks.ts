@@ -6,7 +6,7 @@ import { BLOOM_BYTES } from '../network.js';
 
 const NO_FILTER = 0xffffffff;
 
-export function encodeMasks(masks: Uint8Array[] | null): Buffer {
+export function encodeMasks(masks: readonly Uint8Array[] | null): Buffer {
   const b = Buffer.alloc(4 + (masks?.length ?? 0) * BLOOM_BYTES);
   b.writeUInt32LE(masks === null ? NO_FILTER : masks.length, 0);
   masks?.forEach((m, i) => b.set(m, 4 + i * BLOOM_BYTES));

@@ -8,6 +8,8 @@ import type { ReassemblyBudget } from '../reassembly.js';
 import { closeQuietly, setBuffer } from '../fds.js';
 import { sockPath } from './layout.js';
 import { decodeMasks, encodeMasks } from './masks.js';
+import { bloomMatches } from '../bloom.js';
+import { MaskSet, maskList, type Filter } from '../mask-set.js';
 import { Peer } from './peer.js';
 
 const { AF_UNIX, SOCK_SEQPACKET, SO_SNDBUF, SO_SNDBUFFORCE } = native.constants;
@@ -21,7 +23,7 @@ export class PeerTable {
   readonly byFd = new Map<number, Peer>();
   readonly byId = new Map<bigint, Peer>();
   /** Our filter: what the hellos and filter updates we send carry. */
-  filter: Uint8Array[] | null;
+  filter: Filter;
   /** The filter changed this turn: an update is owed to every peer. */
   filterDirty = false;
   // The fan-out set when no peer filters, and its fds, built on demand.
@@ -32,7 +34,7 @@ export class PeerTable {
     private readonly dir: string,
     private readonly selfId: bigint,
     private readonly epfd: number,
-    filter: Uint8Array[] | null,
+    filter: Filter,
     private readonly budget: ReassemblyBudget,
     /**
      * Runs before the set of receivers changes: a broadcast accepted earlier
@@ -110,22 +112,28 @@ export class PeerTable {
     return bloom === undefined ? this.allFds : null;
   }
 
+  /** Does our own filter pass a broadcast with this bloom (undefined: none)? */
+  ownFilterPasses(bloom: Uint8Array | undefined): boolean {
+    return bloomMatches(bloom, maskList(this.filter));
+  }
+
   /** The body of our hello: our id and filter. */
   helloBody(): Buffer {
-    const body = Buffer.concat([Buffer.alloc(8), encodeMasks(this.filter)]);
+    const body = Buffer.concat([Buffer.alloc(8), encodeMasks(maskList(this.filter))]);
     body.writeBigUInt64LE(this.selfId, 0);
     return body;
   }
 
   /**
-   * The filter update owed to every peer, or null when none is. The masks
-   * are copied here, once per turn, not at every setFilter.
+   * The filter update owed to every peer, or null when none is. A list's
+   * masks are copied here, once per turn, not at every setFilter (a
+   * MaskSet's were copied as they came in).
    */
   takeFilterUpdate(): Buffer | null {
     if (!this.filterDirty) return null;
     this.filterDirty = false;
-    this.filter = this.filter === null ? null : this.filter.map((m) => Uint8Array.from(m));
-    return encodeMasks(this.filter);
+    if (this.filter !== null && !(this.filter instanceof MaskSet)) this.filter = this.filter.map((m) => Uint8Array.from(m));
+    return encodeMasks(maskList(this.filter));
   }
 
   /** A peer's hello arrived (reassembled): its id is checked, its masks taken. */

@@ -6,7 +6,6 @@ import type { EventEmitter } from 'node:events';
 import native from '@ipnbus/native';
 import type { Credentials, IncomingMessage, MemberInfo, NetworkEvents } from '../network.js';
 import { DROPPED_OFFSET, HEADER_BYTES, Kind, type Header, bloomOf, readHeader, readSeq, wholeMessageKind } from '../header.js';
-import { bloomMatches } from '../bloom.js';
 import { OrderBuffer } from '../order.js';
 import { batchMessages, unpackBatch } from '../batch.js';
 import { closeQuietly } from '../fds.js';
@@ -254,7 +253,7 @@ export class Receiver {
         for (const fd of fds) closeQuietly(fd);
         const recs = unpackBatch(bytes.subarray(HEADER_BYTES));
         if (recs === null) return this.reject(p, [], 'malformed batch');
-        if (!bloomMatches(bloomOf(bytes), this.table.filter)) {
+        if (!this.table.ownFilterPasses(bloomOf(bytes))) {
           this.carryDropped += h.dropped;
           return;
         }
@@ -308,7 +307,7 @@ export class Receiver {
 
   /** Queues a whole message from p for ordered delivery. */
   private accept(p: Peer, unicast: boolean, last: Buffer, payload: Buffer, fds: number[], dropped: number): void {
-    if (!unicast && this.table.filter !== null && !bloomMatches(bloomOf(last), this.table.filter)) {
+    if (!unicast && !this.table.ownFilterPasses(bloomOf(last))) {
       // The sender had not seen our newest filter yet: not for us, but a
       // loss it reports still counts, on the next message we take.
       this.carryDropped += dropped;

@@ -32,7 +32,8 @@ import type { BackendKind, Credentials, MemberInfo, Network } from '../network.j
 import { NetworkBase } from '../network-base.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { HEADER_BYTES, Kind, writeHeader } from '../header.js';
-import { bloomMatches, checkBloom, checkMaskShapes } from '../bloom.js';
+import { checkBloom, checkMaskShapes } from '../bloom.js';
+import { MaskSet, type Filter } from '../mask-set.js';
 import { checkMessage, checkUnicast, fragment } from '../fragment.js';
 import { ReassemblyBudget } from '../reassembly.js';
 import { Coalescer, type Flushed } from '../coalescer.js';
@@ -144,7 +145,7 @@ export class UserNetwork extends NetworkBase<BatchExtra> implements Network {
     this.checkOpen();
     checkBloom(bloom);
     const payload = checkMessage(bytes);
-    const selfWants = this.loopback && bloomMatches(bloom, this.table.filter);
+    const selfWants = this.loopback && this.table.ownFilterPasses(bloom);
     // A sender that also broadcast in a turn that ended moments ago is
     // streaming: its first message of this turn joins the batch too (one
     // datagram per turn instead of two). An idle sender's message leaves now.
@@ -230,11 +231,12 @@ export class UserNetwork extends NetworkBase<BatchExtra> implements Network {
     this.flushFilter();
   }
 
-  setFilter(masks: Uint8Array[] | null): void {
+  setFilter(masks: Filter): void {
     this.checkOpen();
-    // Checked now, copied at the end of the turn: a client adding rules one
-    // by one costs O(1) per rule here, not a copy of the whole filter.
-    checkMaskShapes(masks);
+    // A list is checked now and copied at the end of the turn; a MaskSet's
+    // masks were checked as they came in, so a client adding rules one by
+    // one through a MaskSet costs O(1) per rule here.
+    if (!(masks instanceof MaskSet)) checkMaskShapes(masks);
     this.table.filter = masks;
     // Many changes in one turn (a client adding rules one by one) cost one
     // update per peer, sent at the end of the turn or before our next
