@@ -1,5 +1,5 @@
 // decodeMessage: parses and validates exactly one whole message (header fields, padding, body).
-import { bodyDecoders, readSignature, readString, variantDecoder } from './decoder.js';
+import { bodyDecoders, readSignature, readString, readUint32, variantDecoder } from './decoder.js';
 import { WireError } from './errors.js';
 import { FIXED_HEADER_LENGTH, messageByteLength } from './frame-length.js';
 import { MAX_TOTAL_DEPTH } from './limits.js';
@@ -135,9 +135,7 @@ function parseHeader(r: Reader, o: number, type: number, fieldsEnd: number, body
         if (!isValidErrorName(errorName)) r.fail('bad-name', `invalid ERROR_NAME '${errorName.slice(0, 80)}'`, vat);
         break;
       case HeaderField.REPLY_SERIAL:
-        r.align(4, 4);
-        replySerial = r.dv.getUint32(r.pos, le);
-        r.pos += 4;
+        replySerial = readUint32(r);
         if (replySerial === 0) r.fail('bad-serial', 'REPLY_SERIAL is 0', vat);
         break;
       case HeaderField.DESTINATION:
@@ -152,9 +150,7 @@ function parseHeader(r: Reader, o: number, type: number, fieldsEnd: number, body
         signature = readSignature(r);
         break;
       case HeaderField.UNIX_FDS:
-        r.align(4, 4);
-        unixFds = r.dv.getUint32(r.pos, le);
-        r.pos += 4;
+        unixFds = readUint32(r);
         break;
     }
   }

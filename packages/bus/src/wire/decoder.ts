@@ -15,77 +15,39 @@ const decodeByte: Decode = (r) => {
   return r.buf[r.pos++];
 };
 
-const decodeBoolean: Decode = (r) => {
-  r.align(4, 4);
-  const v = r.dv.getUint32(r.pos, r.le);
+/**
+ * A fixed-size number: aligned to its size, read, then `check`ed (a bad
+ * value is reported at its own offset), then the cursor moves past it.
+ */
+function fixed<T>(size: 2 | 4 | 8, get: (dv: DataView, at: number, le: boolean) => T, check?: (r: Reader, v: T) => void): (r: Reader) => T {
+  return (r) => {
+    r.align(size, size);
+    const v = get(r.dv, r.pos, r.le);
+    check?.(r, v);
+    r.pos += size;
+    return v;
+  };
+}
+
+/** Reads a UINT32 (also the length word of strings and the header fields that are one). */
+export const readUint32 = fixed(4, (dv, at, le) => dv.getUint32(at, le));
+const booleanWord = fixed(4, (dv, at, le) => dv.getUint32(at, le), (r, v) => {
   if (v > 1) r.fail('bad-boolean', `boolean is ${v}, not 0 or 1`);
-  r.pos += 4;
-  return v === 1;
-};
-
-const decodeInt16: Decode = (r) => {
-  r.align(2, 2);
-  const v = r.dv.getInt16(r.pos, r.le);
-  r.pos += 2;
-  return v;
-};
-
-const decodeUint16: Decode = (r) => {
-  r.align(2, 2);
-  const v = r.dv.getUint16(r.pos, r.le);
-  r.pos += 2;
-  return v;
-};
-
-const decodeInt32: Decode = (r) => {
-  r.align(4, 4);
-  const v = r.dv.getInt32(r.pos, r.le);
-  r.pos += 4;
-  return v;
-};
-
-const decodeUint32: Decode = (r) => {
-  r.align(4, 4);
-  const v = r.dv.getUint32(r.pos, r.le);
-  r.pos += 4;
-  return v;
-};
-
-const decodeFd: Decode = (r) => {
-  r.align(4, 4);
-  const v = r.dv.getUint32(r.pos, r.le);
+});
+const decodeBoolean: Decode = (r) => booleanWord(r) === 1;
+const decodeFd = fixed(4, (dv, at, le) => dv.getUint32(at, le), (r, v) => {
   if (v >= r.fdLimit) r.fail('bad-fd-index', `fd index ${v} is not below the message's UNIX_FDS (${r.fdLimit})`);
-  r.pos += 4;
-  return v;
-};
-
-const decodeInt64: Decode = (r) => {
-  r.align(8, 8);
-  const v = r.dv.getBigInt64(r.pos, r.le);
-  r.pos += 8;
-  return v;
-};
-
-const decodeUint64: Decode = (r) => {
-  r.align(8, 8);
-  const v = r.dv.getBigUint64(r.pos, r.le);
-  r.pos += 8;
-  return v;
-};
-
-const decodeDouble: Decode = (r) => {
-  r.align(8, 8);
-  const v = r.dv.getFloat64(r.pos, r.le);
-  r.pos += 8;
-  return v;
-};
+});
+const decodeInt16 = fixed(2, (dv, at, le) => dv.getInt16(at, le));
+const decodeUint16 = fixed(2, (dv, at, le) => dv.getUint16(at, le));
+const decodeInt32 = fixed(4, (dv, at, le) => dv.getInt32(at, le));
+const decodeInt64 = fixed(8, (dv, at, le) => dv.getBigInt64(at, le));
+const decodeUint64 = fixed(8, (dv, at, le) => dv.getBigUint64(at, le));
+const decodeDouble = fixed(8, (dv, at, le) => dv.getFloat64(at, le));
 
 /** Reads an 's' (or the text of an 'o'): length word, UTF-8 bytes, NUL. */
 export function readString(r: Reader): string {
-  r.align(4, 4);
-  const len = r.dv.getUint32(r.pos, r.le);
-  r.pos += 4;
-  return r.string(len);
+  return r.string(readUint32(r));
 }
 
 const decodeObjectPath: Decode = (r) => {
@@ -111,7 +73,7 @@ export function readSignature(r: Reader): string {
 }
 
 const BASIC: Record<string, Decode> = {
-  y: decodeByte, b: decodeBoolean, n: decodeInt16, q: decodeUint16, i: decodeInt32, u: decodeUint32,
+  y: decodeByte, b: decodeBoolean, n: decodeInt16, q: decodeUint16, i: decodeInt32, u: readUint32,
   x: decodeInt64, t: decodeUint64, d: decodeDouble, s: readString, o: decodeObjectPath,
   g: readSignature, h: decodeFd,
 };
