@@ -3,12 +3,25 @@
 export type Mode = 'full' | 'quick' | 'smoke';
 export type Transport = 'auto' | 'kernel' | 'user';
 
+/** One payload size a benchmark sends (both benchmarks send these two). */
 export interface PayloadSpec {
   name: 'small' | '4k';
-  /** Payload bytes in the Tick's string (the stamp and header come on top). */
+  /** Payload bytes (ipnbus bench: in the Tick's string, the stamp and header on top; pubsub: the stamp included). */
   bytes: number;
   /** Total deliveries per round; messages = deliveries / subscribers, clamped. */
   deliveries: number;
+}
+
+/** The small (16-byte) payload with `small` deliveries a round, and the 4 KiB one with `big` when given. */
+export function payloads(small: number, big?: number): PayloadSpec[] {
+  const out: PayloadSpec[] = [{ name: 'small', bytes: 16, deliveries: small }];
+  if (big !== undefined) out.push({ name: '4k', bytes: 4096, deliveries: big });
+  return out;
+}
+
+/** Messages a round sends to `subscribers`: the payload's deliveries spread over them, within the mode's bounds. */
+export function messagesFor(cfg: { minMessages: number; maxMessages: number }, p: PayloadSpec, subscribers: number): number {
+  return Math.max(cfg.minMessages, Math.min(cfg.maxMessages, Math.round(p.deliveries / subscribers)));
 }
 
 export interface BenchConfig {
@@ -39,7 +52,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
       return {
         mode, transport,
         subscribers: [1, 4, 16, 64],
-        payloads: [{ name: 'small', bytes: 16, deliveries: 64_000 }, { name: '4k', bytes: 4096, deliveries: 16_000 }],
+        payloads: payloads(64_000, 16_000),
         minMessages: 1000, maxMessages: 20_000,
         latency: { rate: 200, count: 1000, warmup: 20 },
         calls: { inflight: [1, 16], count: 4000 },
@@ -51,7 +64,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
       return {
         mode, transport,
         subscribers: [1, 16],
-        payloads: [{ name: 'small', bytes: 16, deliveries: 24_000 }, { name: '4k', bytes: 4096, deliveries: 8000 }],
+        payloads: payloads(24_000, 8000),
         minMessages: 500, maxMessages: 8000,
         latency: { rate: 200, count: 400, warmup: 20 },
         calls: { inflight: [1, 16], count: 1500 },
@@ -63,7 +76,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
       return {
         mode, transport,
         subscribers: [1, 16],
-        payloads: [{ name: 'small', bytes: 16, deliveries: 3200 }],
+        payloads: payloads(3200),
         minMessages: 200, maxMessages: 1000,
         latency: { rate: 200, count: 100, warmup: 10 },
         calls: { inflight: [1, 16], count: 300 },
@@ -72,8 +85,4 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         roundTimeoutMs: 20_000, connects: 10,
       };
   }
-}
-
-export function messagesFor(cfg: BenchConfig, p: PayloadSpec, subscribers: number): number {
-  return Math.max(cfg.minMessages, Math.min(cfg.maxMessages, Math.round(p.deliveries / subscribers)));
 }

@@ -3,12 +3,10 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BenchClient } from './client.js';
 import { sendPaced } from './pace.js';
-import { readWorkerArgs } from './worker-args.js';
+import { readWorkerArgs, reportToRunner, runWorker, serveRunner } from './worker-side.js';
 import { DBUS_NEXT_SIDES, type Command, type Report, type WorkerArgs } from './protocol.js';
 
-function report(r: Report): void {
-  process.send?.(r);
-}
+const report: (r: Report) => void = reportToRunner;
 
 function cpuUs(since: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(since);
@@ -115,56 +113,33 @@ async function connects(args: WorkerArgs, count: number): Promise<void> {
   report({ t: 'connected', setupNs });
 }
 
+/** A subscriber starts counting (or timing) a round. */
+function arm(cmd: Extract<Command, { t: 'count' | 'latency' }>): void {
+  mode = cmd.t;
+  expect = cmd.expect;
+  received = 0;
+  samples = [];
+  cpuStart = process.cpuUsage();
+  switchesStart = switches();
+  // The runner starts the publisher only after every subscriber says so:
+  // the IPC channel and the bus are separate sockets with no order between them.
+  report({ t: 'armed' });
+}
+
 async function main(): Promise<void> {
   const args = readWorkerArgs<WorkerArgs>('bench worker: run by `ipnbus bench` only');
   const client = await open(args);
   if (args.role === 'sub') await client.subscribe(onTick);
   if (args.role === 'service') await client.serveEcho();
-
-  process.on('message', (cmd: Command) => {
-    const fail = (err: unknown) => report({ t: 'error', message: (err as Error)?.stack ?? String(err) });
-    switch (cmd.t) {
-      case 'count':
-      case 'latency':
-        mode = cmd.t;
-        expect = cmd.expect;
-        received = 0;
-        samples = [];
-        cpuStart = process.cpuUsage();
-        switchesStart = switches();
-        // The runner starts the publisher only after every subscriber says so:
-        // the IPC channel and the bus are separate sockets with no order between them.
-        report({ t: 'armed' });
-        break;
-      case 'collect':
-        finishRound();
-        break;
-      case 'blast':
-        blast(client, cmd.count, cmd.size).catch(fail);
-        break;
-      case 'paced':
-        paced(client, cmd.count, cmd.rate, cmd.size).catch(fail);
-        break;
-      case 'calls':
-        calls(client, cmd.count, cmd.inflight, cmd.warmup).catch(fail);
-        break;
-      case 'connects':
-        connects(args, cmd.count).catch(fail);
-        break;
-      case 'exit':
-        client.close();
-        process.exit(0);
-    }
-  });
-  // The runner went away: do not linger as an orphan.
-  process.on('disconnect', () => {
-    client.close();
-    process.exit(0);
-  });
-  report({ t: 'ready', pid: process.pid });
+  serveRunner<Command>({
+    count: arm,
+    latency: arm,
+    collect: finishRound,
+    blast: (cmd) => blast(client, cmd.count, cmd.size),
+    paced: (cmd) => paced(client, cmd.count, cmd.rate, cmd.size),
+    calls: (cmd) => calls(client, cmd.count, cmd.inflight, cmd.warmup),
+    connects: (cmd) => connects(args, cmd.count),
+  }, () => client.close());
 }
 
-main().catch((err: unknown) => {
-  report({ t: 'error', message: (err as Error)?.stack ?? String(err) });
-  process.exit(1);
-});
+runWorker(main);

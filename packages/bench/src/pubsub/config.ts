@@ -1,5 +1,6 @@
 // How much the pub/sub benchmark measures per mode: full (the published run),
 // quick (a minute or two), smoke (the test suite: seconds).
+import { payloads, type PayloadSpec } from '../config.js';
 export type PubsubMode = 'full' | 'quick' | 'smoke';
 
 /** The three sides, in report order. */
@@ -12,13 +13,8 @@ export const SIDE_LABEL: Record<PubsubSide, string> = {
   zmq: 'ZeroMQ PUB/SUB (ipc://)',
 };
 
-export interface PubsubPayload {
-  name: 'small' | '4k';
-  /** Bytes of every message's payload, the 8-byte stamp and the probe flag included. */
-  bytes: number;
-  /** Deliveries per round; messages = deliveries / subscribers, clamped. */
-  deliveries: number;
-}
+/** Bytes of every message's payload: the 8-byte stamp and the probe flag included. */
+export type PubsubPayload = PayloadSpec;
 
 export interface PubsubConfig {
   mode: PubsubMode;
@@ -40,27 +36,23 @@ export function pubsubConfig(mode: PubsubMode): PubsubConfig {
     case 'full':
       return {
         mode, subscribers: [1, 4, 16],
-        payloads: [{ name: 'small', bytes: 16, deliveries: 64_000 }, { name: '4k', bytes: 4096, deliveries: 24_000 }],
+        payloads: payloads(64_000, 24_000),
         minMessages: 1500, maxMessages: 20_000, repeats: 3, warmupMessages: 3000,
         latency: { rate: 500, count: 500, warmup: 50 }, roundTimeoutMs: 90_000,
       };
     case 'quick':
       return {
         mode, subscribers: [1, 4, 16],
-        payloads: [{ name: 'small', bytes: 16, deliveries: 24_000 }, { name: '4k', bytes: 4096, deliveries: 8000 }],
+        payloads: payloads(24_000, 8000),
         minMessages: 500, maxMessages: 8000, repeats: 3, warmupMessages: 1000,
         latency: { rate: 500, count: 200, warmup: 20 }, roundTimeoutMs: 30_000,
       };
     case 'smoke':
       return {
         mode, subscribers: [1, 4],
-        payloads: [{ name: 'small', bytes: 16, deliveries: 800 }, { name: '4k', bytes: 4096, deliveries: 400 }],
+        payloads: payloads(800, 400),
         minMessages: 100, maxMessages: 400, repeats: 1, warmupMessages: 100,
         latency: { rate: 500, count: 40, warmup: 5 }, roundTimeoutMs: 20_000,
       };
   }
-}
-
-export function pubsubMessages(cfg: PubsubConfig, p: PubsubPayload, subscribers: number): number {
-  return Math.max(cfg.minMessages, Math.min(cfg.maxMessages, Math.round(p.deliveries / subscribers)));
 }

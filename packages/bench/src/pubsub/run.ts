@@ -6,7 +6,8 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { collectAll, startMany, Worker } from '../pool.js';
 import { percentile, ratio, round } from '../stats.js';
-import { PUBSUB_SIDES, pubsubConfig, pubsubMessages, type PubsubConfig, type PubsubMode, type PubsubSide } from './config.js';
+import { messagesFor } from '../config.js';
+import { PUBSUB_SIDES, pubsubConfig, type PubsubConfig, type PubsubMode, type PubsubSide } from './config.js';
 import type { PubsubCommand, PubsubReport, Usage } from './protocol.js';
 import type { PubsubCell, PubsubCellSide, PubsubResult } from './results.js';
 
@@ -140,7 +141,7 @@ export async function runPubsub(opts: PubsubRunOptions): Promise<PubsubResult> {
           await round1(cfg, g, 'blast', cfg.warmupMessages, 16).catch((err: unknown) => fail(side, err));
         }
         for (const p of cfg.payloads) {
-          const messages = pubsubMessages(cfg, p, k);
+          const messages = messagesFor(cfg, p, k);
           const cell: PubsubCell = { subscribers: k, payload: p.name, bytes: p.bytes, sides: {}, pubsubVsSignal: null, pubsubVsZmq: null, signalVsZmq: null, p50VsZmq: null, p99VsZmq: null };
           cells.push(cell);
           const rounds = new Map<PubsubSide, Round[]>();

@@ -2,7 +2,7 @@
 // subscriber, driven by the runner over the node IPC channel.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { sendPaced } from '../pace.js';
-import { readWorkerArgs } from '../worker-args.js';
+import { readWorkerArgs, reportToRunner, runWorker, serveRunner } from '../worker-side.js';
 import { openClient, type PubsubClient } from './clients.js';
 import type { PubsubCommand, PubsubReport, PubsubWorkerArgs, SubMode, Usage } from './protocol.js';
 
@@ -11,9 +11,7 @@ const PROBE_FLAG = 8;
 /** At most this many latency samples go back per round (evenly spread). */
 const MAX_SAMPLES = 4000;
 
-function report(r: PubsubReport): void {
-  process.send?.(r);
-}
+const report: (r: PubsubReport) => void = reportToRunner;
 
 function usage(): Usage {
   const u = process.resourceUsage();
@@ -109,47 +107,24 @@ async function main(): Promise<void> {
   const args = readWorkerArgs<PubsubWorkerArgs>('pub/sub bench worker: run by bench/pubsub.mjs only');
   const client = await openClient(args);
   if (args.role === 'sub') await client.subscribe(onPayload);
-  const fail = (err: unknown) => report({ t: 'error', message: (err as Error)?.stack ?? String(err) });
-  const exit = () => {
-    client.close().finally(() => process.exit(0));
-  };
-  process.on('message', (cmd: PubsubCommand) => {
-    switch (cmd.t) {
-      case 'arm':
-        mode = cmd.mode;
-        expect = cmd.expect;
-        received = 0;
-        if (latency.length < cmd.expect) latency = new Float64Array(cmd.expect);
-        // The runner starts the publisher only after every subscriber says so.
-        report({ t: 'armed', usage: usage() });
-        break;
-      case 'collect':
-        finishRound();
-        break;
-      case 'usage':
-        report({ t: 'usage', usage: usage() });
-        break;
-      case 'probe':
-        probe(client, cmd.size).catch(fail);
-        break;
-      case 'stop':
-        if (probing) probing.stop = true;
-        break;
-      case 'blast':
-        blast(client, cmd.count, cmd.size).catch(fail);
-        break;
-      case 'paced':
-        paced(client, cmd.count, cmd.rate, cmd.size).catch(fail);
-        break;
-      case 'exit':
-        exit();
-    }
-  });
-  process.on('disconnect', exit);
-  report({ t: 'ready', pid: process.pid });
+  serveRunner<PubsubCommand>({
+    arm: (cmd) => {
+      mode = cmd.mode;
+      expect = cmd.expect;
+      received = 0;
+      if (latency.length < cmd.expect) latency = new Float64Array(cmd.expect);
+      // The runner starts the publisher only after every subscriber says so.
+      report({ t: 'armed', usage: usage() });
+    },
+    collect: finishRound,
+    usage: () => report({ t: 'usage', usage: usage() }),
+    probe: (cmd) => probe(client, cmd.size),
+    stop: () => {
+      if (probing) probing.stop = true;
+    },
+    blast: (cmd) => blast(client, cmd.count, cmd.size),
+    paced: (cmd) => paced(client, cmd.count, cmd.rate, cmd.size),
+  }, () => client.close());
 }
 
-main().catch((err: unknown) => {
-  report({ t: 'error', message: (err as Error)?.stack ?? String(err) });
-  process.exit(1);
-});
+runWorker(main);
