@@ -14,14 +14,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "bench-clock.h"
 
 int main(int argc, char **argv)
 {

@@ -15,21 +15,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
-}
+#include "bench-clock.h"
 
 int main(int argc, char **argv)
 {

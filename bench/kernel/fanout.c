@@ -42,6 +42,7 @@
 #include <sys/wait.h>
 #include <linux/ipn.h>
 #include "insn-mark.h"
+#include "../c/bench-clock.h"
 
 #define MSG_BYTES	64
 #define MAXR		64
@@ -92,14 +93,6 @@ static int cur_n;
 
 /* Counting windows this process has closed (the plugin numbers alike). */
 static int insn_windows;
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static int ipn_family(void)
 {
@@ -245,13 +238,6 @@ static void on_alarm(int sig __attribute__((unused)))
 	_exit(3);
 }
 
-static int cmp64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* One message to every receiver, the way @mode does it. */
 static void fan_out(enum mode mode, int ipn, int relay_in, const int *out,
 		    int n, const struct msg *m)
@@ -275,7 +261,8 @@ static struct result run(enum mode mode, int n, long burst)
 	struct result res = { mode, n, burst, 0, 0, 0, 0, 0, 0 };
 	char path[64];
 	struct msg m;
-	int64_t t0, t1, *all;
+	int64_t t0, t1;
+	long long *all;
 	long k, csw, calls;
 
 	memset(sh, 0, sizeof(*sh));
@@ -386,7 +373,7 @@ static struct result run(enum mode mode, int n, long burst)
 	all = malloc(sizeof(*all) * n * LAT_MSGS);
 	for (r = 0; r < n; r++)
 		memcpy(all + (size_t)r * LAT_MSGS, sh->lat[r], sizeof(sh->lat[r]));
-	qsort(all, (size_t)n * LAT_MSGS, sizeof(*all), cmp64);
+	qsort(all, (size_t)n * LAT_MSGS, sizeof(*all), cmp_ll);
 	res.p50_us = all[(size_t)n * LAT_MSGS / 2] / 1e3;
 	res.p99_us = all[(size_t)n * LAT_MSGS * 99 / 100] / 1e3;
 	free(all);

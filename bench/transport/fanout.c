@@ -25,21 +25,7 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "../c/bench-clock.h"
 
 /* Batched reads (recvmmsg), as a tuned C receiver would do. */
 #define BATCH 64
