@@ -1,7 +1,7 @@
 // Sequential short-lived stock clients: every `gdbus call` (process, connect, Hello, call, exit) succeeds.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, startTestBus, until, type TestBus } from './helpers.js';
-import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+import { describe, expect, it } from 'vitest';
+import { run, until } from './helpers.js';
+import { IFACE, PATH, SERVICE, servedBusPerFile } from './native-service.js';
 
 /**
  * The issue's 2,000 (CI's last run took 9.4 ms a call on 2 shared cores,
@@ -10,25 +10,15 @@ import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './
  */
 const CALLS = Number(process.env.IPNBUS_CHURN_CALLS ?? 2000);
 
-let bus: TestBus;
-let svc: NativeService;
 
-beforeAll(async () => {
-  bus = await startTestBus();
-  svc = await startNativeService(bus.busAddress);
-});
-
-afterAll(async () => {
-  svc?.close();
-  await bus?.close();
-});
+const served = servedBusPerFile();
 
 describe('connection churn', () => {
   it(`${CALLS} sequential gdbus calls through the gateway, none failing`, async () => {
     const failures: string[] = [];
     const t0 = Date.now();
     for (let i = 0; i < CALLS; i++) {
-      const r = await run('gdbus', ['call', '--address', bus.gw.address, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.Echo`, `call ${i}`]);
+      const r = await run('gdbus', ['call', '--address', served.bus.gw.address, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.Echo`, `call ${i}`]);
       if (r.code !== 0 || r.stdout.trim() !== `('call ${i}',)`) failures.push(`#${i}: code ${r.code} ${r.stdout.trim()} ${r.stderr.trim()}`);
     }
     const ms = Date.now() - t0;
@@ -36,8 +26,8 @@ describe('connection churn', () => {
     expect(failures).toEqual([]);
     // Every client left the bus: no hosted client is left behind, and the
     // gateway is still the one member it was.
-    await until(() => bus.gw.clientCount === 0, 10_000, 'the clients to be gone');
-    await until(() => svc.conn.listNames().filter((n) => n.startsWith(':')).length === 2, 10_000, 'their unique names to leave');
-    expect(svc.conn.listNames().filter((n) => n.startsWith(':')).sort()).toEqual([svc.conn.uniqueName, bus.gw.connection.uniqueName].sort());
+    await until(() => served.bus.gw.clientCount === 0, 10_000, 'the clients to be gone');
+    await until(() => served.svc.conn.listNames().filter((n) => n.startsWith(':')).length === 2, 10_000, 'their unique names to leave');
+    expect(served.svc.conn.listNames().filter((n) => n.startsWith(':')).sort()).toEqual([served.svc.conn.uniqueName, served.bus.gw.connection.uniqueName].sort());
   }, 600_000);
 });

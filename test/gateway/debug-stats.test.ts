@@ -1,26 +1,16 @@
 // org.freedesktop.DBus.Debug.Stats through the gateway, as stock tools call it on dbus-daemon.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Variant } from '../../packages/bus/src/wire/index.js';
-import { run, startTestBus, type TestBus } from './helpers.js';
+import { run, startTestBus } from './helpers.js';
 import { RawClient } from './raw-client.js';
-import { SERVICE, startNativeService, type NativeService } from './native-service.js';
+import { SERVICE, servedBusPerFile } from './native-service.js';
 
-let bus: TestBus;
-let svc: NativeService;
 
-beforeAll(async () => {
-  bus = await startTestBus();
-  svc = await startNativeService(bus.busAddress);
-});
-
-afterAll(async () => {
-  svc?.close();
-  await bus?.close();
-});
+const served = servedBusPerFile();
 
 const stats = (method: string, ...args: string[]): ReturnType<typeof run> =>
-  run('gdbus', ['call', '--address', bus.gw.address, '--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus',
+  run('gdbus', ['call', '--address', served.bus.gw.address, '--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus',
     '--method', `org.freedesktop.DBus.Debug.Stats.${method}`, ...args]);
 
 describe('Debug.Stats', () => {
@@ -37,11 +27,11 @@ describe('Debug.Stats', () => {
   it('GetConnectionStats: the unique name and names of any member; message and rule counts of the caller\'s own', async () => {
     const other = await stats('GetConnectionStats', SERVICE);
     expect(other.stderr).toBe('');
-    expect(other.stdout).toContain(`'UniqueName': <'${svc.conn.uniqueName}'>`);
+    expect(other.stdout).toContain(`'UniqueName': <'${served.svc.conn.uniqueName}'>`);
     expect(other.stdout).toMatch(/'BusNames': <uint32 1>/);
     expect(other.stdout).not.toContain('IncomingMessages');
     // A client asking about its own connection gets its member's counts too.
-    const c = await RawClient.connect(join(bus.dir, 'gw.sock'));
+    const c = await RawClient.connect(join(served.bus.dir, 'gw.sock'));
     await c.authenticate();
     const me = await c.hello();
     await c.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', ["type='signal',member='X'"]);
@@ -59,9 +49,9 @@ describe('Debug.Stats', () => {
   });
 
   it('the bus lists the interface and introspects it', async () => {
-    const r = await run('busctl', [`--address=${bus.gw.address}`, 'get-property', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Interfaces']);
+    const r = await run('busctl', [`--address=${served.bus.gw.address}`, 'get-property', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Interfaces']);
     expect(r.stdout).toContain('"org.freedesktop.DBus.Debug.Stats"');
-    const i = await run('busctl', [`--address=${bus.gw.address}`, 'introspect', 'org.freedesktop.DBus', '/org/freedesktop/DBus', '--no-pager']);
+    const i = await run('busctl', [`--address=${served.bus.gw.address}`, 'introspect', 'org.freedesktop.DBus', '/org/freedesktop/DBus', '--no-pager']);
     expect(i.stdout).toMatch(/\.GetConnectionStats\s+method\s+s\s+a\{sv\}/);
   });
 });

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Connection } from '../../packages/bus/src/core/index.js';
 import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
+import { afterAll, beforeAll } from 'vitest';
 import { BACKEND } from '../backend.mjs';
+import { startTestBus, type TestBus } from './helpers.js';
 
 export const SERVICE = 'com.example.Native';
 export const IFACE = 'com.example.Native';
@@ -99,4 +101,28 @@ export async function startNativeService(busAddress: string): Promise<NativeServ
     signals,
     close: () => conn.disconnect(),
   };
+}
+
+/** A test bus with the native service on it. */
+export interface ServedBus {
+  bus: TestBus;
+  svc: NativeService;
+}
+
+/**
+ * For a test file: a test bus (startTestBus's arguments) with the native
+ * service on it, started before the file's tests and closed after them;
+ * the fields are set once the file's first beforeAll has run.
+ */
+export function servedBusPerFile(...args: Parameters<typeof startTestBus>): ServedBus {
+  const served = {} as ServedBus;
+  beforeAll(async () => {
+    served.bus = await startTestBus(...args);
+    served.svc = await startNativeService(served.bus.busAddress);
+  });
+  afterAll(async () => {
+    served.svc?.close();
+    await served.bus?.close();
+  });
+  return served;
 }

@@ -1,26 +1,16 @@
 // The gateway without the native socket driver (unixFds: false): node:net I/O, no fd passing, same bus semantics.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MessageType } from '../../packages/bus/src/wire/index.js';
-import { run, startTestBus, until, type TestBus } from './helpers.js';
-import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+import { run, until } from './helpers.js';
+import { IFACE, PATH, SERVICE, servedBusPerFile } from './native-service.js';
 import { hexUid, RawClient } from './raw-client.js';
 
-let bus: TestBus;
-let svc: NativeService;
 
-beforeAll(async () => {
-  bus = await startTestBus(undefined, false);
-  svc = await startNativeService(bus.busAddress);
-});
-
-afterAll(async () => {
-  svc?.close();
-  await bus?.close();
-});
+const served = servedBusPerFile(undefined, false);
 
 describe('gateway on node:net (no fd passing)', () => {
   it('refuses NEGOTIATE_UNIX_FD with ERROR and still lets the client BEGIN', async () => {
-    const c = await RawClient.connect(`${bus.dir}/gw.sock`);
+    const c = await RawClient.connect(`${served.bus.dir}/gw.sock`);
     c.write(`\0AUTH EXTERNAL ${hexUid()}\r\nNEGOTIATE_UNIX_FD\r\n`);
     await c.waitText(/^OK [0-9a-f]{32}\r\nERROR [^\r]*\r\n$/);
     c.begin();
@@ -31,22 +21,22 @@ describe('gateway on node:net (no fd passing)', () => {
   });
 
   it('serves stock clients: calls, credentials, signals from a client that exits at once', async () => {
-    const echo = await run('gdbus', ['call', '--address', bus.gw.address, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.Echo`, 'over node:net']);
+    const echo = await run('gdbus', ['call', '--address', served.bus.gw.address, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.Echo`, 'over node:net']);
     expect(echo.stdout.trim()).toBe("('over node:net',)");
-    const who = await run('busctl', [`--address=${bus.gw.address}`, 'call', SERVICE, PATH, IFACE, 'WhoAmI']);
+    const who = await run('busctl', [`--address=${served.bus.gw.address}`, 'call', SERVICE, PATH, IFACE, 'WhoAmI']);
     expect(who.stdout.trim()).toMatch(new RegExp(`^uuu ${who.pid} `));
-    svc.conn.addMatch(`type='signal',interface='${IFACE}',member='Bye'`);
-    const before = svc.signals.length;
-    const r = await run('dbus-send', [`--bus=${bus.gw.address}`, '--type=signal', PATH, `${IFACE}.Bye`, 'string:last words']);
+    served.svc.conn.addMatch(`type='signal',interface='${IFACE}',member='Bye'`);
+    const before = served.svc.signals.length;
+    const r = await run('dbus-send', [`--bus=${served.bus.gw.address}`, '--type=signal', PATH, `${IFACE}.Bye`, 'string:last words']);
     expect(r.code).toBe(0);
-    await until(() => svc.signals.length > before, 5000, 'the last signal of an exiting client');
-    expect(svc.signals.at(-1)!.body).toEqual(['last words']);
+    await until(() => served.svc.signals.length > before, 5000, 'the last signal of an exiting client');
+    expect(served.svc.signals.at(-1)!.body).toEqual(['last words']);
   });
 
   it('a gdbus call passing an fd fails cleanly, and the gateway carries on', async () => {
-    const r = await run('gdbus', ['call', '--address', bus.gw.address, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.ReadFd`, '@h 0']);
+    const r = await run('gdbus', ['call', '--address', served.bus.gw.address, '--dest', SERVICE, '--object-path', PATH, '--method', `${IFACE}.ReadFd`, '@h 0']);
     expect(r.code).not.toBe(0);
-    const c = await RawClient.connect(`${bus.dir}/gw.sock`);
+    const c = await RawClient.connect(`${served.bus.dir}/gw.sock`);
     await c.authenticate();
     await c.hello();
     const reply = await c.call(SERVICE, PATH, IFACE, 'Echo', 's', ['after']);

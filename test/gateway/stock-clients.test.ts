@@ -1,22 +1,15 @@
 // Stock D-Bus tools (gdbus, busctl, dbus-send, dbus-monitor) on an ipnbus bus through the gateway.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, startTestBus, until, Watched, type TestBus } from './helpers.js';
-import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run, until, Watched } from './helpers.js';
+import { IFACE, PATH, SERVICE, servedBusPerFile } from './native-service.js';
 import { ON_KERNEL } from '../backend.mjs';
 
-let bus: TestBus;
-let svc: NativeService;
 let A: string;
 
-beforeAll(async () => {
-  bus = await startTestBus();
-  svc = await startNativeService(bus.busAddress);
-  A = bus.gw.address;
-});
+const served = servedBusPerFile();
 
-afterAll(async () => {
-  svc?.close();
-  await bus?.close();
+beforeAll(() => {
+  A = served.bus.gw.address;
 });
 
 const uid = process.getuid?.() ?? 0;
@@ -28,8 +21,8 @@ const uid = process.getuid?.() ?? 0;
  * (each peer answers after what it sent before); then one signal is enough.
  */
 async function emitOnceSeen(mon: Watched, text: string, re: RegExp): Promise<void> {
-  await svc.conn.settle();
-  svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', [text]);
+  await served.svc.conn.settle();
+  served.svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', [text]);
   await mon.waitFor(re, 5000);
 }
 
@@ -40,8 +33,8 @@ async function emitOnceSeen(mon: Watched, text: string, re: RegExp): Promise<voi
  */
 async function emitEverySeen(mon: Watched, text: string, re: RegExp): Promise<void> {
   for (let i = 1; ; i++) {
-    await svc.conn.settle();
-    svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', [text]);
+    await served.svc.conn.settle();
+    served.svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', [text]);
     try {
       await mon.waitFor(re, 500);
       return;
@@ -58,7 +51,7 @@ describe('gateway with stock tools', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('string "org.freedesktop.DBus"');
     expect(r.stdout).toContain(`string "${SERVICE}"`);
-    expect(r.stdout).toContain(`string "${svc.conn.uniqueName}"`);
+    expect(r.stdout).toContain(`string "${served.svc.conn.uniqueName}"`);
     // Its own unique name is listed too: it is a member like any other.
     const own = /destination=(:\d+\.\d+\.\d+)/.exec(r.stdout)![1]!;
     expect(r.stdout).toContain(`string "${own}"`);
@@ -103,14 +96,14 @@ describe('gateway with stock tools', () => {
   });
 
   it('one stock client\'s credentials as other stock clients and native members see them', async () => {
-    const before = new Set(svc.conn.listNames());
+    const before = new Set(served.svc.conn.listNames());
     const mon = new Watched('gdbus', ['monitor', '--address', A, '--dest', SERVICE]);
     try {
       await mon.waitFor(/is owned by/);
-      const name = svc.conn.listNames().find((n) => n.startsWith(':') && !before.has(n));
+      const name = served.svc.conn.listNames().find((n) => n.startsWith(':') && !before.has(n));
       expect(name).toBeDefined();
       const pid = mon.child.pid!;
-      expect(svc.conn.getCredentials(name!)).toMatchObject({ pid, uid });
+      expect(served.svc.conn.getCredentials(name!)).toMatchObject({ pid, uid });
       const r = await run('dbus-send', [`--bus=${A}`, '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
         'org.freedesktop.DBus.GetConnectionUnixProcessID', `string:${name}`]);
       expect(r.stdout).toContain(`uint32 ${pid}`);
@@ -176,16 +169,16 @@ describe('gateway with stock tools', () => {
   });
 
   it('a signal from dbus-send reaches a native match rule; its sender is the client\'s unique name', async () => {
-    svc.conn.addMatch(`type='signal',interface='${IFACE}',member='FromStock'`);
-    const before = svc.signals.length;
+    served.svc.conn.addMatch(`type='signal',interface='${IFACE}',member='FromStock'`);
+    const before = served.svc.signals.length;
     const r = await run('dbus-send', [`--bus=${A}`, '--type=signal', PATH, `${IFACE}.FromStock`, 'string:over the gateway']);
     expect(r.code).toBe(0);
-    await until(() => svc.signals.length > before, 5000, 'the stock signal');
-    const sig = svc.signals.at(-1)!;
+    await until(() => served.svc.signals.length > before, 5000, 'the stock signal');
+    const sig = served.svc.signals.at(-1)!;
     expect(sig.member).toBe('FromStock');
     expect(sig.body).toEqual(['over the gateway']);
     expect(sig.sender).toMatch(/^:\d+\.\d+\.\d+$/);
-    expect(sig.sender).not.toBe(svc.conn.uniqueName);
+    expect(sig.sender).not.toBe(served.svc.conn.uniqueName);
   });
 
   it('gdbus monitor sees a native signal', async () => {
@@ -229,9 +222,9 @@ describe('gateway with stock tools', () => {
   });
 
   it('gateway clients come and go: their unique names leave the bus when they exit, the gateway stays one member', async () => {
-    await until(() => bus.gw.clientCount === 0, 5000, 'all stock clients to be gone');
-    const left = [svc.conn.uniqueName, bus.gw.connection.uniqueName].sort();
-    await until(() => svc.conn.listNames().filter((n) => n.startsWith(':')).length === 2, 5000, 'hosted clients to leave');
-    expect(svc.conn.listNames().filter((n) => n.startsWith(':')).sort()).toEqual(left);
+    await until(() => served.bus.gw.clientCount === 0, 5000, 'all stock clients to be gone');
+    const left = [served.svc.conn.uniqueName, served.bus.gw.connection.uniqueName].sort();
+    await until(() => served.svc.conn.listNames().filter((n) => n.startsWith(':')).length === 2, 5000, 'hosted clients to leave');
+    expect(served.svc.conn.listNames().filter((n) => n.startsWith(':')).sort()).toEqual(left);
   });
 });
