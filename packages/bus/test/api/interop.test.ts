@@ -9,6 +9,7 @@ import dbus from 'dbus-next';
 import { connect, defineInterface, type MessageBus } from 'ipnbus';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import { backend, startServiceBus, type ServiceBus } from './helpers.js';
+import { until } from '../core/helpers/until.js';
 
 const run = promisify(execFile);
 const NAME = 'com.example.Things';
@@ -81,7 +82,7 @@ describe('API proxies on a dbus-next service', () => {
       properties: { Level: { type: 'u', access: 'readwrite' } },
       signals: { Ping: 's' },
     });
-    for (let i = 0; i < 200 && !bus.connection.getNameOwner('com.example.FromNext'); i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => bus.connection.getNameOwner('com.example.FromNext') !== undefined, 5000, "dbus-next's name to reach the bus");
     const p = Def.proxy(bus, 'com.example.FromNext', '/next');
     expect(await p.Greet('ipnbus')).toBe('hi ipnbus');
     expect(await p.getProperty('Level')).toBe(3);
