@@ -140,7 +140,8 @@ describe('the packed workspaces installed into an app, with no compiler on PATH'
     expect(compile.code).toBe(0);
   })());
 
-  it("the README's example compiles with tsc --strict and runs as two processes: a typed call and a published value", async () => {
+  /** The compiled example's server (`node app.js serve`) with its own $XDG_RUNTIME_DIR, once it says it serves. */
+  const serveExample = async () => {
     await compileExample();
     const runtime = await mkdtemp(join(root, 'xdg-'));
     const env = appEnv(binDir, { XDG_RUNTIME_DIR: runtime, IPNBUS_ADDRESS: '' });
@@ -148,6 +149,16 @@ describe('the packed workspaces installed into an app, with no compiler on PATH'
     const served = watch(server);
     try {
       await served.waitFor(/^serving$/m, 30_000);
+    } catch (err) {
+      server.kill('SIGTERM');
+      throw err;
+    }
+    return { runtime, env, server, served };
+  };
+
+  it("the README's example compiles with tsc --strict and runs as two processes: a typed call and a published value", async () => {
+    const { runtime, env, server, served } = await serveExample();
+    try {
       const client = await run(process.execPath, ['app.js'], { cwd: app, env, timeoutMs: 30_000 });
       expect(client.stderr).toBe('');
       expect(client.stdout).toBe('hello app\n');
@@ -161,14 +172,9 @@ describe('the packed workspaces installed into an app, with no compiler on PATH'
   });
 
   it("the same prebuild serves Node 24: the example's client on Node 24 calls and publishes to its server on Node 20", async () => {
-    await compileExample();
     const node24 = await officialNode('x64', 24);
-    const runtime = await mkdtemp(join(root, 'xdg-'));
-    const env = appEnv(binDir, { XDG_RUNTIME_DIR: runtime, IPNBUS_ADDRESS: '' });
-    const server = spawn(process.execPath, ['app.js', 'serve'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const served = watch(server);
+    const { env, server, served } = await serveExample();
     try {
-      await served.waitFor(/^serving$/m, 30_000);
       expect((await run(node24, ['--version'])).stdout).toMatch(/^v24\./);
       const client = await run(node24, ['app.js'], { cwd: app, env, timeoutMs: 30_000 });
       expect(client.stderr).toBe('');
