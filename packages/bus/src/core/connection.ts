@@ -7,7 +7,8 @@ import { Calls, type CallMessage, type CallOptions } from './calls.js';
 import type { DriverHost } from './bus-driver.js';
 import { BusEndpoint } from './bus-endpoint.js';
 import type { BusView, EndpointCredentials } from './bus-view.js';
-import { PEER_INTERFACE, StartReply } from './constants.js';
+import { StartReply } from './constants.js';
+import { EndpointInbox, type ConnectionStats, type IncomingCall } from './endpoint-inbox.js';
 import { EndpointSender, type SendOptions } from './endpoint-sender.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds, dupFd } from './fds.js';
@@ -21,24 +22,7 @@ import type { CallResult } from './pending-calls.js';
 import { updateActivationEnv } from './activation/index.js';
 import { subOf } from './unique-name.js';
 
-export type { CallResult, CallOptions, SendOptions };
-
-/** A METHOD_CALL addressed to this connection that the core does not answer itself. */
-export interface IncomingCall {
-  msg: Message;
-  fds: number[];
-}
-
-/** Counters for tests and benchmarks. */
-export interface ConnectionStats {
-  /** Messages the transport handed us (every wake-up for a message). */
-  received: number;
-  /** Messages emitted as 'message'. */
-  delivered: number;
-  /** Broadcasts received that no match rule wanted (prefilter false positives). */
-  filtered: number;
-  sent: number;
-}
+export type { CallResult, CallOptions, ConnectionStats, IncomingCall, SendOptions };
 
 /** A peer's datagram the transport refused ('rejected'): the peer broke the protocol; nobody else is affected. */
 export interface PeerRejection {
@@ -78,6 +62,7 @@ export class Connection extends EventEmitter implements DriverHost {
   readonly #calls: Calls;
   readonly #limits: ConnectionLimits;
   readonly #sender: EndpointSender;
+  readonly #inbox: EndpointInbox;
   #closed = false;
 
   /** Use connect() or host(): an endpoint of an assembled Member. */
@@ -115,6 +100,16 @@ export class Connection extends EventEmitter implements DriverHost {
       log: this.#log,
       closed: () => this.#closed,
       counted: () => this.stats.sent++,
+    });
+    this.#inbox = new EndpointInbox({
+      events: this,
+      stats: this.stats,
+      calls: this.#calls,
+      log: this.#log,
+      wants: (msg) => this.wants(msg),
+      reply: (call, signature, body) => this.reply(call, signature, body),
+      replyError: (call, name, text) => this.replyError(call, name, text),
+      machineId: () => this.machineId(),
     });
   }
 
@@ -277,7 +272,7 @@ export class Connection extends EventEmitter implements DriverHost {
 
   /** A copy of others' message, for a monitor (becomeMonitor). */
   monitored(msg: Message): void {
-    if (!this.#closed) this.#deliver(msg, []);
+    if (!this.#closed) this.#inbox.deliver(msg, []);
   }
 
   // ---- names ------------------------------------------------------------
@@ -327,71 +322,15 @@ export class Connection extends EventEmitter implements DriverHost {
 
   // ---- receiving ----------------------------------------------------------
 
-  #emitSafe(event: string, ...args: unknown[]): void {
-    try {
-      this.emit(event, ...args);
-    } catch (e) {
-      // A throwing application handler must not break message dispatch.
-      this.#log.error({ event, err: errorText(e) }, 'a listener threw');
-      if (this.listenerCount('error') > 0 && event !== 'error') this.emit('error', e);
-    }
-  }
-
-  #deliver(msg: Message, fds: number[]): void {
-    this.stats.delivered++;
-    this.#emitSafe('message', msg, fds);
-  }
-
-  readonly #show = (msg: Message, fds: number[]): void => this.#deliver(msg, fds);
-
   /** A message for this endpoint (from its member: the transport, a local endpoint, or the bus driver). */
   dispatch(msg: Message, fds: number[], unicast: boolean): void {
-    if (this.#closed) {
-      closeFds(fds);
-      return;
-    }
-    this.stats.received++;
-    switch (msg.type) {
-      case MessageType.METHOD_RETURN:
-      case MessageType.ERROR:
-        this.#calls.reply(msg, fds, this.#show);
-        return;
-      case MessageType.SIGNAL:
-        if (unicast || msg.destination !== undefined || this.wants(msg)) this.#deliver(msg, fds);
-        else {
-          this.stats.filtered++;
-          closeFds(fds);
-        }
-        return;
-      case MessageType.METHOD_CALL:
-        this.#deliver(msg, fds);
-        this.#methodCall(msg, fds);
-        return;
-    }
+    if (this.#closed) closeFds(fds);
+    else this.#inbox.dispatch(msg, fds, unicast);
   }
 
   /** A member's Sync call (Connection.settle): answered by the member's own endpoint. */
   replySync(msg: Message): void {
     this.#replyTo(msg, { type: MessageType.METHOD_RETURN, signature: 's', body: [SYNC_REPLY_BODY] });
-  }
-
-  #methodCall(msg: Message, fds: number[]): void {
-    if (msg.interface === PEER_INTERFACE) {
-      if (msg.member === 'Ping') return this.reply(msg, '', []);
-      if (msg.member === 'GetMachineId') return this.reply(msg, 's', [this.machineId()]);
-      return this.replyError(msg, ErrorNames.UnknownMethod, `org.freedesktop.DBus.Peer has no method ${msg.member}`);
-    }
-    if (this.listenerCount('methodCall') > 0) {
-      const call: IncomingCall = { msg, fds };
-      this.#emitSafe('methodCall', call);
-      return;
-    }
-    closeFds(fds);
-    this.replyError(
-      msg,
-      ErrorNames.UnknownMethod,
-      `No such method '${msg.member}' in interface '${msg.interface ?? ''}' at object path '${msg.path}'`,
-    );
   }
 
   // ---- from the member ------------------------------------------------------
@@ -416,19 +355,19 @@ export class Connection extends EventEmitter implements DriverHost {
   }
 
   drained(): void {
-    this.#emitSafe('drain');
+    this.#inbox.emit('drain');
   }
 
   /** The transport lost `count` messages for this member just before the one being delivered. */
   transportDropped(count: number): void {
     this.#log.warn({ dropped: count }, 'the transport dropped messages for us');
-    this.#emitSafe('dropped', count);
+    this.#inbox.emit('dropped', count);
   }
 
   /** The transport refused a peer's datagram. */
   peerRejected(r: PeerRejection): void {
     this.#log.warn(r, 'refused a datagram from a peer');
-    this.#emitSafe('rejected', r);
+    this.#inbox.emit('rejected', r);
   }
 
   transportError(e: Error): void {
@@ -458,7 +397,7 @@ export class Connection extends EventEmitter implements DriverHost {
     this.#bus.close();
     this.#calls.close();
     this.#log.debug('disconnected');
-    this.#emitSafe('disconnect');
+    this.#inbox.emit('disconnect');
   }
 }
 
