@@ -2,7 +2,7 @@
 // runtime failure, 2 usage error). main.ts runs it on the process; tests run
 // it in-process with their own output.
 import { readFileSync } from 'node:fs';
-import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js';
+import { EXIT_FAILURE, EXIT_USAGE, HelpRequested, UsageError } from './errors.js';
 import type { CliOutput, GlobalOptions, Verb } from './verb.js';
 import { VERBS } from './verbs/index.js';
 
@@ -98,6 +98,10 @@ export async function runCommand(argv: string[], io: CliOutput = processOutput):
     }
     return await verb.run(split.rest, split.globals, io);
   } catch (err) {
+    if (err instanceof HelpRequested && verb) {
+      io.stdout(verb.help);
+      return 0;
+    }
     if (err instanceof UsageError) {
       const name = err.verb ?? verb?.name;
       io.stderr(`ipnbus${name ? ` ${name}` : ''}: ${err.message}\n`);

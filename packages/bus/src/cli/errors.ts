@@ -8,6 +8,14 @@ export class UsageError extends Error {
   }
 }
 
+/** `ipnbus VERB --help`: the dispatcher prints the verb's help and exits 0. */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+  constructor(readonly verb: string) {
+    super(`help for ${verb}`);
+  }
+}
+
 /** Exit codes, kept in one place so tests and scripts can rely on them. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -1,6 +1,6 @@
 // The shape of one CLI verb and the shared option parsing every verb uses.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './errors.js';
+import { HelpRequested, UsageError } from './errors.js';
 
 /** Options every verb accepts, wherever they appear on the line. */
 export interface GlobalOptions {
@@ -36,12 +36,15 @@ export interface Parsed {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
   globals: GlobalOptions;
-  help: boolean;
+  /** Always false: -h/--help throws HelpRequested, answered by the dispatcher (monitor.ts still checks it). */
+  help: false;
 }
 
 /**
  * Parse a verb's arguments strictly. node:util's own errors (unknown option,
- * missing value) become UsageError so they exit 2 with the verb named.
+ * missing value) become UsageError so they exit 2 with the verb named;
+ * -h/--help throws HelpRequested, so the dispatcher prints the verb's help
+ * (every verb answered it with the same four lines).
  */
 export function parseVerbArgs(
   verb: string,
@@ -64,10 +67,11 @@ export function parseVerbArgs(
     throw new UsageError((err as Error).message, verb);
   }
   const values = parsed.values as Parsed['values'];
+  if (values.help === true) throw new HelpRequested(verb);
   const address = typeof values.address === 'string' ? values.address : inherited.address;
   const globals: GlobalOptions = { verbose: values.verbose === true || inherited.verbose };
   if (address !== undefined) globals.address = address;
-  return { values, positionals: [...parsed.positionals, ...tail], globals, help: values.help === true };
+  return { values, positionals: [...parsed.positionals, ...tail], globals, help: false };
 }
 
 /**

@@ -1,7 +1,7 @@
 // `ipnbus bench`: ipnbus against a private dbus-daemon and dbus-broker (dbus-next clients), same run, plus the C floor.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
+import { EXIT_FAILURE, UsageError } from '../errors.js';
 import { backendOption, parseVerbArgs, type Verb } from '../verb.js';
 
 /**
@@ -52,17 +52,13 @@ export const benchVerb: Verb = {
   name: 'bench',
   summary: 'benchmark ipnbus against dbus-daemon and dbus-broker (writes bench/results/)',
   help,
-  async run(argv, globals, io) {
-    const { values, positionals, help: wantHelp } = parseVerbArgs('bench', argv, {
+  async run(argv, globals) {
+    const { values, positionals } = parseVerbArgs('bench', argv, {
       quick: { type: 'boolean' },
       smoke: { type: 'boolean' },
       backend: { type: 'string' },
       out: { type: 'string' },
     }, globals);
-    if (wantHelp) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'bench');
     if (values.quick && values.smoke) throw new UsageError('--quick and --smoke exclude each other', 'bench');
     const transport = backendOption('bench', values.backend, 'user');

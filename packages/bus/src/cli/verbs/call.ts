@@ -25,16 +25,12 @@ export const callVerb: Verb = {
   name: 'call',
   summary: 'call a method (busctl argument syntax)',
   help,
-  async run(argv, globals, io) {
-    const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('call', argv, {
+  async run(argv, globals) {
+    const { values, positionals, globals: g } = parseVerbArgs('call', argv, {
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       'no-reply': { type: 'boolean' },
     }, globals, 5);
-    if (wantHelp) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
     const [dest, path, iface, method, signature, ...args] = positionals;
     if (method === undefined) throw new UsageError('expected DEST PATH IFACE METHOD', 'call');
     checkBusName('call', dest!);

@@ -32,18 +32,14 @@ export const codegenVerb: Verb = {
   name: 'codegen',
   summary: 'generate typed TypeScript interfaces from introspection XML',
   help,
-  async run(argv, globals, io) {
-    const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('codegen', argv, {
+  async run(argv, globals) {
+    const { values, positionals, globals: g } = parseVerbArgs('codegen', argv, {
       out: { type: 'string', short: 'o' },
       'import-from': { type: 'string' },
       standard: { type: 'boolean' },
       dest: { type: 'string' },
       path: { type: 'string' },
     }, globals);
-    if (wantHelp) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
     const live = typeof values.dest === 'string';
     if (live && positionals.length > 0) throw new UsageError('give either FILE or --dest, not both', 'codegen');
     if (!live && positionals.length !== 1) throw new UsageError('expected one FILE (or - for stdin), or --dest NAME', 'codegen');

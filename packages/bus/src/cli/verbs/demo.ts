@@ -80,17 +80,13 @@ export const demoVerb: Verb = {
   name: 'demo',
   summary: 'a private bus with a service and subscribers, live (npm start)',
   help,
-  async run(argv, globals, io) {
-    const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('demo', argv, {
+  async run(argv, globals) {
+    const { values, positionals, globals: g } = parseVerbArgs('demo', argv, {
       seconds: { type: 'string' },
       subscribers: { type: 'string' },
       rate: { type: 'string' },
       backend: { type: 'string' },
     }, globals);
-    if (wantHelp) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'demo');
     const seconds = intOption('demo', 'seconds', values.seconds, 10);
     const nSubs = intOption('demo', 'subscribers', values.subscribers, 3);

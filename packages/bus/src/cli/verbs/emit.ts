@@ -20,12 +20,8 @@ export const emitVerb: Verb = {
   name: 'emit',
   summary: 'broadcast a signal',
   help,
-  async run(argv, globals, io) {
-    const { positionals, globals: g, help: wantHelp } = parseVerbArgs('emit', argv, {}, globals, 4);
-    if (wantHelp) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
+  async run(argv, globals) {
+    const { positionals, globals: g } = parseVerbArgs('emit', argv, {}, globals, 4);
     const [path, iface, member, signature, ...args] = positionals;
     if (member === undefined) throw new UsageError('expected PATH IFACE MEMBER', 'emit');
     checkPath('emit', path!);

@@ -24,16 +24,12 @@ export const gatewayVerb: Verb = {
   name: 'gateway',
   summary: 'serve stock D-Bus clients on a unix socket',
   help,
-  async run(argv, globals, io) {
-    const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('gateway', argv, {
+  async run(argv, globals) {
+    const { values, positionals, globals: g } = parseVerbArgs('gateway', argv, {
       listen: { type: 'string' },
       backend: { type: 'string' },
       mode: { type: 'string' },
     }, globals);
-    if (wantHelp) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'gateway');
     if (typeof values.listen !== 'string') throw new UsageError('--listen unix:path=... is required', 'gateway');
     try {

@@ -18,14 +18,10 @@ export const introspectVerb: Verb = {
   name: 'introspect',
   summary: "print an object's introspection XML",
   help,
-  async run(argv, globals, io) {
-    const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('introspect', argv, {
+  async run(argv, globals) {
+    const { values, positionals, globals: g } = parseVerbArgs('introspect', argv, {
       timeout: { type: 'string' },
     }, globals);
-    if (wantHelp) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
     const [dest, path = '/', extra] = positionals;
     if (dest === undefined) throw new UsageError('expected DEST [PATH]', 'introspect');
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, 'introspect');

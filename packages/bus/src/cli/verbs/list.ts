@@ -19,15 +19,11 @@ export const listVerb: Verb = {
   name: 'list',
   summary: 'list names on the bus and their owners',
   help,
-  async run(argv, globals, io) {
-    const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('list', argv, {
+  async run(argv, globals) {
+    const { values, positionals, globals: g } = parseVerbArgs('list', argv, {
       json: { type: 'boolean' },
       acquired: { type: 'boolean' },
     }, globals);
-    if (wantHelp) {
-      io.stdout(help);
-      return EXIT_OK;
-    }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'list');
     const conn = await openBus(g);
     try {
