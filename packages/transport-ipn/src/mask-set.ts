@@ -63,6 +63,11 @@ function keyOf(mask: Uint8Array): string {
 /** What setFilter takes: masks (checked and copied at the call), a MaskSet (read at the end of the turn), or null (everything). */
 export type Filter = readonly Uint8Array[] | MaskSet | null;
 
+/** Checks a filter given to setFilter: a list now, O(its length); a MaskSet in O(1) (its masks were checked as they came in). */
+export function checkFilter(filter: Filter): void {
+  if (!(filter instanceof MaskSet)) checkMaskShapes(filter);
+}
+
 /** The masks of a filter as they are now (null: no filter). */
 export function maskList(filter: Filter): readonly Uint8Array[] | null {
   return filter instanceof MaskSet ? filter.masks() : filter;

@@ -22,6 +22,14 @@ const FIELD_NAME = ['', 'PATH', 'INTERFACE', 'MEMBER', 'ERROR_NAME', 'REPLY_SERI
  * input is 'truncated', a longer one 'trailing-bytes'. 'ay' values in the
  * body are views of `bytes` unless `copyBytes` is set.
  */
+/** A string header field's value, or the named rule broken at the value's offset. */
+function readChecked(r: Reader, valid: (s: string) => boolean, rule: string, field: string): string {
+  const at = r.pos;
+  const s = readString(r);
+  if (!valid(s)) r.fail(rule, `invalid ${field} '${s.slice(0, 80)}'`, at);
+  return s;
+}
+
 export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): Message {
   const buf = toBuffer(bytes);
   const total = messageByteLength(buf, 0);
@@ -119,32 +127,26 @@ function parseHeader(r: Reader, o: number, type: number, fieldsEnd: number, body
     const vat = r.pos;
     switch (code) {
       case HeaderField.PATH:
-        path = readString(r);
-        if (!isValidObjectPath(path)) r.fail('bad-object-path', `invalid PATH '${path.slice(0, 80)}'`, vat);
+        path = readChecked(r, isValidObjectPath, 'bad-object-path', 'PATH');
         break;
       case HeaderField.INTERFACE:
-        iface = readString(r);
-        if (!isValidInterfaceName(iface)) r.fail('bad-name', `invalid INTERFACE '${iface.slice(0, 80)}'`, vat);
+        iface = readChecked(r, isValidInterfaceName, 'bad-name', 'INTERFACE');
         break;
       case HeaderField.MEMBER:
-        member = readString(r);
-        if (!isValidMemberName(member)) r.fail('bad-name', `invalid MEMBER '${member.slice(0, 80)}'`, vat);
+        member = readChecked(r, isValidMemberName, 'bad-name', 'MEMBER');
         break;
       case HeaderField.ERROR_NAME:
-        errorName = readString(r);
-        if (!isValidErrorName(errorName)) r.fail('bad-name', `invalid ERROR_NAME '${errorName.slice(0, 80)}'`, vat);
+        errorName = readChecked(r, isValidErrorName, 'bad-name', 'ERROR_NAME');
         break;
       case HeaderField.REPLY_SERIAL:
         replySerial = readUint32(r);
         if (replySerial === 0) r.fail('bad-serial', 'REPLY_SERIAL is 0', vat);
         break;
       case HeaderField.DESTINATION:
-        destination = readString(r);
-        if (!isValidBusName(destination)) r.fail('bad-name', `invalid DESTINATION '${destination.slice(0, 80)}'`, vat);
+        destination = readChecked(r, isValidBusName, 'bad-name', 'DESTINATION');
         break;
       case HeaderField.SENDER:
-        sender = readString(r);
-        if (!isValidBusName(sender)) r.fail('bad-name', `invalid SENDER '${sender.slice(0, 80)}'`, vat);
+        sender = readChecked(r, isValidBusName, 'bad-name', 'SENDER');
         break;
       case HeaderField.SIGNATURE:
         signature = readSignature(r);

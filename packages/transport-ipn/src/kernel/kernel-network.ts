@@ -11,8 +11,8 @@ import type { BackendKind, MemberInfo, Network } from '../network.js';
 import { NetworkBase } from '../network-base.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { HEADER_BYTES, Kind } from '../header.js';
-import { checkBloom, checkMaskShapes, checkMasks } from '../bloom.js';
-import { MaskSet, type Filter } from '../mask-set.js';
+import { checkBloom, checkMasks } from '../bloom.js';
+import { checkFilter, MaskSet, type Filter } from '../mask-set.js';
 import { compileBloomFilter } from '../bpf.js';
 import { checkMessage, checkUnicast, fragment, type Datagram } from '../fragment.js';
 import { Coalescer, type Flushed } from '../coalescer.js';
@@ -240,7 +240,7 @@ export class KernelNetwork extends NetworkBase<undefined> implements Network {
     // first): a client adding 10,000 rules one by one used to compile and
     // attach the whole filter at every rule, O(n^2): 140 s on the host, past
     // 180 s under TCG.
-    if (!(masks instanceof MaskSet)) checkMaskShapes(masks);
+    checkFilter(masks);
     this.pendingFilter = masks;
     this.coalescer.endSoon();
   }

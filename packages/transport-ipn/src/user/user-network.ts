@@ -32,8 +32,8 @@ import type { BackendKind, Credentials, MemberInfo, Network } from '../network.j
 import { NetworkBase } from '../network-base.js';
 import { TransportError, fromErrno } from '../errors.js';
 import { HEADER_BYTES, Kind, writeHeader } from '../header.js';
-import { checkBloom, checkMaskShapes } from '../bloom.js';
-import { MaskSet, type Filter } from '../mask-set.js';
+import { checkBloom } from '../bloom.js';
+import { checkFilter, type Filter } from '../mask-set.js';
 import { checkMessage, checkUnicast, fragment } from '../fragment.js';
 import { ReassemblyBudget } from '../reassembly.js';
 import { Coalescer, type Flushed } from '../coalescer.js';
@@ -233,10 +233,9 @@ export class UserNetwork extends NetworkBase<BatchExtra> implements Network {
 
   setFilter(masks: Filter): void {
     this.checkOpen();
-    // A list is checked now and copied at the end of the turn; a MaskSet's
-    // masks were checked as they came in, so a client adding rules one by
-    // one through a MaskSet costs O(1) per rule here.
-    if (!(masks instanceof MaskSet)) checkMaskShapes(masks);
+    // A list is checked now and copied at the end of the turn; a client
+    // adding rules one by one through a MaskSet costs O(1) per rule here.
+    checkFilter(masks);
     this.table.filter = masks;
     // Many changes in one turn (a client adding rules one by one) cost one
     // update per peer, sent at the end of the turn or before our next
