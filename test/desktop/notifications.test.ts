@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDesktopSession, type DesktopSession } from './session.js';
+import { until } from '../until.mjs';
 
 const NOTIFICATIONS = 'org.freedesktop.Notifications';
 let s: DesktopSession;
@@ -39,7 +40,7 @@ describe('notifications through activation', () => {
     };
     // The first test's notification may still be up.
     expect((await s.tool('dunstctl', ['close-all'])).code).toBe(0);
-    await untilAsync(async () => (await displayed()) === 0, 10_000, 'no notification displayed');
+    await until(async () => (await displayed()) === 0, 10_000, 'no notification displayed');
     const waiter = spawn('env', [`DBUS_SESSION_BUS_ADDRESS=${s.gw.address}`, 'notify-send', '--wait', '--expire-time=0', 'waiting', 'close me'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -47,7 +48,7 @@ describe('notifications through activation', () => {
     waiter.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => waiter.once('close', (code) => resolve(code)));
     try {
-      await untilAsync(async () => (await displayed()) === 1, 15_000, 'the notification to be displayed');
+      await until(async () => (await displayed()) === 1, 15_000, 'the notification to be displayed');
       expect(waiter.exitCode).toBeNull();
       // Closing it makes dunst emit NotificationClosed, which notify-send waits for.
       const closed = await s.tool('dunstctl', ['close-all']);
@@ -60,9 +61,3 @@ describe('notifications through activation', () => {
   });
 });
 
-async function untilAsync(pred: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-  }
-}

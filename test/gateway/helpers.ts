@@ -121,11 +121,4 @@ export class Watched {
   }
 }
 
-/** Polls `pred` until true, or fails after `timeoutMs`. */
-export async function until(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../until.mjs';

@@ -48,11 +48,4 @@ export class Proc {
   }
 }
 
-/** Polls `cond` every 20 ms until it holds; throws naming `what` after `ms`. */
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '../until.mjs';

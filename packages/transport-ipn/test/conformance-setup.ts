@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { BACKEND, Member } from './member.js';
 import { open, type Network } from '../src/index.js';
+import { until } from '../../../test/until.mjs';
 
 export interface Conformance {
   /** The directory the file's buses live in. */
@@ -59,14 +60,7 @@ export function conformanceSetup(): Conformance {
   };
 }
 
-/** Polls `cond` every 10 ms; throws naming `what` after `ms`. */
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until };
 
 /** Resolves once `m` lists every one of `others` among its members. */
 export async function knows(m: Member, others: Member[]): Promise<void> {

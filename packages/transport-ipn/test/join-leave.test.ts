@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { open, type IncomingMessage, type Network } from '../src/index.js';
 import { BACKEND } from './member.js';
+import { until } from '../../../test/until.mjs';
 
 let root = '';
 let nets: Network[] = [];
@@ -26,15 +27,6 @@ async function member(path: string): Promise<Network> {
   const net = await open(path, { backend: BACKEND });
   nets.push(net);
   return net;
-}
-
-/** Polls `cond` every 5 ms; throws naming `what` after `ms`. */
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const knows = (net: Network, id: bigint): boolean => net.members().some((m) => m.id === id);

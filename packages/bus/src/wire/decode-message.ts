@@ -85,7 +85,6 @@ interface HeaderFields {
 
 /** Parses the header fields array [o + 16, fieldsEnd) and the padding up to bodyStart. */
 function parseHeader(r: Reader, o: number, type: number, fieldsEnd: number, bodyStart: number): HeaderFields {
-  const le = r.le;
   let path: string | undefined;
   let iface: string | undefined;
   let member: string | undefined;
