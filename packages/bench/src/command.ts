@@ -2,8 +2,8 @@
 // benchmark, its reports (bench.json, .md, .svg through the one result
 // writer) and the JSON summary line scripts rely on. Returns the exit code.
 import type { Mode, Transport } from './config.js';
-import { createProgress } from './progress.js';
-import { defaultResultsDir, writeResults } from './report/files.js';
+import { withProgress } from './progress.js';
+import { defaultResultsDir, publishResults } from './report/files.js';
 
 export interface BenchCommand {
   mode: Mode;
@@ -25,18 +25,9 @@ export async function runBenchCommand(cmd: BenchCommand): Promise<number> {
     import('./run.js'), import('./report/bench-markdown.js'), import('./report/bench-svg.js'),
   ]);
   const outDir = cmd.outDir ?? defaultResultsDir();
-  const progress = createProgress();
-  let result;
-  try {
-    result = await runBench({ mode: cmd.mode, transport: cmd.transport, onStep: (l, i, t) => progress.step(l, i, t) });
-  } finally {
-    progress.stop();
-  }
-  const md = renderMarkdown(result);
-  writeResults(outDir, 'bench', { data: result, markdown: md, svg: renderSvg(result) });
-  process.stdout.write(md + '\n');
-  process.stdout.write(`Reports: ${outDir}/bench.{json,md,svg}\n`);
-  process.stdout.write(JSON.stringify({ mode: cmd.mode, transport: cmd.transport, ...result.summary, errors: result.errors.length }) + '\n');
+  const result = await withProgress((onStep) => runBench({ mode: cmd.mode, transport: cmd.transport, onStep }));
+  publishResults(outDir, 'bench', { data: result, markdown: renderMarkdown(result), svg: renderSvg(result) },
+    { mode: cmd.mode, transport: cmd.transport, ...result.summary, errors: result.errors.length });
   // A run where a side failed is not a benchmark result: say so by the exit code.
   return result.errors.length > 0 ? 1 : 0;
 }

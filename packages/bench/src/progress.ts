@@ -36,3 +36,13 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
     },
   };
 }
+
+/** Runs a benchmark with its steps on a progress bar (on stderr), stopped however the run ends. */
+export async function withProgress<T>(run: (onStep: (label: string, index: number, total: number) => void) => Promise<T>): Promise<T> {
+  const progress = createProgress();
+  try {
+    return await run((label, index, total) => progress.step(label, index, total));
+  } finally {
+    progress.stop();
+  }
+}

@@ -1,8 +1,8 @@
 // `npm run bench:pubsub` (bench/pubsub.mjs): the pub/sub benchmark, its
 // reports through the one result writer, and the JSON summary as the last
 // line of stdout. Returns the exit code.
-import { createProgress } from '../progress.js';
-import { defaultResultsDir, writeResults } from '../report/files.js';
+import { withProgress } from '../progress.js';
+import { defaultResultsDir, publishResults } from '../report/files.js';
 import type { PubsubMode } from './config.js';
 
 const USAGE = 'usage: bench/pubsub.mjs [--quick | --smoke] [--out DIR]\n';
@@ -33,17 +33,8 @@ export async function runPubsubCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const [{ runPubsub }, { renderPubsubMarkdown, renderPubsubSvg }] = await Promise.all([import('./run.js'), import('./report.js')]);
-  const progress = createProgress();
-  let result;
-  try {
-    result = await runPubsub({ mode, onStep: (l, i, t) => progress.step(l, i, t) });
-  } finally {
-    progress.stop();
-  }
-  const md = renderPubsubMarkdown(result);
-  writeResults(outDir, 'pubsub', { data: result, markdown: md, svg: renderPubsubSvg(result) });
-  process.stdout.write(md + '\n');
-  process.stdout.write(`Reports: ${outDir}/pubsub.{json,md,svg}\n`);
-  process.stdout.write(JSON.stringify({ mode, ...result.summary, load_start: result.machine.loadStart[0], load_end: result.machine.loadEnd[0], errors: result.errors.length }) + '\n');
+  const result = await withProgress((onStep) => runPubsub({ mode, onStep }));
+  publishResults(outDir, 'pubsub', { data: result, markdown: renderPubsubMarkdown(result), svg: renderPubsubSvg(result) },
+    { mode, ...result.summary, load_start: result.machine.loadStart[0], load_end: result.machine.loadEnd[0], errors: result.errors.length });
   return result.errors.length > 0 ? 1 : 0;
 }

@@ -50,3 +50,15 @@ export function writeResults(dir: string, name: string, files: ResultFiles): Wri
   }
   return paths;
 }
+
+/**
+ * Writes DIR/NAME.json, .md and .svg, then prints the markdown, where the
+ * reports are, and `summary` as one JSON line, the last line of stdout
+ * (what scripts read).
+ */
+export function publishResults(dir: string, name: string, files: ResultFiles, summary: object): void {
+  writeResults(dir, name, files);
+  process.stdout.write(files.markdown + '\n');
+  process.stdout.write(`Reports: ${dir}/${name}.{json,md,svg}\n`);
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}
