@@ -2,19 +2,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDesktopSession, type DesktopSession } from './session.js';
+import { describe, expect, it } from 'vitest';
+import { desktopSessionPerFile } from './session.js';
 
 const DCONF = 'ca.desrt.dconf';
-let s: DesktopSession;
-
-beforeAll(async () => {
-  s = await startDesktopSession(false);
-});
-
-afterAll(async () => {
-  await s?.close();
-});
+const s = desktopSessionPerFile(false);
 
 describe('dconf through activation', () => {
   it('gsettings set starts dconf-service, and the value is read back and seen by gsettings monitor', async () => {

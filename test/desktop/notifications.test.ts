@@ -1,19 +1,11 @@
 // notify-send with no notification daemon running: dunst is started by activation (under Xvfb), and --wait sees NotificationClosed.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDesktopSession, type DesktopSession } from './session.js';
+import { describe, expect, it } from 'vitest';
+import { desktopSessionPerFile } from './session.js';
 import { until } from '../until.mjs';
 
 const NOTIFICATIONS = 'org.freedesktop.Notifications';
-let s: DesktopSession;
-
-beforeAll(async () => {
-  s = await startDesktopSession(true);
-});
-
-afterAll(async () => {
-  await s?.close();
-});
+const s = desktopSessionPerFile(true);
 
 describe('notifications through activation', () => {
   it('notify-send starts dunst from its .service file and gets its notification shown', async () => {

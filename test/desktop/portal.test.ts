@@ -1,21 +1,16 @@
 // xdg-desktop-portal and its gtk backend, both started by activation through the gateway, answer org.freedesktop.portal.Settings.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDesktopSession, type DesktopSession } from './session.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { desktopSessionPerFile } from './session.js';
 
 const PORTAL = 'org.freedesktop.portal.Desktop';
 const OBJECT = '/org/freedesktop/portal/desktop';
 const GTK = 'org.freedesktop.impl.portal.desktop.gtk';
-let s: DesktopSession;
+// The gtk backend opens a display; the portal picks backends by the desktop (gtk.portal: UseIn=gnome).
+const s = desktopSessionPerFile(true);
 
 beforeAll(async () => {
-  // The gtk backend opens a display; the portal picks backends by the desktop (gtk.portal: UseIn=gnome).
-  s = await startDesktopSession(true);
   const up = await s.tool('dbus-update-activation-environment', ['XDG_CURRENT_DESKTOP=GNOME']);
   expect(up.code, up.stderr).toBe(0);
-});
-
-afterAll(async () => {
-  await s?.close();
 });
 
 describe('xdg-desktop-portal through activation', () => {

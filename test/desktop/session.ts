@@ -7,6 +7,7 @@ import { connect, type Connection } from '../../packages/bus/src/core/index.js';
 import { startGateway, type Gateway } from '../../packages/bus/src/gateway/index.js';
 import { run, until, type RunResult } from '../gateway/helpers.js';
 import { BACKEND } from '../backend.mjs';
+import { afterAll, beforeAll } from 'vitest';
 
 
 export interface DesktopSession {
@@ -100,4 +101,20 @@ export async function startDesktopSession(withDisplay: boolean): Promise<Desktop
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For a test file: a desktop session started before its tests and closed
+ * after them. The object returned is the session itself, filled in by the
+ * file's first beforeAll.
+ */
+export function desktopSessionPerFile(withDisplay: boolean): DesktopSession {
+  const session = {} as DesktopSession;
+  beforeAll(async () => {
+    Object.assign(session, await startDesktopSession(withDisplay));
+  });
+  afterAll(async () => {
+    await session.close?.();
+  });
+  return session;
 }

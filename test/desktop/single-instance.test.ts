@@ -1,22 +1,14 @@
 // A GtkApplication under Xvfb stays single-instance over ipnbus: the second instance hands its command line to the first and exits.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from '../gateway/helpers.js';
-import { startDesktopSession, type DesktopSession } from './session.js';
+import { desktopSessionPerFile } from './session.js';
 
 // Debian's python3-gi is for the system python, whatever python3 is first on PATH.
 const PYTHON = '/usr/bin/python3';
 const APP = join(import.meta.dirname, 'fixtures/single-instance.py');
-let s: DesktopSession;
-
-beforeAll(async () => {
-  s = await startDesktopSession(true);
-});
-
-afterAll(async () => {
-  await s?.close();
-});
+const s = desktopSessionPerFile(true);
 
 describe('GtkApplication single instance', () => {
   it('the second instance passes its command line to the first and exits; the first quits when told', async () => {
