@@ -8,11 +8,22 @@ import { connect, writeActivationConfig, type Connection } from '../../packages/
 import { MessageFlags, MessageType } from '../../packages/bus/src/wire/index.js';
 import { startGateway, type Gateway } from '../../packages/bus/src/gateway/index.js';
 import { run, until } from '../gateway/helpers.js';
-import { BACKEND } from '../backend.mjs';
+import { BACKEND, perBackend } from '../backend.mjs';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/service.mjs');
 
+// How long an activated service has to take its name (the bus's
+// activation.json "serviceStartTimeoutMs"), and how long callers wait for
+// it. dbus-daemon's 25 s on the host; in the VM a node service takes 17-30 s
+// under TCG to import core and join, so the bus gives it 2 minutes, and the
+// callers (whose own timeout also bounds the wait) as long plus a margin.
+const START_MS = perBackend({ user: 25_000, kernel: 120_000 });
+const CALL_MS = START_MS + 10_000;
+// gdbus call --timeout takes seconds.
+const GDBUS_TIMEOUT = String(Math.ceil(CALL_MS / 1000));
+
 let dir: string;
+let bus: string;
 let busAddress: string;
 let services: string;
 let gw: Gateway;
@@ -30,8 +41,8 @@ function serviceFile(name: string, exec?: string): string {
 
 const starts = (log: string): number => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0);
 
-function who(c: Connection, name: string, flags = 0): Promise<{ pid: number; env: Record<string, string> }> {
-  return c.call({ destination: name, path: '/', interface: 'com.example.Activated', member: 'Who', flags }).then(({ reply }) => {
+function who(c: Connection, name: string, flags = 0, timeoutMs = CALL_MS): Promise<{ pid: number; env: Record<string, string> }> {
+  return c.call({ destination: name, path: '/', interface: 'com.example.Activated', member: 'Who', flags }, { timeoutMs }).then(({ reply }) => {
     const [pid, env] = reply.body as [number, string[]];
     return { pid, env: Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) };
   });
@@ -39,12 +50,12 @@ function who(c: Connection, name: string, flags = 0): Promise<{ pid: number; env
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ipnbus-act-'));
-  const bus = join(dir, 'bus');
+  bus = join(dir, 'bus');
   busAddress = `ipnbus:path=${bus}`;
   services = join(dir, 'services');
   mkdirSync(services);
   conn = await connect({ address: busAddress, backend: BACKEND });
-  writeActivationConfig(bus, { serviceDirs: [services] });
+  writeActivationConfig(bus, { serviceDirs: [services], serviceStartTimeoutMs: START_MS });
   gw = await startGateway({ listen: `unix:path=${join(dir, 'gw.sock')}`, busAddress, backend: BACKEND });
 });
 
@@ -75,7 +86,7 @@ describe('activation', () => {
       const results = await Promise.all([
         ...natives.map((c) => who(c, name).then((r) => r.pid)),
         ...Array.from({ length: 5 }, () =>
-          run('gdbus', ['call', '--address', gw.address, '--dest', name, '--object-path', '/', '--method', 'com.example.Activated.Who']).then((r) => {
+          run('gdbus', ['call', '--timeout', GDBUS_TIMEOUT, '--address', gw.address, '--dest', name, '--object-path', '/', '--method', 'com.example.Activated.Who'], CALL_MS).then((r) => {
             const m = /^\(uint32 (\d+),/.exec(r.stdout.trim());
             if (!m) throw new Error(`gdbus: ${r.stdout}${r.stderr}`);
             return Number(m[1]);
@@ -111,7 +122,7 @@ describe('activation', () => {
     const log = serviceFile(name);
     const start = (): Promise<number> =>
       conn
-        .call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'StartServiceByName', signature: 'su', body: [name, 0] })
+        .call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'StartServiceByName', signature: 'su', body: [name, 0] }, { timeoutMs: CALL_MS })
         .then(({ reply }) => reply.body[0] as number);
     const t0 = process.hrtime.bigint();
     expect(await start()).toBe(1);
@@ -129,7 +140,7 @@ describe('activation', () => {
     serviceFile(name);
     const seq = (i: number, flags = 0): Promise<[number, number]> =>
       conn
-        .call({ destination: name, path: '/', interface: 'com.example.Activated', member: 'Seq', signature: 'u', body: [i], flags })
+        .call({ destination: name, path: '/', interface: 'com.example.Activated', member: 'Seq', signature: 'u', body: [i], flags }, { timeoutMs: CALL_MS })
         .then(({ reply }) => reply.body as [number, number]);
     // Every third one expects no reply (sent through send(), as a relay
     // forwards dbus-send's). The calls are spread over the start (1-5 ms
@@ -153,7 +164,7 @@ describe('activation', () => {
     const log = serviceFile(name);
     const r = await run('dbus-send', [`--bus=${gw.address}`, '--type=method_call', `--dest=${name}`, '/', 'com.example.Activated.Who']);
     expect(r.code, r.stderr).toBe(0);
-    await until(() => starts(log) === 1 && conn.getNameOwner(name) !== undefined, 10_000, 'the service to start');
+    await until(() => starts(log) === 1 && conn.getNameOwner(name) !== undefined, START_MS, 'the service to start');
   });
 
   it('SystemdService= goes to systemd --user when org.freedesktop.systemd1 is on the bus, not to Exec=', async () => {
@@ -204,8 +215,47 @@ describe('activation', () => {
     });
     expect(starts(log)).toBe(0);
     // The same through the gateway, as gdbus reports them.
-    const g = await run('gdbus', ['call', '--address', gw.address, '--dest', 'com.example.Missing', '--object-path', '/', '--method', 'com.example.Activated.Who']);
+    const g = await run('gdbus', ['call', '--timeout', GDBUS_TIMEOUT, '--address', gw.address, '--dest', 'com.example.Missing', '--object-path', '/', '--method', 'com.example.Activated.Who']);
     expect(g.stderr).toContain('org.freedesktop.DBus.Error.Spawn.ExecFailed');
+  });
+
+  it("the bus's serviceStartTimeoutMs: TimedOut after it, not after 25 s, for native and stock callers; a caller's shorter timeout answers first", async () => {
+    const SHORT_MS = 1500;
+    // Generous for a loaded host or TCG, and still far below dbus-daemon's 25 s.
+    const SLACK_MS = perBackend({ user: 5000, kernel: 15_000 });
+    const pids = join(dir, 'slow.pids');
+    logs.push(pids);
+    // Each logs its pid (so the test can stop it), then never takes its name.
+    for (const name of ['com.example.NeverNative', 'com.example.NeverStock', 'com.example.NeverPatient']) {
+      serviceFile(name, `/bin/sh -c 'echo $$ >> "${pids}"; exec /bin/sleep 60'`);
+    }
+    writeActivationConfig(bus, { serviceDirs: [services], serviceStartTimeoutMs: SHORT_MS });
+    try {
+      let t0 = Date.now();
+      await expect(who(conn, 'com.example.NeverNative')).rejects.toMatchObject({
+        name: 'org.freedesktop.DBus.Error.TimedOut',
+        message: `Activation of com.example.NeverNative timed out after ${SHORT_MS} ms`,
+      });
+      let ms = Date.now() - t0;
+      expect(ms).toBeGreaterThanOrEqual(SHORT_MS);
+      expect(ms).toBeLessThan(SHORT_MS + SLACK_MS);
+      // A stock client through the gateway gets the bus's answer, well before its own 30 s.
+      t0 = Date.now();
+      // (dbus-send makes the one call; gdbus would introspect first, a second start.)
+      const d = await run('dbus-send', [`--bus=${gw.address}`, '--print-reply', '--reply-timeout=30000', '--dest=com.example.NeverStock', '/', 'com.example.Activated.Who'], 40_000);
+      ms = Date.now() - t0;
+      expect(d.stderr).toContain('org.freedesktop.DBus.Error.TimedOut');
+      expect(ms).toBeGreaterThanOrEqual(SHORT_MS);
+      expect(ms).toBeLessThan(SHORT_MS + SLACK_MS);
+      // The caller's own timeout, shorter than the bus's, answers first (as a
+      // client's own timer does on dbus-daemon) while the start goes on.
+      t0 = Date.now();
+      await expect(who(conn, 'com.example.NeverPatient', 0, 300)).rejects.toMatchObject({ name: 'org.freedesktop.DBus.Error.NoReply' });
+      expect(Date.now() - t0).toBeLessThan(SHORT_MS);
+      expect(starts(pids)).toBe(3);
+    } finally {
+      writeActivationConfig(bus, { serviceDirs: [services], serviceStartTimeoutMs: START_MS });
+    }
   });
 
   it('TimedOut when the service never takes its name; a bus can turn activation off', async () => {
@@ -220,7 +270,7 @@ describe('activation', () => {
       quick.disconnect();
     }
     const log = serviceFile('com.example.Off');
-    writeActivationConfig(join(dir, 'bus'), { enabled: false, serviceDirs: [services] });
+    writeActivationConfig(bus, { enabled: false, serviceDirs: [services], serviceStartTimeoutMs: START_MS });
     try {
       await expect(who(conn, 'com.example.Off')).rejects.toMatchObject({
         name: 'org.freedesktop.DBus.Error.ServiceUnknown',
@@ -228,7 +278,7 @@ describe('activation', () => {
       });
       expect(starts(log)).toBe(0);
     } finally {
-      writeActivationConfig(join(dir, 'bus'), { serviceDirs: [services] });
+      writeActivationConfig(bus, { serviceDirs: [services], serviceStartTimeoutMs: START_MS });
     }
   });
 });

@@ -92,9 +92,13 @@ export class Calls {
 
   /**
    * Held until the service has its name (or activation fails) and every
-   * earlier call queued for the same name was sent; the caller's timeout
-   * covers the wait. Our own copies of the fds, as the caller may close
-   * its own once call() returns.
+   * earlier call queued for the same name was sent. The caller's timeout
+   * covers the wait and the reply, as a client's own timer does on
+   * dbus-daemon: whichever ends first, the bus's start timeout (TimedOut)
+   * or the caller's (NoReply, at once, the start going on for the others),
+   * is the answer; a call given up on is never sent. One that expects no
+   * reply waits as long as the start takes. Our own copies of the
+   * fds, as the caller may close its own once call() returns.
    */
   #callAfterStart(
     msg: CallMessage,
@@ -114,17 +118,29 @@ export class Calls {
       if (this.#startQueue.get(dest) === queued) this.#startQueue.delete(dest);
     });
     const autoStart = (flags & MessageFlags.NO_AUTO_START) === 0;
+    const late = (): DBusError =>
+      new DBusError(ErrorNames.NoReply, `Did not receive a reply to ${msg.member} from ${dest} within ${timeoutMs} ms (it was being started)`);
+    let gaveUp = false;
+    let timer: NodeJS.Timeout | undefined;
+    // A call that expects no reply has no one waiting on a timer: it waits as long as the start may take.
+    const expired = new Promise<never>((_, reject) => {
+      if (noReply) return;
+      timer = setTimeout(() => {
+        gaveUp = true;
+        reject(late());
+      }, timeoutMs);
+    });
     const reply = (before ?? Promise.resolve())
-      .then(() => (autoStart && this.needsStart(dest, flags) ? this.#init.activator.start(dest) : undefined))
+      .then(() => (autoStart && !gaveUp && this.needsStart(dest, flags) ? this.#init.activator.start(dest) : undefined))
       .then(() => {
         try {
           const left = timeoutMs - (Date.now() - t0);
-          if (left <= 0) {
-            throw new DBusError(ErrorNames.NoReply, `Did not receive a reply to ${msg.member} from ${dest} within ${timeoutMs} ms (it was being started)`);
-          }
+          if (gaveUp || (left <= 0 && !noReply)) throw late();
           // Sent (or refused) before this returns: the next in line may go.
           this.#sendingQueued = true;
-          return this.#callNow(msg, { ...opts, fds }, flags, noReply, left);
+          // Sent: from here the pending table's timer (the time left) is the caller's.
+          clearTimeout(timer);
+          return this.#callNow(msg, { ...opts, fds }, flags, noReply, Math.max(left, 1));
         } finally {
           this.#sendingQueued = false;
           sent();
@@ -132,7 +148,13 @@ export class Calls {
       });
     // A failed start lets the next in line try (and report) on its own.
     reply.catch(() => sent());
-    return reply.finally(() => closeFds(fds));
+    // The fds are ours until the queued call was sent or dropped, even when the caller stopped waiting.
+    const done = reply.finally(() => {
+      clearTimeout(timer);
+      closeFds(fds);
+    });
+    done.catch(() => undefined);
+    return Promise.race([done, expired]);
   }
 
   /**

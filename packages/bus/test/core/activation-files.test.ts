@@ -1,6 +1,17 @@
 // Activation's parsers: Exec= quoting as the D-Bus spec says (shell-like, no expansions), and .service files.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseExecLine, parseServiceFile, sessionServiceDirs } from '../../src/core/activation/index.js';
+import {
+  Activator,
+  parseExecLine,
+  parseServiceFile,
+  readActivationConfig,
+  sessionServiceDirs,
+  writeActivationConfig,
+} from '../../src/core/activation/index.js';
+import { logger } from '../../src/core/logger.js';
 
 describe('Exec= quoting', () => {
   it('splits on blanks and honours single quotes, double quotes and backslashes', () => {
@@ -45,5 +56,58 @@ describe('session service directories', () => {
     expect(sessionServiceDirs([], { HOME: '/home/u' })).toEqual([
       '/home/u/.local/share/dbus-1/services', '/usr/local/share/dbus-1/services', '/usr/share/dbus-1/services',
     ]);
+  });
+});
+
+describe("the bus's activation.json", () => {
+  const withBus = (body: (bus: string) => void): void => {
+    const bus = mkdtempSync(join(tmpdir(), 'ipnbus-actcfg-'));
+    try {
+      body(bus);
+    } finally {
+      rmSync(bus, { recursive: true, force: true });
+    }
+  };
+
+  it('defaults: on, no extra directories, 25000 ms for a service to start (dbus-daemon\'s service_start_timeout)', () => {
+    withBus((bus) => {
+      expect(readActivationConfig(bus)).toEqual({ enabled: true, serviceDirs: [], serviceStartTimeoutMs: 25_000 });
+      writeFileSync(join(bus, 'activation.json'), '{}');
+      expect(readActivationConfig(bus).serviceStartTimeoutMs).toBe(25_000);
+    });
+  });
+
+  it('serviceStartTimeoutMs round-trips, from 1 ms to 2^31-1', () => {
+    withBus((bus) => {
+      for (const ms of [1, 1500, 120_000, 0x7fffffff]) {
+        writeActivationConfig(bus, { serviceStartTimeoutMs: ms });
+        expect(readActivationConfig(bus).serviceStartTimeoutMs).toBe(ms);
+      }
+    });
+  });
+
+  it('a bad serviceStartTimeoutMs is an error naming the field and the range, when read and when written', () => {
+    withBus((bus) => {
+      for (const bad of [0, -5, 1.5, 0x80000000, '1500', null, true]) {
+        writeFileSync(join(bus, 'activation.json'), JSON.stringify({ serviceStartTimeoutMs: bad }));
+        expect(() => readActivationConfig(bus)).toThrow(
+          expect.objectContaining({
+            name: 'org.freedesktop.DBus.Error.Failed',
+            message: `${join(bus, 'activation.json')}: "serviceStartTimeoutMs" must be a whole number of milliseconds from 1 to 2147483647, got ${JSON.stringify(bad)}`,
+          }),
+        );
+        expect(() => writeActivationConfig(bus, { serviceStartTimeoutMs: bad as number })).toThrow(
+          expect.objectContaining({ name: 'org.freedesktop.DBus.Error.InvalidArgs', message: expect.stringMatching(/^"serviceStartTimeoutMs" must be a whole number of milliseconds from 1 to 2147483647/) }),
+        );
+      }
+    });
+  });
+
+  it("a connection's activation.timeoutMs is checked the same way", () => {
+    withBus((bus) => {
+      const host = { busPath: bus, busAddress: `ipnbus:path=${bus}`, ownerOf: () => undefined, startUnit: async () => undefined, log: logger };
+      expect(() => new Activator(host, { timeoutMs: 0 })).toThrow(/activation\.timeoutMs must be a whole number of milliseconds from 1 to 2147483647, got 0/);
+      expect(() => new Activator(host, { timeoutMs: 300 })).not.toThrow();
+    });
   });
 });

@@ -7,12 +7,19 @@ import { tryLock, unlock } from '../flock.js';
 import type { Logger } from '../logger.js';
 import { ActivationErrors } from './errors.js';
 import { parseExecLine } from './exec-line.js';
-import { busModes, gatewayAddress, readActivationConfig, readActivationEnv } from './bus-files.js';
+import {
+  DEFAULT_SERVICE_START_TIMEOUT_MS,
+  busModes,
+  checkStartTimeout,
+  gatewayAddress,
+  readActivationConfig,
+  readActivationEnv,
+} from './bus-files.js';
 import { activatableNames, findServiceFile, sessionServiceDirs } from './service-dirs.js';
 import type { ServiceFile } from './service-file.js';
 
-/** How long a caller waits for an activated service to take its name (dbus-daemon's default). */
-export const ACTIVATION_TIMEOUT_MS = 25_000;
+/** How long a started service has to take its name unless the bus or the connection says otherwise (dbus-daemon's default). */
+export const ACTIVATION_TIMEOUT_MS = DEFAULT_SERVICE_START_TIMEOUT_MS;
 const SYSTEMD_NAME = 'org.freedesktop.systemd1';
 
 export interface ActivationOptions {
@@ -20,7 +27,11 @@ export interface ActivationOptions {
   enabled?: boolean;
   /** Searched first, before the bus's configured and the XDG directories. */
   serviceDirs?: string[];
-  /** Default 25 s. */
+  /**
+   * How long a service this connection starts has to take its name, in ms
+   * (1 to 2^31-1); overrides the bus's activation.json
+   * "serviceStartTimeoutMs" (default 25 s) for this connection only.
+   */
   timeoutMs?: number;
 }
 
@@ -53,14 +64,20 @@ export class Activator {
   readonly #opts: ActivationOptions;
 
   constructor(host: ActivatorHost, opts: ActivationOptions = {}) {
+    if (opts.timeoutMs !== undefined) checkStartTimeout(opts.timeoutMs, 'activation.timeoutMs');
     this.#host = host;
     this.#opts = opts;
   }
 
-  #dirs(): { enabled: boolean; dirs: string[] } {
+  /** The bus's configuration (read at each use: whoever sets the bus up may change it) with this connection's options. */
+  #dirs(): { enabled: boolean; dirs: string[]; timeoutMs: number } {
     const bus = readActivationConfig(this.#host.busPath);
     const enabled = bus.enabled && this.#opts.enabled !== false;
-    return { enabled, dirs: sessionServiceDirs([...(this.#opts.serviceDirs ?? []), ...bus.serviceDirs]) };
+    return {
+      enabled,
+      dirs: sessionServiceDirs([...(this.#opts.serviceDirs ?? []), ...bus.serviceDirs]),
+      timeoutMs: this.#opts.timeoutMs ?? bus.serviceStartTimeoutMs,
+    };
   }
 
   readonly #skipped = (path: string, why: string): void => {
@@ -86,7 +103,7 @@ export class Activator {
    */
   async start(name: string): Promise<StartResult> {
     if (this.#host.ownerOf(name) !== undefined) return 'running';
-    const { enabled, dirs } = this.#dirs();
+    const { enabled, dirs, timeoutMs } = this.#dirs();
     const unknown = (): DBusError =>
       new DBusError(
         ActivationErrors.ServiceUnknown,
@@ -95,7 +112,6 @@ export class Activator {
     if (!enabled) throw unknown();
     const file = await findServiceFile(name, dirs, this.#skipped);
     if (file === undefined) throw unknown();
-    const timeoutMs = this.#opts.timeoutMs ?? ACTIVATION_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const began = Date.now();
     const dir = join(this.#host.busPath, 'activation');

@@ -11,7 +11,10 @@ import { lock, unlock } from '../flock.js';
  *   activation.json        optional bus configuration, written by whoever
  *                          sets the bus up: { "enabled": false } turns
  *                          activation off for every member; "serviceDirs"
- *                          are searched before the XDG ones
+ *                          are searched before the XDG ones;
+ *                          "serviceStartTimeoutMs" is how long a started
+ *                          service has to take its name (dbus-daemon's
+ *                          service_start_timeout limit, default 25000)
  *   activation-env.json    the activation environment (UpdateActivationEnvironment)
  *   activation-env.lock    guard for its read-modify-write
  *   activation/<name>.lock held by the member starting <name> (exactly one at a time)
@@ -32,6 +35,28 @@ export function busModes(busPath: string): { dir: number; file: number } {
 export interface ActivationConfig {
   enabled: boolean;
   serviceDirs: string[];
+  /** How long a started service has to take its name, in ms (dbus-daemon's `service_start_timeout`). */
+  serviceStartTimeoutMs: number;
+}
+
+/** dbus-daemon's default service_start_timeout. */
+export const DEFAULT_SERVICE_START_TIMEOUT_MS = 25_000;
+/** The longest a timer can wait (setTimeout's limit, and what a D-Bus timeout in ms fits in). */
+export const MAX_SERVICE_START_TIMEOUT_MS = 0x7fffffff;
+
+/**
+ * A start timeout in ms: an integer from 1 to MAX_SERVICE_START_TIMEOUT_MS;
+ * `where` names the field in the error (`errorName`: InvalidArgs for an
+ * argument, Failed for the bus's file, as its other fields).
+ */
+export function checkStartTimeout(value: unknown, where: string, errorName: string = ErrorNames.InvalidArgs): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_SERVICE_START_TIMEOUT_MS) {
+    throw new DBusError(
+      errorName,
+      `${where} must be a whole number of milliseconds from 1 to ${MAX_SERVICE_START_TIMEOUT_MS}, got ${JSON.stringify(value) ?? String(value)}`,
+    );
+  }
+  return value;
 }
 
 export function readActivationConfig(busPath: string): ActivationConfig {
@@ -40,10 +65,12 @@ export function readActivationConfig(busPath: string): ActivationConfig {
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { enabled: true, serviceDirs: [] };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { enabled: true, serviceDirs: [], serviceStartTimeoutMs: DEFAULT_SERVICE_START_TIMEOUT_MS };
+    }
     throw new DBusError(ErrorNames.Failed, `cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
-  const o = (raw ?? {}) as { enabled?: unknown; serviceDirs?: unknown };
+  const o = (raw ?? {}) as { enabled?: unknown; serviceDirs?: unknown; serviceStartTimeoutMs?: unknown };
   if (o.enabled !== undefined && typeof o.enabled !== 'boolean') {
     throw new DBusError(ErrorNames.Failed, `${file}: "enabled" must be true or false`);
   }
@@ -51,10 +78,18 @@ export function readActivationConfig(busPath: string): ActivationConfig {
   if (!Array.isArray(dirs) || dirs.some((d) => typeof d !== 'string' || !d.startsWith('/'))) {
     throw new DBusError(ErrorNames.Failed, `${file}: "serviceDirs" must be a list of absolute paths`);
   }
-  return { enabled: o.enabled !== false, serviceDirs: dirs as string[] };
+  // null is refused like any other non-number, not taken for "unset".
+  const timeout = o.serviceStartTimeoutMs === undefined ? DEFAULT_SERVICE_START_TIMEOUT_MS : o.serviceStartTimeoutMs;
+  return {
+    enabled: o.enabled !== false,
+    serviceDirs: dirs as string[],
+    serviceStartTimeoutMs: checkStartTimeout(timeout, `${file}: "serviceStartTimeoutMs"`, ErrorNames.Failed),
+  };
 }
 
 export function writeActivationConfig(busPath: string, config: Partial<ActivationConfig>): void {
+  // Refused here rather than by every member that reads it later.
+  if (config.serviceStartTimeoutMs !== undefined) checkStartTimeout(config.serviceStartTimeoutMs, '"serviceStartTimeoutMs"');
   writeAtomic(join(busPath, 'activation.json'), JSON.stringify(config, null, 2) + '\n', 0o644);
 }
 
