@@ -8,7 +8,7 @@ import { connect, writeActivationConfig, type Connection } from '../../packages/
 import { MessageFlags, MessageType } from '../../packages/bus/src/wire/index.js';
 import { startGateway, type Gateway } from '../../packages/bus/src/gateway/index.js';
 import { run, until } from '../gateway/helpers.js';
-import { BACKEND, perBackend } from '../backend.mjs';
+import { BACKEND, ON_KERNEL, perBackend } from '../backend.mjs';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/service.mjs');
 
@@ -21,6 +21,14 @@ const START_MS = perBackend({ user: 25_000, kernel: 120_000 });
 const CALL_MS = START_MS + 10_000;
 // gdbus call --timeout takes seconds.
 const GDBUS_TIMEOUT = String(Math.ceil(CALL_MS / 1000));
+// Over AF_IPN (vitest.kernel.config.ts) the tests that prove activation
+// works there run: exactly once under racing native and stock callers, calls
+// held until the name appears, the errors, the start timeout. These run on
+// the host only: they check the activation environment, StartServiceByName,
+// a no-reply start and SystemdService=, which are the same TypeScript and
+// files on both backends, and each costs a 17-30 s node service start
+// under TCG (CI's 45 minutes).
+const hostOnly = it.runIf(!ON_KERNEL);
 
 let dir: string;
 let bus: string;
@@ -103,7 +111,7 @@ describe('activation', () => {
     }
   });
 
-  it('the service gets the activation environment, DBUS_STARTER_* and the gateway as its session bus', async () => {
+  hostOnly('the service gets the activation environment, DBUS_STARTER_* and the gateway as its session bus', async () => {
     const name = 'com.example.Env';
     serviceFile(name);
     // dbus-update-activation-environment talks to DBUS_SESSION_BUS_ADDRESS (run() clears it): give it the gateway's.
@@ -117,7 +125,7 @@ describe('activation', () => {
     expect(env.IPNBUS_ADDRESS).toBe(busAddress);
   });
 
-  it('StartServiceByName answers 1 when it started the service, 2 when it runs; ListActivatableNames lists it', async () => {
+  hostOnly('StartServiceByName answers 1 when it started the service, 2 when it runs; ListActivatableNames lists it', async () => {
     const name = 'com.example.ByName';
     const log = serviceFile(name);
     const start = (): Promise<number> =>
@@ -159,7 +167,7 @@ describe('activation', () => {
     expect(await seq(31)).toEqual([31, 31]);
   });
 
-  it('a call that expects no reply (dbus-send without --print-reply) starts the service too', async () => {
+  hostOnly('a call that expects no reply (dbus-send without --print-reply) starts the service too', async () => {
     const name = 'com.example.NoReply';
     const log = serviceFile(name);
     const r = await run('dbus-send', [`--bus=${gw.address}`, '--type=method_call', `--dest=${name}`, '/', 'com.example.Activated.Who']);
@@ -167,7 +175,7 @@ describe('activation', () => {
     await until(() => starts(log) === 1 && conn.getNameOwner(name) !== undefined, START_MS, 'the service to start');
   });
 
-  it('SystemdService= goes to systemd --user when org.freedesktop.systemd1 is on the bus, not to Exec=', async () => {
+  hostOnly('SystemdService= goes to systemd --user when org.freedesktop.systemd1 is on the bus, not to Exec=', async () => {
     const name = 'com.example.ViaSystemd';
     const log = join(dir, 'via-systemd.starts');
     logs.push(log);
@@ -252,7 +260,7 @@ describe('activation', () => {
       t0 = Date.now();
       await expect(who(conn, 'com.example.NeverPatient', 0, 300)).rejects.toMatchObject({ name: 'org.freedesktop.DBus.Error.NoReply' });
       expect(Date.now() - t0).toBeLessThan(SHORT_MS);
-      expect(starts(pids)).toBe(3);
+      await until(() => starts(pids) === 3, SLACK_MS, 'the third service to be started all the same');
     } finally {
       writeActivationConfig(bus, { serviceDirs: [services], serviceStartTimeoutMs: START_MS });
     }
