@@ -3,11 +3,9 @@
 // Once, the user backend read the leaver's hang-up twice in one batched read
 // and the second copy closed the newcomer's connection (same fd number):
 // both then believed the other gone, for good.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Proc } from './proc.js';
+import { describe, expect, it } from 'vitest';
+import { procsPerFile, type Proc } from './proc.js';
 import { BACKEND, perBackend } from '../backend.mjs';
 
 const SCRIPT = join(import.meta.dirname, 'churn-member.mjs');
@@ -16,23 +14,13 @@ const ROUNDS = perBackend({ user: 200, kernel: 30 });
 /** Each call of a round must complete within this (issue 11: still cut off after 1 s). */
 const CALL_DEADLINE_MS = 3000;
 
-let root = '';
-let procs: Proc[] = [];
+const files = procsPerFile('churn');
 
 function start(address: string, n: number): Promise<Proc[]> {
-  const ps = Array.from({ length: n }, () => new Proc(SCRIPT, address));
-  procs.push(...ps);
+  const ps = Array.from({ length: n }, () => files.spawn(SCRIPT, address));
   return Promise.all(ps.map((p) => p.ready)).then(() => ps);
 }
 
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'ipnbus-churn-'));
-});
-afterEach(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  procs = [];
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** The newcomer and the stable member call each other; returns the failure, or null. */
 async function meet(stable: Proc, stableName: string, fresh: Proc, freshName: string): Promise<string | null> {
@@ -46,7 +34,7 @@ async function meet(stable: Proc, stableName: string, fresh: Proc, freshName: st
 
 describe(`join/leave churn through the bus (${BACKEND} backend)`, () => {
   it(`one process leaving and joining again: the new connection and a stable member meet, ${ROUNDS}/${ROUNDS}`, async () => {
-    const address = `ipnbus:path=${join(root, 'same')}`;
+    const address = files.address('same');
     const [stable, churner] = await start(address, 2);
     const stableName = await stable!.do<string>('join');
     await churner!.do<string>('join');
@@ -61,7 +49,7 @@ describe(`join/leave churn through the bus (${BACKEND} backend)`, () => {
   });
 
   it(`two processes, one leaving while the other joins: the joiner and a stable member meet, ${ROUNDS}/${ROUNDS}`, async () => {
-    const address = `ipnbus:path=${join(root, 'two')}`;
+    const address = files.address('two');
     const [stable, a, b] = await start(address, 3);
     const stableName = await stable!.do<string>('join');
     await a!.do<string>('join');

@@ -5,7 +5,7 @@
 // test over IPC.
 import { createRequire } from 'node:module';
 import { encodeMessage } from '../../packages/bus/dist/wire/index.js';
-import { header } from './helpers/datagram-header.mjs';
+import { fragmentBomb, header } from './helpers/datagram-header.mjs';
 import { serveOps } from './helpers/serve-ops.mjs';
 
 const require = createRequire(import.meta.url);
@@ -58,20 +58,8 @@ const ops = {
       path: '/', interface: 'org.example.Churn', member: 'Note', signature: 's', body: ['from the impostor'] });
     return sendTo(to, [header(2, 4, 0, 1, bytes.length), bytes]);
   },
-  /**
-   * A fragmented unicast that never finishes: the first fragment announces
-   * `announced` bytes in 65,535 fragments, then 64 KiB continuations follow
-   * until `sendBytes` went out, past the announced length.
-   */
-  bomb: async (to, announced, sendBytes) => {
-    const chunk = Buffer.alloc(64 * 1024, 0x5a);
-    let sent = 0;
-    for (let i = 0; sent < sendBytes; i++) {
-      await sendTo(to, [header(2, 99, i, 65535, announced), chunk]);
-      sent += chunk.length;
-    }
-    return sent;
-  },
+  /** A fragment bomb to member `to` (fragmentBomb), continuations past the announced length. */
+  bomb: (to, announced, sendBytes) => fragmentBomb((parts) => sendTo(to, parts), announced, sendBytes),
 };
 
 serveOps(ops);

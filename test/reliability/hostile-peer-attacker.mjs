@@ -3,7 +3,7 @@
 // honest member never would. Driven by the test over IPC.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { header } from './helpers/datagram-header.mjs';
+import { fragmentBomb, header } from './helpers/datagram-header.mjs';
 import { serveOps } from './helpers/serve-ops.mjs';
 
 const require = createRequire(import.meta.url);
@@ -40,20 +40,8 @@ const ops = {
     native.listen(listenFd, 16);
     return listenFd;
   },
-  /**
-   * A fragmented unicast that never finishes: the first fragment announces
-   * `announced` bytes in 65,535 fragments, then 64 KiB continuations follow
-   * until `sendBytes` went out, the last fragment never.
-   */
-  bomb: async (fd, announced, sendBytes) => {
-    const chunk = Buffer.alloc(64 * 1024, 0x5a);
-    let sent = 0;
-    for (let i = 0; sent < sendBytes; i++) {
-      await sendAll(fd, [header(2, 99, i, 65535, announced), chunk]);
-      sent += chunk.length;
-    }
-    return sent;
-  },
+  /** A fragment bomb on connection `fd` (fragmentBomb). */
+  bomb: (fd, announced, sendBytes) => fragmentBomb((parts) => sendAll(fd, parts), announced, sendBytes),
   /** Connects to member `id`'s socket; returns the fd. */
   connect: (id) => {
     const fd = native.socket(C.AF_UNIX, C.SOCK_SEQPACKET, 0);

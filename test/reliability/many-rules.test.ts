@@ -2,11 +2,9 @@
 // reaches its peers (it once arrived cut to its first 64 KiB: 4,095 masks),
 // so every matching signal arrives; adding the rules takes a bounded time;
 // and its filter does not slow another member's broadcasts.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Proc, until } from './proc.js';
+import { describe, expect, it } from 'vitest';
+import { procsPerFile, until } from './proc.js';
 import { BACKEND, perBackend } from '../backend.mjs';
 
 const SCRIPT = join(import.meta.dirname, 'many-rules-member.mjs');
@@ -18,30 +16,19 @@ const FLOOD = perBackend({ user: 20_000, kernel: 2_000 });
 /** Adding the 10,000 rules takes less than this (was over 60 s on the host); TCG is ~10x slower. */
 const ADD_MS = perBackend({ user: 10_000, kernel: 60_000 });
 
-let root = '';
-let procs: Proc[] = [];
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'ipnbus-many-rules-'));
-});
-afterEach(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  procs = [];
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const files = procsPerFile('many-rules');
 
 describe(`a member with 10,000 match rules (${BACKEND} backend)`, () => {
   it('gets every matching signal, adds its rules in bounded time, and does not slow the others', async () => {
-    const address = `ipnbus:path=${join(root, 'bus')}`;
-    const [publisher, plain] = [new Proc(SCRIPT, address), new Proc(SCRIPT, address)];
-    procs.push(publisher, plain);
+    const address = files.address('bus');
+    const [publisher, plain] = [files.spawn(SCRIPT, address), files.spawn(SCRIPT, address)];
     await Promise.all([publisher.ready, plain.ready]);
     await plain.do('subscribeOther');
     // Another member's broadcast rate to a plain subscriber, before ...
     const rateBefore = await publisher.do<number>('flood', FLOOD);
     await until(async () => (await plain.do<{ other: number }>('got')).other === FLOOD, 30_000, 'the first flood to arrive');
 
-    const many = new Proc(SCRIPT, address);
-    procs.push(many);
+    const many = files.spawn(SCRIPT, address);
     await many.ready;
     const addMs = await many.do<number>('addRules', RULES);
     publisher.do('emit', [...MATCHING, 'Unmatched1', 'Unmatched2']);

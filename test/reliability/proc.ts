@@ -2,6 +2,10 @@
 // script that answers { id, op, args } with { id, ok, result | error } and
 // says { ready: true, ... } once connected.
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export class Proc {
   readonly child: ChildProcess;
@@ -49,3 +53,37 @@ export class Proc {
 }
 
 export { until } from '../until.mjs';
+
+export interface ProcsPerFile {
+  /** The address of bus `name` in the file's temporary directory. */
+  address(name: string): string;
+  /** A member process running `script` on `address`, killed after the test. */
+  spawn(script: string, address: string): Proc;
+}
+
+/**
+ * For a test file: a temporary directory for its buses (removed at the
+ * end), and member processes killed after each test (a stopped one is
+ * resumed first).
+ */
+export function procsPerFile(label: string): ProcsPerFile {
+  let root = '';
+  let procs: Proc[] = [];
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), `ipnbus-${label}-`));
+  });
+  afterEach(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.signal('SIGCONT');
+    await Promise.all(procs.map((p) => p.kill()));
+    procs = [];
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  return {
+    address: (name) => `ipnbus:path=${join(root, name)}`,
+    spawn(script, address) {
+      const p = new Proc(script, address);
+      procs.push(p);
+      return p;
+    },
+  };
+}

@@ -11,11 +11,9 @@
 // TCG. The kernel counts lost datagrams and a lossless network coalesces
 // small signals into batches, so there a loss count can be lower than the
 // signals lost; these signals are too large to coalesce, so it is exact.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Proc, until } from './proc.js';
+import { describe, expect, it } from 'vitest';
+import { procsPerFile, until } from './proc.js';
 import { BACKEND, perBackend } from '../backend.mjs';
 
 const SCRIPT = join(import.meta.dirname, 'stalled-reader-member.mjs');
@@ -65,18 +63,7 @@ interface Counts {
   rss: number;
 }
 
-let root = '';
-let procs: Proc[] = [];
-
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'ipnbus-stalled-'));
-});
-afterEach(async () => {
-  for (const p of procs) if (p.child.exitCode === null) p.signal('SIGCONT');
-  await Promise.all(procs.map((p) => p.kill()));
-  procs = [];
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const files = procsPerFile('stalled');
 
 const sleepUntil = (t: number): Promise<void> => until(() => Date.now() >= t, t - Date.now() + 5000, 'the window to end');
 
@@ -84,12 +71,10 @@ const sleepUntil = (t: number): Promise<void> => until(() => Date.now() >= t, t 
 describe(`a stopped subscriber (${BACKEND} backend)`, () => {
   it('does not slow the others, delay calls to them, or grow the publisher without bound', async () => {
     const tStart = Date.now();
-    const address = `ipnbus:path=${join(root, 'bus')}`;
-    const publisher = new Proc(SCRIPT, address);
-    procs.push(publisher);
+    const address = files.address('bus');
+    const publisher = files.spawn(SCRIPT, address);
     await publisher.ready;
-    const subs = Array.from({ length: SUBSCRIBERS }, () => new Proc(SCRIPT, address));
-    procs.push(...subs);
+    const subs = Array.from({ length: SUBSCRIBERS }, () => files.spawn(SCRIPT, address));
     const names = (await Promise.all(subs.map((s) => s.ready))).map((r) => r.uniqueName as string);
     for (const s of subs) await s.do('subscribe');
     const startMs = Date.now() - tStart;

@@ -16,3 +16,22 @@ export function header(kind, msgId, fragIndex, fragCount, totalLen) {
   h.writeUInt32LE(totalLen, 44);
   return h;
 }
+
+/**
+ * A fragmented unicast that never finishes: the first fragment announces
+ * `announced` bytes in 65,535 fragments, then 64 KiB continuations follow
+ * through `send` (one datagram's parts) until `sendBytes` went out, the
+ * last fragment never. Resolves with the bytes sent.
+ * @param {(parts: Buffer[]) => Promise<unknown>} send
+ * @param {number} announced
+ * @param {number} sendBytes
+ */
+export async function fragmentBomb(send, announced, sendBytes) {
+  const chunk = Buffer.alloc(64 * 1024, 0x5a);
+  let sent = 0;
+  for (let i = 0; sent < sendBytes; i++) {
+    await send([header(2, 99, i, 65535, announced), chunk]);
+    sent += chunk.length;
+  }
+  return sent;
+}
