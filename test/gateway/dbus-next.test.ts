@@ -2,8 +2,8 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
-import { run, startTestBus, until, type TestBus } from './helpers.js';
-import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+import { run, until } from './helpers.js';
+import { IFACE, PATH, SERVICE, servedBusPerFile } from './native-service.js';
 
 // dbus-next is CommonJS without ESM types we rely on: load it as it ships.
 const require = createRequire(import.meta.url);
@@ -27,19 +27,17 @@ NextIface.configureMembers({
   signals: { Changed: { signature: 's' } },
 });
 
-let bus: TestBus;
-let svc: NativeService;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let client: any;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let service: any;
 let nextIface: NextIface;
 
+const served = servedBusPerFile();
+
 beforeAll(async () => {
-  bus = await startTestBus();
-  svc = await startNativeService(bus.busAddress);
-  client = dbus.sessionBus({ busAddress: bus.gw.address });
-  service = dbus.sessionBus({ busAddress: bus.gw.address });
+  client = dbus.sessionBus({ busAddress: served.bus.gw.address });
+  service = dbus.sessionBus({ busAddress: served.bus.gw.address });
   nextIface = new NextIface(NEXT_IFACE);
   service.export(NEXT_PATH, nextIface);
   await service.requestName(NEXT_NAME, 0);
@@ -48,8 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.disconnect();
   service?.disconnect();
-  svc?.close();
-  await bus?.close();
 });
 
 /**
@@ -62,7 +58,7 @@ afterAll(async () => {
 async function rulesInForce(): Promise<void> {
   const obj = await client.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus');
   await obj.getInterface('org.freedesktop.DBus').GetId();
-  await svc.conn.settle();
+  await served.svc.conn.settle();
 }
 
 describe('gateway with dbus-next', () => {
@@ -74,46 +70,46 @@ describe('gateway with dbus-next', () => {
   });
 
   it('a native client calls a dbus-next service; the name is owned by its gateway member', async () => {
-    expect(svc.conn.getNameOwner(NEXT_NAME)).toBe(service.name);
-    const { reply } = await svc.conn.call({ destination: NEXT_NAME, path: NEXT_PATH, interface: NEXT_IFACE, member: 'Add', signature: 'ii', body: [40, 2] });
+    expect(served.svc.conn.getNameOwner(NEXT_NAME)).toBe(service.name);
+    const { reply } = await served.svc.conn.call({ destination: NEXT_NAME, path: NEXT_PATH, interface: NEXT_IFACE, member: 'Add', signature: 'ii', body: [40, 2] });
     expect(reply.body).toEqual([42]);
     expect(reply.sender).toBe(service.name);
     // Unknown methods are answered by dbus-next itself, across the gateway.
-    await expect(svc.conn.call({ destination: NEXT_NAME, path: NEXT_PATH, interface: NEXT_IFACE, member: 'Nope' })).rejects.toMatchObject({
+    await expect(served.svc.conn.call({ destination: NEXT_NAME, path: NEXT_PATH, interface: NEXT_IFACE, member: 'Nope' })).rejects.toMatchObject({
       name: 'org.freedesktop.DBus.Error.UnknownMethod',
     });
   });
 
   it('stock to stock: gdbus calls the dbus-next service, both behind the gateway', async () => {
-    const r = await run('gdbus', ['call', '--address', bus.gw.address, '--dest', NEXT_NAME, '--object-path', NEXT_PATH, '--method', `${NEXT_IFACE}.Add`, '20', '22']);
+    const r = await run('gdbus', ['call', '--address', served.bus.gw.address, '--dest', NEXT_NAME, '--object-path', NEXT_PATH, '--method', `${NEXT_IFACE}.Add`, '20', '22']);
     expect(r.stdout.trim()).toBe('(42,)');
   });
 
   it('name ownership is visible both ways', async () => {
     const dbusObj = await client.getProxyObject('org.freedesktop.DBus', '/org/freedesktop/DBus');
     const driver = dbusObj.getInterface('org.freedesktop.DBus');
-    expect(await driver.GetNameOwner(SERVICE)).toBe(svc.conn.uniqueName);
-    expect(await driver.ListNames()).toEqual(expect.arrayContaining([SERVICE, NEXT_NAME, svc.conn.uniqueName, service.name]));
-    expect(svc.conn.listNames()).toEqual(expect.arrayContaining([NEXT_NAME, service.name, client.name]));
+    expect(await driver.GetNameOwner(SERVICE)).toBe(served.svc.conn.uniqueName);
+    expect(await driver.ListNames()).toEqual(expect.arrayContaining([SERVICE, NEXT_NAME, served.svc.conn.uniqueName, service.name]));
+    expect(served.svc.conn.listNames()).toEqual(expect.arrayContaining([NEXT_NAME, service.name, client.name]));
 
     // A native member takes a name: the dbus-next client sees NameOwnerChanged.
     const seen: string[][] = [];
     driver.on('NameOwnerChanged', (name: string, oldOwner: string, newOwner: string) => seen.push([name, oldOwner, newOwner]));
     await rulesInForce();
-    await svc.conn.requestName('com.example.Second', 0);
+    await served.svc.conn.requestName('com.example.Second', 0);
     await until(() => seen.some((s) => s[0] === 'com.example.Second'), 5000, 'NameOwnerChanged at dbus-next');
-    expect(seen.find((s) => s[0] === 'com.example.Second')).toEqual(['com.example.Second', '', svc.conn.uniqueName]);
+    expect(seen.find((s) => s[0] === 'com.example.Second')).toEqual(['com.example.Second', '', served.svc.conn.uniqueName]);
     expect(await driver.NameHasOwner('com.example.Second')).toBe(true);
-    await svc.conn.releaseName('com.example.Second');
+    await served.svc.conn.releaseName('com.example.Second');
     expect(await driver.NameHasOwner('com.example.Second')).toBe(false);
 
     // And the other way: the dbus-next client takes and drops a name.
     // The service learns of it from the name record, a broadcast that may
     // still be on its way when the client has its reply.
     await client.requestName('com.example.FromNext', 0);
-    await until(() => svc.conn.getNameOwner('com.example.FromNext') === client.name, 5000, 'the service to see the new owner');
+    await until(() => served.svc.conn.getNameOwner('com.example.FromNext') === client.name, 5000, 'the service to see the new owner');
     await client.releaseName('com.example.FromNext');
-    await until(() => svc.conn.getNameOwner('com.example.FromNext') === undefined, 5000, 'the service to see the name released');
+    await until(() => served.svc.conn.getNameOwner('com.example.FromNext') === undefined, 5000, 'the service to see the name released');
   });
 
   it('signals both ways: native -> dbus-next proxy, dbus-next service -> native match rule', async () => {
@@ -122,15 +118,15 @@ describe('gateway with dbus-next', () => {
     const pings: string[] = [];
     iface.on('Ping', (t: string) => pings.push(t));
     await rulesInForce();
-    svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', ['native to next']);
+    served.svc.conn.emitSignal(PATH, IFACE, 'Ping', 's', ['native to next']);
     await until(() => pings.includes('native to next'), 5000, 'Ping at dbus-next');
 
     const got: Message[] = [];
-    svc.conn.on('message', (m: Message) => {
+    served.svc.conn.on('message', (m: Message) => {
       if (m.type === MessageType.SIGNAL && m.interface === NEXT_IFACE) got.push(m);
     });
-    svc.conn.addMatch(`type='signal',sender='${NEXT_NAME}',interface='${NEXT_IFACE}'`);
-    await svc.conn.settle();
+    served.svc.conn.addMatch(`type='signal',sender='${NEXT_NAME}',interface='${NEXT_IFACE}'`);
+    await served.svc.conn.settle();
     nextIface.Changed('next to native');
     await until(() => got.length > 0, 5000, 'Changed at the native member');
     expect(got[0]!.member).toBe('Changed');
@@ -140,7 +136,7 @@ describe('gateway with dbus-next', () => {
   });
 
   it('a vanished dbus-next service fails pending native calls with NoReply', async () => {
-    const slow = dbus.sessionBus({ busAddress: bus.gw.address });
+    const slow = dbus.sessionBus({ busAddress: served.bus.gw.address });
     let waiting = false;
     class Slow extends dbus.interface.Interface {
       Wait(): Promise<number> {
@@ -151,10 +147,10 @@ describe('gateway with dbus-next', () => {
     Slow.configureMembers({ methods: { Wait: { outSignature: 'i' } } });
     slow.export('/slow', new Slow('com.example.Slow'));
     await slow.requestName('com.example.Slow', 0);
-    const pending = svc.conn.call({ destination: 'com.example.Slow', path: '/slow', interface: 'com.example.Slow', member: 'Wait' });
+    const pending = served.svc.conn.call({ destination: 'com.example.Slow', path: '/slow', interface: 'com.example.Slow', member: 'Wait' });
     await until(() => waiting, 5000, 'the call to reach the service');
     slow.disconnect();
     await expect(pending).rejects.toMatchObject({ name: 'org.freedesktop.DBus.Error.NoReply' });
-    await until(() => svc.conn.getNameOwner('com.example.Slow') === undefined, 5000, 'the name to be freed');
+    await until(() => served.svc.conn.getNameOwner('com.example.Slow') === undefined, 5000, 'the name to be freed');
   });
 });

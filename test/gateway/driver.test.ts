@@ -1,28 +1,24 @@
 // org.freedesktop.DBus as a stock client sees it through the gateway: Hello rules, matches, flags, monitors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageFlags, MessageType } from '../../packages/bus/src/wire/index.js';
-import { startTestBus, until, type TestBus } from './helpers.js';
-import { startNativeService, type NativeService } from './native-service.js';
+import { until } from './helpers.js';
+import { servedBusPerFile } from './native-service.js';
 import { RawClient } from './raw-client.js';
 
 const D = ['org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus'] as const;
-let bus: TestBus;
-let svc: NativeService;
 let c: RawClient;
 let name: string;
 
+const served = servedBusPerFile();
+
 beforeAll(async () => {
-  bus = await startTestBus();
-  svc = await startNativeService(bus.busAddress);
-  c = await RawClient.connect(`${bus.dir}/gw.sock`);
+  c = await RawClient.connect(`${served.bus.dir}/gw.sock`);
   await c.authenticate();
   name = await c.hello();
 });
 
 afterAll(async () => {
   c?.destroy();
-  svc?.close();
-  await bus?.close();
 });
 
 describe('bus driver through the gateway', () => {
@@ -35,7 +31,7 @@ describe('bus driver through the gateway', () => {
     const again = await c.call(...D, 'Hello');
     expect(again.type).toBe(MessageType.ERROR);
     expect(again.errorName).toBe('org.freedesktop.DBus.Error.Failed');
-    expect(svc.conn.listNames()).toContain(name);
+    expect(served.svc.conn.listNames()).toContain(name);
   });
 
   it('AddMatch/RemoveMatch validate rules like dbus-daemon', async () => {
@@ -54,7 +50,7 @@ describe('bus driver through the gateway', () => {
       type: MessageType.METHOD_CALL, serial, flags: MessageFlags.NO_REPLY_EXPECTED, destination: D[0], path: D[1], interface: D[2],
       member: 'RequestName', signature: 'su', body: ['com.example.Quiet', 0],
     }));
-    await until(() => svc.conn.getNameOwner('com.example.Quiet') === name, 5000, 'the name to be taken');
+    await until(() => served.svc.conn.getNameOwner('com.example.Quiet') === name, 5000, 'the name to be taken');
     // A later call's reply arrives, and nothing ever answered the first.
     const owner = await c.call(...D, 'GetNameOwner', 's', ['com.example.Quiet']);
     expect(owner.body).toEqual([name]);
@@ -62,23 +58,23 @@ describe('bus driver through the gateway', () => {
   });
 
   it('names owned by a stock client move when it leaves; errors keep their names', async () => {
-    const other = await RawClient.connect(`${bus.dir}/gw.sock`);
+    const other = await RawClient.connect(`${served.bus.dir}/gw.sock`);
     await other.authenticate();
     const otherName = await other.hello();
     const r = await other.call(...D, 'RequestName', 'su', ['com.example.Shared', 0]);
     expect(r.body).toEqual([1]);
     const q = await c.call(...D, 'RequestName', 'su', ['com.example.Shared', 0]);
     expect(q.body).toEqual([2]); // IN_QUEUE
-    expect(svc.conn.getNameOwner('com.example.Shared')).toBe(otherName);
+    expect(served.svc.conn.getNameOwner('com.example.Shared')).toBe(otherName);
     other.destroy();
-    await until(() => svc.conn.getNameOwner('com.example.Shared') === name, 5000, 'the queued owner to take over');
+    await until(() => served.svc.conn.getNameOwner('com.example.Shared') === name, 5000, 'the queued owner to take over');
     await c.waitMessage((m) => m.member === 'NameAcquired' && m.body[0] === 'com.example.Shared');
     const none = await c.call(...D, 'GetNameOwner', 's', ['com.example.Nobody']);
     expect(none.errorName).toBe('org.freedesktop.DBus.Error.NameHasNoOwner');
   });
 
   it('BecomeMonitor checks its arguments', async () => {
-    const m = await RawClient.connect(`${bus.dir}/gw.sock`);
+    const m = await RawClient.connect(`${served.bus.dir}/gw.sock`);
     await m.authenticate();
     await m.hello();
     const bad = await m.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Monitoring', 'BecomeMonitor', 'asu', [[], 1]);
@@ -87,10 +83,10 @@ describe('bus driver through the gateway', () => {
     expect(badRule.errorName).toBe('org.freedesktop.DBus.Error.MatchRuleInvalid');
     const ok = await m.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.Monitoring', 'BecomeMonitor', 'asu', [["interface='com.example.Mon'"], 0]);
     expect(ok.type).toBe(MessageType.METHOD_RETURN);
-    const emit = setInterval(() => svc.conn.emitSignal('/m', 'com.example.Mon', 'Tick', '', []), 50);
+    const emit = setInterval(() => served.svc.conn.emitSignal('/m', 'com.example.Mon', 'Tick', '', []), 50);
     try {
       const tick = await m.waitMessage((x) => x.member === 'Tick');
-      expect(tick.sender).toBe(svc.conn.uniqueName);
+      expect(tick.sender).toBe(served.svc.conn.uniqueName);
     } finally {
       clearInterval(emit);
     }

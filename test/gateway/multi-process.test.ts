@@ -3,23 +3,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, startTestBus, until, type TestBus } from './helpers.js';
-import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
+import { run, until } from './helpers.js';
+import { IFACE, PATH, SERVICE, servedBusPerFile } from './native-service.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const dbus: any = require('dbus-next');
 const CLI = join(import.meta.dirname, '../../packages/bus/dist/cli/main.js');
 
-let bus: TestBus;
-let svc: NativeService;
 let child: ChildProcess;
 let childAddress: string;
 
+const served = servedBusPerFile();
+
 beforeAll(async () => {
-  bus = await startTestBus();
-  svc = await startNativeService(bus.busAddress);
-  child = spawn(process.execPath, [CLI, '--address', bus.busAddress, 'gateway', '--listen', `unix:path=${join(bus.dir, 'child.sock')}`, '--backend', 'user'], {
+  child = spawn(process.execPath, [CLI, '--address', served.bus.busAddress, 'gateway', '--listen', `unix:path=${join(served.bus.dir, 'child.sock')}`, '--backend', 'user'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -36,8 +34,6 @@ afterAll(async () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
   }
-  svc?.close();
-  await bus?.close();
 });
 
 describe('gateways in other processes', () => {
@@ -47,7 +43,7 @@ describe('gateways in other processes', () => {
   });
 
   it('stock clients behind two gateway processes call each other', async () => {
-    const service = dbus.sessionBus({ busAddress: bus.gw.address });
+    const service = dbus.sessionBus({ busAddress: served.bus.gw.address });
     class Hi extends dbus.interface.Interface {
       Hi(name: string): string {
         return `hi ${name}`;
@@ -68,15 +64,15 @@ describe('gateways in other processes', () => {
     const client = dbus.sessionBus({ busAddress: childAddress });
     client.on('error', () => undefined);
     await client.requestName('com.example.Doomed', 0);
-    expect(svc.conn.getNameOwner('com.example.Doomed')).toBe(client.name);
+    expect(served.svc.conn.getNameOwner('com.example.Doomed')).toBe(client.name);
     const seen: string[][] = [];
-    svc.conn.on('message', (m: { member?: string; body: unknown[] }) => {
+    served.svc.conn.on('message', (m: { member?: string; body: unknown[] }) => {
       if (m.member === 'NameOwnerChanged') seen.push(m.body as string[]);
     });
-    svc.conn.addMatch("type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged'");
+    served.svc.conn.addMatch("type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged'");
     child.kill('SIGKILL');
-    await until(() => svc.conn.getNameOwner('com.example.Doomed') === undefined, 10_000, 'the name to be freed');
+    await until(() => served.svc.conn.getNameOwner('com.example.Doomed') === undefined, 10_000, 'the name to be freed');
     await until(() => seen.some((s) => s[0] === 'com.example.Doomed' && s[2] === ''), 5000, 'NameOwnerChanged');
-    expect(svc.conn.listNames()).not.toContain(client.name);
+    expect(served.svc.conn.listNames()).not.toContain(client.name);
   });
 });
