@@ -25,6 +25,7 @@
 #include "insn-mark.h"
 #include "../c/bench-clock.h"
 #include "fanout.h"
+#include "ipn_family.h"
 
 const char *const mode_name[M_COUNT] = { "ipn", "unix", "relay" };
 
@@ -60,19 +61,6 @@ static int cur_n;
 
 /* Counting windows this process has closed (the plugin numbers alike). */
 static int insn_windows;
-
-static int ipn_family(void)
-{
-	FILE *f = fopen(IPN_FAMILY_SYSFS, "r");
-	int af = IPN_FAMILY_DEFAULT;
-
-	if (f) {
-		if (fscanf(f, "%d", &af) != 1)
-			af = IPN_FAMILY_DEFAULT;
-		fclose(f);
-	}
-	return af;
-}
 
 /* Context switches of this process so far, voluntary and involuntary. */
 static long ctx_switches(void)
@@ -241,7 +229,7 @@ struct result fanout_run(enum mode mode, int n, long burst)
 	alarm(90);
 	snprintf(path, sizeof(path), "/tmp/fanout.%d", getpid());
 	if (mode == M_IPN) {
-		struct sockaddr_ipn a = { .sipn_family = ipn_family() };
+		struct sockaddr_ipn a = { .sipn_family = ipn_af() };
 		int lossless = IPN_FLAG_LOSSLESS;
 
 		strcpy(a.sipn_path, path);

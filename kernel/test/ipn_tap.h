@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <linux/ipn.h>
 
+#include "ipn_family.h"
+
 static int tap_n, tap_pass, tap_fail;
 
 static void tap(int ok, const char *fmt, ...)
@@ -70,20 +72,6 @@ static void diag(const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
-}
-
-/* The family the loaded module registered (sysfs), else the default. */
-static int ipn_af(void)
-{
-	FILE *f = fopen(IPN_FAMILY_SYSFS, "r");
-	int af = IPN_FAMILY_DEFAULT;
-
-	if (f) {
-		if (fscanf(f, "%d", &af) != 1)
-			af = IPN_FAMILY_DEFAULT;
-		fclose(f);
-	}
-	return af;
 }
 
 static socklen_t ipn_addr(struct sockaddr_ipn *a, const char *path)

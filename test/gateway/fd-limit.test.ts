@@ -5,21 +5,18 @@
 // for a moment instead of spinning on a listening socket that stays
 // readable, or dropping the connection (libuv's node:net answer to EMFILE
 // is to accept and close it at once).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType } from '../../packages/bus/src/wire/index.js';
-import { startTestBus, until, type TestBus } from './helpers.js';
+import { GatewayProcess, startTestBus, until, type TestBus } from './helpers.js';
 import { RawClient, hexUid } from './raw-client.js';
 
-const CLI = join(import.meta.dirname, '../../packages/bus/dist/cli/main.js');
 const FD_LIMIT = 96;
 
 let bus: TestBus;
-let gateway: ChildProcess;
+let gateway: GatewayProcess;
 let sock: string;
-let log = '';
 const clients: RawClient[] = [];
 
 const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
@@ -28,41 +25,31 @@ const authed = (c: RawClient): boolean => /^OK [0-9a-f]{32}\r\n/.test(c.text);
 beforeAll(async () => {
   bus = await startTestBus();
   sock = join(bus.dir, 'limited.sock');
-  gateway = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT} && exec "$0" "$@"`, process.execPath, CLI, '--address', bus.busAddress, 'gateway', '--listen', `unix:path=${sock}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, IPNBUS_LOG: 'warn' },
-  });
-  gateway.stdout!.on('data', (d: Buffer) => (log += d));
-  gateway.stderr!.on('data', (d: Buffer) => (log += d));
-  await until(() => log.includes('DBUS_SESSION_BUS_ADDRESS=') || gateway.exitCode !== null, 20_000, 'the gateway process to start');
-  if (gateway.exitCode !== null) throw new Error(`gateway failed: ${log}`);
+  gateway = await GatewayProcess.start(bus.busAddress, sock, { fdLimit: FD_LIMIT, env: { IPNBUS_LOG: 'warn' } });
 }, 60_000);
 
 afterAll(async () => {
   for (const c of clients) c.destroy();
-  if (gateway && gateway.exitCode === null && gateway.signalCode === null) {
-    gateway.kill('SIGKILL');
-    await new Promise((r) => gateway.once('close', r));
-  }
+  await gateway?.kill();
   await bus?.close();
 });
 
 describe('a gateway at its fd limit', () => {
   it('keeps connections past the limit queued, serves them when clients leave, and drops none', async () => {
-    const pid = gateway.pid!;
+    const pid = gateway.pid;
     const free = FD_LIMIT - fdCount(pid);
     expect(free).toBeGreaterThan(20);
     // More clients than the gateway has fds for, all authenticating at once.
     const n = free + 30;
     clients.push(...(await Promise.all(Array.from({ length: n }, () => RawClient.connect(sock)))));
     for (const c of clients) c.write(`\0AUTH EXTERNAL ${hexUid()}\r\n`);
-    await until(() => /EMFILE/.test(log), 60_000, 'the gateway to report EMFILE at accept');
+    await until(() => /EMFILE/.test(gateway.output), 60_000, 'the gateway to report EMFILE at accept');
     await until(() => clients.filter(authed).length >= free - 10, 60_000, 'the clients that fit to be answered');
     const waiting = clients.filter((c) => !authed(c));
     console.log(`fd limit ${FD_LIMIT}: ${free} free at start, ${clients.length - waiting.length} clients answered, ${waiting.length} queued`);
     expect(waiting.length).toBeGreaterThanOrEqual(20);
     expect(clients.some((c) => c.closed)).toBe(false);
-    expect(gateway.exitCode).toBeNull();
+    expect(gateway.child.exitCode).toBeNull();
 
     // Clients leave: the queued ones are accepted and answered, none hung up on.
     const leaving = clients.filter(authed).slice(0, waiting.length + 10);

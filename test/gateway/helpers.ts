@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type Gateway, type GatewayLimits } from '../../packages/bus/src/gateway/index.js';
 import { BACKEND, perBackend } from '../backend.mjs';
+import { until } from '../until.mjs';
 
 export interface TestBus {
   dir: string;
@@ -121,4 +122,51 @@ export class Watched {
   }
 }
 
-export { until } from '../until.mjs';
+export { until };
+
+const CLI = join(import.meta.dirname, '../../packages/bus/dist/cli/main.js');
+
+/** `ipnbus gateway` (the compiled CLI) in a process of its own, serving `socket` in front of `busAddress`. */
+export class GatewayProcess {
+  readonly child: ChildProcess;
+  /** Its stdout and stderr so far. */
+  output = '';
+
+  private constructor(child: ChildProcess) {
+    this.child = child;
+    child.stdout!.on('data', (d: Buffer) => (this.output += d));
+    child.stderr!.on('data', (d: Buffer) => (this.output += d));
+  }
+
+  /**
+   * Starts it and waits for the address it prints. `fdLimit` runs it under
+   * `ulimit -n`; `env` is added to this process's environment.
+   */
+  static async start(busAddress: string, socket: string, opts: { backend?: string; env?: NodeJS.ProcessEnv; fdLimit?: number } = {}): Promise<GatewayProcess> {
+    const args = [CLI, '--address', busAddress, 'gateway', '--listen', `unix:path=${socket}`, ...(opts.backend ? ['--backend', opts.backend] : [])];
+    const [cmd, argv] = opts.fdLimit === undefined
+      ? [process.execPath, args]
+      : ['bash', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...args]];
+    const gw = new GatewayProcess(spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } }));
+    await until(() => gw.address !== undefined || gw.child.exitCode !== null, 20_000, 'the gateway process to start');
+    if (gw.address === undefined) throw new Error(`gateway process failed: ${gw.output}`);
+    return gw;
+  }
+
+  /** The DBUS_SESSION_BUS_ADDRESS it printed. */
+  get address(): string | undefined {
+    return /DBUS_SESSION_BUS_ADDRESS=(\S+)/.exec(this.output)?.[1];
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** SIGKILL, and wait for it to be gone. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const gone = new Promise((r) => this.child.once('close', r));
+    this.child.kill('SIGKILL');
+    await gone;
+  }
+}

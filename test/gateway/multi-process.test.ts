@@ -1,39 +1,26 @@
 // Gateways in separate processes (the `ipnbus gateway` CLI, compiled): stock clients meet across them; kill -9 frees names.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, until } from './helpers.js';
+import { GatewayProcess, run, until } from './helpers.js';
 import { IFACE, PATH, SERVICE, servedBusPerFile } from './native-service.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const dbus: any = require('dbus-next');
-const CLI = join(import.meta.dirname, '../../packages/bus/dist/cli/main.js');
 
-let child: ChildProcess;
+let child: GatewayProcess;
 let childAddress: string;
 
 const served = servedBusPerFile();
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [CLI, '--address', served.bus.busAddress, 'gateway', '--listen', `unix:path=${join(served.bus.dir, 'child.sock')}`, '--backend', 'user'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d));
-  child.stderr!.on('data', (d: Buffer) => (out += d));
-  await until(() => /DBUS_SESSION_BUS_ADDRESS=(\S+)/.test(out) || child.exitCode !== null, 15_000, 'the gateway process to start');
-  const m = /DBUS_SESSION_BUS_ADDRESS=(\S+)/.exec(out);
-  if (!m) throw new Error(`gateway process failed: ${out}`);
-  childAddress = m[1]!;
+  child = await GatewayProcess.start(served.bus.busAddress, join(served.bus.dir, 'child.sock'), { backend: 'user' });
+  childAddress = child.address!;
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('close', r));
-  }
+  await child?.kill();
 });
 
 describe('gateways in other processes', () => {
@@ -70,7 +57,7 @@ describe('gateways in other processes', () => {
       if (m.member === 'NameOwnerChanged') seen.push(m.body as string[]);
     });
     served.svc.conn.addMatch("type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged'");
-    child.kill('SIGKILL');
+    await child.kill();
     await until(() => served.svc.conn.getNameOwner('com.example.Doomed') === undefined, 10_000, 'the name to be freed');
     await until(() => seen.some((s) => s[0] === 'com.example.Doomed' && s[2] === ''), 5000, 'NameOwnerChanged');
     expect(served.svc.conn.listNames()).not.toContain(client.name);

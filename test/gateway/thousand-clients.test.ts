@@ -1,20 +1,18 @@
 // 1,000 stock connections open at once on one gateway process: its fds grow linearly (one socket per client), then a call works.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType } from '../../packages/bus/src/wire/index.js';
-import { startTestBus, until, type TestBus } from './helpers.js';
+import { GatewayProcess, startTestBus, until, type TestBus } from './helpers.js';
 import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
 import { RawClient, hexUid } from './raw-client.js';
 
-const CLI = join(import.meta.dirname, '../../packages/bus/dist/cli/main.js');
 const MANY = 1000;
 const FEW = 100;
 
 let bus: TestBus;
 let svc: NativeService;
-let gateway: ChildProcess;
+let gateway: GatewayProcess;
 let sock: string;
 const clients: RawClient[] = [];
 
@@ -25,20 +23,12 @@ beforeAll(async () => {
   bus = await startTestBus();
   svc = await startNativeService(bus.busAddress);
   sock = join(bus.dir, 'many.sock');
-  gateway = spawn(process.execPath, [CLI, '--address', bus.busAddress, 'gateway', '--listen', `unix:path=${sock}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  gateway.stdout!.on('data', (d: Buffer) => (out += d));
-  gateway.stderr!.on('data', (d: Buffer) => (out += d));
-  await until(() => out.includes('DBUS_SESSION_BUS_ADDRESS=') || gateway.exitCode !== null, 20_000, 'the gateway process to start');
-  if (gateway.exitCode !== null) throw new Error(`gateway failed: ${out}`);
+  gateway = await GatewayProcess.start(bus.busAddress, sock);
 }, 60_000);
 
 afterAll(async () => {
   for (const c of clients) c.destroy();
-  if (gateway && gateway.exitCode === null && gateway.signalCode === null) {
-    gateway.kill('SIGKILL');
-    await new Promise((r) => gateway.once('close', r));
-  }
+  await gateway?.kill();
   svc?.close();
   await bus?.close();
 });
@@ -64,7 +54,7 @@ async function open(n: number): Promise<void> {
 
 describe('a gateway with 1,000 stock clients', () => {
   it('grows its fds linearly with its clients (one member, not one mesh node per client), then answers a call', async () => {
-    const pid = gateway.pid!;
+    const pid = gateway.pid;
     const base = fdCount(pid);
     await open(FEW);
     const fdsFew = fdCount(pid);
