@@ -187,6 +187,22 @@ describe('ipnbus monitor + emit', () => {
   });
 });
 
+describe('ipnbus monitor as a bus monitor', () => {
+  it('sees a call between two other members and its reply, with their serials and senders (BecomeMonitor)', async () => {
+    const mon = spawnCli(['--address', address, 'monitor', '--json', '--count', '2', "interface='org.ipnbus.test.Echo'", "type='method_return'"]);
+    const out: string[] = [];
+    createInterface({ input: mon.stdout! }).on('line', (l) => out.push(l));
+    await lineMatching(mon.stderr!, /^Monitoring .*\(interface='org\.ipnbus\.test\.Echo' \| type='method_return'\)$/);
+    const r = await cli(['call', DEST, PATH, 'org.ipnbus.test.Echo', 'Hello', 's', 'monitored']);
+    expect(r.code).toBe(0);
+    expect(await exitOf(mon)).toBe(0);
+    const [call, reply] = out.map((l) => JSON.parse(l));
+    expect(call).toMatchObject({ type: 'method_call', destination: DEST, path: PATH, interface: 'org.ipnbus.test.Echo', member: 'Hello', body: ['monitored'] });
+    expect(call.sender).toMatch(/^:1\.\d+$/);
+    expect(reply).toMatchObject({ type: 'method_return', destination: call.sender, replySerial: call.serial, body: ['hello monitored'] });
+  });
+});
+
 describe('ipnbus gateway', () => {
   it('lets a stock client (gdbus) call the service', async () => {
     const sock = join(dir, 'gw.sock');

@@ -1,4 +1,4 @@
-// `ipnbus monitor`: prints every broadcast this member can see, decoded, optionally filtered by match rules.
+// `ipnbus monitor`: becomes a bus monitor (BecomeMonitor, as dbus-monitor) and prints what it sees, decoded, optionally filtered by match rules.
 import { openBus } from '../connect.js';
 import { EXIT_OK } from '../errors.js';
 import { formatMessageJson, formatMessageText } from '../format-message.js';
@@ -7,10 +7,12 @@ import type { Message } from '../../wire/index.js';
 
 const help = `Usage: ipnbus monitor [--json] [--count N] [--timeout MS] [MATCH-RULE...]
 
-Prints every signal broadcast on the bus, decoded. With match rules (full
-D-Bus syntax, e.g. "type='signal',interface='org.example.Dev'") only what one
-of them accepts. Method calls and replies travel member to member and are not
-visible here (there is no broker to eavesdrop on).
+Becomes a monitor of the bus (org.freedesktop.DBus.Monitoring.BecomeMonitor,
+as dbus-monitor does) and prints every message it sees, decoded: signals,
+and the method calls, replies and errors between other connections (their
+senders copy them to monitors). With match rules (full D-Bus syntax, e.g.
+"type='signal',interface='org.example.Dev'") only what one of them accepts.
+Only root and the bus's owner may monitor (else AccessDenied).
 
 Options:
   --json         one JSON object per message
@@ -21,7 +23,7 @@ Options:
 
 export const monitorVerb: Verb = {
   name: 'monitor',
-  summary: 'print broadcasts as they happen (match rules as filters)',
+  summary: 'print the messages on the bus as they happen, as a monitor (match rules as filters)',
   help,
   async run(argv, globals, io) {
     const { values, positionals, globals: g, help: wantHelp } = parseVerbArgs('monitor', argv, {
@@ -35,11 +37,14 @@ export const monitorVerb: Verb = {
     }
     const count = intOption('monitor', 'count', values.count, 0);
     const timeoutMs = intOption('monitor', 'timeout', values.timeout, 0);
-    const rules = positionals.length > 0 ? positionals : ["type='signal'"];
+    const rules = positionals;
     const conn = await openBus(g);
     try {
-      for (const rule of rules) conn.addMatch(rule);
-      process.stderr.write(`Monitoring ${g.address ?? 'the session bus'} as ${conn.uniqueName} (${rules.join(' | ')})\n`);
+      conn.becomeMonitor(rules);
+      // Every member holds our monitor record (and so copies to us) once
+      // what we sent before this round trip has reached it.
+      await conn.settle();
+      process.stderr.write(`Monitoring ${g.address ?? 'the session bus'} as ${conn.uniqueName} (${rules.length > 0 ? rules.join(' | ') : 'everything'})\n`);
       await new Promise<void>((resolve, reject) => {
         let seen = 0;
         const done = () => resolve();
