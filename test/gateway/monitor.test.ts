@@ -1,11 +1,11 @@
 // Monitors (BecomeMonitor) see the unicasts between other members, as dbus-daemon's do: dbus-monitor and busctl monitor through the gateway, and native members.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Connection } from '../../packages/bus/src/core/index.js';
+import { closeFds, connect, type Connection } from '../../packages/bus/src/core/index.js';
 import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
 import { BACKEND, perBackend } from '../backend.mjs';
 import { run, startTestBus, until, Watched, type TestBus } from './helpers.js';
@@ -124,6 +124,72 @@ describe('monitors see unicasts between others', () => {
       await mon.waitFor(new RegExp(`Type=method_return[^\\n]*ReplyCookie=${p[1]}[^\\n]*\\n\\s+Sender=${re(stockPeer)}\\s+Destination=${re(p[2]!)}`));
     } finally {
       await peer?.stop();
+      await mon.stop();
+    }
+  });
+
+  it('dbus-monitor and a native monitor see calls and replies carrying unix fds, with their own copies of the fds', async () => {
+    const mon = new Watched('dbus-monitor', ['--address', A]);
+    const native = await connect({ address: bus.busAddress, backend: BACKEND });
+    const dir = mkdtempSync(join(tmpdir(), 'ipnbus-mon-fd-'));
+    try {
+      const seen: Array<{ msg: Message; fds: number[] }> = [];
+      native.on('message', (msg: Message, fds: number[]) => seen.push({ msg, fds }));
+      for (const c of [caller, svc.conn]) await until(() => c.listNames().includes(native.uniqueName), 10_000, 'the native monitor to be known');
+      native.becomeMonitor([`interface='${IFACE}'`, "type='method_return'"]);
+      await mon.waitFor(/member=NameLost/);
+      for (const c of [caller, svc.conn]) {
+        await recordSeen(c);
+        await c.call({ destination: native.uniqueName, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+      }
+      const file = join(dir, 'passed');
+      writeFileSync(file, 'read through a monitor copy');
+      const fd = openSync(file, 'r');
+      const { ino } = fstatSync(fd);
+      const r = await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'ReadFd', signature: 'h', body: [0] }, { fds: [fd], serial: 5151 });
+      closeSync(fd);
+      expect(r.reply.body).toEqual(['read through a monitor copy']);
+      // dbus-monitor got the fd itself: it prints what fstat says of it.
+      await mon.waitFor(new RegExp(`method call time=\\S+ sender=${re(caller.uniqueName)} -> destination=${re(SERVICE)} serial=5151 path=${re(PATH)}; interface=${re(IFACE)}; member=ReadFd\\n\\s+file descriptor\\n\\s+inode: ${ino}\\n`));
+      const o = await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'OpenFd', signature: 's', body: ['made by the service'] }, { serial: 5152 });
+      closeFds(o.fds);
+      await mon.waitFor(/method return time=\S+ sender=\S+ -> destination=\S+ serial=\d+ reply_serial=5152\n\s+file descriptor\n\s+inode: \d+/);
+      // The native monitor reads the files through its own fds.
+      const isCall = (m: Message): boolean => m.member === 'ReadFd' && m.serial === 5151;
+      const isReply = (m: Message): boolean => m.type === MessageType.METHOD_RETURN && m.replySerial === 5152;
+      await until(() => seen.some((s) => isCall(s.msg)) && seen.some((s) => isReply(s.msg)), 5000, 'the native monitor to see both');
+      const readAll = (f: number): string => {
+        const b = Buffer.alloc(256);
+        return b.subarray(0, readSync(f, b, 0, 256, 0)).toString();
+      };
+      const call = seen.find((s) => isCall(s.msg))!;
+      expect(call.msg.unixFds).toBe(1);
+      expect(call.fds).toHaveLength(1);
+      expect(readAll(call.fds[0]!)).toBe('read through a monitor copy');
+      const reply = seen.find((s) => isReply(s.msg))!;
+      expect(reply.fds).toHaveLength(1);
+      expect(readAll(reply.fds[0]!)).toBe('made by the service');
+      for (const s of seen) closeFds(s.fds);
+    } finally {
+      native.disconnect();
+      await mon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('dbus-monitor sees a call and its reply larger than one transport datagram (300 KiB each)', async () => {
+    const mon = new Watched('dbus-monitor', ['--address', A]);
+    try {
+      await mon.waitFor(/member=NameLost/);
+      await recordSeen(caller);
+      await recordSeen(svc.conn);
+      const big = Array.from({ length: 300 }, (_, i) => `${i}`.padStart(1024, '-')).join('');
+      const r = await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Echo', signature: 's', body: [big] }, { serial: 6161 });
+      expect(r.reply.body[0]).toBe(big);
+      const tail = re(big.slice(-2048));
+      await mon.waitFor(new RegExp(`serial=6161 path=${re(PATH)}; interface=${re(IFACE)}; member=Echo\\n\\s+string "-+0-+1-[^"]*${tail}"`));
+      await mon.waitFor(new RegExp(`reply_serial=6161\\n\\s+string "-+0-+1-[^"]*${tail}"`));
+    } finally {
       await mon.stop();
     }
   });

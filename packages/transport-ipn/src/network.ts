@@ -129,11 +129,16 @@ export interface Network extends EventEmitter<NetworkEvents> {
    * Send to one member now or never: true when it went out. Nothing waits
    * and nobody is held back: the message is dropped (false) when the member
    * is gone or full, when anything of ours still waits to go out before it
-   * (it must not overtake), or when it does not fit in one datagram. The
-   * receiver is not told of the loss. For copies the sender can do without
-   * (a bus monitor's), never for the message itself.
+   * (it must not overtake), or when the network refuses its fds. `fds` go
+   * with it as with send() (the receiver gets its own copies; the caller
+   * keeps and closes its own). A message larger than one datagram goes as
+   * its fragments, each now or never: when one does not fit the rest are
+   * not sent and the receiver discards the part it got (the kernel backend
+   * then counts one message lost in its next `dropped`; otherwise the
+   * receiver is not told of the loss). For copies the sender can do
+   * without (a bus monitor's), never for the message itself.
    */
-  sendLossy(member: bigint, bytes: Uint8Array): boolean;
+  sendLossy(member: bigint, bytes: Uint8Array, fds?: number[]): boolean;
   /**
    * True while sends wait in this member's queue (a receiver was full).
    * A backend that coalesces broadcasts (user) may learn that only when the

@@ -70,6 +70,24 @@ describe(`Network conformance: delivery (${BACKEND} backend)`, () => {
     expect(got!.fdContent).toBe('contents via SCM_RIGHTS');
   });
 
+  it('sendLossy: a message of many datagrams arrives whole, with its fds (a monitor\'s copy of a big call passing a file)', async () => {
+    const path = busPath();
+    const [a, b] = spawn(2);
+    await a!.open(path, { backend: BACKEND });
+    await b!.open(path, { backend: BACKEND });
+    await knows(a!, [b!]);
+    // 300 KiB: past one datagram on both backends (user 64 KiB, AF_IPN its MTU of at least 128 KiB).
+    const text = Array.from({ length: 300 }, (_, i) => `${i}`.padStart(1024, '.')).join('');
+    const s = await a!.must('unicast', { to: String(b!.id), text, fdText: 'a copy keeps its fds', lossy: true });
+    expect(s).toMatchObject({ sent: true });
+    let got = null as null | { text: string; fdContent: string | null; nfds: number };
+    await until(async () => (got = (await b!.must('lastUnicast')).msg as typeof got) !== null, 15_000, 'the lossy unicast to reach b');
+    expect(got!.text.length).toBe(text.length);
+    expect(got!.text === text).toBe(true);
+    expect(got!.nfds).toBe(1);
+    expect(got!.fdContent).toBe('a copy keeps its fds');
+  });
+
   it('join and leave, including SIGKILL; ids are never reused', async () => {
     const path = busPath();
     const [a, b] = spawn(2);

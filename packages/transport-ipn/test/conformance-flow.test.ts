@@ -126,7 +126,7 @@ describe(`Network conformance: flow (${BACKEND} backend)`, () => {
     expect(refused).toBe(100);
     expect(sent).toBeGreaterThan(0);
     expect(sender.queued ?? false).toBe(false);
-    // Not for a member that is not there, nor past one datagram.
+    // Not for a member that is not there, nor any part of a big one for a full member.
     expect(sender.sendLossy(123456789n, payload)).toBe(false);
     expect(sender.sendLossy(slow.id, Buffer.alloc(4 * 1024 * 1024))).toBe(false);
     slow.resume();

@@ -270,9 +270,10 @@ export class Connection extends EventEmitter implements DriverHost {
     this.#updateFilter();
   }
 
-  /** A copy of others' message, for a monitor (becomeMonitor). */
-  monitored(msg: Message): void {
-    if (!this.#closed) this.#inbox.deliver(msg, []);
+  /** A copy of others' message, with our own copies of its fds, for a monitor (becomeMonitor). */
+  monitored(msg: Message, fds: number[]): void {
+    if (this.#closed) closeFds(fds);
+    else this.#inbox.deliver(msg, fds);
   }
 
   // ---- names ------------------------------------------------------------

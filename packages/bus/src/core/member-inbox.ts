@@ -61,8 +61,9 @@ export class MemberInbox {
     msg.sender = stampSender(view, m.from, msg.sender);
     if (m.dropped > 0) own.transportDropped(m.dropped);
     if (isAnnouncement(msg)) {
-      if (isMonitorSignal(msg)) this.#init.monitors.receive(m.from, msg);
-      else if (msg.member === HOSTED_MEMBER) {
+      if (isMonitorSignal(msg)) return this.#init.monitors.receive(m.from, msg, m.fds);
+      closeFds(m.fds);
+      if (msg.member === HOSTED_MEMBER) {
         if (m.from !== this.#init.memberId) applyHostedRecord(view, this.#init.liveDir, m.from, msg, (id) => this.#init.hostedLeft(id));
       }
       else this.#init.names.noticeRecord(msg);

@@ -293,7 +293,7 @@ export class Member {
   transmit(target: bigint, msg: Message, bytes: Buffer, fds: number[] | undefined, dest: string): void {
     const to = memberOf(target);
     // Monitors' copies leave first: a reply (and its copy) can only follow.
-    this.monitors.copy(msg, bytes);
+    this.monitors.copy(msg, bytes, fds);
     if (to === this.memberId) {
       const copy = decodeMessage(bytes, { copyBytes: true });
       const own = (fds ?? []).map((fd) => dupFd(fd));

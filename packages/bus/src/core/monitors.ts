@@ -11,7 +11,9 @@
 //    reply, error, signal with a destination) or talks to the bus driver,
 //    copies it to each monitor whose rules want it: to a monitor of its
 //    own directly, to another member once per member (one Monitored
-//    envelope carrying the message's bytes, serial and SENDER unchanged);
+//    envelope carrying the message's bytes, serial and SENDER unchanged,
+//    and its unix fds: as dbus-daemon, a monitor gets the message whole,
+//    its own copies of the fds included);
 //  - broadcasts need no copy: a monitor's filter takes every broadcast.
 // Copies go out with Network.sendLossy: a monitor that does not read loses
 // copies (counted here, in `dropped`), never holds a sender back, as
@@ -29,6 +31,7 @@ import { ANNOUNCE_INTERFACE, ANNOUNCE_PATH, isSyncReply } from './announce.js';
 import type { BusView } from './bus-view.js';
 import { BUS_NAME } from './constants.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
+import { closeFds, dupFd } from './fds.js';
 import type { Logger } from './logger.js';
 import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
 import { stampSender } from './hosted.js';
@@ -64,8 +67,8 @@ export interface MonitorEndpoint {
   readonly endpointId: bigint;
   readonly uniqueName: string;
   readonly credentials: { uid: number };
-  /** A copy of someone else's message. */
-  monitored(msg: Message): void;
+  /** A copy of someone else's message, with the monitor's own copies of its fds. */
+  monitored(msg: Message, fds: number[]): void;
 }
 
 interface Entry {
@@ -164,10 +167,11 @@ export class Monitors {
     }
   }
 
-  /** A Monitor record or a Monitored copy from member `from` (transport-verified). */
-  receive(from: bigint, msg: Message): void {
+  /** A Monitor record or a Monitored copy (with its fds, which this takes) from member `from` (transport-verified). */
+  receive(from: bigint, msg: Message, fds: number[]): void {
+    if (msg.member === MONITORED_MEMBER) return this.#copyArrived(from, msg, fds);
+    closeFds(fds);
     if (msg.member === MONITOR_MEMBER) this.#record(from, msg);
-    else if (msg.member === MONITORED_MEMBER) this.#copyArrived(from, msg);
   }
 
   #record(from: bigint, msg: Message): void {
@@ -192,11 +196,11 @@ export class Monitors {
    * One of our endpoints sent `msg` (a unicast, or a call to the bus
    * driver), or our driver sent one to it: a copy for every monitor whose
    * rules take it, but not for the monitor it is from or to. `bytes`: its
-   * encoding, when the caller has it. Messages carrying unix fds are not
-   * copied (the fds are the receiver's).
+   * encoding, when the caller has it; `fds`: its unix fds (still the
+   * caller's: each monitor gets its own copies).
    */
-  copy(msg: Message, bytes?: Buffer): void {
-    if (this.#entries.size === 0 || (msg.unixFds ?? 0) > 0) return;
+  copy(msg: Message, bytes?: Buffer, fds?: readonly number[]): void {
+    if (this.#entries.size === 0) return;
     // The members' own round trips (Connection.settle) are not D-Bus traffic.
     if (msg.interface === ANNOUNCE_INTERFACE || isSyncReply(msg)) return;
     const ownerOf = (n: string): string | undefined => this.#host.view.ownerOf(n);
@@ -207,9 +211,15 @@ export class Monitors {
       if (m === this.#host.memberId) {
         bytes ??= encodeMessage(msg);
         const local = decodeMessage(bytes, { copyBytes: true });
+        const own = dupAll(fds);
+        if (own === undefined) continue;
         const id = e.id;
         this.copied++;
-        setImmediate(() => this.#host.localMonitor(id)?.monitored(local));
+        setImmediate(() => {
+          const ep = this.#host.localMonitor(id);
+          if (ep !== undefined) ep.monitored(local, own);
+          else closeFds(own);
+        });
       } else (members ??= new Set()).add(m);
     }
     if (members === undefined) return;
@@ -218,9 +228,10 @@ export class Monitors {
       type: MessageType.SIGNAL, flags: MessageFlags.NO_REPLY_EXPECTED, serial: this.#serial.next(), path: ANNOUNCE_PATH,
       interface: ANNOUNCE_INTERFACE, member: MONITORED_MEMBER, signature: MONITORED_SIGNATURE, body: [bytes],
     }); // no SENDER: the receiver stamps it from the transport
+    const withFds = fds !== undefined && fds.length > 0 ? [...fds] : undefined;
     for (const m of members) {
       this.copied++;
-      if (!this.#host.network.sendLossy(m, envelope)) this.dropped++;
+      if (!this.#host.network.sendLossy(m, envelope, withFds)) this.dropped++;
     }
   }
 
@@ -229,13 +240,15 @@ export class Monitors {
    * send (its own endpoints' messages, its driver's to its endpoints), and
    * handed to each of our monitors whose rules take it.
    */
-  #copyArrived(from: bigint, env: Message): void {
-    if (env.signature !== MONITORED_SIGNATURE) return;
+  #copyArrived(from: bigint, env: Message, fds: number[]): void {
     let msg: Message;
     try {
+      if (env.signature !== MONITORED_SIGNATURE) throw new Error(`signature '${env.signature}'`);
       msg = decodeMessage(env.body[0] as Buffer, { copyBytes: true });
+      if ((msg.unixFds ?? 0) !== fds.length) throw new Error(`${fds.length} fds for a message declaring ${msg.unixFds ?? 0}`);
     } catch (e) {
-      this.#host.log.debug({ err: errorText(e) }, 'dropped an undecodable monitor copy');
+      this.#host.log.debug({ err: errorText(e) }, 'dropped a malformed monitor copy');
+      closeFds(fds);
       return;
     }
     const view = this.#host.view;
@@ -245,12 +258,28 @@ export class Monitors {
     const believed = id !== undefined && memberOf(id) === from && (fromBus || stampSender(view, from, msg.sender) === msg.sender);
     if (!believed) {
       this.#host.log.debug({ sender: msg.sender, from: view.uniqueNameOf(from) }, 'dropped a monitor copy its member could not have sent');
+      closeFds(fds);
       return;
     }
     const ownerOf = (n: string): string | undefined => view.ownerOf(n);
     for (const e of this.#entries.values()) {
       if (memberOf(e.id) !== this.#host.memberId || !takes(e.rules, msg, ownerOf)) continue;
-      this.#host.localMonitor(e.id)?.monitored(msg);
+      const ep = this.#host.localMonitor(e.id);
+      const own = ep === undefined ? undefined : dupAll(fds);
+      if (own !== undefined) ep!.monitored(msg, own);
     }
+    closeFds(fds);
+  }
+}
+
+/** Our own copies of `fds` (none: []), or undefined when one cannot be duplicated (that monitor gets no copy). */
+function dupAll(fds: readonly number[] | undefined): number[] | undefined {
+  const out: number[] = [];
+  try {
+    for (const fd of fds ?? []) out.push(dupFd(fd));
+    return out;
+  } catch {
+    closeFds(out);
+    return undefined;
   }
 }

@@ -303,8 +303,7 @@ export class GatewayClient {
   /** Messages core delivers to our member: signals here (a monitor: everything); calls via 'methodCall'; replies via call(). */
   private fromBus(msg: Message, fds: number[]): void {
     if (this.monitoring) {
-      closeFds(fds);
-      this.ctx.monitors.deliver(this, msg);
+      this.ctx.monitors.deliver(this, msg, fds);
       return;
     }
     if (msg.type !== MessageType.SIGNAL) {

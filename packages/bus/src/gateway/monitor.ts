@@ -7,7 +7,7 @@
 // counted) rather than queued, so a monitor that stopped reading costs
 // the gateway bounded memory and is never disconnected for it.
 import type { Logger } from 'pino';
-import type { Connection } from '../core/index.js';
+import { closeFds, type Connection } from '../core/index.js';
 import type { Message } from '../wire/index.js';
 import type { GatewayClient } from './client.js';
 
@@ -35,15 +35,23 @@ export class MonitorHub {
     this.monitors.delete(client);
   }
 
-  /** A message core delivered to a monitor client. */
-  deliver(client: GatewayClient, msg: Message): void {
-    if (!this.monitors.has(client)) return;
+  /**
+   * A message core delivered to a monitor client, with its fds (taken
+   * here). One carrying fds for a client that did not negotiate fd passing
+   * is not written, as libdbus in dbus-daemon does not send it.
+   */
+  deliver(client: GatewayClient, msg: Message, fds: number[]): void {
+    if (!this.monitors.has(client) || (fds.length > 0 && !client.unixFds)) {
+      closeFds(fds);
+      return;
+    }
     if (client.backlogBytes > this.maxBacklogBytes) {
+      closeFds(fds);
       if (this.dropped++ % 1000 === 0) {
         this.log.info({ uniqueName: client.uniqueName, dropped: this.dropped }, 'monitor is not reading: copies dropped');
       }
       return;
     }
-    client.writeRaw(msg);
+    client.writeRaw(msg, fds);
   }
 }

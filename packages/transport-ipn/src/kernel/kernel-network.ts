@@ -211,18 +211,21 @@ export class KernelNetwork extends NetworkBase<undefined> implements Network {
     return this.enqueue(Kind.Unicast, payload, undefined, member, withFds);
   }
 
-  sendLossy(member: bigint, bytes: Uint8Array): boolean {
+  sendLossy(member: bigint, bytes: Uint8Array, fds?: number[]): boolean {
     this.checkOpen();
+    const withFds = checkUnicast(member, fds);
     const payload = checkMessage(bytes);
-    if (payload.length > this.fragPayload || (member !== this.id && !this.receiver.known.has(member))) return false;
+    if (member !== this.id && !this.receiver.known.has(member)) return false;
     this.coalescer.flush();
     // What waits in our queue goes first; a copy never waits behind it.
     if (this.queue.length > 0) return false;
-    const [dgram] = fragment(Kind.Unicast, payload, undefined, this.nextMsgId++, this.fragPayload);
+    const dgrams = fragment(Kind.Unicast, payload, undefined, this.nextMsgId++, this.fragPayload);
     try {
-      return this.sendOne({ dgram: dgram!, dest: member, fds: null }) === 'ok';
+      // A fragment that does not fit ends it: the receiver drops the part
+      // it got when our next datagram arrives, and nothing of ours waits.
+      return dgrams.every((dgram, i) => this.sendOne({ dgram, dest: member, fds: i === 0 ? withFds : null }) === 'ok');
     } catch {
-      // The member left just now.
+      // The member left just now, or the module refused the fds.
       return false;
     }
   }

@@ -157,15 +157,28 @@ export class Sender {
   }
 
   /**
-   * One datagram p takes now or never (Network.sendLossy): not while
-   * anything waits (for the lock, or for p), and a full socket drops it.
-   * The drops p is owed still ride on it; the lost copy is not counted.
+   * A message's datagrams (`dgrams`, each [header, payload]) that p takes
+   * now or never (Network.sendLossy): not while anything waits (for the
+   * lock, or for p); a full socket ends it, and p discards the fragments
+   * it got when our next datagram arrives. The drops p is owed ride on the
+   * last datagram, so a message cut short loses none of them; the lost
+   * message itself is not counted. `fds` go with the first datagram.
    */
-  lossy(p: Peer, parts: Buffer[]): boolean {
+  lossy(p: Peer, dgrams: Buffer[][], fds: number[] | null): boolean {
     if (this.deferred.length > 0 || !p.alive || p.queue.length > 0) return false;
-    parts[0]!.writeUInt32LE(p.owed, DROPPED_OFFSET);
-    const r = native.sendmsg(p.fd, parts, AF_UNIX, null, null, MSG_DONTWAIT);
-    if (r < 0) return false;
+    const last = dgrams.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const parts = dgrams[i]!;
+      parts[0]!.writeUInt32LE(i === last ? p.owed : 0, DROPPED_OFFSET);
+      let r: number;
+      try {
+        r = native.sendmsg(p.fd, parts, AF_UNIX, null, i === 0 ? fds : null, MSG_DONTWAIT);
+      } catch {
+        // An fd the kernel would not pass (closed meanwhile): no copy.
+        return false;
+      }
+      if (r < 0) return false;
+    }
     p.owed = 0;
     return true;
   }

@@ -209,20 +209,24 @@ export class UserNetwork extends NetworkBase<BatchExtra> implements Network {
     return this.sender.clear();
   }
 
-  sendLossy(member: bigint, bytes: Uint8Array): boolean {
+  sendLossy(member: bigint, bytes: Uint8Array, fds?: number[]): boolean {
     this.checkOpen();
+    const withFds = checkUnicast(member, fds);
     const payload = checkMessage(bytes);
-    if (payload.length > USER_FRAG_PAYLOAD) return false;
     this.coalescer.flush();
     this.flushFilter();
     if (member === this.id) {
-      this.receiver.toSelf(payload, []);
+      this.receiver.toSelf(payload, (withFds ?? []).map((f) => native.dup(f)));
       return true;
     }
     const p = this.table.byId.get(member);
     if (p === undefined) return false;
-    writeHeader(this.hdr, Kind.Unicast, undefined, this.sender.takeMsgId(), 0, 1, payload.length);
-    return this.sender.lossy(p, [this.hdr, payload]);
+    const msgId = this.sender.takeMsgId();
+    if (payload.length <= USER_FRAG_PAYLOAD) {
+      writeHeader(this.hdr, Kind.Unicast, undefined, msgId, 0, 1, payload.length);
+      return this.sender.lossy(p, [[this.hdr, payload]], withFds);
+    }
+    return this.sender.lossy(p, fragment(Kind.Unicast, payload, undefined, msgId, USER_FRAG_PAYLOAD).map((d) => d.parts), withFds);
   }
 
   flushPending(): void {
