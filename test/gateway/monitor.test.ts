@@ -254,6 +254,34 @@ async function echoLoad(rounds: number): Promise<number> {
   return performance.now() - t0;
 }
 
+describe('a monitor sees a call before its reply, as on dbus-daemon', () => {
+  it('the copies of a call and of its reply, made by two members, reach a monitor that reads them at once in that order', async () => {
+    const m = new Child(bus.busAddress, caller.uniqueName);
+    try {
+      const [, name] = await m.line(/^ready (\S+)$/m);
+      for (const c of [caller, svc.conn]) await until(() => c.listNames().includes(name!), 10_000, 'the monitor to be known');
+      m.send('become');
+      await m.line(/^monitoring$/m);
+      for (const c of [caller, svc.conn]) await c.call({ destination: name!, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+      // Stopped, it reads both copies in one pass once resumed. The caller
+      // broadcasts first, the service does not: a copy riding on its
+      // sender's last broadcast (the user backend's unicasts) would put
+      // the reply's first.
+      m.proc.kill('SIGSTOP');
+      for (let i = 0; i < 5; i++) {
+        caller.emitSignal(PATH, IFACE, 'Ping', 's', [`before call ${i}`]);
+        await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Echo', signature: 's', body: [`order:${i}`] }, { serial: 9000 + i });
+      }
+      m.proc.kill('SIGCONT');
+      await m.line(/saw reply 9004\n/);
+      const seen = m.out.split('\n').filter((l) => l.startsWith('saw '));
+      expect(seen).toEqual([0, 1, 2, 3, 4].flatMap((i) => [`saw call ${9000 + i}`, `saw reply ${9000 + i}`]));
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
 describe('a monitor that stopped reading holds nobody back', () => {
   const ROUNDS = 5;
 

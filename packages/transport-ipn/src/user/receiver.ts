@@ -225,6 +225,7 @@ export class Receiver {
     if (kind !== 0) {
       // The common case, a whole message in one datagram: no reassembly.
       if (kind === Kind.Broadcast) p.lastSeq = readSeq(bytes);
+      else numberedUnicast(p, readSeq(bytes));
       this.accept(p, kind === Kind.Unicast, bytes, bytes.subarray(HEADER_BYTES), fds, bytes.readUInt32LE(DROPPED_OFFSET));
       return;
     }
@@ -237,6 +238,7 @@ export class Receiver {
       case Kind.Broadcast:
       case Kind.Unicast: {
         if (h.kind === Kind.Broadcast) p.lastSeq = h.seq;
+        else numberedUnicast(p, h.seq);
         const a = this.reassemble(p, h, bytes, fds);
         if (a === null) return;
         // Lossy: partial messages the sender gave up on are already in
@@ -319,4 +321,14 @@ export class Receiver {
     if (this.o.credentials) m.creds = p.creds;
     this.order.add(p.lastSeq, { t: 'msg', m });
   }
+}
+
+/**
+ * A unicast p numbered in the network's order (a lossy copy: Sender.lossy)
+ * is delivered under its number, like a broadcast; an unnumbered one (0)
+ * rides on the number of the last one seen from p. Numbers from one sender
+ * only grow; a lower one is not believed.
+ */
+function numberedUnicast(p: Peer, seq: number): void {
+  if (seq > p.lastSeq) p.lastSeq = seq;
 }

@@ -163,16 +163,25 @@ export class Sender {
    * it got when our next datagram arrives. The drops p is owed ride on the
    * last datagram, so a message cut short loses none of them; the lost
    * message itself is not counted. `fds` go with the first datagram.
+   *
+   * Each datagram is numbered in the network's order, as a broadcast is
+   * (not one with fds: the numbered send passes none), so that p delivers
+   * it after everything numbered before it, from anyone: the copy of a
+   * reply, numbered after the copy of its call (another member's), reaches
+   * a monitor after it, where a plain unicast rides on the number of the
+   * last broadcast p saw from us. When another process holds the lock at
+   * that instant, it goes unnumbered (in our own order only) rather than
+   * not at all.
    */
   lossy(p: Peer, dgrams: Buffer[][], fds: number[] | null): boolean {
     if (this.deferred.length > 0 || !p.alive || p.queue.length > 0) return false;
     const last = dgrams.length - 1;
     for (let i = 0; i <= last; i++) {
       const parts = dgrams[i]!;
-      parts[0]!.writeUInt32LE(i === last ? p.owed : 0, DROPPED_OFFSET);
+      const owed = i === last ? p.owed : 0;
       let r: number;
       try {
-        r = native.sendmsg(p.fd, parts, AF_UNIX, null, i === 0 ? fds : null, MSG_DONTWAIT);
+        r = i === 0 && fds !== null ? this.sendPlain(p, parts, owed, fds) : this.sendNumbered(p, parts, owed);
       } catch {
         // An fd the kernel would not pass (closed meanwhile): no copy.
         return false;
@@ -181,6 +190,24 @@ export class Sender {
     }
     p.owed = 0;
     return true;
+  }
+
+  private readonly oneFd = new Int32Array(1);
+  private readonly oneDrop = new Int32Array(1);
+  private readonly oneResult = new Int32Array(1);
+
+  /** One datagram to p, numbered when the lock is free (see lossy); bytes sent or -errno. */
+  private sendNumbered(p: Peer, parts: Buffer[], owed: number): number {
+    this.oneFd[0] = p.fd;
+    this.oneDrop[0] = owed;
+    const seq = native.seqSendToMany(this.o.lockFd, this.o.counter, this.oneFd, this.oneDrop, parts, SEQ_OFFSET,
+      DROPPED_OFFSET, this.oneResult, 0);
+    return seq > 0 ? this.oneResult[0]! : this.sendPlain(p, parts, owed, null);
+  }
+
+  private sendPlain(p: Peer, parts: Buffer[], owed: number, fds: number[] | null): number {
+    parts[0]!.writeUInt32LE(owed, DROPPED_OFFSET);
+    return native.sendmsg(p.fd, parts, AF_UNIX, null, fds, MSG_DONTWAIT);
   }
 
   /** A control message (hello, filter) to one peer, in as many fragments as it needs. */
