@@ -194,6 +194,55 @@ describe('monitors see unicasts between others', () => {
     }
   });
 
+  it('dbus-monitor sees what the bus says itself, in dbus-daemon\'s order: Hello, ServiceUnknown, BecomeMonitor, NameLost', async () => {
+    const mon = new Watched('dbus-monitor', ['--address', A]);
+    let second: Watched | undefined;
+    try {
+      await mon.waitFor(/member=NameLost/);
+      await recordSeen(caller);
+      // A stock client: its Hello and the reply, then its NameOwnerChanged and NameAcquired;
+      // its call to a name nobody owns and the bus's ServiceUnknown; NameLost as it leaves.
+      const r = await run('gdbus', ['call', '--address', A, '--dest', 'com.example.Nobody', '--object-path', '/', '--method', 'com.example.X.Y']);
+      expect(r.stderr).toContain('org.freedesktop.DBus.Error.ServiceUnknown');
+      const DRIVER = 'path=/org/freedesktop/DBus; interface=org\\.freedesktop\\.DBus;';
+      const hello = await mon.waitFor(new RegExp(
+        `method call time=\\S+ sender=(:[\\d.]+) -> destination=org\\.freedesktop\\.DBus serial=1 ${DRIVER} member=Hello\\n` +
+        `method return time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=\\1 serial=\\d+ reply_serial=1\\n\\s+string "\\1"\\n` +
+        `signal time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=\\(null destination\\) serial=\\d+ ${DRIVER} member=NameOwnerChanged\\n\\s+string "\\1"\\n\\s+string ""\\n\\s+string "\\1"\\n` +
+        `signal time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=\\1 serial=\\d+ ${DRIVER} member=NameAcquired\\n`));
+      const g = re(hello[1]!);
+      await mon.waitFor(new RegExp(
+        `method call time=\\S+ sender=${g} -> destination=com\\.example\\.Nobody serial=(\\d+) path=/; interface=com\\.example\\.X; member=Y\\n` +
+        `error time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=${g} error_name=org\\.freedesktop\\.DBus\\.Error\\.ServiceUnknown reply_serial=\\1\\n` +
+        `\\s+string "The name com\\.example\\.Nobody was not provided by any \\.service files"`));
+      await mon.waitFor(new RegExp(
+        `signal time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=${g} serial=\\d+ ${DRIVER} member=NameLost\\n\\s+string "${g}"\\n` +
+        `signal time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=\\(null destination\\) serial=\\d+ ${DRIVER} member=NameOwnerChanged\\n\\s+string "${g}"\\n\\s+string "${g}"\\n\\s+string ""`));
+      // A native member elsewhere: the same for its calls refused by its own core (activation found no
+      // service; a unique name that is gone).
+      const c = re(caller.uniqueName);
+      await expect(caller.call({ destination: 'com.example.Nobody', path: '/', interface: 'com.example.X', member: 'Z' }, { serial: 7101 })).rejects.toThrow(/ServiceUnknown|not provided/);
+      await expect(caller.call({ destination: ':1.999999', path: '/', interface: 'com.example.X', member: 'Z' }, { serial: 7102 })).rejects.toThrow();
+      for (const [serial, dest] of [[7101, 'com.example.Nobody'], [7102, ':1.999999']] as const) {
+        await mon.waitFor(new RegExp(
+          `method call time=\\S+ sender=${c} -> destination=${re(dest)} serial=${serial} path=/; interface=com\\.example\\.X; member=Z\\n` +
+          `error time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=${c} error_name=org\\.freedesktop\\.DBus\\.Error\\.ServiceUnknown reply_serial=${serial}\\n`));
+      }
+      // Another monitor: its BecomeMonitor, the reply and its NameLost.
+      second = new Watched('dbus-monitor', ['--address', A, "type='error'"]);
+      await second.waitFor(/member=NameLost/);
+      const bm = await mon.waitFor(new RegExp(
+        `method call time=\\S+ sender=(:[\\d.]+) -> destination=org\\.freedesktop\\.DBus serial=(\\d+) path=/org/freedesktop/DBus; interface=org\\.freedesktop\\.DBus\\.Monitoring; member=BecomeMonitor\\n` +
+        `\\s+array \\[\\n\\s+string "eavesdrop=true,type='error'"\\n\\s+\\]\\n\\s+uint32 0\\n` +
+        `method return time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=\\1 serial=\\d+ reply_serial=\\2\\n` +
+        `signal time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=\\1 serial=\\d+ ${DRIVER} member=NameLost\\n`));
+      expect(bm[1]).not.toBe(hello[1]);
+    } finally {
+      await second?.stop();
+      await mon.stop();
+    }
+  });
+
   it('a native monitor sees the calls of others with their serials and senders, and only what its rules take', async () => {
     const all = await connect({ address: bus.busAddress, backend: BACKEND });
     const echoes = await connect({ address: bus.busAddress, backend: BACKEND });

@@ -37,6 +37,8 @@ export interface CallsInit {
   log: Logger;
   /** The endpoint's own copy of a caller's fd (they may close theirs once call() returns). */
   dup: (fd: number) => number;
+  /** A call refused before it was sent (its service could not be started): shown to monitors (EndpointSender.refused). */
+  refused: (msg: Partial<Message> & Pick<Message, 'type'>, fds: readonly number[], serial: number | undefined, err: unknown) => void;
 }
 
 export class Calls {
@@ -133,9 +135,20 @@ export class Calls {
     const reply = (before ?? Promise.resolve())
       .then(() => (autoStart && !gaveUp && this.needsStart(dest, flags) ? this.#init.activator.start(dest) : undefined))
       .then(() => {
+        const left = timeoutMs - (Date.now() - t0);
+        if (gaveUp || (left <= 0 && !noReply)) throw late();
+        return left;
+      })
+      .catch((e: unknown) => {
+        // Never sent: monitors see the call and the bus's error, as dbus-daemon shows a failed
+        // activation (not a caller's own timeout: its caller was already told). Racing callers
+        // share the activation's error: each gets its own, for its own reply.
+        const own = e instanceof DBusError ? new DBusError(e.name, e.message, { cause: e }) : e;
+        if (!gaveUp) this.#init.refused({ ...msg, flags, type: MessageType.METHOD_CALL }, fds, opts.serial, own);
+        throw own;
+      })
+      .then((left) => {
         try {
-          const left = timeoutMs - (Date.now() - t0);
-          if (gaveUp || (left <= 0 && !noReply)) throw late();
           // Sent (or refused) before this returns: the next in line may go.
           this.#sendingQueued = true;
           // Sent: from here the pending table's timer (the time left) is the caller's.

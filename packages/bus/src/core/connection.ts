@@ -90,6 +90,7 @@ export class Connection extends EventEmitter implements DriverHost {
       limits: this.#limits,
       log: this.#log,
       dup: dupFd,
+      refused: (msg, fds, serial, err) => this.#sender.refused(msg, fds, serial, err),
     });
     this.#sender = new EndpointSender({
       member,
@@ -133,9 +134,12 @@ export class Connection extends EventEmitter implements DriverHost {
    * reports `credentials` (see hosted.ts for what others believe). It
    * shares the member's one transport endpoint. Its disconnect() leaves
    * only it; this connection's leaves the member with all it hosts.
+   * `beforeAnnounce` runs once it exists, before anyone on the bus (our
+   * own endpoints included) hears of it: a relay shows the client's Hello
+   * to monitors there, as dbus-daemon shows it before NameOwnerChanged.
    */
-  host(credentials: EndpointCredentials): Connection {
-    return this.#member.host(credentials);
+  host(credentials: EndpointCredentials, beforeAnnounce?: (ep: Connection) => void): Connection {
+    return this.#member.host(credentials, beforeAnnounce);
   }
 
   /** The next serial of org.freedesktop.DBus's messages to this connection (a relay's own driver messages use it too). */
@@ -268,6 +272,17 @@ export class Connection extends EventEmitter implements DriverHost {
     this.#member.monitors.add(this, rules);
     this.#matches.monitor(rules);
     this.#updateFilter();
+  }
+
+  /**
+   * Shows monitors a message between this endpoint and the bus that did
+   * not pass through core: a relay's client's own exchange with the bus
+   * driver the relay answers (a stock client's Hello and BecomeMonitor, and
+   * their replies), as dbus-daemon shows its own. A reply's serial must be
+   * the one its client gets (busSerial()).
+   */
+  showToMonitors(msg: Message): void {
+    if (!this.#closed) this.#member.monitors.copy(msg);
   }
 
   /** A copy of others' message, with our own copies of its fds, for a monitor (becomeMonitor). */

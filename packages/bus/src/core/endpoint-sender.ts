@@ -50,20 +50,26 @@ export class EndpointSender {
     this.#init = init;
   }
 
-  /** See Connection.send. */
-  send(msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[], opts?: SendOptions): number {
-    const { member, view } = this.#init;
-    if (this.#init.closed()) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+  /** `msg` as this endpoint sends it: its serial (the given one or our next), its sender, its fd count. */
+  #stamp(msg: Partial<Message> & Pick<Message, 'type'>, fds: readonly number[] | undefined, serial: number | undefined): Message {
     const full: Message = {
       flags: 0,
       signature: '',
       body: [],
       ...msg,
-      serial: opts?.serial === undefined ? this.#serials.next() : checkSerial(opts.serial),
+      serial: serial === undefined ? this.#serials.next() : checkSerial(serial),
       sender: this.#init.uniqueName,
     } as Message;
     if (fds !== undefined && fds.length > 0) full.unixFds = fds.length;
     else delete full.unixFds;
+    return full;
+  }
+
+  /** See Connection.send. */
+  send(msg: Partial<Message> & Pick<Message, 'type'>, fds?: number[], opts?: SendOptions): number {
+    const { member, view } = this.#init;
+    if (this.#init.closed()) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+    const full = this.#stamp(msg, fds, opts?.serial);
     const dest = full.destination;
     if (dest === undefined) {
       if (full.type !== MessageType.SIGNAL) {
@@ -90,11 +96,54 @@ export class EndpointSender {
     }
     const target = view.resolve(dest);
     if (target === undefined) {
-      throw new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
+      const err = new DBusError(ErrorNames.ServiceUnknown, `The name ${dest} was not provided by any .service files`);
+      this.#showRefusal(full, fds, err);
+      throw err;
     }
     member.transmit(target, full, encode(full), fds, dest);
     this.#init.counted();
     return full.serial;
+  }
+
+  /**
+   * A call the bus refused before it went out (its service could not be
+   * started: Calls): stamped as send() would have, and shown to monitors
+   * with the bus's error.
+   */
+  refused(msg: Partial<Message> & Pick<Message, 'type'>, fds: readonly number[] | undefined, serial: number | undefined, err: unknown): void {
+    if (!(err instanceof DBusError) || this.#init.closed()) return;
+    this.#showRefusal(this.#stamp(msg, fds, serial), fds, err);
+  }
+
+  /**
+   * Shows monitors a message of ours that the bus refused, and the error it
+   * answers with, as dbus-daemon shows both (the call, then its error from
+   * org.freedesktop.DBus). The error also becomes `err.reply`, so a relay
+   * writes its client the message monitors saw.
+   */
+  #showRefusal(full: Message, fds: readonly number[] | undefined, err: DBusError): void {
+    const expectsReply = full.type === MessageType.METHOD_CALL && (full.flags & MessageFlags.NO_REPLY_EXPECTED) === 0;
+    if (expectsReply && err.reply === undefined) {
+      err.reply = {
+        type: MessageType.ERROR,
+        flags: MessageFlags.NO_REPLY_EXPECTED,
+        serial: this.#init.bus.nextSerial(),
+        replySerial: full.serial,
+        errorName: err.name,
+        destination: this.#init.uniqueName,
+        sender: BUS_NAME,
+        signature: 's',
+        body: [err.message],
+      };
+    }
+    const { monitors } = this.#init.member;
+    if (monitors.size === 0) return;
+    try {
+      monitors.copy(full, encodeMessage(full), fds);
+      if (expectsReply) monitors.copy(err.reply!);
+    } catch (e) {
+      this.#init.log.debug({ err: errorText(e) }, 'could not show a refused message to monitors');
+    }
   }
 
   /**

@@ -5,7 +5,7 @@ import { decodeMessage, encodeMessage, type Message } from '../wire/index.js';
 import { hostedRecord, type HostedEntry } from './announce.js';
 import { messageBloom } from './bloom.js';
 import type { BusDir } from './bus-dir.js';
-import { nameOwnerChanged } from './bus-endpoint.js';
+import { busDriverSignal, nameOwnerChanged } from './bus-endpoint.js';
 import { BusView, type EndpointCredentials } from './bus-view.js';
 import { Connection } from './connection.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
@@ -199,9 +199,9 @@ export class Member {
    * own unique name ':<generation>.<member id>.<n>', reporting `creds` (its
    * SO_PEERCRED; see hosted.ts for what others believe of them). The bus
    * learns of it before this returns (a record in the bus directory, then
-   * a broadcast).
+   * a broadcast), after `beforeAnnounce` (Connection.host).
    */
-  host(creds: EndpointCredentials): Connection {
+  host(creds: EndpointCredentials, beforeAnnounce?: (ep: Connection) => void): Connection {
     if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
     if (this.#nextSub > MAX_SUB_ID) throw new DBusError(ErrorNames.LimitsExceeded, `this member has hosted ${MAX_SUB_ID} clients: no sub-id left`);
     const sub = this.#nextSub++;
@@ -214,8 +214,12 @@ export class Member {
     const ep = new Connection(this, id, creds);
     this.#endpoints.set(id, ep);
     this.updateFilter(ep);
-    this.view.hostedJoined(id, vouched(this.view.self.uid, creds));
+    beforeAnnounce?.(ep);
+    // The record first, then our own view (its NameOwnerChanged and the
+    // client's NameAcquired, copied to monitors): a monitor elsewhere sees
+    // them in dbus-daemon's order.
     this.#announceHosted(true, [{ sub, ...creds }]);
+    this.view.hostedJoined(id, vouched(this.view.self.uid, creds));
     return ep;
   }
 
@@ -244,7 +248,12 @@ export class Member {
    * record, everywhere. Messages for it meanwhile get NoReply.
    */
   leaveHosted(ep: Connection): void {
-    if (!this.#endpoints.delete(ep.endpointId)) return;
+    if (!this.#endpoints.has(ep.endpointId)) return;
+    // As dbus-daemon shows a connection's unique name leaving it, before its NameOwnerChanged.
+    const lost = busDriverSignal('NameLost', 's', [ep.uniqueName], ep.uniqueName);
+    lost.serial = ep.busSerial();
+    this.monitors.copy(lost);
+    this.#endpoints.delete(ep.endpointId);
     this.#setFilter(this.#filters.remove(ep.endpointId));
     const id = ep.endpointId;
     void this.names.releaseAll(id).finally(() => {

@@ -34,7 +34,6 @@ import { DBusError, ErrorNames, errorText } from './errors.js';
 import { closeFds, dupFd } from './fds.js';
 import type { Logger } from './logger.js';
 import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
-import { stampSender } from './hosted.js';
 import { SerialCounter } from './serial-counter.js';
 import { endpointId, memberOf, subOf } from './unique-name.js';
 
@@ -209,17 +208,15 @@ export class Monitors {
       if (e.name === msg.sender || e.name === msg.destination || !takes(e.rules, msg, ownerOf)) continue;
       const m = memberOf(e.id);
       if (m === this.#host.memberId) {
-        bytes ??= encodeMessage(msg);
-        const local = decodeMessage(bytes, { copyBytes: true });
-        const own = dupAll(fds);
+        // A monitor of ours (a gateway's client) gets it now: before the
+        // message itself, which reaches an endpoint of ours in the next
+        // turn, and in the order the bus driver's own signals reach it.
+        const ep = this.#host.localMonitor(e.id);
+        const own = ep === undefined ? undefined : dupAll(fds);
         if (own === undefined) continue;
-        const id = e.id;
+        bytes ??= encodeMessage(msg);
         this.copied++;
-        setImmediate(() => {
-          const ep = this.#host.localMonitor(id);
-          if (ep !== undefined) ep.monitored(local, own);
-          else closeFds(own);
-        });
+        ep!.monitored(decodeMessage(bytes, { copyBytes: true }), own);
       } else (members ??= new Set()).add(m);
     }
     if (members === undefined) return;
@@ -238,7 +235,10 @@ export class Monitors {
   /**
    * A copy made by member `from`: believed only for what that member may
    * send (its own endpoints' messages, its driver's to its endpoints), and
-   * handed to each of our monitors whose rules take it.
+   * handed to each of our monitors whose rules take it. An endpoint of
+   * `from` we have no record of yet counts as its: a member speaks for
+   * all its sub-ids, and a gateway shows a client's Hello before its
+   * record goes out (dbus-daemon shows Hello before NameOwnerChanged).
    */
   #copyArrived(from: bigint, env: Message, fds: number[]): void {
     let msg: Message;
@@ -255,7 +255,7 @@ export class Monitors {
     const fromBus = msg.sender === BUS_NAME;
     const about = fromBus ? msg.destination : msg.sender;
     const id = about === undefined ? undefined : view.endpointOf(about);
-    const believed = id !== undefined && memberOf(id) === from && (fromBus || stampSender(view, from, msg.sender) === msg.sender);
+    const believed = id !== undefined && memberOf(id) === from;
     if (!believed) {
       this.#host.log.debug({ sender: msg.sender, from: view.uniqueNameOf(from) }, 'dropped a monitor copy its member could not have sent');
       closeFds(fds);

@@ -46,25 +46,33 @@ export function helloReplies(hello: Message, uniqueName: string): Message[] {
 }
 
 /**
- * A message from a registered client to org.freedesktop.DBus: true when
- * it is answered here (or dropped: only calls are answered), false when it
- * is for core's driver.
+ * Is a registered client's message to org.freedesktop.DBus answered here
+ * (Hello, BecomeMonitor; anything but a call is dropped), not by core's
+ * driver?
  */
-export function answerDriverCall(msg: Message, caller: DriverCaller): boolean {
+export function answeredHere(msg: Message): boolean {
   if (msg.type !== MessageType.METHOD_CALL) return true;
   const iface = msg.interface;
-  const driverIface = iface === undefined || iface === BUS_NAME;
-  if (driverIface && msg.member === 'Hello') {
+  return ((iface === undefined || iface === BUS_NAME) && msg.member === 'Hello') ||
+    ((iface === MONITORING_INTERFACE || iface === undefined) && msg.member === 'BecomeMonitor');
+}
+
+/**
+ * A message from a registered client to org.freedesktop.DBus: true when
+ * it is answered here (or dropped: only calls are answered), false when it
+ * is for core's driver (answeredHere).
+ */
+export function answerDriverCall(msg: Message, caller: DriverCaller): boolean {
+  if (!answeredHere(msg)) return false;
+  if (msg.type !== MessageType.METHOD_CALL) return true;
+  if (msg.member === 'Hello') {
     replyDriver(msg, caller, () => {
       throw new DBusError(ErrorNames.Failed, 'Already handled an Hello message');
     });
     return true;
   }
-  if ((iface === MONITORING_INTERFACE || iface === undefined) && msg.member === 'BecomeMonitor') {
-    becomeMonitor(msg, caller);
-    return true;
-  }
-  return false;
+  becomeMonitor(msg, caller);
+  return true;
 }
 
 function replyDriver(msg: Message, caller: DriverCaller, fn: () => void): void {

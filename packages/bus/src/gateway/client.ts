@@ -30,7 +30,7 @@ import type { MonitorHub } from './monitor.js';
 import type { ClientIO } from './client-io.js';
 import { ClientInput, type IncomingMessage } from './client-input.js';
 import { ClientOutput } from './client-output.js';
-import { answerDriverCall, helloReplies, isHello, notRegisteredError, type DriverCaller } from './client-driver.js';
+import { answerDriverCall, answeredHere, helloReplies, isHello, notRegisteredError, type DriverCaller } from './client-driver.js';
 /** Messages handled per event-loop turn, so one busy client cannot starve others. */
 const BATCH = 64;
 /** How long a hung-up client's endpoint stays on the bus (see close()). */
@@ -41,8 +41,12 @@ export interface ClientContext {
   guid: string;
   limits: GatewayLimits;
   log: Logger;
-  /** A new endpoint of the gateway's member that reports `creds` (the gateway's own when unknown). Throws DBusError. */
-  hostClient(creds: PeerCredentials | undefined): Connection;
+  /**
+   * A new endpoint of the gateway's member that reports `creds` (the
+   * gateway's own when unknown); `beforeAnnounce` as Connection.host's.
+   * Throws DBusError.
+   */
+  hostClient(creds: PeerCredentials | undefined, beforeAnnounce?: (ep: Connection) => void): Connection;
   /** May a client running as `uid` use this gateway? */
   allowUid(uid: number): boolean;
   monitors: MonitorHub;
@@ -202,8 +206,16 @@ export class GatewayClient {
     }
     this.helloStarted = true;
     let conn: Connection;
+    let replies: Message[] = [];
     try {
-      conn = this.ctx.hostClient(this.creds);
+      conn = this.ctx.hostClient(this.creds, (ep) => {
+        // Monitors see the Hello and its reply before the client's
+        // NameOwnerChanged and NameAcquired, as dbus-daemon shows them.
+        replies = helloReplies(msg, ep.uniqueName);
+        replies[0]!.serial = ep.busSerial();
+        ep.showToMonitors({ ...msg, sender: ep.uniqueName });
+        ep.showToMonitors(replies[0]!);
+      });
     } catch (err) {
       this.log.error({ err }, 'could not host a client on the bus');
       this.writeRaw(errorReply(msg, ErrorNames.Failed, `gateway could not join the bus: ${String(err)}`));
@@ -213,7 +225,12 @@ export class GatewayClient {
     this.uniqueName = conn.uniqueName;
     this.driverCaller = {
       uniqueName: conn.uniqueName,
-      deliver: (m) => this.deliver(m),
+      deliver: (m) => {
+        // What the gateway answers for the bus driver, monitors see too.
+        if (m.serial === 0) m.serial = conn.busSerial();
+        conn.showToMonitors(m);
+        this.deliver(m);
+      },
       addMonitor: (rules) => this.ctx.monitors.add(this, rules, conn),
       becameMonitor: (rules) => {
         this.monitoring = true;
@@ -229,7 +246,7 @@ export class GatewayClient {
     });
     conn.on('error', (err: Error) => this.log.warn({ err }, 'bus connection error'));
     this.log.debug({ uniqueName: conn.uniqueName, creds: this.creds }, 'client registered');
-    for (const reply of helloReplies(msg, conn.uniqueName)) this.deliver(reply);
+    for (const reply of replies) this.deliver(reply);
   }
 
   /** A message from the registered client, on its way to the bus. */
@@ -242,8 +259,11 @@ export class GatewayClient {
     msg.sender = this.uniqueName!;
     if (msg.destination === BUS_NAME) {
       closeFds(fds);
-      // toBus() keeps NO_REPLY_EXPECTED calls fire-and-forget.
-      if (!answerDriverCall(msg, this.driverCaller!)) this.toBus(msg);
+      // Answered here: monitors see the call (core's driver shows them the rest).
+      if (answeredHere(msg)) {
+        this.conn!.showToMonitors(msg);
+        answerDriverCall(msg, this.driverCaller!);
+      } else this.toBus(msg); // keeps NO_REPLY_EXPECTED calls fire-and-forget
       return;
     }
     this.toBus(msg, fds);
@@ -289,7 +309,11 @@ export class GatewayClient {
         if (err instanceof DBusError && err.reply !== undefined) {
           this.deliver({ ...err.reply, replySerial: msg.serial, destination: this.uniqueName! });
         } else if (err instanceof DBusError) {
-          this.deliver(errorReply(msg, err.name, err.message));
+          // An error the gateway makes up as the bus (a limit, its call timeout, the callee gone): monitors see it too.
+          const reply = errorReply(msg, err.name, err.message);
+          reply.serial = conn.busSerial();
+          conn.showToMonitors(reply);
+          this.deliver(reply);
         } else {
           this.deliver(errorReply(msg, ErrorNames.Failed, String(err)));
         }

@@ -51,8 +51,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     log,
     monitors,
     allowUid: (uid) => uid === myUid || uid === 0,
-    hostClient(creds: PeerCredentials | undefined): Connection {
-      return member.host(creds ?? ownCreds);
+    hostClient(creds: PeerCredentials | undefined, beforeAnnounce?: (ep: Connection) => void): Connection {
+      return member.host(creds ?? ownCreds, beforeAnnounce);
     },
     closed(client) {
       clients.delete(client);
