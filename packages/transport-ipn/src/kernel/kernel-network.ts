@@ -217,6 +217,8 @@ export class KernelNetwork extends NetworkBase<undefined> implements Network {
     const payload = checkMessage(bytes);
     if (member !== this.id && !this.receiver.known.has(member)) return false;
     this.coalescer.flush();
+    // As before any datagram of ours (see applyFilter).
+    this.applyFilter();
     // What waits in our queue goes first; a copy never waits behind it.
     if (this.queue.length > 0) return false;
     const dgrams = fragment(Kind.Unicast, payload, undefined, this.nextMsgId++, this.fragPayload);
