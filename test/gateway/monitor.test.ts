@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeFds, connect, type Connection } from '../../packages/bus/src/core/index.js';
+import { startGateway } from '../../packages/bus/src/gateway/index.js';
 import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
 import { BACKEND, perBackend } from '../backend.mjs';
 import { run, startTestBus, until, Watched, type TestBus } from './helpers.js';
@@ -177,6 +178,31 @@ describe('monitors see unicasts between others', () => {
     }
   });
 
+  it('dbus-monitor without fd passing gets no copy of a call carrying fds, as from dbus-daemon, and the calls after it', async () => {
+    // A second gateway on the bus that does not offer fd passing.
+    const noFds = await startGateway({ listen: `unix:path=${join(bus.dir, 'nofds.sock')}`, busAddress: bus.busAddress, backend: BACKEND, unixFds: false });
+    const mon = new Watched('dbus-monitor', ['--address', noFds.address]);
+    const dir = mkdtempSync(join(tmpdir(), 'ipnbus-mon-nofd-'));
+    try {
+      await mon.waitFor(/member=NameLost/);
+      await recordSeen(caller);
+      await caller.call({ destination: noFds.connection.uniqueName, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+      writeFileSync(join(dir, 'f'), 'not for this monitor');
+      const fd = openSync(join(dir, 'f'), 'r');
+      await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'ReadFd', signature: 'h', body: [0] }, { fds: [fd], serial: 5253 });
+      closeSync(fd);
+      await caller.call({ destination: SERVICE, path: PATH, interface: IFACE, member: 'Echo', signature: 's', body: ['after the fd'] }, { serial: 5254 });
+      await mon.waitFor(/serial=5254 path=\S+; interface=\S+; member=Echo\n\s+string "after the fd"/);
+      await mon.waitFor(/reply_serial=5254\n/);
+      expect(mon.output).not.toMatch(/serial=5253 /);
+      expect(mon.output).toMatch(/method return time=\S+ sender=\S+ -> destination=\S+ serial=\d+ reply_serial=5253\n\s+string "not for this monitor"/);
+    } finally {
+      await mon.stop();
+      await noFds.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('dbus-monitor sees a call and its reply larger than one transport datagram (300 KiB each)', async () => {
     const mon = new Watched('dbus-monitor', ['--address', A]);
     try {
@@ -303,15 +329,30 @@ async function echoLoad(rounds: number): Promise<number> {
   return performance.now() - t0;
 }
 
+/**
+ * A native monitor of everything in its own process (monitor-member.mjs),
+ * its record held by the caller and the service (a round trip from each
+ * after it became one).
+ */
+async function monitorChild(): Promise<{ m: Child; name: string }> {
+  const m = new Child(bus.busAddress, caller.uniqueName);
+  try {
+    const name = (await m.line(/^ready (\S+)$/m))[1]!;
+    for (const c of [caller, svc.conn]) await until(() => c.listNames().includes(name), 10_000, 'the monitor to be known');
+    m.send('become');
+    await m.line(/^monitoring$/m);
+    for (const c of [caller, svc.conn]) await c.call({ destination: name, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+    return { m, name };
+  } catch (e) {
+    await m.stop();
+    throw e;
+  }
+}
+
 describe('a monitor sees a call before its reply, as on dbus-daemon', () => {
   it('the copies of a call and of its reply, made by two members, reach a monitor that reads them at once in that order', async () => {
-    const m = new Child(bus.busAddress, caller.uniqueName);
+    const { m, name } = await monitorChild();
     try {
-      const [, name] = await m.line(/^ready (\S+)$/m);
-      for (const c of [caller, svc.conn]) await until(() => c.listNames().includes(name!), 10_000, 'the monitor to be known');
-      m.send('become');
-      await m.line(/^monitoring$/m);
-      for (const c of [caller, svc.conn]) await c.call({ destination: name!, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
       // Stopped, it reads both copies in one pass once resumed. The caller
       // broadcasts first, the service does not: a copy riding on its
       // sender's last broadcast (the user backend's unicasts) would put
@@ -340,19 +381,14 @@ describe('a monitor that stopped reading holds nobody back', () => {
   it('a stopped native monitor: calls between others keep their pace, its copies are dropped, not queued', async () => {
     await echoLoad(1); // warm up
     const alone = await echoLoad(ROUNDS);
-    const m = new Child(bus.busAddress, caller.uniqueName);
+    const { m, name } = await monitorChild();
     try {
-      const [, name] = await m.line(/^ready (\S+)$/m);
-      for (const c of [caller, svc.conn]) await until(() => c.listNames().includes(name!), 10_000, 'the monitor to be known');
-      m.send('become');
-      await m.line(/^monitoring$/m);
-      for (const c of [caller, svc.conn]) await c.call({ destination: name!, path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
       const reading = await echoLoad(ROUNDS);
       m.proc.kill('SIGSTOP');
       const stopped = await echoLoad(ROUNDS);
       m.proc.kill('SIGCONT');
       // What it got: copies until its socket filled (a reader slower than the callers loses some too), never all.
-      caller.send({ type: MessageType.SIGNAL, destination: name!, path: '/', interface: 'com.example.Test', member: 'Done' });
+      caller.send({ type: MessageType.SIGNAL, destination: name, path: '/', interface: 'com.example.Test', member: 'Done' });
       const [, n] = await m.line(/^envelopes (\d+)$/m, 60_000);
       console.log(`500 16 KiB calls: ${alone.toFixed(0)} ms with no monitor, ${reading.toFixed(0)} ms with one reading, ${stopped.toFixed(0)} ms with it stopped; it got ${n} copies`);
       expect(Number(n)).toBeGreaterThan(0);
@@ -439,7 +475,7 @@ describe.skipIf(!isRoot)('who may monitor: root and the bus owner only (needs ro
         m.send('forge');
         await m.line(/^forged$/m);
         await shared.owner.call({ destination: 'com.example.Target', path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
-        shared.owner.send({ type: MessageType.SIGNAL, destination: name!, path: '/', interface: 'com.example.Test', member: 'Done' });
+        shared.owner.send({ type: MessageType.SIGNAL, destination: name, path: '/', interface: 'com.example.Test', member: 'Done' });
         const [, n] = await m.line(/^envelopes (\d+)$/m);
         return Number(n);
       } finally {
