@@ -82,7 +82,35 @@ while grep -q '^ipn ' /proc/modules && ! rmmod ipn 2>/dev/null; do
 	fi
 	sleep 0.2
 done
-[ $tries -lt 30 ] && echo "ipnvm: ipn unloaded"
+if [ $tries -lt 30 ]; then
+	echo "ipnvm: ipn unloaded"
+else
+	# Processes the command left behind (a test that timed out before
+	# killing its children) hold sockets. Name them, kill them, and try
+	# again: the module must then unload (crash release); if it does not,
+	# a reference leaked in the module itself.
+	left=0
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		[ "$pid" = 1 ] || [ "$pid" = $$ ] && continue
+		[ -r "$d/cmdline" ] || continue
+		cmd=$(tr '\0' ' ' <"$d/cmdline" | cut -c1-120)
+		[ -n "$cmd" ] || continue
+		echo "ipnvm: left running: $pid $cmd"
+		kill -9 "$pid" 2>/dev/null && left=$((left + 1))
+	done
+	tries=0
+	while grep -q '^ipn ' /proc/modules && ! rmmod ipn 2>/dev/null; do
+		tries=$((tries + 1))
+		[ $tries -ge 50 ] && break
+		sleep 0.2
+	done
+	if grep -q '^ipn ' /proc/modules; then
+		echo "ipnvm: rmmod ipn FAILED even after killing $left leftover processes: a reference leaked"
+	else
+		echo "ipnvm: ipn unloaded after killing $left processes the command left running"
+	fi
+fi
 
 # Any kernel complaint fails the run (patterns: scripts/vm/dmesg-fail.re).
 if dmesg | grep -qE -f /ipnvm/dmesg-fail.re; then
