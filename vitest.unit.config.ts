@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 
 export const UNIT_TESTS = [
   'packages/bus/test/wire/{compat-dbus-next,frame-reader,malformed,roundtrip,signature-names}.test.ts',
-  'packages/bus/test/core/{activation-files,address,bloom,match-rule,match-set,name-state,proxied-credentials}.test.ts',
+  'packages/bus/test/core/{activation-files,address,bloom,match-rule,match-set,name-state,proxied-credentials,unique-name}.test.ts',
   'packages/bus/test/api/{pure,properties}.test.ts',
   'packages/bus/test/gateway/sasl.test.ts',
   'packages/transport-ipn/test/{bpf,native}.test.ts',
