@@ -32,7 +32,9 @@ beforeAll(async () => {
     busAddress: bus.busAddress,
     backend: 'user',
     logger: pino({ level: 'info' }, sink),
-    limits: { authTimeoutMs: 400, maxOutgoingBytes: 1024 * 1024, maxQueuedMessages: 64, maxAuthFailures: 4 },
+    // 1.5 s to authenticate: short enough to test silence, long enough for
+    // a gdbus process started at load 15 (400 ms dropped it now and then).
+    limits: { authTimeoutMs: 1500, maxOutgoingBytes: 1024 * 1024, maxQueuedMessages: 64, maxAuthFailures: 4 },
   });
 });
 
@@ -85,7 +87,7 @@ describe('gateway against misbehaving clients', () => {
     await a.waitClosed();
     expect(a.text).toBe('');
     const b = await RawClient.connect(sockPath);
-    await b.waitClosed(3000);
+    await b.waitClosed(10_000);
     expect(logged(/authentication timed out/)).toBe(true);
   });
 
