@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { INTROSPECTABLE_INTERFACE } from '../core/constants.js';
 import { DBusError, ErrorNames } from '../core/errors.js';
-import type { BusConnection, CallOptions } from './connection.js';
+import type { BusConnection, CallOptions } from './core-connection.js';
 import type { Message } from '../wire/message.js';
 import { ObjectRegistry, type MethodHandler } from './object-registry.js';
 import { SignalRouter } from './signal-router.js';
@@ -15,7 +15,7 @@ import type { InterfaceDefinition } from './define-interface.js';
 import type { TypedProxy } from './proxy-interface.js';
 import { parseIntrospection, IntrospectionError } from './introspection.js';
 import { isValidBusName, isValidObjectPath } from '../wire/names.js';
-import { FreedesktopDBus, BUS_DRIVER_NAME, BUS_DRIVER_PATH } from './bus-driver.js';
+import { FreedesktopDBus, BUS_DRIVER_NAME, BUS_DRIVER_PATH } from './bus-driver-interface.js';
 
 export class MessageBus extends EventEmitter {
   /** Signal subscriptions (match rules) of this bus; used by proxies. */

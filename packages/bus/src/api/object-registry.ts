@@ -7,7 +7,7 @@ import { isValidObjectPath, isValidErrorName } from '../wire/names.js';
 import { DBusError, ErrorNames } from '../core/errors.js';
 import { interfaceToXml, INTROSPECT_DOCTYPE, type InterfaceInfo } from './introspection.js';
 import type { CallContext } from './definition.js';
-import type { BusConnection, IncomingCall } from './connection.js';
+import type { BusConnection, IncomingCall } from './core-connection.js';
 import { mapIncomingFds, prepareOutgoing, ArgumentError } from './values.js';
 import { ServiceInterface, PROPERTIES_INTERFACE } from './service-interface.js';
 import { STANDARD_INTERFACES, INTROSPECTABLE, PEER, OBJECT_MANAGER } from './standard-interfaces.js';

@@ -10,7 +10,7 @@ import { isValidBusName, isValidObjectPath } from '../wire/names.js';
 import type { InterfaceInfo, MethodInfo, PropertyInfo } from './introspection.js';
 import { mapIncomingFds, mapIncomingValueFds, prepareOutgoing, prepareOutgoingValue } from './values.js';
 import type { SignalRouter } from './signal-router.js';
-import type { BusConnection } from './connection.js';
+import type { BusConnection } from './core-connection.js';
 import { PROPERTIES_INTERFACE } from './service-interface.js';
 import type {
   InterfaceSpec, MethodArgs, MethodName, MethodResult, PropertyName, PropertyType, PropertyValues,

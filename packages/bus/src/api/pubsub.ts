@@ -4,7 +4,7 @@
 import { Packr } from 'msgpackr';
 import { PEER_INTERFACE } from '../core/constants.js';
 import type { Message } from '../wire/message.js';
-import type { BusConnection } from './connection.js';
+import type { BusConnection } from './core-connection.js';
 import type { SignalRouter } from './signal-router.js';
 import { PUBSUB_INTERFACE, PUBSUB_MEMBER, PUBSUB_SIGNATURE, topicPatternToFilter, topicToPath } from './topic.js';
 

@@ -10,7 +10,7 @@ import {
   type SignalArgs, type SignalName,
 } from './definition.js';
 import { prepareOutgoing, prepareOutgoingValue, ArgumentError } from './values.js';
-import type { BusConnection } from './connection.js';
+import type { BusConnection } from './core-connection.js';
 
 export { PROPERTIES_INTERFACE };
 

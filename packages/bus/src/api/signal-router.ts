@@ -2,7 +2,7 @@
 // match rule (reference-counted, removed with its last listener), and each
 // received signal is handed to the subscriptions it matches.
 import { MessageType, type Message } from '../wire/message.js';
-import type { BusConnection } from './connection.js';
+import type { BusConnection } from './core-connection.js';
 
 export interface SignalFilter {
   /** Bus name of the emitter, unique or well-known (matched against its current owner). */

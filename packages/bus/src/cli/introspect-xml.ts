@@ -1,6 +1,6 @@
 // Fetching an object's introspection XML from the bus, for the verbs that print or compile it.
 import { DEFAULT_CALL_TIMEOUT_MS, INTROSPECTABLE_INTERFACE } from '../core/constants.js';
-import { openBus } from './connect.js';
+import { openBus } from './open-bus.js';
 import type { GlobalOptions } from './verb.js';
 
 /** Calls Introspect on `dest` at `path` over a connection of its own, closed afterwards. */

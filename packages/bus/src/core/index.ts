@@ -23,7 +23,7 @@ export {
 } from './constants.js';
 export { parseAddress, defaultAddress, defaultBusPath, escapeAddressValue, type BusAddress } from './address.js';
 export { parseMatchRule, matchesRule, quoteMatchValue, type MatchRule } from './match-rule.js';
-export { messageBloom, ruleMask, filterForRules, bloomPasses } from './bloom.js';
+export { messageBloom, ruleMask, filterForRules, bloomPasses } from './bloom-routing.js';
 export { uniqueNameOf, memberIdOf, endpointOf, endpointId, memberOf, subOf } from './unique-name.js';
 export { nextSerial, SerialCounter } from './serial-counter.js';
 export { closeFds } from './fds.js';

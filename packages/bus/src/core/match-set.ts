@@ -1,7 +1,7 @@
 // The match rules one connection holds: counted adds and removes, matching, and the bloom filter they imply.
 import { BLOOM_BYTES, MaskSet, type Filter } from '@ipnbus/transport-ipn';
 import type { Message } from '../wire/index.js';
-import { ruleMask } from './bloom.js';
+import { ruleMask } from './bloom-routing.js';
 import { DBusError, ErrorNames } from './errors.js';
 import { matchesRule, parseMatchRule, type MatchRule } from './match-rule.js';
 

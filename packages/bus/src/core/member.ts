@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, MemberInfo, Network, PeerViolation } from '@ipnbus/transport-ipn';
 import { decodeMessage, encodeMessage, type Message } from '../wire/index.js';
 import { hostedRecord, type HostedEntry } from './announce.js';
-import { messageBloom } from './bloom.js';
+import { messageBloom } from './bloom-routing.js';
 import type { BusDir } from './bus-dir.js';
 import { busDriverSignal, nameOwnerChanged } from './bus-endpoint.js';
 import { BusView, type EndpointCredentials } from './bus-view.js';

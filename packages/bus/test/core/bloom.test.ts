@@ -1,7 +1,7 @@
 // Bloom routing: a rule's mask passes the blooms of the messages it matches, and few others.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { bloomPasses, filterForRules, messageBloom, pathPrefixes, ruleMask } from '../../src/core/bloom.js';
+import { bloomPasses, filterForRules, messageBloom, pathPrefixes, ruleMask } from '../../src/core/bloom-routing.js';
 import { matchesRule, parseMatchRule } from '../../src/core/match-rule.js';
 import { MessageType, type Message } from '../../src/wire/index.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MaskSet } from '@ipnbus/transport-ipn';
 import { MatchSet, ONLY_BLOOMLESS } from '../../src/core/match-set.js';
-import { bloomPasses, messageBloom } from '../../src/core/bloom.js';
+import { bloomPasses, messageBloom } from '../../src/core/bloom-routing.js';
 import { MessageType, type Message } from '../../src/wire/index.js';
 
 const sig = (member: string): Message => ({

@@ -1,10 +1,10 @@
 // `ipnbus call`: one method call with busctl's argument syntax; prints the reply the same way.
 import { DEFAULT_CALL_TIMEOUT_MS } from '../../core/constants.js';
 import { parseArgsForSignature, formatBusctl } from '../busctl-args.js';
-import { openBus } from '../connect.js';
+import { openBus } from '../open-bus.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { toJson } from '../json.js';
-import { checkBusName, checkInterface, checkMember, checkPath } from '../names.js';
+import { checkBusName, checkInterface, checkMember, checkPath } from '../name-args.js';
 import { intOption, parseVerbArgs, type Verb } from '../verb.js';
 
 const help = `Usage: ipnbus call [OPTIONS] DEST PATH IFACE METHOD [SIGNATURE [ARGS...]]

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { generateTypeScript } from '../../api/index.js';
 import { fetchIntrospection } from '../introspect-xml.js';
 import { EXIT_OK, UsageError } from '../errors.js';
-import { checkBusName, checkPath } from '../names.js';
+import { checkBusName, checkPath } from '../name-args.js';
 import { parseVerbArgs, type Verb } from '../verb.js';
 
 const help = `Usage: ipnbus codegen [OPTIONS] FILE.xml|-

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Connection } from '../../core/index.js';
 import { MessageType, type Message } from '../../wire/index.js';
-import { cliLogger } from '../connect.js';
+import { cliLogger } from '../open-bus.js';
 import { renderFrame, Screen, updateRow, type ProcessRow } from '../demo/dashboard.js';
 import { DEMO_IFACE, STATS, STATS_RULE, type ChildArgs, type ChildReport, type Counters } from '../demo/protocol.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';

@@ -1,9 +1,9 @@
 // `ipnbus emit`: broadcast one signal built from busctl-style arguments.
 import { once } from 'node:events';
 import { parseArgsForSignature } from '../busctl-args.js';
-import { openBus } from '../connect.js';
+import { openBus } from '../open-bus.js';
 import { EXIT_OK, UsageError } from '../errors.js';
-import { checkInterface, checkMember, checkPath } from '../names.js';
+import { checkInterface, checkMember, checkPath } from '../name-args.js';
 import { parseVerbArgs, type Verb } from '../verb.js';
 
 const help = `Usage: ipnbus emit PATH IFACE MEMBER [SIGNATURE [ARGS...]]

@@ -1,6 +1,6 @@
 // `ipnbus gateway`: a D-Bus bus socket so stock clients (gdbus, busctl, dbus-send, dbus-next) join the bus unchanged.
 import { parseListenAddress, startGateway } from '../../gateway/index.js';
-import { cliLogger } from '../connect.js';
+import { cliLogger } from '../open-bus.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { backendOption, parseVerbArgs, type Verb } from '../verb.js';
 

@@ -2,7 +2,7 @@
 import { DEFAULT_CALL_TIMEOUT_MS } from '../../core/constants.js';
 import { fetchIntrospection } from '../introspect-xml.js';
 import { EXIT_OK, UsageError } from '../errors.js';
-import { checkBusName, checkPath } from '../names.js';
+import { checkBusName, checkPath } from '../name-args.js';
 import { intOption, parseVerbArgs, type Verb } from '../verb.js';
 
 const help = `Usage: ipnbus introspect [--timeout MS] DEST [PATH]

@@ -1,6 +1,6 @@
 // `ipnbus list`: every name on the bus with its owner and the owner's credentials.
 import { EXIT_OK, UsageError } from '../errors.js';
-import { openBus } from '../connect.js';
+import { openBus } from '../open-bus.js';
 import { toJson } from '../json.js';
 import { parseVerbArgs, type Verb } from '../verb.js';
 

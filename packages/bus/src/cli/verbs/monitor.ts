@@ -1,5 +1,5 @@
 // `ipnbus monitor`: becomes a bus monitor (BecomeMonitor, as dbus-monitor) and prints what it sees, decoded, optionally filtered by match rules.
-import { openBus } from '../connect.js';
+import { openBus } from '../open-bus.js';
 import { EXIT_OK } from '../errors.js';
 import { formatMessageJson, formatMessageText } from '../format-message.js';
 import { intOption, parseVerbArgs, type Verb } from '../verb.js';
