@@ -1,4 +1,4 @@
-// The few syscalls the core takes from the @ipnbus/native addon: flock and dup.
+// The bus package's one loader of the @ipnbus/native addon: the few syscalls the core takes from it (flock and dup), and the module itself for the gateway's own sockets (gateway/native-addon.ts).
 import { createRequire } from 'node:module';
 import { DBusError, ErrorNames } from './errors.js';
 
@@ -9,20 +9,29 @@ export interface CoreAddon {
   dup(fd: number): number;
 }
 
-let addon: CoreAddon | undefined;
+let loaded: Record<string, unknown> | null | undefined;
 
 /**
+ * The addon's exports, loaded once, or null when it cannot be loaded.
  * Loaded lazily so that code paths that never need it (parsing, tests of
  * pure logic) do not need the compiled addon.
  */
-export function native(): CoreAddon {
-  if (addon === undefined) {
-    const require = createRequire(import.meta.url);
-    const mod = require('@ipnbus/native') as Partial<CoreAddon>;
-    if (typeof mod.flock !== 'function' || typeof mod.dup !== 'function') {
-      throw new DBusError(ErrorNames.NotSupported, 'the @ipnbus/native addon lacks flock() or dup()');
+export function nativeModule(): Record<string, unknown> | null {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)('@ipnbus/native') as Record<string, unknown>;
+    } catch {
+      loaded = null;
     }
-    addon = mod as CoreAddon;
   }
-  return addon;
+  return loaded;
+}
+
+/** flock and dup, or DBusError NotSupported when the addon is missing or lacks them. */
+export function native(): CoreAddon {
+  const mod = nativeModule();
+  if (mod === null || typeof mod.flock !== 'function' || typeof mod.dup !== 'function') {
+    throw new DBusError(ErrorNames.NotSupported, 'the @ipnbus/native addon is missing or lacks flock() or dup()');
+  }
+  return mod as unknown as CoreAddon;
 }

@@ -1,4 +1,4 @@
-// The one place the gateway loads @ipnbus/native: its listening socket, its clients' sockets and their SO_PEERCRED.
+// What the gateway uses of @ipnbus/native: its listening socket, its clients' sockets and their SO_PEERCRED.
 //
 // node:net cannot pass unix fds (it reads with read(2), which drops
 // SCM_RIGHTS), cannot read SO_PEERCRED, pads abstract socket names with
@@ -6,9 +6,10 @@
 // gateway would only take the fd from. The gateway drives client sockets
 // with the addon when it is there, and falls back to node:net (no fd
 // passing, credentials unknown) when it is not. Core reaches the addon
-// through the transport; this module is the gateway's own socket layer,
-// the exception DESIGN.md's "Gateway" section names.
-import { createRequire } from 'node:module';
+// through the transport; this module is the gateway's own socket layer
+// (the exception the bus README's gateway section states). The addon is
+// loaded once for the package by core/native.ts.
+import { nativeModule } from '../core/native.js';
 import type { PeerCredentials } from './peercred.js';
 
 export interface NativePoller {
@@ -38,12 +39,8 @@ let addon: GatewayAddon | null | undefined;
 /** The addon, or null when it is missing or lacks what the gateway needs (the gateway then uses node:net). */
 export function gatewayAddon(): GatewayAddon | null {
   if (addon === undefined) {
-    try {
-      const a = createRequire(import.meta.url)('@ipnbus/native') as Record<string, unknown>;
-      addon = NEEDED.every((k) => typeof a[k] === 'function') ? (a as unknown as GatewayAddon) : null;
-    } catch {
-      addon = null;
-    }
+    const a = nativeModule();
+    addon = a !== null && NEEDED.every((k) => typeof a[k] === 'function') ? (a as unknown as GatewayAddon) : null;
   }
   return addon;
 }
