@@ -19,7 +19,8 @@ let loaded: Record<string, unknown> | null | undefined;
 export function nativeModule(): Record<string, unknown> | null {
   if (loaded === undefined) {
     try {
-      loaded = createRequire(import.meta.url)('@ipnbus/native') as Record<string, unknown>;
+      const require = createRequire(import.meta.url);
+      loaded = require('@ipnbus/native') as Record<string, unknown>;
     } catch {
       loaded = null;
     }
