@@ -18,10 +18,6 @@ import { TIMEOUT_SCALE } from './test/backend.mjs';
 const REPEAT = process.env.IPNBUS_TEST_KERNEL_REPEAT === '1';
 /** On the first kernel only (see REPEAT). */
 const once = (...files: string[]): string[] => (REPEAT ? [] : files);
-// test:kernel:debug --node-only sets 3: its KASAN kernel checks every
-// memory access, and Node runs about 3x slower there. Tests with their own
-// timeout scale it with timeout() from test/backend.mjs.
-const SCALE = TIMEOUT_SCALE;
 
 export default defineConfig({
   test: {
@@ -69,8 +65,11 @@ export default defineConfig({
     // Coalescing across turns is proven by sub-millisecond gaps between
     // turns, which TCG stretches: that file runs on the host only.
     exclude: ['packages/transport-ipn/test/coalesce-streaming.test.ts'],
-    testTimeout: 180_000 * SCALE,
-    hookTimeout: 120_000 * SCALE,
+    // x3 under test:kernel:debug --node-only (its KASAN kernel checks every
+    // memory access); tests with their own timeout use timeout() from
+    // test/backend.mjs.
+    testTimeout: 180_000 * TIMEOUT_SCALE,
+    hookTimeout: 120_000 * TIMEOUT_SCALE,
     pool: 'forks',
     // One file at a time: the guest has 2 slow CPUs.
     fileParallelism: false,

@@ -71,20 +71,22 @@ rc=$?
 echo "----- end of guest command (status $rc) -----"
 
 # Unloading must work once every socket is closed; a process that is still
-# exiting may hold one for a moment.
-tries=0
-while grep -q '^ipn ' /proc/modules && ! rmmod ipn 2>/dev/null; do
-	tries=$((tries + 1))
-	if [ $tries -ge 30 ]; then
-		echo "ipnvm: rmmod ipn FAILED: $(grep '^ipn ' /proc/modules)"
-		[ "$rc" = 0 ] && rc=121
-		break
-	fi
-	sleep 0.2
-done
-if [ $tries -lt 30 ]; then
+# exiting may hold one for a moment. unload N: rmmod, retried N times 0.2 s
+# apart; fails if ipn is still loaded.
+unload() {
+	n=0
+	while grep -q '^ipn ' /proc/modules && ! rmmod ipn 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -ge "$1" ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+if unload 30; then
 	echo "ipnvm: ipn unloaded"
 else
+	echo "ipnvm: rmmod ipn FAILED: $(grep '^ipn ' /proc/modules)"
+	[ "$rc" = 0 ] && rc=121
 	# Processes the command left behind (a test that timed out before
 	# killing its children) hold sockets. Name them, kill them, and try
 	# again: the module must then unload (crash release); if it does not,
@@ -99,16 +101,10 @@ else
 		echo "ipnvm: left running: $pid $cmd"
 		kill -9 "$pid" 2>/dev/null && left=$((left + 1))
 	done
-	tries=0
-	while grep -q '^ipn ' /proc/modules && ! rmmod ipn 2>/dev/null; do
-		tries=$((tries + 1))
-		[ $tries -ge 50 ] && break
-		sleep 0.2
-	done
-	if grep -q '^ipn ' /proc/modules; then
-		echo "ipnvm: rmmod ipn FAILED even after killing $left leftover processes: a reference leaked"
-	else
+	if unload 50; then
 		echo "ipnvm: ipn unloaded after killing $left processes the command left running"
+	else
+		echo "ipnvm: rmmod ipn FAILED even after killing $left leftover processes: a reference leaked"
 	fi
 fi
 

@@ -142,14 +142,24 @@ export class GatewayProcess {
    * Starts it and waits for the address it prints. `fdLimit` runs it under
    * `ulimit -n`; `env` is added to this process's environment.
    */
-  static async start(busAddress: string, socket: string, opts: { backend?: string; env?: NodeJS.ProcessEnv; fdLimit?: number } = {}): Promise<GatewayProcess> {
+  static async start(busAddress: string, socket: string, opts: { backend?: string; env?: NodeJS.ProcessEnv; fdLimit?: number; uid?: number } = {}): Promise<GatewayProcess> {
     const args = [CLI, '--address', busAddress, 'gateway', '--listen', `unix:path=${socket}`, ...(opts.backend ? ['--backend', opts.backend] : [])];
     const [cmd, argv] = opts.fdLimit === undefined
       ? [process.execPath, args]
       : ['bash', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...args]];
-    const gw = new GatewayProcess(spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } }));
-    await until(() => gw.address !== undefined || gw.child.exitCode !== null, 20_000, 'the gateway process to start');
-    if (gw.address === undefined) throw new Error(`gateway process failed: ${gw.output}`);
+    const gw = new GatewayProcess(spawn(cmd, argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
+    }));
+    // A node process takes 17-30 s to start under TCG (the VM).
+    try {
+      await until(() => gw.address !== undefined || gw.child.exitCode !== null, perBackend({ user: 20_000, kernel: 90_000 }), 'the gateway process to start');
+      if (gw.address === undefined) throw new Error(`gateway process failed: ${gw.output}`);
+    } catch (err) {
+      await gw.kill();
+      throw err;
+    }
     return gw;
   }
 

@@ -9,11 +9,10 @@ import { closeFds, connect, type Connection } from '../../packages/bus/src/core/
 import { startGateway } from '../../packages/bus/src/gateway/index.js';
 import { MessageType, type Message } from '../../packages/bus/src/wire/index.js';
 import { BACKEND, perBackend } from '../backend.mjs';
-import { run, startTestBus, until, Watched, type TestBus } from './helpers.js';
+import { GatewayProcess, run, startTestBus, until, Watched, type TestBus } from './helpers.js';
 import { IFACE, PATH, SERVICE, startNativeService, type NativeService } from './native-service.js';
 
 const MEMBER = fileURLToPath(new URL('./fixtures/monitor-member.mjs', import.meta.url));
-const CLI = fileURLToPath(new URL('../../packages/bus/dist/cli/main.js', import.meta.url));
 const OTHER_UID = 65534;
 const isRoot = process.getuid?.() === 0;
 
@@ -489,15 +488,10 @@ describe.skipIf(!isRoot)('who may monitor: root and the bus owner only (needs ro
   it('busctl monitor through a gateway of another uid is refused', async () => {
     const sockDir = mkdtempSync(join(tmpdir(), 'ipnbus-mon-gw-'));
     chmodSync(sockDir, 0o777);
-    const gw = spawn(process.execPath, [CLI, '--address', shared.address, 'gateway', '--listen', `unix:path=${join(sockDir, 'gw.sock')}`, '--backend', BACKEND], {
-      uid: OTHER_UID, gid: OTHER_UID, stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    let gw: GatewayProcess | undefined;
     try {
-      let out = '';
-      gw.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      // A node process takes 17-30 s to start under TCG (the VM).
-      await until(() => out.includes('DBUS_SESSION_BUS_ADDRESS='), perBackend({ user: 15_000, kernel: 90_000 }), 'the gateway to listen');
-      const address = /DBUS_SESSION_BUS_ADDRESS=(\S+)/.exec(out)![1]!;
+      gw = await GatewayProcess.start(shared.address, join(sockDir, 'gw.sock'), { backend: BACKEND, uid: OTHER_UID });
+      const address = gw.address!;
       const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const b = spawn('busctl', [`--address=${address}`, 'monitor', '--no-pager'], { uid: OTHER_UID, gid: OTHER_UID, stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
@@ -511,8 +505,7 @@ describe.skipIf(!isRoot)('who may monitor: root and the bus owner only (needs ro
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("BecomeMonitor failed: Access denied");
     } finally {
-      gw.kill('SIGTERM');
-      await new Promise((resolve) => gw.once('close', resolve));
+      await gw?.kill();
       rmSync(sockDir, { recursive: true, force: true });
     }
   });

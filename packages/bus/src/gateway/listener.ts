@@ -194,6 +194,6 @@ async function listenNet(addr: ListenAddress, opts: ListenOptions): Promise<List
 export async function listenForClients(addr: ListenAddress, opts: ListenOptions): Promise<Listener> {
   const native = opts.native ? gatewayAddon() : null;
   if (native === null) return listenNet(addr, opts);
-  const fd = await bindOrReplaceStale(addr, () => Promise.resolve().then(() => nativeListenFd(native, addr)));
+  const fd = await bindOrReplaceStale(addr, async () => nativeListenFd(native, addr));
   return listenNative(native, fd, opts);
 }
