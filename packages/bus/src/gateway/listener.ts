@@ -112,7 +112,10 @@ function listenNative(native: GatewayAddon, fd: number, opts: ListenOptions): Li
   const onReady = (status: number): void => {
     if (closed) return;
     if (status < 0) {
-      opts.log.error({ errno: status }, 'gateway listening socket failed');
+      // The listening socket itself failed: libuv would report it on
+      // every turn. Stop watching it; clients already accepted go on.
+      opts.log.error({ errno: status }, 'gateway listening socket failed: no more clients are accepted');
+      poller.stop();
       return;
     }
     for (let i = 0; i < ACCEPT_BATCH; i++) {
