@@ -4,7 +4,10 @@ import { BACKEND, freshBus, type TestBus } from './helpers/bus.js';
 import { Member, isNOC } from './helpers/member.js';
 import { until } from './helpers/until.js';
 import { connect, DBusError, memberOf, subOf, endpointOf, type Connection } from '../../src/core/index.js';
-import { vouched } from '../../src/core/hosted.js';
+import { readHosted, vouched, writeHostedFile } from '../../src/core/hosted.js';
+import { lstatSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Message } from '../../src/wire/index.js';
 
 let bus: TestBus;
@@ -177,6 +180,27 @@ describe('a member hosting clients', () => {
     expect(vouched(1000, { pid: 5, uid: 1000, gid: 1000 })).toEqual({ pid: 5, uid: 1000, gid: 1000 });
     expect(vouched(1000, { pid: 5, uid: 0, gid: 0 })).toBeUndefined();
     expect(vouched(0, { pid: 5, uid: 1234, gid: 1234 })).toEqual({ pid: 5, uid: 1234, gid: 1234 });
+  });
+
+  it('records a client in one symlink() whose target holds the vouched credentials, and believes nothing else there', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipnbus-hosted-record-'));
+    try {
+      const uid = process.getuid!();
+      writeHostedFile(dir, 7n, 3, { pid: 4242, uid, gid: 5 });
+      expect(lstatSync(join(dir, '7.3')).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(join(dir, '7.3'))).toBe(`4242.${uid}.5`);
+      expect(readHosted(dir, 7n, 3)).toEqual({ pid: 4242, uid, gid: 5 });
+      // Written again (a removal that failed): replaced, not an error.
+      writeHostedFile(dir, 7n, 3, { pid: 4343, uid, gid: 5 });
+      expect(readHosted(dir, 7n, 3)?.pid).toBe(4343);
+      // Not credentials: a target out of form or out of range, a plain file, nothing.
+      symlinkSync('../../etc/passwd', join(dir, '7.4'));
+      symlinkSync(`1.${2 ** 32}.1`, join(dir, '7.5'));
+      writeFileSync(join(dir, '7.6'), JSON.stringify({ pid: 1, uid, gid: 1 }));
+      for (const sub of [4, 5, 6, 8]) expect(readHosted(dir, 7n, sub)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to host on a closed connection', async () => {
