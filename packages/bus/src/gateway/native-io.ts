@@ -42,6 +42,8 @@ export class NativeIO extends EventEmitter<ClientIOEvents> implements ClientIO {
   private ending = false;
   private closed = false;
   private sawEof = false;
+  /** What the poller watches now (UV_READABLE | UV_WRITABLE bits; 0: stopped). */
+  private armed = 0;
   private readonly onPoll = (status: number, events: number): void => this.poll(status, events);
 
   /** Drives `fd`, an accepted socket (non-blocking), and closes it in destroy(). */
@@ -60,9 +62,15 @@ export class NativeIO extends EventEmitter<ClientIOEvents> implements ClientIO {
   private arm(): void {
     if (this.closed) return;
     const writable = this.out.length > 0 && !this.writeDead;
+    const want = (this.reading ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
+    // uv_poll_start() takes the fd out of epoll and puts it back even when
+    // nothing changed (two epoll_ctl calls): called after every read and
+    // write, that was a third of a short-lived client's system calls.
+    if (want === this.armed) return;
     try {
-      if (!this.reading && !writable) this.poller.stop();
+      if (want === 0) this.poller.stop();
       else this.poller.start(this.fd, this.reading, writable, this.onPoll);
+      this.armed = want;
     } catch (e) {
       // Never throw into libuv's callback: report, and let the owner close us.
       queueMicrotask(() => this.emit('error', e as NodeJS.ErrnoException));
@@ -82,6 +90,7 @@ export class NativeIO extends EventEmitter<ClientIOEvents> implements ClientIO {
       // Hang-up while paused: libuv would report it on every turn. Stop
       // polling until resume(), which reads the rest and sees the end.
       this.poller.stop();
+      this.armed = 0;
     }
   }
 
