@@ -9,7 +9,7 @@ import { runCli } from './run-cli.js';
 
 const KEYS = [
   'fanout16_small_ratio', 'latency_p50_ratio', 'call_p50_ratio', 'call_vs_floor', 'latency_vs_floor', 'call_vs_node_floor',
-  'switches16_small_daemon', 'switches16_small_ipnbus', 'gateway_fanout16_vs_daemon', 'gateway_call_p50_vs_daemon', 'gateway_connect_p50_vs_daemon',
+  'switches16_small_daemon', 'switches16_small_ipnbus', 'gateway_fanout16_vs_daemon', 'gateway_call_p50_vs_daemon', 'gateway_call_native_p50_vs_daemon', 'gateway_connect_p50_vs_daemon',
 ];
 const BROKER_KEYS = ['fanout16_small_vs_broker', 'latency_p50_vs_broker', 'call_p50_vs_broker'];
 

@@ -12,11 +12,16 @@ function ipnbusCli(): string {
   return fileURLToPath(new URL('./cli/main.js', import.meta.resolve('ipnbus')));
 }
 
+/** The private ipnbus bus behind the gateway started in `dir` (native members join it directly). */
+export function gatewayBusAddress(dir: string): string {
+  return `ipnbus:path=${join(dir, 'ipnbus-gateway')}`;
+}
+
 /** Start a gateway in front of a private ipnbus bus in `dir`; resolves once it prints its address. */
 export async function startGatewayBus(dir: string, backend: 'auto' | 'kernel' | 'user'): Promise<PrivateDaemon> {
   const socket = join(dir, 'gateway.sock');
   const child = spawn(process.execPath, [
-    ipnbusCli(), '--address', `ipnbus:path=${join(dir, 'ipnbus-gateway')}`,
+    ipnbusCli(), '--address', gatewayBusAddress(dir),
     'gateway', '--listen', `unix:path=${socket}`, '--backend', backend,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const address = await new Promise<string>((resolve, reject) => {

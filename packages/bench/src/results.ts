@@ -83,6 +83,8 @@ export interface Summary {
   /** `ipnbus gateway` with dbus-next clients over dbus-daemon with the same clients (null when not measured). */
   gateway_fanout16_vs_daemon: number | null;
   gateway_call_p50_vs_daemon: number | null;
+  /** The same dbus-next caller over the gateway to an Echo service that is an ipnbus member (stock -> native), over dbus-next on both ends over dbus-daemon. */
+  gateway_call_native_p50_vs_daemon: number | null;
   gateway_connect_p50_vs_daemon: number | null;
 }
 

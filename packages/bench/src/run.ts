@@ -9,7 +9,7 @@ import { configFor, messagesFor, type BenchConfig, type Mode, type Transport } f
 import { startDbusBroker } from './broker.js';
 import { procCpuUs, procRss, procSwitches, startDbusDaemon, type PrivateDaemon } from './daemon.js';
 import { measureFloor, type FloorResult } from './floor.js';
-import { startGatewayBus } from './gateway-bus.js';
+import { gatewayBusAddress, startGatewayBus } from './gateway-bus.js';
 import { measureNodeCallFloor, measureNodeFloor, type NodeCallFloor, type NodeFloor } from './node-floor.js';
 import { BenchTimeout, collectAll, startMany, Worker } from './pool.js';
 import type { Backend, WorkerArgs } from './protocol.js';
@@ -35,8 +35,8 @@ function countSteps(cfg: BenchConfig, sides: number): number {
   // Per subscriber count: start and warm-up per side, one step per payload
   // (per side when sides run one at a time), latency per side (1 sub only).
   const perK = cfg.subscribers.map((k) => sides * (2 + (k === 1 ? 1 : 0)) + cfg.payloads.length * (k <= 16 ? 1 : sides));
-  // The gateway section: start, two sides' start, warm-up and one payload, their calls and connects.
-  const gateway = 1 + 2 * 2 + 1 + 2 * 2 + 2;
+  // The gateway section: start, two sides' start, warm-up and one payload, their calls (stock and native service) and connects.
+  const gateway = 1 + 2 * 2 + 1 + 2 * (2 + 2) + 2;
   return perK.reduce((a, b) => a + b, 0) + sides * (1 + cfg.calls.inflight.length) + 3 + gateway;
 }
 
@@ -162,6 +162,7 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     switches16_small_ipnbus: row16('small')?.sides.ipnbus?.switchesPerDelivery ?? null,
     gateway_fanout16_vs_daemon: ratio(gwRow?.sides['ipnbus-gateway']?.deliveriesPerS, gwRow?.sides['dbus-daemon']?.deliveriesPerS),
     gateway_call_p50_vs_daemon: ratio(gwCall?.sides['ipnbus-gateway']?.p50Us, gwCall?.sides['dbus-daemon']?.p50Us),
+    gateway_call_native_p50_vs_daemon: gateway.calls[1]?.p50Ratio ?? null,
     gateway_connect_p50_vs_daemon: ratio(gateway.connect['ipnbus-gateway']?.p50Us, gateway.connect['dbus-daemon']?.p50Us),
   };
   return {
@@ -335,7 +336,10 @@ async function latencyRound(cfg: BenchConfig, side: Backend, g: FanoutGroup, ste
 }
 
 /** Echo calls for every side, the sides taking turns per row; a failing side is reported and dropped. */
-async function callGroups(cfg: BenchConfig, sides: readonly Backend[], ends: Endpoints, rows: CallRow[], errors: string[], step: (label: string) => void): Promise<void> {
+async function callGroups(
+  cfg: BenchConfig, sides: readonly Backend[], ends: Endpoints, rows: CallRow[], errors: string[], step: (label: string) => void,
+  services: Partial<Record<Backend, WorkerArgs>> = {},
+): Promise<void> {
   const callers = new Map<Backend, Worker>();
   const workers: Worker[] = [];
   const fail = (side: Backend, err: unknown) => {
@@ -346,7 +350,7 @@ async function callGroups(cfg: BenchConfig, sides: readonly Backend[], ends: End
     for (const side of sides) {
       step(`${side}: start echo service + caller`);
       try {
-        workers.push(await Worker.start(workerArgs(cfg, side, ends, 'service')));
+        workers.push(await Worker.start(services[side] ?? workerArgs(cfg, side, ends, 'service')));
         const caller = await Worker.start(workerArgs(cfg, side, ends, 'caller'));
         workers.push(caller);
         callers.set(side, caller);
@@ -407,6 +411,14 @@ async function gatewaySection(cfg: BenchConfig, dir: string, ends: Endpoints, ou
     out.calls = [{ inflight: 1, sides: {}, p50Ratio: null, p50VsBroker: null }];
     await callGroups({ ...cfg, calls: { ...cfg.calls, inflight: [1] } }, sides, withGw, out.calls, errors, step);
     out.calls[0]!.p50Ratio = ratio(out.calls[0]!.sides['ipnbus-gateway']?.p50Us, out.calls[0]!.sides['dbus-daemon']?.p50Us);
+    // Stock -> native: the same dbus-next caller over the gateway, the Echo
+    // service an ipnbus member of the gateway's bus (against dbus-next on
+    // both ends over dbus-daemon, as above).
+    const native: WorkerArgs = { backend: 'ipnbus', address: gatewayBusAddress(dir), transport: cfg.transport, role: 'service' };
+    const toNative: CallRow[] = [{ inflight: 1, sides: {}, p50Ratio: null, p50VsBroker: null }];
+    await callGroups({ ...cfg, calls: { ...cfg.calls, inflight: [1] } }, sides, withGw, toNative, errors, step, { 'ipnbus-gateway': native });
+    toNative[0]!.p50Ratio = ratio(toNative[0]!.sides['ipnbus-gateway']?.p50Us, toNative[0]!.sides['dbus-daemon']?.p50Us);
+    out.calls.push(toNative[0]!);
     for (const side of sides) {
       step(`${side}: ${cfg.connects} connections, one after the other`);
       let w: Worker | undefined;

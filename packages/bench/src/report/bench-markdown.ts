@@ -100,7 +100,10 @@ export function renderMarkdown(r: BenchResult): string {
       out.push(`| same: CPU us per delivery (the bus process included) | ${gw((s) => row.sides[s]?.cpuUsPerDelivery)} | |`);
       out.push(`| same: context switches per delivery | ${gw((s) => row.sides[s]?.switchesPerDelivery)} | |`);
     }
-    if (call) out.push(`| call p50 / p99, 1 in flight (us) | ${fmt(call.sides['dbus-daemon']?.p50Us)} / ${fmt(call.sides['dbus-daemon']?.p99Us)} | ${fmt(call.sides['ipnbus-gateway']?.p50Us)} / ${fmt(call.sides['ipnbus-gateway']?.p99Us)} | ${x(call.p50Ratio)} |`);
+    const callLine = (label: string, c: typeof call) =>
+      `| ${label} | ${fmt(c!.sides['dbus-daemon']?.p50Us)} / ${fmt(c!.sides['dbus-daemon']?.p99Us)} | ${fmt(c!.sides['ipnbus-gateway']?.p50Us)} / ${fmt(c!.sides['ipnbus-gateway']?.p99Us)} | ${x(c!.p50Ratio)} |`;
+    if (call) out.push(callLine('call p50 / p99, 1 in flight (us), stock -> stock', call));
+    if (g.calls[1]) out.push(callLine('call p50 / p99, 1 in flight (us), stock -> native ipnbus service', g.calls[1]));
     out.push(`| connection set-up p50 / p99 (us; connect, auth, Hello) | ${fmt(g.connect['dbus-daemon']?.p50Us)} / ${fmt(g.connect['dbus-daemon']?.p99Us)} | ${fmt(g.connect['ipnbus-gateway']?.p50Us)} / ${fmt(g.connect['ipnbus-gateway']?.p99Us)} | ${x(r.summary.gateway_connect_p50_vs_daemon)} |`);
   } else {
     out.push('Not measured (see errors).');
@@ -121,6 +124,7 @@ export function renderMarkdown(r: BenchResult): string {
   out.push(`| call p50 / Node.js ping-pong floor | ${x(s.call_vs_node_floor)} | <= 1.2x |`);
   out.push(`| context switches per delivery, 16 subs small: dbus-daemon / dbus-broker / ipnbus | ${fmt(s.switches16_small_daemon)} / ${fmt(s.switches16_small_broker)} / ${fmt(s.switches16_small_ipnbus)} | |`);
   out.push(`| gateway / dbus-daemon: fan-out 16 small, call p50, connection set-up p50 | ${x(s.gateway_fanout16_vs_daemon)}, ${x(s.gateway_call_p50_vs_daemon)}, ${x(s.gateway_connect_p50_vs_daemon)} | |`);
+  out.push(`| gateway / dbus-daemon: call p50 stock -> stock, stock -> native | ${x(s.gateway_call_p50_vs_daemon)}, ${x(s.gateway_call_native_p50_vs_daemon)} | <= 1.5x, <= 1.2x |`);
   if (withBroker) {
     out.push(`| fan-out 64, small: ipnbus / dbus-broker deliveries/s | ${x(s.fanout64_small_vs_broker)} | >= 3x |`);
     out.push(`| fan-out 16, small: ipnbus / dbus-broker deliveries/s | ${x(s.fanout16_small_vs_broker)} | |`);
