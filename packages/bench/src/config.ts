@@ -34,8 +34,16 @@ export interface BenchConfig {
   latency: { rate: number; count: number; warmup: number };
   calls: { inflight: number[]; count: number };
   floor: { iterations: number; messages: number };
-  /** Unmeasured Ticks sent first in every fan-out group: JIT and buffers warm on both sides. */
+  /**
+   * Unmeasured Ticks sent first in every fan-out group: JIT and buffers warm
+   * on both sides. Counted per subscriber process, because warming is: an
+   * ipnbus subscriber spends 2-5x its steady CPU per message over its first
+   * ~10,000 messages (the optimising compiler at work on a loaded 2-core
+   * machine), whatever the group's size.
+   */
   warmupMessages: number;
+  /** Bound on the warm-up's deliveries (messages x subscribers), so the largest groups stay short. */
+  warmupDeliveries: number;
   /** Measured rounds per fan-out row; the median (by deliveries/s) is reported. */
   repeats: number;
   /** Unmeasured Echo calls before the call rounds. */
@@ -57,7 +65,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         latency: { rate: 200, count: 1000, warmup: 20 },
         calls: { inflight: [1, 16], count: 4000 },
         floor: { iterations: 20_000, messages: 20_000 },
-        warmupMessages: 4000, repeats: 3, warmupCalls: 1000,
+        warmupMessages: 16_000, warmupDeliveries: 256_000, repeats: 3, warmupCalls: 1000,
         roundTimeoutMs: 90_000, connects: 200,
       };
     case 'quick':
@@ -69,7 +77,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         latency: { rate: 200, count: 400, warmup: 20 },
         calls: { inflight: [1, 16], count: 1500 },
         floor: { iterations: 5000, messages: 5000 },
-        warmupMessages: 3000, repeats: 3, warmupCalls: 500,
+        warmupMessages: 12_000, warmupDeliveries: 192_000, repeats: 3, warmupCalls: 500,
         roundTimeoutMs: 30_000, connects: 100,
       };
     case 'smoke':
@@ -81,7 +89,7 @@ export function configFor(mode: Mode, transport: Transport): BenchConfig {
         latency: { rate: 200, count: 100, warmup: 10 },
         calls: { inflight: [1, 16], count: 300 },
         floor: { iterations: 1000, messages: 1000 },
-        warmupMessages: 300, repeats: 1, warmupCalls: 50,
+        warmupMessages: 300, warmupDeliveries: 64_000, repeats: 1, warmupCalls: 50,
         roundTimeoutMs: 20_000, connects: 10,
       };
   }

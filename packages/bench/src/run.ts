@@ -266,8 +266,10 @@ async function fanoutGroups(
     }
     for (const [side, g] of [...groups]) {
       step(`${side}: warm-up, ${k} subscriber${k > 1 ? 's' : ''}`);
-      // Every process sees warmupMessages Ticks, bounded to 64k deliveries for the largest groups.
-      const n = Math.min(cfg.warmupMessages, Math.max(cfg.minMessages, Math.round(64_000 / k)));
+      // Every process sees warmupMessages Ticks (a subscriber warms by the
+      // messages it handles, not by the group's deliveries), bounded by
+      // warmupDeliveries for the largest groups.
+      const n = Math.min(cfg.warmupMessages, Math.max(cfg.minMessages, Math.round(cfg.warmupDeliveries / k)));
       await fanoutRound(cfg, g.pub, g.subs, n, 16, g.busPids).catch((err: unknown) => fail(side, err));
     }
     for (const [i, p] of cfg.payloads.entries()) {

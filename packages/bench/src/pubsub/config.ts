@@ -24,7 +24,12 @@ export interface PubsubConfig {
   maxMessages: number;
   /** Measured blast rounds per cell and side; the median (deliveries/s) is reported. */
   repeats: number;
-  /** Unmeasured messages per group before its first round (JIT, buffers). */
+  /**
+   * Unmeasured messages per group before its first round (JIT, buffers):
+   * a subscriber process warms by the messages it handles (an ipnbus one
+   * pays 2-5x its steady CPU per message over the first ~10,000), so this
+   * does not shrink with the group's size.
+   */
   warmupMessages: number;
   /** Paced latency round per cell and side: `count` messages at `rate`/s, the first `warmup` dropped. */
   latency: { rate: number; count: number; warmup: number };
@@ -37,14 +42,14 @@ export function pubsubConfig(mode: PubsubMode): PubsubConfig {
       return {
         mode, subscribers: [1, 4, 16],
         payloads: payloads(64_000, 24_000),
-        minMessages: 1500, maxMessages: 20_000, repeats: 3, warmupMessages: 3000,
+        minMessages: 1500, maxMessages: 20_000, repeats: 3, warmupMessages: 16_000,
         latency: { rate: 500, count: 500, warmup: 50 }, roundTimeoutMs: 90_000,
       };
     case 'quick':
       return {
         mode, subscribers: [1, 4, 16],
         payloads: payloads(24_000, 8000),
-        minMessages: 500, maxMessages: 8000, repeats: 3, warmupMessages: 1000,
+        minMessages: 500, maxMessages: 8000, repeats: 3, warmupMessages: 8000,
         latency: { rate: 500, count: 200, warmup: 20 }, roundTimeoutMs: 30_000,
       };
     case 'smoke':
