@@ -28,7 +28,7 @@ export default defineConfig({
       'packages/bus/test/core/{calls,lifecycle,names,signals}.test.ts',
       ...once('packages/bus/test/api/{objects,pubsub}.test.ts', 'test/gateway/stock-clients.test.ts'),
       // Monitors: their copies go out with the kernel backend's sendLossy.
-      ...once('test/gateway/monitor.test.ts'),
+      ...once('test/gateway/monitor.test.ts', 'test/gateway/monitor-vs-dbus-daemon.test.ts'),
       // Stock clients hosted by the gateway's one AF_IPN socket, as native members see them.
       ...once('test/gateway/hosted-clients.test.ts', 'packages/bus/test/core/hosted.test.ts'),
       // Serials and Debug.Stats through the gateway, and activation of a

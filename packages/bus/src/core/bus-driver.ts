@@ -29,7 +29,10 @@ export interface DriverHost extends StatsHost {
   settle(): Promise<void>;
   removeMatch(rule: string): void;
   getCredentials(name: string): { pid: number; uid: number; gid: number } | undefined;
-  becomeMonitor(rules: string[]): void;
+  /** BecomeMonitor, before its reply (see Connection.startMonitoring). */
+  startMonitoring(rules: string[]): void;
+  /** BecomeMonitor, after its reply (see Connection.monitorReplied). */
+  monitorReplied(): void;
   /** Starts `name` from its .service file unless owned: StartReply.SUCCESS or ALREADY_RUNNING. */
   startService(name: string): Promise<number>;
   listActivatableNames(): Promise<string[]>;
@@ -39,6 +42,8 @@ export interface DriverHost extends StatsHost {
 export interface DriverReply {
   signature: string;
   body: unknown[];
+  /** BecomeMonitor: after the reply, DriverHost.monitorReplied(). */
+  becameMonitor?: true;
 }
 
 const NONE: DriverReply = { signature: '', body: [] };
@@ -155,8 +160,8 @@ export async function handleBusCall(host: DriverHost, msg: Message): Promise<Dri
   } else if (iface === MONITORING_INTERFACE) {
     if (member === 'BecomeMonitor') {
       const [rules] = args(msg, 'asu') as [string[], number];
-      host.becomeMonitor(rules);
-      return NONE;
+      host.startMonitoring(rules);
+      return { ...NONE, becameMonitor: true };
     }
   } else if (iface === DBUS_STATS) {
     return debugStats(host, msg, member);

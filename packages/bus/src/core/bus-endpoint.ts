@@ -32,8 +32,12 @@ export function nameOwnerChanged(name: string, oldName: string, newName: string)
   return busDriverSignal('NameOwnerChanged', 'sss', [name, oldName, newName]);
 }
 
-/** Hands a message from the bus to the connection as if it had arrived (unicast or not). */
-export type Deliver = (msg: Message, fds: number[], unicast: boolean) => void;
+/**
+ * Hands a message from the bus to the connection as if it had arrived
+ * (unicast or not). `everywhere`: every member makes it from its own view
+ * (an owner change's signals), so monitors get theirs there, not a copy.
+ */
+export type Deliver = (msg: Message, fds: number[], unicast: boolean, everywhere?: boolean) => void;
 
 /**
  * There is no bus process: each connection plays org.freedesktop.DBus for
@@ -56,8 +60,10 @@ export class BusEndpoint {
   /** Answers a call our connection sent to org.freedesktop.DBus; the reply arrives as a message. */
   async answer(msg: Message): Promise<void> {
     let reply: Message;
+    let becameMonitor = false;
     try {
       const out = await handleBusCall(this.#host, msg);
+      becameMonitor = out.becameMonitor === true;
       reply = {
         type: MessageType.METHOD_RETURN,
         flags: 0,
@@ -78,7 +84,11 @@ export class BusEndpoint {
         body: [err.message],
       };
     }
-    if (this.#closed || msg.flags & MessageFlags.NO_REPLY_EXPECTED) return;
+    if (this.#closed) return;
+    if (msg.flags & MessageFlags.NO_REPLY_EXPECTED) {
+      if (becameMonitor) this.#host.monitorReplied();
+      return;
+    }
     reply.serial = this.#serial.next();
     reply.sender = BUS_NAME;
     reply.destination = this.#host.uniqueName;
@@ -92,6 +102,7 @@ export class BusEndpoint {
       return;
     }
     this.#deliver(decoded, [], true);
+    if (becameMonitor) this.#host.monitorReplied();
   }
 
   /**
@@ -104,9 +115,9 @@ export class BusEndpoint {
     const self = this.#host.endpointId;
     const oldName = oldOwner === undefined ? '' : this.#host.view.uniqueNameOf(oldOwner);
     const newName = newOwner === undefined ? '' : this.#host.view.uniqueNameOf(newOwner);
-    if (oldOwner === self) this.#signal('NameLost', [name], this.#host.uniqueName);
-    this.#signal('NameOwnerChanged', [name, oldName, newName]);
-    if (newOwner === self) this.#signal('NameAcquired', [name], this.#host.uniqueName);
+    if (oldOwner === self) this.#signal('NameLost', [name], this.#host.uniqueName, true);
+    this.#signal('NameOwnerChanged', [name, oldName, newName], undefined, true);
+    if (newOwner === self) this.#signal('NameAcquired', [name], this.#host.uniqueName, true);
   }
 
   close(): void {
@@ -119,10 +130,10 @@ export class BusEndpoint {
   }
 
   /** A signal from org.freedesktop.DBus, made here (every member makes its own). */
-  #signal(member: string, body: string[], destination?: string): void {
+  #signal(member: string, body: string[], destination?: string, everywhere = false): void {
     const msg = busDriverSignal(member, 's'.repeat(body.length), body, destination);
     msg.serial = this.#serial.next();
-    this.#deliver(msg, [], destination !== undefined);
+    this.#deliver(msg, [], destination !== undefined, everywhere);
   }
 
 }

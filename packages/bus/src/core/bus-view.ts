@@ -34,6 +34,8 @@ export class BusView {
   readonly #hosted = new Map<bigint, EndpointCredentials | undefined>();
   readonly #departed = new Set<bigint>();
   readonly #names = new Map<string, NameState>();
+  /** Monitors: their unique name was taken away (unname()). */
+  readonly #unnamed = new Set<bigint>();
   readonly #onChange: OwnerChangeListener;
   readonly #probe: (id: bigint) => boolean;
 
@@ -143,10 +145,23 @@ export class BusView {
     if (name === BUS_NAME) return BUS_NAME;
     if (name.startsWith(':')) {
       const id = this.endpointOf(name);
-      return id !== undefined && this.reachable(id) ? name : undefined;
+      return id !== undefined && this.reachable(id) && !this.#unnamed.has(id) ? name : undefined;
     }
     const id = this.primaryOf(name);
     return id === undefined ? undefined : this.uniqueNameOf(id);
+  }
+
+  /**
+   * Endpoint `id` became a monitor: as dbus-daemon takes a monitor's
+   * unique name away, it no longer owns it (NameOwnerChanged to '', not
+   * in ListNames, GetNameOwner fails), and a leave says nothing more. What
+   * is sent to it still arrives: the members' own traffic (copies, round
+   * trips proving a record arrived) goes by it.
+   */
+  unname(id: bigint): void {
+    if (this.#unnamed.has(id) || this.departed(id)) return;
+    this.#unnamed.add(id);
+    if (this.hasEndpoint(id)) this.#onChange(this.uniqueNameOf(id), id, undefined);
   }
 
   /** Endpoint a message for `name` goes to. */
@@ -160,8 +175,8 @@ export class BusView {
 
   listNames(): string[] {
     const out = [BUS_NAME];
-    for (const id of this.memberIds()) out.push(this.uniqueNameOf(id));
-    for (const id of this.#hosted.keys()) out.push(this.uniqueNameOf(id));
+    for (const id of this.memberIds()) if (!this.#unnamed.has(id)) out.push(this.uniqueNameOf(id));
+    for (const id of this.#hosted.keys()) if (!this.#unnamed.has(id)) out.push(this.uniqueNameOf(id));
     for (const [n, s] of this.#names) if (s.owners.length > 0) out.push(n);
     return out;
   }
@@ -207,7 +222,7 @@ export class BusView {
     this.#members.set(info.id, info);
     // Ids only grow: a smaller id than ours was on the bus before us, and
     // its join is the transport's membership snapshot, not an arrival.
-    if (info.id > this.self.id) this.#onChange(this.uniqueNameOf(info.id), undefined, info.id);
+    if (info.id > this.self.id && !this.#unnamed.has(info.id)) this.#onChange(this.uniqueNameOf(info.id), undefined, info.id);
   }
 
   /**
@@ -217,7 +232,7 @@ export class BusView {
   hostedJoined(id: bigint, creds: EndpointCredentials | undefined, announce = true): void {
     if (subOf(id) === 0 || this.#hosted.has(id) || this.departed(id)) return;
     this.#hosted.set(id, creds);
-    if (announce) this.#onChange(this.uniqueNameOf(id), undefined, id);
+    if (announce && !this.#unnamed.has(id)) this.#onChange(this.uniqueNameOf(id), undefined, id);
   }
 
   /**
@@ -250,7 +265,8 @@ export class BusView {
       const now = state.owners[0]?.id;
       if (now !== undefined && memberOf(now) === this.self.id && cur.owners[0]?.id === id) promoted.push(name);
     }
-    if (wasThere) this.#onChange(this.uniqueNameOf(id), id, undefined);
+    const named = !this.#unnamed.delete(id);
+    if (wasThere && named) this.#onChange(this.uniqueNameOf(id), id, undefined);
     return promoted;
   }
 }

@@ -39,10 +39,12 @@ export interface CallsInit {
   dup: (fd: number) => number;
   /** A call refused before it was sent (its service could not be started): shown to monitors (EndpointSender.refused). */
   refused: (msg: Partial<Message> & Pick<Message, 'type'>, fds: readonly number[], serial: number | undefined, err: unknown) => void;
+  /** A call sent as `serial` failed without a reply on the wire (timeout, callee gone): shown to monitors (EndpointSender.unanswered). */
+  unanswered: (serial: number, err: Error) => void;
 }
 
 export class Calls {
-  readonly #pending = new PendingCalls();
+  readonly #pending: PendingCalls;
   readonly #init: CallsInit;
   /**
    * Per destination name being started: settles once the last call queued
@@ -56,6 +58,7 @@ export class Calls {
 
   constructor(init: CallsInit) {
     this.#init = init;
+    this.#pending = new PendingCalls((serial, err) => init.unanswered(serial, err));
   }
 
   /** Calls waiting for replies (core's own sync calls included). */
@@ -129,7 +132,10 @@ export class Calls {
       if (noReply) return;
       timer = setTimeout(() => {
         gaveUp = true;
-        reject(late());
+        // Never sent: monitors see the call and the bus's error, as a refused one.
+        const err = late();
+        this.#init.refused({ ...msg, flags, type: MessageType.METHOD_CALL }, fds, opts.serial, err);
+        reject(err);
       }, timeoutMs);
     });
     const reply = (before ?? Promise.resolve())
@@ -141,7 +147,7 @@ export class Calls {
       })
       .catch((e: unknown) => {
         // Never sent: monitors see the call and the bus's error, as dbus-daemon shows a failed
-        // activation (not a caller's own timeout: its caller was already told). Racing callers
+        // activation (not after the caller's own timeout: that showed its own). Racing callers
         // share the activation's error: each gets its own, for its own reply.
         const own = e instanceof DBusError ? new DBusError(e.name, e.message, { cause: e }) : e;
         if (!gaveUp) this.#init.refused({ ...msg, flags, type: MessageType.METHOD_CALL }, fds, opts.serial, own);
@@ -188,6 +194,7 @@ export class Calls {
     const { view, limits } = this.#init;
     return new Promise<CallResult>((resolve, reject) => {
       let serial: number;
+      let sending = false;
       try {
         if (!noReply && this.#pending.size >= limits.maxPendingCalls) {
           throw limitExceeded(limits, 'maxPendingCalls', `cannot call ${msg.destination} ${msg.member}: ${this.#pending.size} calls are waiting for replies`);
@@ -201,8 +208,11 @@ export class Calls {
             );
           }
         }
+        sending = true;
         serial = this.#init.send({ ...msg, flags, type: MessageType.METHOD_CALL }, opts.fds, opts.serial);
       } catch (e) {
+        // Refused before it went out (a limit): monitors see it and the bus's error.
+        if (!sending) this.#init.refused({ ...msg, flags, type: MessageType.METHOD_CALL }, opts.fds ?? [], opts.serial, e);
         reject(e);
         return;
       }

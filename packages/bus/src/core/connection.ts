@@ -7,7 +7,7 @@ import { Calls, type CallMessage, type CallOptions } from './calls.js';
 import type { DriverHost } from './bus-driver.js';
 import { BusEndpoint } from './bus-endpoint.js';
 import type { BusView, EndpointCredentials } from './bus-view.js';
-import { StartReply } from './constants.js';
+import { BUS_NAME, BUS_PATH, StartReply } from './constants.js';
 import { EndpointInbox, type ConnectionStats, type IncomingCall } from './endpoint-inbox.js';
 import { EndpointSender, type SendOptions } from './endpoint-sender.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
@@ -21,6 +21,8 @@ import { ownerCredentials } from './owner-credentials.js';
 import type { CallResult } from './pending-calls.js';
 import { updateActivationEnv } from './activation/index.js';
 import { subOf } from './unique-name.js';
+
+const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 
 export type { CallResult, CallOptions, ConnectionStats, IncomingCall, SendOptions };
 
@@ -78,9 +80,10 @@ export class Connection extends EventEmitter implements DriverHost {
     this.uniqueName = member.view.uniqueNameOf(endpointId);
     this.busId = member.dir.busId;
     this.#log = subOf(endpointId) === 0 ? member.log : childLogger(member.log, { client: this.uniqueName });
-    this.#bus = new BusEndpoint(this, (msg, fds, unicast) => {
-      // The bus driver's replies and signals to us are unicasts monitors see.
-      if (unicast) member.monitors.copy(msg);
+    this.#bus = new BusEndpoint(this, (msg, fds, unicast, everywhere) => {
+      // The bus driver's replies and signals to us are unicasts monitors
+      // see: a copy, unless every monitor's member makes its own.
+      if (unicast && everywhere !== true) member.monitors.copy(msg);
       this.dispatch(msg, fds, unicast);
     }, this.#log);
     this.#calls = new Calls({
@@ -91,6 +94,7 @@ export class Connection extends EventEmitter implements DriverHost {
       log: this.#log,
       dup: dupFd,
       refused: (msg, fds, serial, err) => this.#sender.refused(msg, fds, serial, err),
+      unanswered: (serial, err) => this.#sender.unanswered(serial, err),
     });
     this.#sender = new EndpointSender({
       member,
@@ -265,13 +269,48 @@ export class Connection extends EventEmitter implements DriverHost {
    * org.freedesktop.DBus.Monitoring.BecomeMonitor: from now on every
    * broadcast (matching `rules`, all when empty) is delivered, and every
    * unicast the others send, as a copy their members make (monitors.ts),
-   * as 'message'. Throws AccessDenied unless we run as root or as the
-   * bus's owner, MatchRuleInvalid for a bad rule.
+   * as 'message'. As on dbus-daemon, our unique name is taken away
+   * (NameLost, NameOwnerChanged to ''; what is sent to it still arrives)
+   * and the names we own or queue for are released; other monitors see
+   * the call, its reply and those. Throws AccessDenied unless we run as
+   * root or as the bus's owner, MatchRuleInvalid for a bad rule.
    */
   becomeMonitor(rules: string[]): void {
+    const call = this.#sender.showOwn({
+      type: MessageType.METHOD_CALL, destination: BUS_NAME, path: BUS_PATH, interface: MONITORING_INTERFACE,
+      member: 'BecomeMonitor', signature: 'asu', body: [rules, 0],
+    });
+    try {
+      this.startMonitoring(rules);
+    } catch (e) {
+      if (e instanceof DBusError) this.#sender.showBusAnswer(call, e);
+      throw e;
+    }
+    this.#sender.showBusAnswer(call);
+    this.monitorReplied();
+  }
+
+  /**
+   * BecomeMonitor up to its reply, without showing the call (a relay
+   * shows its client's, the bus driver its own): we get copies from now
+   * on. Throws as becomeMonitor(). monitorReplied() does the rest.
+   */
+  startMonitoring(rules: string[]): void {
     this.#member.monitors.add(this, rules);
     this.#matches.monitor(rules);
     this.#updateFilter();
+  }
+
+  /**
+   * BecomeMonitor after its reply was shown: the others learn of the
+   * monitor, our unique name goes (NameLost, NameOwnerChanged, made by
+   * every member from its view) and our names are released.
+   */
+  monitorReplied(): void {
+    if (this.#closed) return;
+    this.#member.monitors.announce(this.endpointId);
+    const names = this.#member.names;
+    names.releaseAll(this.endpointId).catch((e: unknown) => this.#log.debug({ err: errorText(e) }, 'a monitor kept a name'));
   }
 
   /**

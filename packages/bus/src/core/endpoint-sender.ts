@@ -112,7 +112,70 @@ export class EndpointSender {
    */
   refused(msg: Partial<Message> & Pick<Message, 'type'>, fds: readonly number[] | undefined, serial: number | undefined, err: unknown): void {
     if (!(err instanceof DBusError) || this.#init.closed()) return;
-    this.#showRefusal(this.#stamp(msg, fds, serial), fds, err);
+    let full: Message;
+    try {
+      full = this.#stamp(msg, fds, serial);
+    } catch {
+      return; // a serial that is no serial: the caller's error says so, no message could carry it
+    }
+    this.#showRefusal(full, fds, err);
+  }
+
+  /**
+   * Shows monitors a message of ours that core handles without sending it
+   * (a native member's becomeMonitor(), a method here, a call to the bus
+   * on dbus-daemon): stamped as send() would, with our next serial.
+   */
+  showOwn(msg: Partial<Message> & Pick<Message, 'type'>): Message {
+    const full = this.#stamp(msg, undefined, undefined);
+    const { monitors } = this.#init.member;
+    if (monitors.size > 0) monitors.copy(full);
+    return full;
+  }
+
+  /** Shows monitors the bus's answer to `call` (from showOwn): its reply, or `err` as an error. */
+  showBusAnswer(call: Message, err?: DBusError): void {
+    const { monitors } = this.#init.member;
+    if (monitors.size === 0) return;
+    if (err !== undefined) {
+      this.#answerFromBus(call.serial, err);
+      monitors.copy(err.reply!);
+      return;
+    }
+    monitors.copy({
+      type: MessageType.METHOD_RETURN, flags: MessageFlags.NO_REPLY_EXPECTED, serial: this.#init.bus.nextSerial(),
+      replySerial: call.serial, destination: this.#init.uniqueName, sender: BUS_NAME, signature: '', body: [],
+    });
+  }
+
+  /**
+   * A call of ours that went out will get no reply on the wire: core gave
+   * up on it (its timeout, or its callee left). Shown to monitors as the
+   * error dbus-daemon answers such a call with (NoReply from
+   * org.freedesktop.DBus), which also becomes `err.reply`. An error that
+   * came as a message already is one; a closed endpoint's calls
+   * (Disconnected) have no one left to tell, as on dbus-daemon.
+   */
+  unanswered(callSerial: number, err: unknown): void {
+    if (!(err instanceof DBusError) || err.reply !== undefined || this.#init.closed()) return;
+    this.#answerFromBus(callSerial, err);
+    const { monitors } = this.#init.member;
+    if (monitors.size > 0) monitors.copy(err.reply!);
+  }
+
+  /** Makes `err` the error org.freedesktop.DBus sends us for call `callSerial` (err.reply), unless it has one. */
+  #answerFromBus(callSerial: number, err: DBusError): void {
+    err.reply ??= {
+      type: MessageType.ERROR,
+      flags: MessageFlags.NO_REPLY_EXPECTED,
+      serial: this.#init.bus.nextSerial(),
+      replySerial: callSerial,
+      errorName: err.name,
+      destination: this.#init.uniqueName,
+      sender: BUS_NAME,
+      signature: 's',
+      body: [err.message],
+    };
   }
 
   /**
@@ -123,19 +186,7 @@ export class EndpointSender {
    */
   #showRefusal(full: Message, fds: readonly number[] | undefined, err: DBusError): void {
     const expectsReply = full.type === MessageType.METHOD_CALL && (full.flags & MessageFlags.NO_REPLY_EXPECTED) === 0;
-    if (expectsReply && err.reply === undefined) {
-      err.reply = {
-        type: MessageType.ERROR,
-        flags: MessageFlags.NO_REPLY_EXPECTED,
-        serial: this.#init.bus.nextSerial(),
-        replySerial: full.serial,
-        errorName: err.name,
-        destination: this.#init.uniqueName,
-        sender: BUS_NAME,
-        signature: 's',
-        body: [err.message],
-      };
-    }
+    if (expectsReply) this.#answerFromBus(full.serial, err);
     const { monitors } = this.#init.member;
     if (monitors.size === 0) return;
     try {

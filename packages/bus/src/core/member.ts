@@ -107,8 +107,15 @@ export class Member {
         if (!name.startsWith(':')) this.names.ownerChanged(name, oldOwner, newOwner);
         if (!this.#ready) return;
         const ownerName = (id: bigint | undefined): string => (id === undefined ? '' : uniqueNameOf(id, init.dir.generation));
+        // Our monitors see the change's NameLost and NameAcquired, made here
+        // as its NameOwnerChanged is, in dbus-daemon's order around it: the
+        // old owner may have left (crashed, even), and its member's copy
+        // would race the record that made the change elsewhere.
+        const shown = this.monitors.size > 0;
+        if (shown && oldOwner !== undefined) this.monitors.showHere(busDriverSignal('NameLost', 's', [name], ownerName(oldOwner)));
         const signal = nameOwnerChanged(name, ownerName(oldOwner), ownerName(newOwner));
         for (const ep of this.#endpoints.values()) ep.ownerChanged(name, oldOwner, newOwner, signal);
+        if (shown && newOwner !== undefined) this.monitors.showHere(busDriverSignal('NameAcquired', 's', [name], ownerName(newOwner)));
       },
       (id) => this.#probe(id),
       init.dir.generation,
@@ -249,10 +256,6 @@ export class Member {
    */
   leaveHosted(ep: Connection): void {
     if (!this.#endpoints.has(ep.endpointId)) return;
-    // As dbus-daemon shows a connection's unique name leaving it, before its NameOwnerChanged.
-    const lost = busDriverSignal('NameLost', 's', [ep.uniqueName], ep.uniqueName);
-    lost.serial = ep.busSerial();
-    this.monitors.copy(lost);
     this.#endpoints.delete(ep.endpointId);
     this.#setFilter(this.#filters.remove(ep.endpointId));
     const id = ep.endpointId;
@@ -266,7 +269,13 @@ export class Member {
 
   #hostedLeft(id: bigint): void {
     this.monitors.left(id);
+    this.#applyDeparture(id);
+    // After its names went, as dbus-daemon answers calls to a connection that left.
     for (const ep of this.#endpoints.values()) ep.peerLeft(id);
+  }
+
+  /** Endpoint `id` (a member: with all it hosted) is gone: its names pass on in our view. */
+  #applyDeparture(id: bigint): void {
     this.names.beforeLeave(id);
     for (const name of this.view.left(id)) void this.names.takeOver(name);
   }
@@ -364,9 +373,9 @@ export class Member {
   #left(id: bigint): void {
     if (this.#closed) return;
     this.monitors.left(id);
+    this.#applyDeparture(id);
+    // After its names went, as dbus-daemon answers calls to a connection that left.
     for (const ep of this.#endpoints.values()) ep.peerLeft(id);
-    this.names.beforeLeave(id);
-    for (const name of this.view.left(id)) void this.names.takeOver(name);
   }
 
   /**
@@ -411,6 +420,7 @@ export class Member {
     for (const ep of this.#endpoints.values()) {
       if (ep !== this.own) removeHostedFile(this.dir.liveDir, this.memberId, subOf(ep.endpointId));
     }
+    if (this.monitors.size > 0 && this.network.backend === 'user') this.monitors.farewell();
     // Unlink our member lock before leaving: whoever sees the leave finds us
     // dead on disk too.
     this.#live.release();

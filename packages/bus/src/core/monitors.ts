@@ -43,9 +43,11 @@ export const MONITOR_SIGNATURE = 'a(uas)';
 /** A copy for the monitors of the member it is sent to: the message's bytes as its sender sent them. */
 export const MONITORED_MEMBER = 'Monitored';
 export const MONITORED_SIGNATURE = 'ay';
+/** A member's last broadcast as it leaves while monitors exist: nothing to read, it is there for its place in order (farewell()). */
+export const FAREWELL_MEMBER = 'Farewell';
 
 export function isMonitorSignal(msg: Message): boolean {
-  return msg.member === MONITOR_MEMBER || msg.member === MONITORED_MEMBER;
+  return msg.member === MONITOR_MEMBER || msg.member === MONITORED_MEMBER || msg.member === FAREWELL_MEMBER;
 }
 
 /** What Monitors needs of its member. */
@@ -66,6 +68,8 @@ export interface MonitorEndpoint {
   readonly endpointId: bigint;
   readonly uniqueName: string;
   readonly credentials: { uid: number };
+  /** The next serial of org.freedesktop.DBus's messages to it. */
+  busSerial(): number;
   /** A copy of someone else's message, with the monitor's own copies of its fds. */
   monitored(msg: Message, fds: number[]): void;
 }
@@ -119,7 +123,8 @@ export class Monitors {
 
   /**
    * Our endpoint `ep` becomes a monitor of the messages `rules` match (all
-   * when empty). Throws AccessDenied (not root nor the bus owner) or
+   * when empty): it gets copies at once, the others learn of it with
+   * announce(). Throws AccessDenied (not root nor the bus owner) or
    * MatchRuleInvalid, leaving everything as it was.
    */
   add(ep: MonitorEndpoint, rules: string[]): void {
@@ -130,7 +135,17 @@ export class Monitors {
     }
     const parsed = rules.map((r) => parseMatchRule(r));
     this.#entries.set(ep.endpointId, { id: ep.endpointId, name: ep.uniqueName, rules: parsed, ruleTexts: rules });
-    this.#announce([ep.endpointId]);
+  }
+
+  /**
+   * After BecomeMonitor's reply (each member shows the monitor's unique
+   * name going when this arrives, and the reply must come first): every
+   * member learns of our monitor `id`, and its unique name goes here too.
+   */
+  announce(id: bigint): void {
+    if (!this.#entries.has(id)) return;
+    this.#announce([id]);
+    this.#host.view.unname(id);
   }
 
   /** Tells `to` (a newcomer), or everyone, of our monitors `ids` (all of ours when omitted). */
@@ -149,6 +164,28 @@ export class Monitors {
       this.#host.network.flushPending();
     } catch (e) {
       this.#host.log.debug({ err: errorText(e) }, 'could not send a monitor record');
+    }
+  }
+
+  /**
+   * We are leaving. On the user backend a member's leave takes the place
+   * of its last broadcast in the network's order, which may be long
+   * before it left: a copy another member made meanwhile (a call to us
+   * still waiting) would reach a monitor after the NameLost and
+   * NameOwnerChanged our leave makes there. One broadcast now puts the
+   * leave after everything made before it, as dbus-daemon shows a
+   * disconnect after the messages that came before.
+   */
+  farewell(): void {
+    const msg: Message = {
+      type: MessageType.SIGNAL, flags: MessageFlags.NO_REPLY_EXPECTED, serial: this.#serial.next(), path: ANNOUNCE_PATH,
+      interface: ANNOUNCE_INTERFACE, member: FAREWELL_MEMBER, signature: '', body: [],
+    };
+    try {
+      this.#host.network.broadcast(encodeMessage(msg));
+      this.#host.network.flushPending();
+    } catch (e) {
+      this.#host.log.debug({ err: errorText(e) }, 'could not send a farewell');
     }
   }
 
@@ -185,6 +222,7 @@ export class Monitors {
       try {
         const rules = texts.map((t) => parseMatchRule(t));
         this.#entries.set(id, { id, name: this.#host.view.uniqueNameOf(id), rules, ruleTexts: texts });
+        this.#host.view.unname(id);
       } catch (e) {
         this.#host.log.debug({ err: errorText(e) }, 'ignored a monitor record with a bad rule');
       }
@@ -229,6 +267,21 @@ export class Monitors {
     for (const m of members) {
       this.copied++;
       if (!this.#host.network.sendLossy(m, envelope, withFds)) this.dropped++;
+    }
+  }
+
+  /**
+   * A message of the bus that every member makes from its own view, as it
+   * makes NameOwnerChanged (NameLost and NameAcquired for an owner change:
+   * Member), so none copies it: handed to each monitor of ours whose rules
+   * take it, but not to the one it is for (that one gets it as itself).
+   */
+  showHere(msg: Message): void {
+    const ownerOf = (n: string): string | undefined => this.#host.view.ownerOf(n);
+    for (const e of this.#entries.values()) {
+      if (memberOf(e.id) !== this.#host.memberId || e.name === msg.destination || !takes(e.rules, msg, ownerOf)) continue;
+      const ep = this.#host.localMonitor(e.id);
+      if (ep !== undefined) ep.monitored({ ...msg, serial: ep.busSerial() }, []);
     }
   }
 

@@ -9,6 +9,7 @@ export interface CallResult {
 }
 
 interface Pending {
+  serial: number;
   resolve: (r: CallResult) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -39,6 +40,12 @@ export interface NewCall {
  */
 export class PendingCalls {
   readonly #calls = new Map<string, Pending>();
+  readonly #unanswered: (serial: number, err: DBusError) => void;
+
+  /** `unanswered`: an application call sent as `serial` fails without a reply on the wire (its timeout, its callee gone). */
+  constructor(unanswered: (serial: number, err: DBusError) => void = () => undefined) {
+    this.#unanswered = unanswered;
+  }
 
   static #key(serial: number, target: bigint, internal: boolean): string {
     return `${serial}/${target}${internal ? '/i' : ''}`;
@@ -65,14 +72,12 @@ export class PendingCalls {
     }
     const timer = setTimeout(() => {
       this.#calls.delete(key);
-      call.reject(
-        new DBusError(
-          ErrorNames.NoReply,
-          `Did not receive a reply to ${call.interface ?? ''}.${call.member} from ${call.destination} within ${timeoutMs} ms`,
-        ),
-      );
+      this.#fail(serial, call.internal === true, call.reject, new DBusError(
+        ErrorNames.NoReply,
+        `Did not receive a reply to ${call.interface ?? ''}.${call.member} from ${call.destination} within ${timeoutMs} ms`,
+      ));
     }, timeoutMs);
-    this.#calls.set(key, { ...call, internal: call.internal === true, timer });
+    this.#calls.set(key, { ...call, serial, internal: call.internal === true, timer });
   }
 
   /**
@@ -104,8 +109,13 @@ export class PendingCalls {
       if (p.target !== id && !(member && p.target !== 0n && memberOf(p.target) === id)) continue;
       this.#calls.delete(key);
       clearTimeout(p.timer);
-      p.reject(new DBusError(ErrorNames.NoReply, `${p.destination} left the bus before replying to ${p.member}`));
+      this.#fail(p.serial, p.internal, p.reject, new DBusError(ErrorNames.NoReply, `${p.destination} left the bus before replying to ${p.member}`));
     }
+  }
+
+  #fail(serial: number, internal: boolean, reject: (e: Error) => void, err: DBusError): void {
+    if (!internal) this.#unanswered(serial, err);
+    reject(err);
   }
 
   failAll(err: () => Error): void {

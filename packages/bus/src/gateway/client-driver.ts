@@ -18,7 +18,7 @@ export interface DriverCaller {
   deliver(msg: Message): void;
   /** Makes it a monitor of `rules` at the gateway; throws (DBusError MatchRuleInvalid for a bad rule). */
   addMonitor(rules: string[]): void;
-  /** Its replies are written: from now on it only receives. */
+  /** Its reply is written: from now on it only receives (core takes its unique name away: Connection.monitorReplied). */
   becameMonitor(rules: string[]): void;
 }
 
@@ -101,7 +101,6 @@ function becomeMonitor(msg: Message, caller: DriverCaller): void {
     return caller.deliver(errorReply(msg, name, err instanceof Error ? err.message : String(err)));
   }
   caller.deliver(methodReturn(msg, '', []));
-  // As dbus-daemon: the monitor's unique name is gone from its point of view.
-  caller.deliver(driverSignal(caller.uniqueName, 'NameLost', 's', [caller.uniqueName]));
+  // Then its unique name goes (NameLost, NameOwnerChanged), as on dbus-daemon: core makes those.
   caller.becameMonitor(rules);
 }

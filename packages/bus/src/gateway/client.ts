@@ -234,6 +234,7 @@ export class GatewayClient {
       addMonitor: (rules) => this.ctx.monitors.add(this, rules, conn),
       becameMonitor: (rules) => {
         this.monitoring = true;
+        conn.monitorReplied();
         this.log.info({ uniqueName: this.uniqueName, rules }, 'client became a monitor');
       },
     };
@@ -307,13 +308,11 @@ export class GatewayClient {
       })
       .catch((err: unknown) => {
         if (err instanceof DBusError && err.reply !== undefined) {
+          // A reply, or the error core makes up as the bus (a limit, the call timeout, the callee
+          // gone; calls.ts) and showed monitors: the client gets the message they saw.
           this.deliver({ ...err.reply, replySerial: msg.serial, destination: this.uniqueName! });
         } else if (err instanceof DBusError) {
-          // An error the gateway makes up as the bus (a limit, its call timeout, the callee gone): monitors see it too.
-          const reply = errorReply(msg, err.name, err.message);
-          reply.serial = conn.busSerial();
-          conn.showToMonitors(reply);
-          this.deliver(reply);
+          this.deliver(errorReply(msg, err.name, err.message)); // our connection closed: nobody else sees it
         } else {
           this.deliver(errorReply(msg, ErrorNames.Failed, String(err)));
         }

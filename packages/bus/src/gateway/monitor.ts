@@ -27,7 +27,7 @@ export class MonitorHub {
 
   /** Throws DBusError (AccessDenied, MatchRuleInvalid) and leaves the client as it was. */
   add(client: GatewayClient, ruleTexts: string[], conn: Connection): void {
-    conn.becomeMonitor(ruleTexts);
+    conn.startMonitoring(ruleTexts);
     this.monitors.add(client);
   }
 
