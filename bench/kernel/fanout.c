@@ -21,6 +21,10 @@
  * the case (scripts/bench-kernel.sh does that).  Writes the results as JSON
  * to argv[1].
  *
+ * IPNBUS_FANOUT_MAPS=FILE: copy this process's /proc/self/maps there first
+ * (its receivers and relay are forks: the same layout), for the profile's
+ * user addresses (bench/kernel/insn-profile.mjs --maps).
+ *
  * Usage: fanout OUT.json [receivers...]   (default 1 4 16 64)
  */
 #include <stdio.h>
@@ -29,6 +33,22 @@
 #include "fanout.h"
 
 #define REPEAT_MAX	9
+
+/* Copy /proc/self/maps to @path. */
+static void dump_maps(const char *path)
+{
+	FILE *in = fopen("/proc/self/maps", "r"), *to = fopen(path, "w");
+	char buf[4096];
+	size_t n;
+
+	if (!in || !to)
+		die(path);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, to);
+	fclose(in);
+	if (fclose(to))
+		die(path);
+}
 
 int main(int argc, char **argv)
 {
@@ -59,6 +79,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "IPNBUS_FANOUT_REPEAT must be 1..%d\n", REPEAT_MAX);
 		return 2;
 	}
+	if (getenv("IPNBUS_FANOUT_MAPS"))
+		dump_maps(getenv("IPNBUS_FANOUT_MAPS"));
 	fanout_init();
 	printf("%-6s %9s %9s %16s %10s %10s %9s %9s\n", "mode", "receivers",
 	       "messages", "deliveries/s", "p50 us", "p99 us", "csw/dlv",

@@ -30,7 +30,26 @@
  * exports but whose header it does not package: the few types and
  * functions used are declared below as that API documents them.
  *
- * Usage: qemu-system-x86_64 ... -plugin PATH/insn-count.so,out=FILE
+ * Profile mode (profile=PROF): inside each window the plugin also
+ * attributes the instructions to the guest address where each translation
+ * block starts, and at the window's stop appends to PROF:
+ *
+ *	window SEQ
+ *	ADDR INSNS		(hex guest virtual address, decimal count)
+ *	...
+ *	end SEQ lost L
+ *
+ * one ADDR line per block start and vCPU that executed it (the host side,
+ * bench/kernel/insn-profile.mjs, sums them and resolves addresses with the
+ * guest's /proc/kallsyms).  L counts the instructions of blocks that found
+ * their vCPU's table full.  Each vCPU has its own table, written only by
+ * its own thread (no lock on the hot path); a vCPU empties its table when
+ * it first runs a block of a new window, and the stop marker reads every
+ * table of that window under the marker lock.  The blocks another vCPU
+ * runs while the stop marker reads may be half-counted: a few blocks, as
+ * for the window count.
+ *
+ * Usage: qemu-system-x86_64 ... -plugin PATH/insn-count.so,out=FILE[,profile=PROF]
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -90,6 +109,7 @@ void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn,
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id,
 				    qemu_plugin_udata_cb_t cb, void *userdata);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb,
 						 size_t idx);
 const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
@@ -112,7 +132,7 @@ static unsigned int nvcpus;
 /* The window state; the marker callbacks of any vCPU take the lock. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *out;
-static bool window_open;
+static bool window_open;	/* also read by the vCPUs, relaxed (profile) */
 static uint64_t window_start;
 static unsigned long windows, errors;
 
@@ -136,6 +156,116 @@ static void on_block(unsigned int vcpu, void *udata)
 			 __ATOMIC_RELAXED);
 }
 
+/* ---- profile mode ---- */
+
+/*
+ * A block's udata in profile mode: its guest start address in the low 48
+ * bits (x86-64 addresses are canonical: bit 47 repeated above, so it
+ * sign-extends back) and its instruction count (TCG: at most 512) above.
+ */
+#define PROF_ADDR_BITS	48
+#define PROF_ADDR_MASK	((UINT64_C(1) << PROF_ADDR_BITS) - 1)
+
+static uint64_t prof_pack(uint64_t vaddr, size_t n)
+{
+	return (vaddr & PROF_ADDR_MASK) | (uint64_t)n << PROF_ADDR_BITS;
+}
+
+static uint64_t prof_addr(uint64_t packed)
+{
+	uint64_t a = packed & PROF_ADDR_MASK;
+
+	return a & (UINT64_C(1) << (PROF_ADDR_BITS - 1)) ? a | ~PROF_ADDR_MASK : a;
+}
+
+/* Slots per vCPU table (16 bytes each); filled to 3/4 at most. */
+#define PROF_BITS	17
+#define PROF_SLOTS	(1u << PROF_BITS)
+#define PROF_MAX_USED	(PROF_SLOTS / 4 * 3)
+
+struct prof_slot {
+	uint64_t addr;		/* 0: free (no block starts at 0) */
+	uint64_t insns;
+};
+
+/* One vCPU's table, written only by that vCPU's thread. */
+struct vcpu_prof {
+	uint64_t window;	/* the window the table holds */
+	uint64_t used, lost;
+	struct prof_slot *slot;
+} __attribute__((aligned(64)));
+
+static FILE *prof_out;
+static struct vcpu_prof *profs;
+/* the window being profiled, read by every vCPU (set under the lock) */
+static uint64_t prof_window;
+
+/* A block starts executing: count it, and attribute it inside a window. */
+static void on_block_prof(unsigned int vcpu, void *udata)
+{
+	uint64_t packed = (uintptr_t)udata, addr, n, w, i;
+	struct vcpu_prof *p;
+	struct prof_slot *s;
+
+	n = packed >> PROF_ADDR_BITS;
+	on_block(vcpu, (void *)(uintptr_t)n);
+	if (!__atomic_load_n(&window_open, __ATOMIC_RELAXED))
+		return;
+	p = &profs[vcpu < nvcpus ? vcpu : nvcpus - 1];
+	w = __atomic_load_n(&prof_window, __ATOMIC_RELAXED);
+	if (p->window != w) {
+		/* this vCPU's first block of the window: start afresh */
+		memset(p->slot, 0, PROF_SLOTS * sizeof(*p->slot));
+		p->used = 0;
+		__atomic_store_n(&p->lost, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&p->window, w, __ATOMIC_RELEASE);
+	}
+	addr = prof_addr(packed);
+	/* Fibonacci hashing, then linear probing */
+	i = (addr * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - PROF_BITS);
+	for (;; i = (i + 1) & (PROF_SLOTS - 1)) {
+		s = &p->slot[i];
+		if (s->addr == addr)
+			break;
+		if (s->addr)
+			continue;
+		if (p->used >= PROF_MAX_USED) {
+			__atomic_store_n(&p->lost, p->lost + n,
+					 __ATOMIC_RELAXED);
+			return;
+		}
+		p->used++;
+		__atomic_store_n(&s->addr, addr, __ATOMIC_RELAXED);
+		break;
+	}
+	__atomic_store_n(&s->insns, s->insns + n, __ATOMIC_RELAXED);
+}
+
+/* At a stop marker, under the lock: write every table of window @w. */
+static void prof_dump(uint64_t w, unsigned long seq)
+{
+	uint64_t lost = 0, i, n;
+	unsigned int v;
+
+	fprintf(prof_out, "window %lu\n", seq);
+	for (v = 0; v < nvcpus; v++) {
+		struct vcpu_prof *p = &profs[v];
+
+		if (__atomic_load_n(&p->window, __ATOMIC_ACQUIRE) != w)
+			continue;	/* ran no block in this window */
+		for (i = 0; i < PROF_SLOTS; i++) {
+			n = __atomic_load_n(&p->slot[i].insns, __ATOMIC_RELAXED);
+			if (n)
+				fprintf(prof_out, "%" PRIx64 " %" PRIu64 "\n",
+					__atomic_load_n(&p->slot[i].addr,
+							__ATOMIC_RELAXED), n);
+		}
+		lost += __atomic_load_n(&p->lost, __ATOMIC_RELAXED);
+	}
+	fprintf(prof_out, "end %lu lost %" PRIu64 "\n", seq, lost);
+	fflush(prof_out);
+}
+
 /* A marker executes: open or close the window. */
 static void on_mark(unsigned int vcpu, void *udata)
 {
@@ -148,16 +278,21 @@ static void on_mark(unsigned int vcpu, void *udata)
 				vcpu);
 			errors++;
 		}
-		window_open = true;
 		window_start = now;
+		/* windows are profiled as 1, 2, ...: tables start at 0 */
+		__atomic_store_n(&prof_window, prof_window + 1,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&window_open, true, __ATOMIC_RELEASE);
 	} else if (!window_open) {
 		fprintf(out, "error: stop marker on vCPU %u without a start\n",
 			vcpu);
 		errors++;
 	} else {
+		__atomic_store_n(&window_open, false, __ATOMIC_RELAXED);
+		if (prof_out)
+			prof_dump(prof_window, windows);
 		fprintf(out, "window %lu insns %" PRIu64 "\n", windows++,
 			now - window_start);
-		window_open = false;
 	}
 	fflush(out);
 	pthread_mutex_unlock(&lock);
@@ -181,9 +316,14 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t n = qemu_plugin_tb_n_insns(tb), i;
 
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block,
-					     QEMU_PLUGIN_CB_NO_REGS,
-					     (void *)(uintptr_t)n);
+	if (prof_out)
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block_prof,
+			QEMU_PLUGIN_CB_NO_REGS,
+			(void *)(uintptr_t)prof_pack(qemu_plugin_tb_vaddr(tb), n));
+	else
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block,
+						     QEMU_PLUGIN_CB_NO_REGS,
+						     (void *)(uintptr_t)n);
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		uint32_t kind = marker_kind(insn);
@@ -205,6 +345,10 @@ static void at_qemu_exit(qemu_plugin_id_t id, void *udata)
 		all_vcpus(), windows, errors);
 	fclose(out);
 	out = NULL;
+	if (prof_out) {
+		fclose(prof_out);
+		prof_out = NULL;
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -212,14 +356,18 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 					   const qemu_info_t *info,
 					   int argc, char **argv)
 {
-	const char *path = NULL;
+	const char *path = NULL, *prof_path = NULL;
+	unsigned int v;
 	int i;
 
 	for (i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "out=", 4) == 0) {
 			path = argv[i] + 4;
+		} else if (strncmp(argv[i], "profile=", 8) == 0 && argv[i][8]) {
+			prof_path = argv[i] + 8;
 		} else {
-			fputs("insn-count: unknown argument (takes out=FILE)\n", stderr);
+			fputs("insn-count: unknown argument (takes out=FILE[,profile=PROF])\n",
+			      stderr);
 			return -1;
 		}
 	}
@@ -239,6 +387,24 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 		return -1;
 	}
 	memset(counts, 0, nvcpus * sizeof(*counts));
+	if (prof_path) {
+		profs = aligned_alloc(sizeof(*profs), nvcpus * sizeof(*profs));
+		prof_out = fopen(prof_path, "w");
+		if (!profs || !prof_out) {
+			fputs("insn-count: cannot allocate or open profile=PROF\n",
+			      stderr);
+			return -1;
+		}
+		memset(profs, 0, nvcpus * sizeof(*profs));
+		for (v = 0; v < nvcpus; v++) {
+			profs[v].slot = calloc(PROF_SLOTS, sizeof(struct prof_slot));
+			if (!profs[v].slot) {
+				fputs("insn-count: cannot allocate the profile tables\n",
+				      stderr);
+				return -1;
+			}
+		}
+	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
 	qemu_plugin_register_atexit_cb(id, at_qemu_exit, NULL);
 	return 0;
