@@ -398,7 +398,8 @@ int ipn_broadcast(struct ipn_sock *self, struct sk_buff *skb, long *timeo)
 	unsigned int cap = IPN_BCAST_STACK, n, want;
 	int err;
 
-	want = READ_ONCE(net->nmembers);
+	/* the sender is a member but not its own receiver without loopback */
+	want = READ_ONCE(net->nmembers) - !READ_ONCE(self->loopback);
 	if (want > cap) {
 		/* on failure, those past the stack's room go the slow way */
 		b = kmalloc_array(want, sizeof(*b), GFP_KERNEL);

@@ -169,6 +169,35 @@ static void ipn_put_cmsgs(struct ipn_sock *ipn, struct msghdr *msg,
 	}
 }
 
+/*
+ * The next message of @sk's queue, taken off it (or only looked at, with
+ * MSG_PEEK), or NULL with *@err = -EAGAIN and *@last the queue's tail for
+ * __skb_wait_for_more_packets().  A plain read takes the head in one
+ * locked step: AF_IPN has no peek offset and never sets sk_err, which
+ * is what the generic __skb_try_recv_datagram() spends its instructions
+ * on for every message.  Called with @sk's iolock held.
+ */
+static struct sk_buff *ipn_dequeue(struct sock *sk, int flags, int *err,
+				   struct sk_buff **last)
+{
+	struct sk_buff_head *queue = &sk->sk_receive_queue;
+	struct sk_buff *skb;
+	unsigned long cpu_flags;
+	int off = 0;
+
+	lockdep_assert_held(&ipn_sk(sk)->iolock);
+	if (flags & MSG_PEEK)
+		return __skb_try_recv_datagram(sk, queue, flags, &off, err,
+					       last);
+	spin_lock_irqsave(&queue->lock, cpu_flags);
+	skb = __skb_dequeue(queue);
+	/* what the queue ends with when empty: the queue head itself */
+	*last = (struct sk_buff *)queue;
+	spin_unlock_irqrestore(&queue->lock, cpu_flags);
+	*err = skb ? 0 : -EAGAIN;
+	return skb;
+}
+
 /**
  * ipn_recvmsg - receive the next message with what describes it
  * @sock: an AF_IPN socket, a member
@@ -195,7 +224,7 @@ int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	struct ipn_skb_parms *cb;
 	size_t copied;
 	long timeo;
-	int err, off;
+	int err;
 
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return -EOPNOTSUPP;
@@ -205,9 +234,7 @@ int ipn_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	do {
 		mutex_lock(&ipn->iolock);
-		off = 0;
-		skb = __skb_try_recv_datagram(sk, &sk->sk_receive_queue, flags,
-					      &off, &err, &last);
+		skb = ipn_dequeue(sk, flags, &err, &last);
 		if (skb)
 			break;
 		mutex_unlock(&ipn->iolock);
