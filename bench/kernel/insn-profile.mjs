@@ -13,7 +13,8 @@
 //   --window SEQ[,SEQ...] [--per N]
 //       any marked windows, per N (default 1).
 // Options: --prof PROF (required), --kallsyms FILE, --maps FILE, --top K
-// (25), --by function|place (place: kernel / ipn.ko / user binary).
+// (25), --by function|place|group (place: kernel / ipn.ko / user binary;
+// group: kinds of kernel work, told apart by function name, see GROUPS).
 // Without --kallsyms, kernel addresses are shown raw; without --maps, every
 // user address is "user".
 //
@@ -29,6 +30,23 @@ const usage = () => {
   process.exit(2);
 };
 const opts = { case: [], window: [], top: 25, per: 1, by: 'function' };
+
+/**
+ * --by group: kinds of work, by function name (first match wins; a rough
+ * cut, for telling where a path's instructions go, not an exact split).
+ */
+const GROUPS = [
+  ['spin-waiting on a contended spinlock', /native_queued_spin_lock_slowpath/],
+  ['scheduler: wake-ups, switches, load tracking, psi, clocks',
+    /sched|psi_|load_avg|enqueue_|dequeue_|switch|ttwu|wake_up|try_to_wake|select_task|pick_next|update_curr|vruntime|_entity|^rb_|finish_task|check_preempt|cpuacct|update_rq_clock|record_times|hpet|ktime|clock|rcu_note|idle|update_cfs|clear_buddies|check_spread|fpregs|fpu|cr3|mm_irqs|wake_function|prepare_to_wait|finish_wait|__bitmap_and|apic|ipi|call_function|tick|hrtimer|reweight|tls|gsbase/],
+  ['sk_buff allocate / clone / free (zeroing included)',
+    /memset|kmem_cache|slab|skb_clone|copy_skb_header|skb_release|kfree|cache_from_obj|memcg|consume_skb|alloc_skb|kmalloc|skb_free|objcg|sock_rfree|sock_wfree|skb_set_owner|ipn_skb_destruct|clear_page|build_skb/],
+  ['copies to and from user memory, usercopy checks',
+    /copy_user|copy_to_iter|copy_from_iter|check_object_size|check_stack_object|check_heap_object|virt_addr_valid|datagram_iter|simple_copy|skb_copy_datagram|put_user|get_user|_copy_from_user|_copy_to_user/],
+  ['syscall plumbing: msghdr, iovec, fd lookup, LSM hooks, entry and exit',
+    /sys_recv|sys_send|recvmmsg|msghdr|iovec|fget|sockfd|security_|aa_|apparmor|syscall|SYSCALL|exit_to_user|rseq|sock_recvmsg|sock_sendmsg|x64_sys|sysret|blkcg|mem_cgroup_handle|cond_resched|xfd_validate|sk_filter|bpf/],
+  ["AF_UNIX's own code", /unix|scm_|maybe_add_creds/],
+];
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i += 2) {
   const key = args[i]?.replace(/^--/, '');
@@ -39,7 +57,7 @@ for (let i = 0; i < args.length; i += 2) {
   else opts[key] = val;
 }
 if (!opts.prof || (!opts.case.length && !opts.window.length) || (opts.case.length && !opts.json)) usage();
-if (!['function', 'place'].includes(opts.by)) usage();
+if (!['function', 'place', 'group'].includes(opts.by)) usage();
 
 /** The profile: window number -> Map(address as BigInt -> instructions); lost per window. */
 function readProfile(path, wanted) {
@@ -138,6 +156,13 @@ function resolve(addr) {
   return { name: s ? s.name : `(${place})`, place: `user ${place}` };
 }
 
+/** The --by group name of a resolved address. */
+function groupOf(r) {
+  if (r.place === 'ipn.ko') return "ipn.ko's own code";
+  if (r.place.startsWith('user')) return 'user space';
+  return GROUPS.find(([, re]) => re.test(r.name))?.[0] ?? 'the rest (receive queue, locks, RCU, ...)';
+}
+
 /** Instructions of the windows by function (or place), summed, with the total and the lost count. */
 function profile(windows, by) {
   const sums = new Map();
@@ -149,7 +174,7 @@ function profile(windows, by) {
     for (const [addr, n] of w.blocks) {
       let r = cache.get(addr);
       if (!r) cache.set(addr, (r = resolve(addr)));
-      const key = by === 'place' ? r.place : `${r.name}\t${r.place}`;
+      const key = by === 'place' ? r.place : by === 'group' ? groupOf(r) : `${r.name}\t${r.place}`;
       sums.set(key, (sums.get(key) ?? 0) + n);
       total += n;
     }
