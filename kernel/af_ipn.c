@@ -49,7 +49,8 @@
  *   1. under net->lock: a snapshot of the receivers, each held with
  *      sock_hold() so that it may leave before step 3;
  *   2. without it (lockdep_assert_not_held): one clone per receiver, with
- *      GFP_KERNEL_ACCOUNT, and the receiver's socket filter on it;
+ *      GFP_KERNEL_ACCOUNT, but the last, which gets the message itself,
+ *      and the receiver's socket filter on it;
  *   3. under net->lock again: lossless senders wait for room (a count of
  *      congested receivers, net->ncongested, makes that O(1) while none
  *      is), then every clone is queued in one go, walking the current

@@ -103,6 +103,7 @@ int ipn_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 			skb = NULL;	/* delivered or counted as dropped */
 	} else {
 		err = ipn_broadcast(self, skb, &timeo);
+		skb = NULL;	/* taken over */
 	}
 	if (!err)
 		err = len;
