@@ -4,22 +4,15 @@ import {
 } from '../wire/index.js';
 import { UsageError } from './errors.js';
 
-export function checkBusName(verb: string, s: string): string {
-  if (!isValidBusName(s)) throw new UsageError(`'${s}' is not a valid bus name`, verb);
-  return s;
+/** A checker for one kind of name: returns the argument, or throws a UsageError of `verb` naming the kind. */
+function checker(valid: (s: string) => boolean, kind: string): (verb: string, s: string) => string {
+  return (verb, s) => {
+    if (!valid(s)) throw new UsageError(`'${s}' is not a valid ${kind}`, verb);
+    return s;
+  };
 }
 
-export function checkPath(verb: string, s: string): string {
-  if (!isValidObjectPath(s)) throw new UsageError(`'${s}' is not a valid object path`, verb);
-  return s;
-}
-
-export function checkInterface(verb: string, s: string): string {
-  if (!isValidInterfaceName(s)) throw new UsageError(`'${s}' is not a valid interface name`, verb);
-  return s;
-}
-
-export function checkMember(verb: string, s: string): string {
-  if (!isValidMemberName(s)) throw new UsageError(`'${s}' is not a valid member name`, verb);
-  return s;
-}
+export const checkBusName = checker(isValidBusName, 'bus name');
+export const checkPath = checker(isValidObjectPath, 'object path');
+export const checkInterface = checker(isValidInterfaceName, 'interface name');
+export const checkMember = checker(isValidMemberName, 'member name');

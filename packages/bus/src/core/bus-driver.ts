@@ -5,6 +5,7 @@ import {
   BUS_INTERFACE,
   BUS_NAME,
   INTROSPECTABLE_INTERFACE,
+  MONITORING_INTERFACE,
   PEER_INTERFACE,
   PROPERTIES_INTERFACE,
   StartReply,
@@ -12,7 +13,6 @@ import {
 import { DEBUG_STATS_INTERFACE as DBUS_STATS, debugStats, type StatsHost } from './debug-stats.js';
 import { DBusError, ErrorNames } from './errors.js';
 
-const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 
 /** What the driver needs from its connection. */
 export interface DriverHost extends StatsHost {

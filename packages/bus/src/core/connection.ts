@@ -7,7 +7,7 @@ import { Calls, type CallMessage, type CallOptions } from './calls.js';
 import type { DriverHost } from './bus-driver.js';
 import { BusEndpoint } from './bus-endpoint.js';
 import type { BusView, EndpointCredentials } from './bus-view.js';
-import { BUS_NAME, BUS_PATH, StartReply } from './constants.js';
+import { BUS_NAME, BUS_PATH, MONITORING_INTERFACE, StartReply } from './constants.js';
 import { EndpointInbox, type ConnectionStats, type IncomingCall } from './endpoint-inbox.js';
 import { EndpointSender, type SendOptions } from './endpoint-sender.js';
 import { DBusError, ErrorNames, errorText } from './errors.js';
@@ -22,7 +22,6 @@ import type { CallResult } from './pending-calls.js';
 import { updateActivationEnv } from './activation/index.js';
 import { subOf } from './unique-name.js';
 
-const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 
 export type { CallResult, CallOptions, ConnectionStats, IncomingCall, SendOptions };
 

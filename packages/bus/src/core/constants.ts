@@ -34,6 +34,7 @@ export const BUS_INTERFACE = 'org.freedesktop.DBus';
 export const PEER_INTERFACE = 'org.freedesktop.DBus.Peer';
 export const PROPERTIES_INTERFACE = 'org.freedesktop.DBus.Properties';
 export const INTROSPECTABLE_INTERFACE = 'org.freedesktop.DBus.Introspectable';
+export const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 
 /** Default method call timeout, as dbus-daemon and libdbus use. */
 export const DEFAULT_CALL_TIMEOUT_MS = 25_000;

@@ -19,6 +19,7 @@ export {
   BUS_NAME,
   BUS_PATH,
   BUS_INTERFACE,
+  MONITORING_INTERFACE,
   DEFAULT_CALL_TIMEOUT_MS,
 } from './constants.js';
 export { parseAddress, defaultAddress, defaultBusPath, escapeAddressValue, type BusAddress } from './address.js';

@@ -171,7 +171,7 @@ export class Member {
       serials: this.#recordSerial,
       log: this.log,
       closed: () => this.#closed,
-      hostedLeft: (id) => this.#hostedLeft(id),
+      hostedLeft: (id) => this.#endpointLeft(id),
       monitors: this.monitors,
       transmit: (target, msg, bytes, fds, dest) => this.transmit(target, msg, bytes, fds, dest),
     });
@@ -262,22 +262,18 @@ export class Member {
     void this.names.releaseAll(id).finally(() => {
       if (this.#closed) return;
       removeHostedFile(this.dir.liveDir, this.memberId, subOf(id));
-      this.#hostedLeft(id);
+      this.#endpointLeft(id);
       this.#announceHosted(false, [{ sub: subOf(id), pid: 0, uid: 0, gid: 0 }]);
     });
   }
 
-  #hostedLeft(id: bigint): void {
+  /** Endpoint `id` (a member: with all it hosted) is gone: its names pass on in our view, then calls to it fail. */
+  #endpointLeft(id: bigint): void {
     this.monitors.left(id);
-    this.#applyDeparture(id);
-    // After its names went, as dbus-daemon answers calls to a connection that left.
-    for (const ep of this.#endpoints.values()) ep.peerLeft(id);
-  }
-
-  /** Endpoint `id` (a member: with all it hosted) is gone: its names pass on in our view. */
-  #applyDeparture(id: bigint): void {
     this.names.beforeLeave(id);
     for (const name of this.view.left(id)) void this.names.takeOver(name);
+    // After its names went, as dbus-daemon answers calls to a connection that left.
+    for (const ep of this.#endpoints.values()) ep.peerLeft(id);
   }
 
   // ---- filter -------------------------------------------------------------
@@ -371,11 +367,7 @@ export class Member {
   }
 
   #left(id: bigint): void {
-    if (this.#closed) return;
-    this.monitors.left(id);
-    this.#applyDeparture(id);
-    // After its names went, as dbus-daemon answers calls to a connection that left.
-    for (const ep of this.#endpoints.values()) ep.peerLeft(id);
+    if (!this.#closed) this.#endpointLeft(id);
   }
 
   /**

@@ -4,11 +4,10 @@
 // included (its reply waits until every member holds the rule, as
 // dbus-daemon's does); what is answered here is about the client's socket
 // only, which core does not know.
-import { DBusError, ErrorNames } from '../core/index.js';
+import { DBusError, ErrorNames, MONITORING_INTERFACE } from '../core/index.js';
 import { MessageFlags, MessageType, type Message } from '../wire/index.js';
 import { BUS_NAME, driverSignal, errorReply, methodReturn } from './driver-messages.js';
 
-const MONITORING_INTERFACE = 'org.freedesktop.DBus.Monitoring';
 
 /** What answering a registered client's driver call needs of it. */
 export interface DriverCaller {
