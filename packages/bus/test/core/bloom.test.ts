@@ -66,6 +66,20 @@ describe('bloom', () => {
     expect(bloomPasses(messageBloom(signal('/x', 'org.example.Wanted', 'Tick')), masks)).toBe(true);
   });
 
+  it('gives a repeated signal the bloom of its own keys, its arg0 included, however many signals came between', () => {
+    const arg0Mask = filterForRules([parseMatchRule("arg0='topic.a'")])!;
+    const alike = (arg0?: string) => signal('/same', 'org.example.Same', 'Tick', arg0);
+    for (let round = 0; round < 3; round++) {
+      // More distinct signals than the recent-bloom slots, in turn: each lookup must find its own.
+      for (let i = 0; i < 12; i++) expect(bloomPasses(messageBloom(signal(`/obj/n${i}`, 'org.example.I', 'M')), filterForRules([parseMatchRule(`path='/obj/n${i}'`)])!)).toBe(true);
+      expect(bloomPasses(messageBloom(alike('topic.a')), arg0Mask)).toBe(true);
+      expect(bloomPasses(messageBloom(alike('topic.b')), arg0Mask)).toBe(false);
+      expect(bloomPasses(messageBloom(alike()), arg0Mask)).toBe(false);
+      // The same keys in new string objects: the same bits.
+      expect(messageBloom(alike(['topic', 'a'].join('.')))).toEqual(messageBloom(alike('topic.a')));
+    }
+  });
+
   it('separates keys: an interface value does not pass a member mask of the same text', () => {
     const masks = filterForRules([parseMatchRule("member='Same'")])!;
     expect(bloomPasses(messageBloom(signal('/', 'a.Same', 'Other', 'Same')), masks)).toBe(false);
