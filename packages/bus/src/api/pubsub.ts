@@ -65,16 +65,14 @@ function writeBinHeader(out: Buffer, n: number): number {
   return 5;
 }
 
-/** The payload of a body that is exactly one msgpack bin, else undefined. */
-function binPayload(bytes: Uint8Array): Uint8Array | undefined {
+/** Where the payload of a body that is exactly one msgpack bin starts, else 0. */
+function binPayloadStart(bytes: Uint8Array): number {
   const n = bytes.length;
   const tag = bytes[0];
-  if (tag === BIN8 && n >= 2 && bytes[1]! + 2 === n) return bytes.subarray(2);
-  if (tag === BIN16 && n >= 3 && ((bytes[1]! << 8) | bytes[2]!) + 3 === n) return bytes.subarray(3);
-  if (tag === BIN32 && n >= 5 && ((bytes[1]! << 24) >>> 0) + ((bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) + 5 === n) {
-    return bytes.subarray(5);
-  }
-  return undefined;
+  if (tag === BIN8) return n >= 2 && bytes[1]! + 2 === n ? 2 : 0;
+  if (tag === BIN16) return n >= 3 && ((bytes[1]! << 8) | bytes[2]!) + 3 === n ? 3 : 0;
+  if (tag === BIN32 && n >= 5 && ((bytes[1]! << 24) >>> 0) + ((bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) + 5 === n) return 5;
+  return 0;
 }
 
 function packGeneric(value: unknown): Buffer {
@@ -90,34 +88,45 @@ function packGeneric(value: unknown): Buffer {
 export function packValue(value: unknown): Buffer {
   if (!Buffer.isBuffer(value)) return packGeneric(value);
   const out = Buffer.allocUnsafe(binHeaderLength(value.length) + value.length);
-  value.copy(out, writeBinHeader(out, value.length));
+  out.set(value, writeBinHeader(out, value.length));
   return out;
 }
 
 export function unpackValue(bytes: Uint8Array): unknown {
-  const bin = binPayload(bytes);
-  if (bin !== undefined) return Buffer.from(bin.buffer, bin.byteOffset, bin.length);
-  return packr.unpack(bytes);
+  const at = binPayloadStart(bytes);
+  if (at === 0) return packr.unpack(bytes);
+  // One view per message, made the cheapest way: a received body is a
+  // Buffer, whose subarray() is a Buffer (a typed array costs ~60 ns to
+  // make, a subarray() then Buffer.from() twice that).
+  if (Buffer.isBuffer(bytes)) return bytes.subarray(at);
+  return Buffer.from(bytes.buffer, bytes.byteOffset + at, bytes.length - at);
 }
 
 /**
  * publish()'s body bytes for `value`, in `scratch` when it is a Buffer: the
  * wire encoder copies the body before emitSignal() returns, so one scratch
- * buffer serves every publish and a Buffer costs one copy, no allocation.
+ * buffer serves every publish and a Buffer costs one copy, no allocation:
+ * the view of the scratch's first `need` bytes is kept too (a publisher sends
+ * the same size over and over; making a view costs as much as copying 16 bytes).
  */
 class PublishEncoder {
   /** Larger values get a buffer of their own: a rare big publish must not pin its size for good. */
   private static readonly SCRATCH_MAX = 64 * 1024;
   private scratch = Buffer.allocUnsafe(4096 + 5);
+  private view: Buffer = this.scratch.subarray(0, 0);
 
   encode(value: unknown): Buffer {
     if (!Buffer.isBuffer(value)) return packGeneric(value);
     const need = binHeaderLength(value.length) + value.length;
     if (need > PublishEncoder.SCRATCH_MAX) return packValue(value);
-    if (need > this.scratch.length) this.scratch = Buffer.allocUnsafe(PublishEncoder.SCRATCH_MAX);
-    const at = writeBinHeader(this.scratch, value.length);
-    value.copy(this.scratch, at);
-    return this.scratch.subarray(0, need);
+    if (need > this.scratch.length) {
+      this.scratch = Buffer.allocUnsafe(PublishEncoder.SCRATCH_MAX);
+      this.view = this.scratch.subarray(0, 0);
+    }
+    // set(), not copy(): a builtin, no trip into C++ (2.5x faster at 4 KiB).
+    this.scratch.set(value, writeBinHeader(this.scratch, value.length));
+    if (this.view.length !== need) this.view = this.scratch.subarray(0, need);
+    return this.view;
   }
 }
 
@@ -142,15 +151,16 @@ export class PubSub {
         opts.onError?.(new TypeError(`pub/sub message with signature '${msg.signature}', expected 'say'`), msg);
         return;
       }
-      const [topic, bytes] = msg.body as [string, Buffer];
+      // Indexed, not destructured: an array pattern runs the iterator protocol per message.
+      const body = msg.body;
       let value: T;
       try {
-        value = unpackValue(bytes) as T;
+        value = unpackValue(body[1] as Uint8Array) as T;
       } catch (e) {
         opts.onError?.(e instanceof Error ? e : new Error(String(e)), msg);
         return;
       }
-      handler(value, { topic, sender: msg.sender ?? '', message: msg });
+      handler(value, { topic: body[0] as string, sender: msg.sender ?? '', message: msg });
     });
     return Object.assign(() => off(), { synced: () => this.syncAll() });
   }
