@@ -59,6 +59,32 @@ export class BusEndpoint {
 
   /** Answers a call our connection sent to org.freedesktop.DBus; the reply arrives as a message. */
   async answer(msg: Message): Promise<void> {
+    const out = await this.respond(msg);
+    if (out === undefined) return;
+    if (out.reply !== undefined) {
+      // Round-trip through the wire format so the caller gets what a remote
+      // reply would give (Buffers for 'ay', plain objects for dicts...).
+      let decoded: Message;
+      try {
+        decoded = decodeMessage(encodeMessage(out.reply), { copyBytes: true });
+      } catch (e) {
+        this.#log.error({ err: errorText(e), member: msg.member }, 'bus driver produced an unencodable reply');
+        return;
+      }
+      this.#deliver(decoded, [], true);
+    }
+    if (out.becameMonitor) this.#host.monitorReplied();
+  }
+
+  /**
+   * The driver's answer to `msg` as it leaves the bus (serial, sender and
+   * destination set), not yet delivered: `reply` is undefined for a call
+   * that asked for none. Undefined when we closed meanwhile. The caller
+   * shows the reply to monitors and, with `becameMonitor`, calls
+   * monitorReplied() after it (answer() does both; a relay encodes the
+   * reply for its client itself, so it skips answer()'s round trip).
+   */
+  async respond(msg: Message): Promise<{ reply: Message | undefined; becameMonitor: boolean } | undefined> {
     let reply: Message;
     let becameMonitor = false;
     try {
@@ -84,25 +110,12 @@ export class BusEndpoint {
         body: [err.message],
       };
     }
-    if (this.#closed) return;
-    if (msg.flags & MessageFlags.NO_REPLY_EXPECTED) {
-      if (becameMonitor) this.#host.monitorReplied();
-      return;
-    }
+    if (this.#closed) return undefined;
+    if (msg.flags & MessageFlags.NO_REPLY_EXPECTED) return { reply: undefined, becameMonitor };
     reply.serial = this.#serial.next();
     reply.sender = BUS_NAME;
     reply.destination = this.#host.uniqueName;
-    // Round-trip through the wire format so the caller gets what a remote
-    // reply would give (Buffers for 'ay', plain objects for dicts...).
-    let decoded: Message;
-    try {
-      decoded = decodeMessage(encodeMessage(reply), { copyBytes: true });
-    } catch (e) {
-      this.#log.error({ err: errorText(e), member: msg.member }, 'bus driver produced an unencodable reply');
-      return;
-    }
-    this.#deliver(decoded, [], true);
-    if (becameMonitor) this.#host.monitorReplied();
+    return { reply, becameMonitor };
   }
 
   /**

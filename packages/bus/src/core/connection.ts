@@ -323,6 +323,25 @@ export class Connection extends EventEmitter implements DriverHost {
     if (!this.#closed) this.#member.monitors.copy(msg);
   }
 
+  /**
+   * A relay's client's call to org.freedesktop.DBus under the client's own
+   * `serial`, answered by our driver without the pending-call table (the
+   * driver always answers; what it may wait for, a name's lock, a service
+   * start, a settle, has a time limit of its own): the reply as the client
+   * gets it, or undefined when none goes out (NO_REPLY_EXPECTED, or we
+   * closed meanwhile). The reply is not round-tripped through the wire
+   * format as call()'s is: the relay encodes it once, for its client.
+   * Monitors see the call and the reply as dbus-daemon shows them. Throws
+   * DBusError (Disconnected) when closed.
+   */
+  async askBus(msg: Partial<Message> & Pick<Message, 'type'>, serial: number): Promise<Message | undefined> {
+    const out = await this.#bus.respond(this.#sender.toBus(msg, serial));
+    if (out === undefined) return undefined;
+    if (out.reply !== undefined) this.#member.monitors.copy(out.reply);
+    if (out.becameMonitor) this.monitorReplied();
+    return out.reply;
+  }
+
   /** A copy of others' message, with our own copies of its fds, for a monitor (becomeMonitor). */
   monitored(msg: Message, fds: number[]): void {
     if (this.#closed) closeFds(fds);

@@ -106,6 +106,20 @@ export class EndpointSender {
   }
 
   /**
+   * A relay's client's call to our bus driver (Connection.askBus), under
+   * the client's `serial`: stamped and shown to monitors, not answered
+   * here. Its header and body came off the wire, so it is not encoded
+   * again to check it (send() does, for what an application built).
+   */
+  toBus(msg: Partial<Message> & Pick<Message, 'type'>, serial: number): Message {
+    if (this.#init.closed()) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+    const full = this.#stamp(msg, undefined, serial);
+    const { monitors } = this.#init.member;
+    if (monitors.size > 0) monitors.copy(full);
+    return full;
+  }
+
+  /**
    * A call the bus refused before it went out (its service could not be
    * started: Calls): stamped as send() would have, and shown to monitors
    * with the bus's error.

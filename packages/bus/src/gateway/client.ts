@@ -264,10 +264,38 @@ export class GatewayClient {
       if (answeredHere(msg)) {
         this.conn!.showToMonitors(msg);
         answerDriverCall(msg, this.driverCaller!);
-      } else this.toBus(msg); // keeps NO_REPLY_EXPECTED calls fire-and-forget
+      } else if (msg.type === MessageType.METHOD_CALL) this.askBus(msg);
+      else this.toBus(msg);
       return;
     }
     this.toBus(msg, fds);
+  }
+
+  /**
+   * A call to core's bus driver (all but Hello and BecomeMonitor): our
+   * endpoint's driver answers it directly, and its reply is encoded once,
+   * here (Connection.askBus), rather than tracked as a pending call and
+   * round-tripped through the wire format as a call to a member is. A
+   * client's Introspect and GetId, say, are most of a short-lived client's
+   * traffic.
+   */
+  private askBus(msg: Message): void {
+    const conn = this.conn!;
+    this.pendingCalls++;
+    conn
+      .askBus(outgoing(msg), msg.serial)
+      .then((reply) => {
+        if (reply !== undefined) this.deliver(reply);
+      })
+      .catch((err: unknown) => {
+        if ((msg.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0) return;
+        if (err instanceof DBusError) this.deliver(errorReply(msg, err.name, err.message));
+        else this.deliver(errorReply(msg, ErrorNames.Failed, String(err)));
+      })
+      .finally(() => {
+        this.pendingCalls--;
+        this.updateFlow();
+      });
   }
 
   /** Hands a message to the member; `fds` are sent with it, then our copies closed. */
