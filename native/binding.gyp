@@ -9,7 +9,7 @@
     {
       "target_name": "ipnbus_native",
       "sources": ["src/addon.cc", "src/errors.cc", "src/sockets.cc", "src/send.cc", "src/mesh.cc", "src/cmsg.cc",
-                  "src/receive.cc", "src/receive-mesh.cc", "src/poller.cc"],
+                  "src/receive.cc", "src/receive-mesh.cc", "src/receive-stream.cc", "src/poller.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!(node -p \"require('fs').existsSync('../kernel/include/uapi/linux/ipn.h') ? '../kernel/include/uapi' : 'include'\")"

@@ -169,6 +169,13 @@ export declare function seqSendToMany(lockFd: number, counter: Buffer, fds: Int3
 export declare function mmapShared(fd: number, length: number): Buffer;
 /** Every ready datagram (up to vlen) in one call; `eof` set when hung up. */
 export declare function recvmmsg(fd: number, vlen: number, maxBytes: number): RecvItem[] & { eof?: boolean };
+/**
+ * One recvmsg on a stream socket: its bytes, or null when there is nothing
+ * to read, or an empty Buffer when the peer hung up. Fds that came with the
+ * bytes (close-on-exec, now the caller's) are pushed onto `fds`; more than
+ * one control message holds are closed and EMSGSIZE is thrown.
+ */
+export declare function recvStream(fd: number, maxBytes: number, fds: number[]): Buffer | null;
 export declare function epollCreate(): number;
 /** Readable interest; notifyOnly fds are reported, not read. */
 export declare function epollAdd(epfd: number, fd: number, notifyOnly?: boolean): void;

@@ -62,6 +62,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMesh(env, exports);
   RegisterReceive(env, exports);
   RegisterReceiveMesh(env, exports);
+  RegisterReceiveStream(env, exports);
   RegisterPoller(env, exports);
   return exports;
 }

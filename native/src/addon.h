@@ -35,6 +35,7 @@ void RegisterSend(Napi::Env env, Napi::Object exports);
 void RegisterMesh(Napi::Env env, Napi::Object exports);
 void RegisterReceive(Napi::Env env, Napi::Object exports);
 void RegisterReceiveMesh(Napi::Env env, Napi::Object exports);
+void RegisterReceiveStream(Napi::Env env, Napi::Object exports);
 void RegisterPoller(Napi::Env env, Napi::Object exports);
 
 }  // namespace ipnbus

@@ -27,12 +27,13 @@ export interface GatewayAddon {
   accept(fd: number): number;
   close(fd: number): void;
   sendmsg(fd: number, parts: Uint8Array[], family: number, dest: null, fds: number[] | null, flags: number): number;
-  recvmmsg(fd: number, vlen: number, maxBytes: number): Array<{ bytes: Buffer; fds: number[]; truncated?: boolean }> & { eof?: boolean };
+  /** Bytes, null (nothing to read) or an empty Buffer (hung up); fds pushed onto `fds` (index.d.ts). */
+  recvStream(fd: number, maxBytes: number, fds: number[]): Buffer | null;
   peerCred(fd: number): PeerCredentials;
   Poller: new () => NativePoller;
 }
 
-const NEEDED = ['socket', 'bindUnix', 'listen', 'accept', 'close', 'sendmsg', 'recvmmsg', 'peerCred', 'Poller'] as const;
+const NEEDED = ['socket', 'bindUnix', 'listen', 'accept', 'close', 'sendmsg', 'recvStream', 'peerCred', 'Poller'] as const;
 
 let addon: GatewayAddon | null | undefined;
 

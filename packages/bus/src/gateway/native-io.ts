@@ -1,4 +1,4 @@
-// A client socket driven by the addon: uv_poll for readiness, recvmmsg/sendmsg with SCM_RIGHTS, so unix fds pass both ways.
+// A client socket driven by the addon: uv_poll for readiness, recvmsg/sendmsg with SCM_RIGHTS, so unix fds pass both ways.
 import { EventEmitter } from 'node:events';
 import { closeFds } from '../core/index.js';
 import type { ClientIO, ClientIOEvents } from './client-io.js';
@@ -10,8 +10,8 @@ const EAGAIN = 11;
 const UV_READABLE = 1;
 const UV_WRITABLE = 2;
 const UV_DISCONNECT = 4;
-/** One recvmmsg: up to 8 reads of 64 KiB, then back to the loop. */
-const RECV_VLEN = 8;
+/** Per readiness event: up to 8 reads of 64 KiB, then back to the loop. */
+const RECV_ROUNDS = 8;
 const RECV_BYTES = 64 * 1024;
 
 function errnoError(code: string, errno: number, syscall: string): NodeJS.ErrnoException {
@@ -95,37 +95,36 @@ export class NativeIO extends EventEmitter<ClientIOEvents> implements ClientIO {
   }
 
   private readSome(): void {
-    let items: ReturnType<GatewayAddon['recvmmsg']>;
-    try {
-      items = this.native.recvmmsg(this.fd, RECV_VLEN, RECV_BYTES);
-    } catch (e) {
-      this.emit('error', e as NodeJS.ErrnoException);
-      return;
-    }
-    for (const it of items) {
-      if (this.closed) {
-        closeFds(it.fds);
-        continue;
+    for (let round = 0; round < RECV_ROUNDS && this.reading && !this.closed; round++) {
+      const fds: number[] = [];
+      let bytes: Buffer | null;
+      try {
+        bytes = this.native.recvStream(this.fd, RECV_BYTES, fds);
+      } catch (e) {
+        // EMSGSIZE: more fds than fit in one control message, refused rather than lose some.
+        closeFds(fds);
+        this.emit('error', e as NodeJS.ErrnoException);
+        return;
       }
-      if (it.truncated) {
-        // More fds than fit in one control message: refuse rather than lose some.
-        closeFds(it.fds);
-        this.emit('error', errnoError('EMSGSIZE', 90, 'recvmsg'));
+      if (bytes === null) return;
+      if (bytes.length === 0) {
+        closeFds(fds);
+        this.sawEof = true;
+        this.reading = false;
+        this.arm();
+        this.emit('end');
         return;
       }
       try {
-        this.emit('data', it.bytes, it.fds);
+        this.emit('data', bytes, fds);
       } catch (e) {
         // A bug in a handler must not unwind into libuv and take the gateway down.
         this.emit('error', e as NodeJS.ErrnoException);
         return;
       }
-    }
-    if (items.eof && !this.closed) {
-      this.sawEof = true;
-      this.reading = false;
-      this.arm();
-      this.emit('end');
+      // A short read emptied the socket: the end of the stream, if it
+      // follows, is reported by the next poll.
+      if (bytes.length < RECV_BYTES) return;
     }
   }
 
