@@ -268,6 +268,24 @@ describe('monitors see unicasts between others', () => {
     }
   });
 
+  it('dbus-monitor sees a stock client\'s call to the bus driver and the driver\'s reply, under the client\'s serial', async () => {
+    // Answered by the client's endpoint's own driver (Connection.askBus), not sent as a call is.
+    const mon = new Watched('dbus-monitor', ['--address', A]);
+    try {
+      await mon.waitFor(/member=NameLost/);
+      const r = await run('gdbus', ['call', '--address', A, '--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus',
+        '--method', 'org.freedesktop.DBus.GetNameOwner', 'org.freedesktop.DBus']);
+      expect(r.stdout).toContain("('org.freedesktop.DBus',)");
+      await mon.waitFor(new RegExp(
+        'method call time=\\S+ sender=(:[\\d.]+) -> destination=org\\.freedesktop\\.DBus serial=(\\d+) path=/org/freedesktop/DBus; ' +
+        'interface=org\\.freedesktop\\.DBus; member=GetNameOwner\\n\\s+string "org\\.freedesktop\\.DBus"\\n' +
+        'method return time=\\S+ sender=org\\.freedesktop\\.DBus -> destination=\\1 serial=\\d+ reply_serial=\\2\\n' +
+        '\\s+string "org\\.freedesktop\\.DBus"'));
+    } finally {
+      await mon.stop();
+    }
+  });
+
   it('a native monitor sees the calls of others with their serials and senders, and only what its rules take', async () => {
     const all = await connect({ address: bus.busAddress, backend: BACKEND });
     const echoes = await connect({ address: bus.busAddress, backend: BACKEND });
