@@ -28,7 +28,10 @@ export interface PubsubConfig {
    * Unmeasured messages per group before its first round (JIT, buffers):
    * a subscriber process warms by the messages it handles (an ipnbus one
    * pays 2-5x its steady CPU per message over the first ~10,000), so this
-   * does not shrink with the group's size.
+   * does not shrink with the group's size. A publish/subscribe subscriber
+   * has a few more functions to compile than a raw-signal one: with 16 of
+   * them on 2 cores it still paid ~2x its steady cost per message after
+   * 16,000 messages and was warm after ~32,000 (raw signals: ~16,000).
    */
   warmupMessages: number;
   /** Paced latency round per cell and side: `count` messages at `rate`/s, the first `warmup` dropped. */
@@ -42,14 +45,14 @@ export function pubsubConfig(mode: PubsubMode): PubsubConfig {
       return {
         mode, subscribers: [1, 4, 16],
         payloads: payloads(64_000, 24_000),
-        minMessages: 1500, maxMessages: 20_000, repeats: 3, warmupMessages: 16_000,
+        minMessages: 1500, maxMessages: 20_000, repeats: 3, warmupMessages: 32_000,
         latency: { rate: 500, count: 500, warmup: 50 }, roundTimeoutMs: 90_000,
       };
     case 'quick':
       return {
         mode, subscribers: [1, 4, 16],
         payloads: payloads(24_000, 8000),
-        minMessages: 500, maxMessages: 8000, repeats: 3, warmupMessages: 8000,
+        minMessages: 500, maxMessages: 8000, repeats: 3, warmupMessages: 16_000,
         latency: { rate: 500, count: 200, warmup: 20 }, roundTimeoutMs: 30_000,
       };
     case 'smoke':
