@@ -9,6 +9,7 @@
 
 import { sameBloom } from './bloom.js';
 import type { Credentials, IncomingMessage } from './network.js';
+import { NO_FDS, Received } from './received.js';
 
 /** Bytes of the length prefix before each record. */
 export const RECORD_PREFIX = 4;
@@ -57,22 +58,22 @@ export class BatchBuilder {
 }
 
 /**
- * Splits a batch payload into its records (views into `payload`). Returns
- * null when the records do not tile the payload exactly: a malformed batch
- * is dropped whole rather than delivered partly.
+ * The number of records in `block` from `offset` to `end`, or -1 when they
+ * do not tile that range exactly: a malformed batch is dropped whole
+ * rather than delivered partly. Looks at the length words only.
  */
-export function unpackBatch(payload: Buffer): Buffer[] | null {
-  const out: Buffer[] = [];
-  let off = 0;
-  while (off < payload.length) {
-    if (off + RECORD_PREFIX > payload.length) return null;
-    const n = payload.readUInt32LE(off);
+export function countRecords(block: Buffer, offset: number, end: number): number {
+  let n = 0;
+  let off = offset;
+  while (off < end) {
+    if (off + RECORD_PREFIX > end) return -1;
+    const len = block.readUInt32LE(off);
     off += RECORD_PREFIX;
-    if (n > payload.length - off) return null;
-    out.push(payload.subarray(off, off + n));
-    off += n;
+    if (len > end - off) return -1;
+    off += len;
+    n++;
   }
-  return out.length > 0 ? out : null;
+  return n;
 }
 
 /** A batch being filled: the broadcasts of one bloom. */
@@ -93,13 +94,23 @@ export function batchBuilderFor(size: number, maxPayload: number): BatchBuilder 
 }
 
 /**
- * The messages of an unpacked batch from `from`, in the sender's order. A
- * loss count rides on the first only: the losses came before the batch.
+ * Hands `take` the messages of the batch in `block` from `offset` to `end`
+ * (sent by `from`; its records checked by countRecords), in the sender's
+ * order, one object each, their bytes left in `block`; stops when `take`
+ * returns false. A loss count rides on the first only: the losses came
+ * before the batch.
  */
-export function batchMessages(recs: Buffer[], from: bigint, dropped: number, creds: Credentials | undefined): IncomingMessage[] {
-  return recs.map((bytes, i) => {
-    const m: IncomingMessage = { from, bytes, fds: [], dropped: i === 0 ? dropped : 0, unicast: false };
-    if (creds !== undefined) m.creds = creds;
-    return m;
-  });
+export function batchMessages(
+  block: Buffer, offset: number, end: number, from: bigint, dropped: number, creds: Credentials | undefined,
+  take: (m: IncomingMessage) => boolean,
+): void {
+  let lost = dropped;
+  for (let off = offset; off < end;) {
+    const len = block.readUInt32LE(off);
+    off += RECORD_PREFIX;
+    const m = new Received(from, block, off, len, NO_FDS, lost, false, creds);
+    off += len;
+    lost = 0;
+    if (!take(m)) return;
+  }
 }

@@ -15,9 +15,17 @@ export interface Credentials {
 export interface IncomingMessage {
   /** Member id of the sender, stamped by the transport: trustworthy. */
   from: bigint;
-  /** Present when the network was opened with `credentials: true`. */
+  /** Set when the network was opened with `credentials: true`. */
   creds?: Credentials;
-  bytes: Buffer;
+  /** The message's bytes (a view of `block`, made when first read). */
+  readonly bytes: Buffer;
+  /**
+   * The same bytes as `length` bytes of `block` from `offset`: a batch's
+   * messages share one block, and reading them there needs no view each.
+   */
+  readonly block: Buffer;
+  readonly offset: number;
+  readonly length: number;
   /** Unix fds passed with a unicast message (caller owns and closes them). */
   fds: number[];
   /** Messages this member lost just before this one (lossy networks). */

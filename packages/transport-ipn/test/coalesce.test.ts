@@ -3,7 +3,8 @@
 // loopback or loss accounting changes because of it. Runs on the backend
 // named by IPNBUS_TEST_BACKEND (user on the host, kernel in the VM).
 import { describe, expect, it } from 'vitest';
-import { unpackBatch, BatchBuilder } from '../src/batch.js';
+import { BatchBuilder, batchMessages, countRecords } from '../src/batch.js';
+import type { IncomingMessage } from '../src/network.js';
 import { BACKEND } from './member.js';
 import { collect, pairsPerTest, text } from './pair.js';
 
@@ -15,10 +16,24 @@ describe(`coalescing (${BACKEND} backend)`, () => {
   it('batch records round-trip, and a malformed batch is refused whole', () => {
     const b = new BatchBuilder(8);
     for (const s of ['a', '', 'xyz'.repeat(100)]) b.append(Buffer.from(s));
-    expect(unpackBatch(b.payload())!.map((r) => r.toString())).toEqual(['a', '', 'xyz'.repeat(100)]);
-    expect(unpackBatch(b.payload().subarray(0, b.bytes - 1))).toBeNull();
-    expect(unpackBatch(Buffer.from([1, 0, 0]))).toBeNull();
-    expect(unpackBatch(Buffer.alloc(0))).toBeNull();
+    // Records read in place, behind a header of 5 bytes and before 3 more.
+    const block = Buffer.concat([Buffer.alloc(5, 9), b.payload(), Buffer.alloc(3, 9)]);
+    const end = 5 + b.bytes;
+    expect(countRecords(block, 5, end)).toBe(3);
+    const got: IncomingMessage[] = [];
+    batchMessages(block, 5, end, 7n, 2, undefined, (m) => got.push(m) > 0);
+    expect(got.map((m) => m.bytes.toString())).toEqual(['a', '', 'xyz'.repeat(100)]);
+    expect(got.map((m) => block.subarray(m.offset, m.offset + m.length).toString())).toEqual(['a', '', 'xyz'.repeat(100)]);
+    // The loss came before the batch: counted on its first message only.
+    expect(got.map((m) => [m.from, m.dropped, m.unicast, m.fds.length])).toEqual([[7n, 2, false, 0], [7n, 0, false, 0], [7n, 0, false, 0]]);
+    // A take that says stop is handed nothing more.
+    let taken = 0;
+    batchMessages(block, 5, end, 7n, 0, undefined, () => ++taken < 2);
+    expect(taken).toBe(2);
+    expect(countRecords(block, 5, end - 1)).toBe(-1);
+    expect(countRecords(Buffer.from([1, 0, 0]), 0, 3)).toBe(-1);
+    expect(countRecords(Buffer.from([9, 0, 0, 0, 1]), 0, 5)).toBe(-1);
+    expect(countRecords(Buffer.alloc(0), 0, 0)).toBe(0);
   });
 
   it('a burst goes out as one batch after the first message, in order, then a unicast after it', async () => {

@@ -38,6 +38,9 @@ export class BusView {
   readonly #unnamed = new Set<bigint>();
   readonly #onChange: OwnerChangeListener;
   readonly #probe: (id: bigint) => boolean;
+  /** uniqueNameOf's last id and answer (-1n: none; ids are never negative). */
+  #lastNamed = -1n;
+  #lastName = '';
 
   /**
    * `probe` answers "is this endpoint alive?" from the bus directory, for
@@ -60,7 +63,14 @@ export class BusView {
 
   /** Unique name of endpoint `id` of this view's network generation. */
   uniqueNameOf(id: bigint): string {
-    return uniqueNameOf(id, this.generation);
+    // Every message received asks for its sender's name, and a run of them
+    // mostly comes from one sender: the last answer is kept rather than
+    // built again from the id (bigint shifts and a string each time).
+    if (id !== this.#lastNamed) {
+      this.#lastName = uniqueNameOf(id, this.generation);
+      this.#lastNamed = id;
+    }
+    return this.#lastName;
   }
 
   /** Endpoint behind a unique name of this generation (undefined for another generation's). */

@@ -47,19 +47,27 @@ export class EndpointInbox {
 
   /** Emits `event`; a throwing application handler must not break message dispatch. */
   emit(event: string, ...args: unknown[]): void {
-    const { events, log } = this.#init;
     try {
-      events.emit(event, ...args);
+      this.#init.events.emit(event, ...args);
     } catch (e) {
-      log.error({ event, err: errorText(e) }, 'a listener threw');
-      if (events.listenerCount('error') > 0 && event !== 'error') events.emit('error', e);
+      this.#listenerThrew(event, e);
     }
   }
 
-  /** Hands a message to the application as 'message'. */
+  /** Hands a message to the application as 'message' (once per message received: no rest arrays). */
   deliver(msg: Message, fds: number[]): void {
     this.#init.stats.delivered++;
-    this.emit('message', msg, fds);
+    try {
+      this.#init.events.emit('message', msg, fds);
+    } catch (e) {
+      this.#listenerThrew('message', e);
+    }
+  }
+
+  #listenerThrew(event: string, e: unknown): void {
+    const { events, log } = this.#init;
+    log.error({ event, err: errorText(e) }, 'a listener threw');
+    if (events.listenerCount('error') > 0 && event !== 'error') events.emit('error', e);
   }
 
   readonly #show = (msg: Message, fds: number[]): void => this.deliver(msg, fds);

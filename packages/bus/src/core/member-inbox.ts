@@ -1,6 +1,6 @@
 // What a member receives, handed to its endpoints: records applied, Sync answered, a broadcast to each endpoint, a unicast to the one it names.
 import type { IncomingMessage } from '@ipnbus/transport-ipn';
-import { MessageFlags, MessageType, decodeMessage, encodeMessage, type Message } from '../wire/index.js';
+import { MessageFlags, MessageType, decodeMessageAt, encodeMessage, type DecodeOptions, type Message } from '../wire/index.js';
 import { HOSTED_MEMBER, isAnnouncement, isSyncCall } from './announce.js';
 import type { BusView } from './bus-view.js';
 import type { Connection } from './connection.js';
@@ -36,6 +36,9 @@ export interface MemberInboxInit {
   transmit(target: bigint, msg: Message, bytes: Buffer, fds: number[] | undefined, dest: string): void;
 }
 
+/** Byte arrays in a body are copied out, so a kept message does not pin the whole received block. */
+const DECODE: DecodeOptions = { copyBytes: true };
+
 export class MemberInbox {
   readonly #init: MemberInboxInit;
 
@@ -52,7 +55,7 @@ export class MemberInbox {
     }
     let msg: Message;
     try {
-      msg = decodeMessage(m.bytes, { copyBytes: true });
+      msg = decodeMessageAt(m.block, m.offset, m.length, DECODE);
     } catch (e) {
       log.warn({ from: m.from.toString(), err: errorText(e) }, 'dropping an undecodable message');
       closeFds(m.fds);

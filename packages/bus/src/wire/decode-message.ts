@@ -17,11 +17,6 @@ export interface DecodeOptions {
 const FIELD_SIG = ['', 'o', 's', 's', 's', 'u', 's', 's', 'g', 'u'];
 const FIELD_NAME = ['', 'PATH', 'INTERFACE', 'MEMBER', 'ERROR_NAME', 'REPLY_SERIAL', 'DESTINATION', 'SENDER', 'SIGNATURE', 'UNIX_FDS'];
 
-/**
- * Decodes one message. `bytes` must hold exactly the message: a shorter
- * input is 'truncated', a longer one 'trailing-bytes'. 'ay' values in the
- * body are views of `bytes` unless `copyBytes` is set.
- */
 /** A string header field's value, or the named rule broken at the value's offset. */
 function readChecked(r: Reader, valid: (s: string) => boolean, rule: string, field: string): string {
   const at = r.pos;
@@ -30,20 +25,39 @@ function readChecked(r: Reader, valid: (s: string) => boolean, rule: string, fie
   return s;
 }
 
+/**
+ * Decodes one message. `bytes` must hold exactly the message: a shorter
+ * input is 'truncated', a longer one 'trailing-bytes'. 'ay' values in the
+ * body are views of `bytes` unless `copyBytes` is set.
+ */
 export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): Message {
   const buf = toBuffer(bytes);
-  const total = messageByteLength(buf, 0);
-  if (total === undefined) throw new WireError('truncated', `message needs at least ${FIXED_HEADER_LENGTH} bytes, got ${buf.length}`, buf.length);
-  if (buf.length < total) throw new WireError('truncated', `message needs ${total} bytes, got ${buf.length}`, buf.length);
-  if (buf.length > total) throw new WireError('trailing-bytes', `${buf.length - total} bytes after the message's end`, total);
-  const le = buf[0] === 0x6c;
-  const type = buf[1]!;
+  return decodeMessageAt(buf, 0, buf.length, opts);
+}
+
+/**
+ * decodeMessage of the `length` bytes of `buf` from `offset`: a message
+ * inside a larger block (a transport batch's record) decoded where it
+ * lies, without a view of it. Error offsets count from `offset`.
+ */
+export function decodeMessageAt(buf: Buffer, offset: number, length: number, opts?: DecodeOptions): Message {
+  if (offset < 0 || length < 0 || offset + length > buf.length) {
+    throw new RangeError(`bytes ${offset}..${offset + length} are outside the ${buf.length}-byte input`);
+  }
+  if (length < FIXED_HEADER_LENGTH) {
+    throw new WireError('truncated', `message needs at least ${FIXED_HEADER_LENGTH} bytes, got ${length}`, length);
+  }
+  const total = messageByteLength(buf, offset)!;
+  if (length < total) throw new WireError('truncated', `message needs ${total} bytes, got ${length}`, length);
+  if (length > total) throw new WireError('trailing-bytes', `${length - total} bytes after the message's end`, total);
+  const le = buf[offset] === 0x6c;
+  const type = buf[offset + 1]!;
   if (type < MessageType.METHOD_CALL || type > MessageType.SIGNAL) {
     throw new WireError('bad-message-type', `message type ${type} is not 1..4`, 1);
   }
   const r = acquireReader();
   try {
-    r.reset(buf, le);
+    r.resetAt(buf, offset, length, le);
     return decodeWith(r, total, opts);
   } finally {
     releaseReader(r);

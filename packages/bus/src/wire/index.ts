@@ -13,6 +13,6 @@ export {
 } from './names.js';
 export { marshal, unmarshal, type BodyOptions, type UnmarshalOptions } from './body.js';
 export { encodeMessage } from './encode-message.js';
-export { decodeMessage, type DecodeOptions } from './decode-message.js';
+export { decodeMessage, decodeMessageAt, type DecodeOptions } from './decode-message.js';
 export { messageByteLength, FIXED_HEADER_LENGTH } from './frame-length.js';
 export { FrameReader, type FrameReaderOptions } from './frame-reader.js';

@@ -55,16 +55,21 @@ export class Reader {
    * Buffers from Node's pool): the DataView spans the whole ArrayBuffer.
    */
   reset(input: Buffer, le: boolean): void {
+    this.resetAt(input, 0, input.length, le);
+  }
+
+  /** reset() to the `length` bytes of `input` from `offset` (a message inside a larger block). */
+  resetAt(input: Buffer, offset: number, length: number, le: boolean): void {
     const ab = input.buffer;
     if (ab !== this.buf.buffer || this.buf.byteOffset !== 0 || this.buf.length !== ab.byteLength) {
       this.buf = Buffer.from(ab, 0, ab.byteLength);
       this.dv = new DataView(ab, 0, ab.byteLength);
     }
-    const at = input.byteOffset;
+    const at = input.byteOffset + offset;
     this.pos = at;
     this.start = at;
     this.origin = at;
-    this.end = at + input.length;
+    this.end = at + length;
     this.le = le;
     this.depth = 0;
     this.fdLimit = Infinity;

@@ -1,7 +1,7 @@
 // Malformed-message corpus: each broken input is rejected with a WireError naming the rule it breaks.
 import { describe, expect, it } from 'vitest';
 import {
-  decodeMessage, encodeMessage, isValidSignature, marshal, messageByteLength, parseSignature, unmarshal, Variant, WireError, type Message,
+  decodeMessage, decodeMessageAt, encodeMessage, isValidSignature, marshal, messageByteLength, parseSignature, unmarshal, Variant, WireError, type Message,
 } from '../../src/wire/index.js';
 
 type Field = [code: number, sig: string, value: unknown];
@@ -56,6 +56,17 @@ describe('malformed messages', () => {
 
   it('trailing bytes after the message', () => {
     rejects(() => decodeMessage(Buffer.concat([valid, Buffer.from([0])])), 'trailing-bytes');
+  });
+
+  it('a message inside a larger block decodes in place, its range checked like a whole input', () => {
+    // 3 bytes before (the message's alignment counts from its own start) and 5 after.
+    const block = Buffer.concat([Buffer.from([1, 2, 3]), valid, Buffer.alloc(5, 0xff)]);
+    expect(decodeMessageAt(block, 3, valid.length)).toEqual(decodeMessage(valid));
+    rejects(() => decodeMessageAt(block, 3, valid.length - 1), 'truncated');
+    rejects(() => decodeMessageAt(block, 3, 10), 'truncated');
+    rejects(() => decodeMessageAt(block, 3, valid.length + 1), 'trailing-bytes');
+    rejects(() => decodeMessageAt(block, 2, valid.length), 'bad-endian');
+    expect(() => decodeMessageAt(block, 4, block.length)).toThrow(RangeError);
   });
 
   it('bad padding in the header and in the body', () => {

@@ -5,12 +5,13 @@
 // common case) goes straight to the caller.
 import type { EventEmitter } from 'node:events';
 import native, { type RecvItem } from '@ipnbus/native';
-import type { IncomingMessage, MemberInfo, NetworkEvents } from '../network.js';
+import type { MemberInfo, NetworkEvents } from '../network.js';
 import { fromErrno } from '../errors.js';
 import { HEADER_BYTES, Kind, bloomOf, readHeader, wholeMessageKind } from '../header.js';
 import { bloomMatches } from '../bloom.js';
 import { Reassembler, ReassemblyBudget } from '../reassembly.js';
-import { batchMessages, unpackBatch } from '../batch.js';
+import { batchMessages, countRecords } from '../batch.js';
+import { NO_FDS, Received } from '../received.js';
 import { closeQuietly } from '../fds.js';
 import { procMembers } from './proc-members.js';
 
@@ -99,15 +100,9 @@ export class KernelReceiver {
         if (kind !== 0) {
           // The common case, a whole message in one datagram with nothing
           // half-assembled anywhere: straight to the caller.
-          const m: IncomingMessage = {
-            from,
-            bytes: data.subarray(off + HEADER_BYTES, off + len),
-            fds: [],
-            dropped: this.carryDropped + dropped,
-            unicast: kind === Kind.Unicast,
-          };
+          const m = new Received(from, data, off + HEADER_BYTES, len - HEADER_BYTES, NO_FDS, this.carryDropped + dropped,
+            kind === Kind.Unicast, this.o.credentials ? creds : undefined);
           this.carryDropped = 0;
-          if (this.o.credentials && creds !== undefined) m.creds = creds;
           this.out.emit('message', m);
           continue;
         }
@@ -146,8 +141,8 @@ export class KernelReceiver {
   /** Several whole broadcasts in one datagram, delivered in the sender's order. */
   private onBatch(it: RecvItem, fragCount: number): void {
     for (const fd of it.fds) closeQuietly(fd);
-    const recs = fragCount === 1 ? unpackBatch(it.bytes.subarray(HEADER_BYTES)) : null;
-    if (recs === null) {
+    const bytes = it.bytes;
+    if (fragCount !== 1 || countRecords(bytes, HEADER_BYTES, bytes.length) <= 0) {
       // Malformed: refused whole, and counted, never delivered in part.
       this.carryDropped += 1;
       this.refuse(it, 'malformed batch');
@@ -156,10 +151,11 @@ export class KernelReceiver {
     if (this.filterInUser !== null && !bloomMatches(bloomOf(it.bytes), this.filterInUser)) return;
     const dropped = this.carryDropped;
     this.carryDropped = 0;
-    for (const m of batchMessages(recs, it.from, dropped, this.o.credentials ? it.creds : undefined)) {
-      if (this.closed) return;
+    batchMessages(bytes, HEADER_BYTES, bytes.length, it.from, dropped, this.o.credentials ? it.creds : undefined, (m) => {
+      if (this.closed) return false;
       this.out.emit('message', m);
-    }
+      return true;
+    });
   }
 
   /** A datagram that breaks the protocol: dropped; the kernel-stamped sender stays a member like any other. */
@@ -233,10 +229,9 @@ export class KernelReceiver {
     if (this.filterInUser !== null && h.kind === Kind.Broadcast && !bloomMatches(bloomOf(it.bytes), this.filterInUser)) {
       return;
     }
-    const m: IncomingMessage = { from: it.from, bytes: a.bytes, fds: a.fds, dropped: this.carryDropped,
-      unicast: h.kind === Kind.Unicast };
+    const m = new Received(it.from, a.bytes, 0, a.bytes.length, a.fds, this.carryDropped, h.kind === Kind.Unicast,
+      this.o.credentials ? it.creds : undefined);
     this.carryDropped = 0;
-    if (this.o.credentials && it.creds !== undefined) m.creds = it.creds;
     this.out.emit('message', m);
   }
 }

@@ -7,7 +7,8 @@ import native from '@ipnbus/native';
 import type { Credentials, IncomingMessage, MemberInfo, NetworkEvents } from '../network.js';
 import { DROPPED_OFFSET, HEADER_BYTES, Kind, type Header, bloomOf, readHeader, readSeq, wholeMessageKind } from '../header.js';
 import { OrderBuffer } from '../order.js';
-import { batchMessages, unpackBatch } from '../batch.js';
+import { batchMessages, countRecords } from '../batch.js';
+import { Received } from '../received.js';
 import { closeQuietly } from '../fds.js';
 import type { Assembled } from '../reassembly.js';
 import { fromErrno } from '../errors.js';
@@ -21,10 +22,13 @@ const MAX_EVENTS = 1024;
 /** While a hold keeps messages back, how often to look whether it moved. */
 const HOLD_RECHECK_MS = 1;
 
-type Delivery =
-  | { t: 'msg'; m: IncomingMessage }
-  | { t: 'join'; info: MemberInfo }
-  | { t: 'leave'; info: MemberInfo };
+/** A member joining or leaving, in its place among the messages. */
+class MembershipChange {
+  constructor(readonly joined: boolean, readonly info: MemberInfo) {}
+}
+
+/** What waits in the order buffer: a message itself (no wrapper per message), or a membership change. */
+type Delivery = IncomingMessage | MembershipChange;
 
 /** What the receiver asks of its owner. */
 export interface ReceiverHooks {
@@ -77,14 +81,14 @@ export class Receiver {
   /** A member already there when we joined: announced first, like the kernel's snapshot. */
   announceExisting(p: Peer): void {
     p.announced = true;
-    this.order.add(0, { t: 'join', info: p.info() });
+    this.order.add(0, new MembershipChange(true, p.info()));
   }
 
   /** p is gone: what it still owed us died with it, and its leave takes its place in order. */
   left(p: Peer): void {
     if (p.id === null) return;
     this.departedHolders.add(p.id);
-    if (p.announced) this.order.add(p.lastSeq, { t: 'leave', info: p.info() });
+    if (p.announced) this.order.add(p.lastSeq, new MembershipChange(false, p.info()));
   }
 
   /** Our own numbered broadcast (loopback), delivered in its place. */
@@ -196,19 +200,23 @@ export class Receiver {
   private deliver(horizon: number): boolean {
     const hold = lowestHold(this.o.holds, this.o.lockFd, this.departedHolders);
     const upTo = Math.min(horizon, hold - 1);
-    for (const d of this.order.take(upTo)) {
-      if (this.closed) return false;
-      if (d.t === 'msg') this.out.emit('message', d.m);
-      else if (d.t === 'join') this.out.emit('join', d.info);
-      else this.out.emit('leave', d.info);
-    }
-    return upTo < horizon && this.order.size > 0;
+    this.order.take(upTo, this.handOut);
+    return !this.closed && upTo < horizon && this.order.size > 0;
   }
 
+  /** Emits one delivery; false once closed (what is left is never delivered). */
+  private readonly handOut = (d: Delivery): boolean => {
+    if (this.closed) return false;
+    if (!(d instanceof MembershipChange)) this.out.emit('message', d);
+    else if (d.joined) this.out.emit('join', d.info);
+    else this.out.emit('leave', d.info);
+    return true;
+  };
+
   private addOwn(seq: number, payload: Buffer, fds: number[], unicast: boolean): void {
-    const m: IncomingMessage = { from: this.o.id, bytes: Buffer.from(payload), fds, dropped: 0, unicast };
-    if (this.o.credentials) m.creds = this.selfCreds;
-    this.order.add(seq, { t: 'msg', m });
+    const copy = Buffer.from(payload);
+    const m = new Received(this.o.id, copy, 0, copy.length, fds, 0, unicast, this.o.credentials ? this.selfCreds : undefined);
+    this.order.add(seq, m);
     this.scheduleDrain();
   }
 
@@ -226,7 +234,7 @@ export class Receiver {
       // The common case, a whole message in one datagram: no reassembly.
       if (kind === Kind.Broadcast) p.lastSeq = readSeq(bytes);
       else numberedUnicast(p, readSeq(bytes));
-      this.accept(p, kind === Kind.Unicast, bytes, bytes.subarray(HEADER_BYTES), fds, bytes.readUInt32LE(DROPPED_OFFSET));
+      this.accept(p, kind === Kind.Unicast, bytes, bytes, HEADER_BYTES, fds, bytes.readUInt32LE(DROPPED_OFFSET));
       return;
     }
     if (truncated) return this.reject(p, fds, 'truncated datagram');
@@ -244,7 +252,7 @@ export class Receiver {
         // Lossy: partial messages the sender gave up on are already in
         // its dropped count; discarded ones here would double count.
         p.reasm.takeDiscarded();
-        this.accept(p, h.kind === Kind.Unicast, bytes, a.bytes, a.fds, a.dropped);
+        this.accept(p, h.kind === Kind.Unicast, bytes, a.bytes, 0, a.fds, a.dropped);
         return;
       }
       case Kind.Batch: {
@@ -253,17 +261,19 @@ export class Receiver {
         p.reasm.abandon();
         p.reasm.takeDiscarded();
         for (const fd of fds) closeQuietly(fd);
-        const recs = unpackBatch(bytes.subarray(HEADER_BYTES));
-        if (recs === null) return this.reject(p, [], 'malformed batch');
+        if (countRecords(bytes, HEADER_BYTES, bytes.length) <= 0) return this.reject(p, [], 'malformed batch');
         if (!this.table.ownFilterPasses(bloomOf(bytes))) {
           this.carryDropped += h.dropped;
           return;
         }
-        const dropped = h.dropped + this.carryDropped;
+        const seq = p.lastSeq;
+        const order = this.order;
+        batchMessages(bytes, HEADER_BYTES, bytes.length, p.id!, h.dropped + this.carryDropped,
+          this.o.credentials ? p.creds : undefined, (m) => {
+            order.add(seq, m);
+            return true;
+          });
         this.carryDropped = 0;
-        for (const m of batchMessages(recs, p.id!, dropped, this.o.credentials ? p.creds : undefined)) {
-          this.order.add(p.lastSeq, { t: 'msg', m });
-        }
         return;
       }
       case Kind.Hello:
@@ -303,12 +313,12 @@ export class Receiver {
     }
     if (!p.announced) {
       p.announced = true;
-      this.order.add(p.lastSeq, { t: 'join', info: p.info() });
+      this.order.add(p.lastSeq, new MembershipChange(true, p.info()));
     }
   }
 
-  /** Queues a whole message from p for ordered delivery. */
-  private accept(p: Peer, unicast: boolean, last: Buffer, payload: Buffer, fds: number[], dropped: number): void {
+  /** Queues a whole message from p (`block` from `offset` on) for ordered delivery. */
+  private accept(p: Peer, unicast: boolean, last: Buffer, block: Buffer, offset: number, fds: number[], dropped: number): void {
     if (!unicast && !this.table.ownFilterPasses(bloomOf(last))) {
       // The sender had not seen our newest filter yet: not for us, but a
       // loss it reports still counts, on the next message we take.
@@ -316,10 +326,10 @@ export class Receiver {
       for (const fd of fds) closeQuietly(fd);
       return;
     }
-    const m: IncomingMessage = { from: p.id!, bytes: payload, fds, dropped: dropped + this.carryDropped, unicast };
+    const m = new Received(p.id!, block, offset, block.length - offset, fds, dropped + this.carryDropped, unicast,
+      this.o.credentials ? p.creds : undefined);
     this.carryDropped = 0;
-    if (this.o.credentials) m.creds = p.creds;
-    this.order.add(p.lastSeq, { t: 'msg', m });
+    this.order.add(p.lastSeq, m);
   }
 }
 
