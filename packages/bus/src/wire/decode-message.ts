@@ -77,11 +77,26 @@ function acquireReader(): Reader {
 
 const EMPTY = Buffer.alloc(0);
 
+let releaseQueued = false;
+
 function releaseReader(r: Reader): void {
   if (r !== sharedReader) return;
   sharedBusy = false;
-  // Do not keep a big input's memory alive until the next decode.
-  if (r.buf.length > 1024 * 1024) r.reset(EMPTY, true);
+  // Do not keep a big input's memory alive until the next decode, but let
+  // go of it only once the current run of decodes is over: the messages of
+  // one received block are decoded one after the other, and dropping the
+  // block after each would make the next one build the reader's view of
+  // it again (a Buffer and a DataView per message: a subscriber that had
+  // fallen behind read blocks of megabytes).
+  if (r.buf.length > 1024 * 1024 && !releaseQueued) {
+    releaseQueued = true;
+    queueMicrotask(dropBigInput);
+  }
+}
+
+function dropBigInput(): void {
+  releaseQueued = false;
+  if (!sharedBusy && sharedReader.buf.length > 1024 * 1024) sharedReader.reset(EMPTY, true);
 }
 
 /** The header fields of a message, parsed and validated. */
