@@ -4,15 +4,21 @@
 // as the bus takes them, yielding every 64 as the bench does, to N
 // subscriber processes on one private bus (user backend, core
 // connections); each subscriber measures the CPU (user + system, all its
-// threads) it used for every WINDOW messages. Run after `npm run build:ts`:
+// threads) it used for every WINDOW messages, and when each window ended.
+// Run after `npm run build:ts`:
 //   node scripts/fanout-warmup.mjs [N=16] [MESSAGES=24000] [WINDOW=2000] [BYTES=16]
 // Prints one JSON line: per window the subscribers' mean us of CPU per
-// message, the publisher's us of CPU per delivery, and the load average at
-// the start and end.
+// message, the deliveries per second (the window's messages to every
+// subscriber, over the time between the median subscriber's ends of the
+// previous window and of this one: subscribers fall behind the publisher by
+// different amounts, and the last one to end a window is mostly the one
+// the scheduler ran last) and the share of the machine's cores the
+// subscribers used meanwhile (their CPU in the window over that time); the publisher's us of CPU per delivery,
+// and the load average at the start and end.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +40,9 @@ function cpuUs() {
 async function subscriber(address, count, window) {
   const conn = await connect({ address, backend: 'user' });
   const perWindow = [];
+  const cpuPerWindow = [];
+  /** performance.timeOrigin + now(): comparable across processes. */
+  const endsMs = [];
   let seen = 0;
   let mark = cpuUs();
   conn.on('message', (msg) => {
@@ -42,9 +51,11 @@ async function subscriber(address, count, window) {
     if (seen % window === 0) {
       const now = cpuUs();
       perWindow.push((now - mark) / window);
+      cpuPerWindow.push(now - mark);
+      endsMs.push(performance.timeOrigin + performance.now());
       mark = now;
     }
-    if (seen === count) process.send({ perWindow });
+    if (seen === count) process.send({ perWindow, cpuPerWindow, endsMs });
   });
   conn.addMatch(`type='signal',interface='${IFACE}',member='${MEMBER}'`);
   await conn.settle();
@@ -71,6 +82,11 @@ async function publisher(address, count, bytes) {
   conn.disconnect();
 }
 
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
 async function main(n, count, window, bytes) {
   const dir = mkdtempSync(join(tmpdir(), 'ipnbus-fanout-warmup-'));
   const address = `ipnbus:path=${join(dir, 'bus')}`;
@@ -87,14 +103,29 @@ async function main(n, count, window, bytes) {
     const subs = [];
     for (let i = 0; i < n; i++) subs.push(await start(['sub', address, String(count), String(window)]));
     const pub = await start(['pub', address, String(count), String(bytes)]);
-    const reports = subs.map((s) => once(s, 'message').then(([m]) => m.perWindow));
+    const reports = subs.map((s) => once(s, 'message').then(([m]) => m));
+    const goMs = performance.timeOrigin + performance.now();
     pub.send('go');
     const [{ cpuUs: pubUs }] = await once(pub, 'message');
     const perSub = await Promise.all(reports);
-    const mean = perSub[0].map((_, w) => perSub.reduce((a, s) => a + s[w], 0) / perSub.length);
+    const windows = perSub[0].perWindow.length;
+    const mean = [];
+    const deliveriesPerSecond = [];
+    const coreShare = [];
+    let prevEnd = goMs;
+    for (let w = 0; w < windows; w++) {
+      mean.push(perSub.reduce((a, s) => a + s.perWindow[w], 0) / n);
+      const end = median(perSub.map((s) => s.endsMs[w]));
+      const cpuUs = perSub.reduce((a, s) => a + s.cpuPerWindow[w], 0);
+      deliveriesPerSecond.push(Math.round((n * window) / ((end - prevEnd) / 1000)));
+      coreShare.push(Math.round((cpuUs / 1000 / (end - prevEnd) / availableParallelism()) * 100) / 100);
+      prevEnd = end;
+    }
     console.log(JSON.stringify({
       subscribers: n, messages: count, window, bytes,
       subscriberUsPerMessage: mean.map((x) => Math.round(x * 100) / 100),
+      deliveriesPerSecond,
+      subscribersCoreShare: coreShare,
       publisherUsPerDelivery: Math.round((pubUs / (count * n)) * 100) / 100,
       loadStart: loadStart.map((x) => Math.round(x * 10) / 10),
       loadEnd: loadavg().map((x) => Math.round(x * 10) / 10),
