@@ -1,5 +1,6 @@
 // The replicated view of the bus each member keeps: members, their hosted clients, well-known names, owner changes.
 import type { MemberInfo } from '@ipnbus/transport-ipn';
+import { BoundedCache } from '../wire/bounded-cache.js';
 import { BUS_NAME } from './constants.js';
 import { dropMembers, type NameState } from './name-state.js';
 import { endpointOf, memberOf, subOf, uniqueNameOf } from './unique-name.js';
@@ -41,6 +42,8 @@ export class BusView {
   /** uniqueNameOf's last id and answer (-1n: none; ids are never negative). */
   #lastNamed = -1n;
   #lastName = '';
+  /** Unique names already parsed (endpointOf): every unicast's sender and destination are, several times on its way. */
+  readonly #parsed = new BoundedCache<bigint>();
 
   /**
    * `probe` answers "is this endpoint alive?" from the bus directory, for
@@ -75,7 +78,12 @@ export class BusView {
 
   /** Endpoint behind a unique name of this generation (undefined for another generation's). */
   endpointOf(name: string): bigint | undefined {
-    return endpointOf(name, this.generation);
+    let id = this.#parsed.get(name);
+    if (id === undefined) {
+      id = endpointOf(name, this.generation);
+      if (id !== undefined) this.#parsed.set(name, id);
+    }
+    return id;
   }
 
   /** Known to have left (it or its host), or unknown and dead on disk. */

@@ -8,22 +8,9 @@ export interface CallResult {
   fds: number[];
 }
 
-interface Pending {
-  serial: number;
-  resolve: (r: CallResult) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-  /** Member the call went to; 0n for org.freedesktop.DBus (answered locally). */
-  target: bigint;
-  destination: string;
-  member: string;
-  /** A core-internal call (settle): its reply is not shown to the application. */
-  internal: boolean;
-}
-
 export interface NewCall {
   resolve: (r: CallResult) => void;
-  reject: (e: Error) => void;
+  reject: (e: unknown) => void;
   target: bigint;
   destination: string;
   member: string;
@@ -31,15 +18,44 @@ export interface NewCall {
   internal?: boolean;
 }
 
+interface Pending extends NewCall {
+  serial: number;
+  /** A core-internal call (settle): its reply is not shown to the application. */
+  internal: boolean;
+  /** When it times out (performance.now() ms). */
+  deadline: number;
+  /** Its timeout's group (see Deadlines). */
+  group: Deadlines;
+  /** The next call waiting under the same serial (another callee or kind): rare, a gateway's (see below). */
+  next: Pending | undefined;
+}
+
+/**
+ * The calls sharing one timeout length, in the order they were made, so
+ * in the order they expire: one timer, armed for the first of them,
+ * instead of a timer per call (a relay forwards every call with the same
+ * timeout). A call answered first leaves the set; a timer that finds
+ * nothing expired is armed again for the new first.
+ */
+interface Deadlines {
+  timeoutMs: number;
+  calls: Set<Pending>;
+  timer: NodeJS.Timeout | undefined;
+}
+
 /**
  * Keyed by serial, callee and kind (application or core-internal), not by
  * serial alone: a gateway's member sends with the serials its stock client
  * chose, so its own sync calls may carry a serial one of the client's calls
  * to the same member also carries. A sync reply says it is one (see
- * announce.ts), so each reply still finds its call.
+ * announce.ts), so each reply still finds its call. The table is by
+ * serial, each entry the head of the (almost always one-long) chain of
+ * calls under it.
  */
 export class PendingCalls {
-  readonly #calls = new Map<string, Pending>();
+  readonly #calls = new Map<number, Pending>();
+  readonly #groups = new Map<number, Deadlines>();
+  #size = 0;
   readonly #unanswered: (serial: number, err: DBusError) => void;
 
   /** `unanswered`: an application call sent as `serial` fails without a reply on the wire (its timeout, its callee gone). */
@@ -47,57 +63,114 @@ export class PendingCalls {
     this.#unanswered = unanswered;
   }
 
-  static #key(serial: number, target: bigint, internal: boolean): string {
-    return `${serial}/${target}${internal ? '/i' : ''}`;
-  }
-
   /** Calls waiting for their reply (core-internal ones included). */
   get size(): number {
-    return this.#calls.size;
+    return this.#size;
+  }
+
+  #find(serial: number, target: bigint, internal: boolean): Pending | undefined {
+    for (let p = this.#calls.get(serial); p !== undefined; p = p.next) {
+      if (p.target === target && p.internal === internal) return p;
+    }
+    return undefined;
   }
 
   /** Is a call with this serial to this callee already waiting? */
   has(serial: number, target: bigint): boolean {
-    return this.#calls.has(PendingCalls.#key(serial, target, false));
+    return this.#find(serial, target, false) !== undefined;
   }
 
   /** Throws DBusError InvalidArgs if a call with the same serial to the same callee is waiting. */
   add(serial: number, call: NewCall, timeoutMs: number): void {
-    const key = PendingCalls.#key(serial, call.target, call.internal === true);
-    if (this.#calls.has(key)) {
+    const internal = call.internal === true;
+    if (this.#find(serial, call.target, internal) !== undefined) {
       throw new DBusError(
         ErrorNames.InvalidArgs,
         `serial ${serial} is already waiting for a reply from ${call.destination}: a sender's serials must be unique among its calls in flight`,
       );
     }
-    const timer = setTimeout(() => {
-      this.#calls.delete(key);
-      this.#fail(serial, call.internal === true, call.reject, new DBusError(
+    let group = this.#groups.get(timeoutMs);
+    if (group === undefined) {
+      group = { timeoutMs, calls: new Set(), timer: undefined };
+      this.#groups.set(timeoutMs, group);
+    }
+    const p: Pending = {
+      resolve: call.resolve,
+      reject: call.reject,
+      target: call.target,
+      destination: call.destination,
+      member: call.member,
+      interface: call.interface,
+      serial,
+      internal,
+      deadline: performance.now() + timeoutMs,
+      group,
+      next: this.#calls.get(serial),
+    };
+    this.#calls.set(serial, p);
+    this.#size++;
+    group.calls.add(p);
+    if (group.timer === undefined) this.#arm(group, timeoutMs);
+  }
+
+  #arm(group: Deadlines, ms: number): void {
+    group.timer = setTimeout(() => this.#expire(group), ms);
+  }
+
+  /** The group's timer: fails what has expired, in the order it was called, and re-arms for the rest. */
+  #expire(group: Deadlines): void {
+    group.timer = undefined;
+    const now = performance.now();
+    for (const p of group.calls) {
+      // Timers run on the loop's millisecond clock: up to 1 ms early counts.
+      if (p.deadline > now + 1) {
+        this.#arm(group, Math.ceil(p.deadline - now));
+        return;
+      }
+      this.#remove(p);
+      this.#fail(p, new DBusError(
         ErrorNames.NoReply,
-        `Did not receive a reply to ${call.interface ?? ''}.${call.member} from ${call.destination} within ${timeoutMs} ms`,
+        `Did not receive a reply to ${p.interface ?? ''}.${p.member} from ${p.destination} within ${group.timeoutMs} ms`,
       ));
-    }, timeoutMs);
-    this.#calls.set(key, { ...call, serial, internal: call.internal === true, timer });
+    }
+  }
+
+  /** Takes `p` out of the table and its group (whose timer goes with its last call). */
+  #remove(p: Pending): void {
+    const head = this.#calls.get(p.serial);
+    if (head === p) {
+      if (p.next === undefined) this.#calls.delete(p.serial);
+      else this.#calls.set(p.serial, p.next);
+    } else {
+      let q = head;
+      while (q !== undefined && q.next !== p) q = q.next;
+      if (q !== undefined) q.next = p.next;
+    }
+    this.#size--;
+    const group = p.group;
+    group.calls.delete(p);
+    if (group.calls.size === 0) {
+      clearTimeout(group.timer);
+      this.#groups.delete(group.timeoutMs);
+    }
   }
 
   /**
    * Is `reply` the answer to one of our calls? Only when it came from the
    * member the call went to: a reply with a matching serial from anyone
    * else answers nothing. `internal` says whether the reply is one to a
-   * core-internal call (a sync reply). Returns the key for complete().
+   * core-internal call (a sync reply). Returns the call for complete().
    */
-  match(reply: Message, from: bigint | undefined, internal: boolean): string | undefined {
+  match(reply: Message, from: bigint | undefined, internal: boolean): object | undefined {
     if (reply.replySerial === undefined || from === undefined) return undefined;
-    const key = PendingCalls.#key(reply.replySerial, from, internal);
-    return this.#calls.has(key) ? key : undefined;
+    return this.#find(reply.replySerial, from, internal);
   }
 
   /** Completes the call `key` (from match()) with `reply`. */
-  complete(key: string, reply: Message, fds: number[]): void {
-    const p = this.#calls.get(key);
-    if (p === undefined) return;
-    this.#calls.delete(key);
-    clearTimeout(p.timer);
+  complete(key: object, reply: Message, fds: number[]): void {
+    const p = key as Pending;
+    if (!p.group.calls.has(p)) return; // settled meanwhile
+    this.#remove(p);
     if (reply.type === MessageType.ERROR) p.reject(DBusError.fromReply(reply));
     else p.resolve({ reply, fds });
   }
@@ -105,24 +178,31 @@ export class PendingCalls {
   /** Endpoint `id` left (a member: with the clients it hosts): its calls will never be answered. */
   failMember(id: bigint): void {
     const member = subOf(id) === 0;
-    for (const [key, p] of this.#calls) {
-      if (p.target !== id && !(member && p.target !== 0n && memberOf(p.target) === id)) continue;
-      this.#calls.delete(key);
-      clearTimeout(p.timer);
-      this.#fail(p.serial, p.internal, p.reject, new DBusError(ErrorNames.NoReply, `${p.destination} left the bus before replying to ${p.member}`));
+    const gone: Pending[] = [];
+    for (const head of this.#calls.values()) {
+      for (let p: Pending | undefined = head; p !== undefined; p = p.next) {
+        if (p.target === id || (member && p.target !== 0n && memberOf(p.target) === id)) gone.push(p);
+      }
+    }
+    for (const p of gone) {
+      this.#remove(p);
+      this.#fail(p, new DBusError(ErrorNames.NoReply, `${p.destination} left the bus before replying to ${p.member}`));
     }
   }
 
-  #fail(serial: number, internal: boolean, reject: (e: Error) => void, err: DBusError): void {
-    if (!internal) this.#unanswered(serial, err);
-    reject(err);
+  #fail(p: Pending, err: DBusError): void {
+    if (!p.internal) this.#unanswered(p.serial, err);
+    p.reject(err);
   }
 
   failAll(err: () => Error): void {
-    for (const p of this.#calls.values()) {
-      clearTimeout(p.timer);
-      p.reject(err());
-    }
+    const all = [...this.#calls.values()];
     this.#calls.clear();
+    this.#size = 0;
+    for (const g of this.#groups.values()) clearTimeout(g.timer);
+    this.#groups.clear();
+    for (const head of all) {
+      for (let p: Pending | undefined = head; p !== undefined; p = p.next) p.reject(err());
+    }
   }
 }
