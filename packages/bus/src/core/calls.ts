@@ -72,18 +72,28 @@ export class Calls {
    * ServiceUnknown for a name nobody owns.
    */
   call(msg: CallMessage, opts: CallOptions = {}): Promise<CallResult> {
+    return new Promise<CallResult>((resolve, reject) => this.callThen(msg, opts, resolve, reject));
+  }
+
+  /**
+   * call() without a promise: `resolve` or `reject` is called once, with
+   * what call() would settle with, perhaps before this returns (a relay's
+   * per-call path: no promise and no microtask hops between a reply and
+   * its forwarding). Neither may throw.
+   */
+  callThen(msg: CallMessage, opts: CallOptions, resolve: (r: CallResult) => void, reject: (e: unknown) => void): void {
     const noReply = opts.noReply === true || ((msg.flags ?? 0) & MessageFlags.NO_REPLY_EXPECTED) !== 0;
     const flags = (msg.flags ?? 0) | (noReply ? MessageFlags.NO_REPLY_EXPECTED : 0);
     const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 0x7fffffff) {
-      return Promise.reject(
-        new DBusError(ErrorNames.InvalidArgs, `timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`),
-      );
+      reject(new DBusError(ErrorNames.InvalidArgs, `timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`));
+      return;
     }
     if (this.mustWait(msg.destination, flags)) {
-      return this.#callAfterStart(msg, opts, flags, noReply, timeoutMs, this.#startQueue.get(msg.destination));
+      this.#callAfterStart(msg, opts, flags, noReply, timeoutMs, this.#startQueue.get(msg.destination)).then(resolve, reject);
+      return;
     }
-    return this.#callNow(msg, opts, flags, noReply, timeoutMs);
+    this.#callNow(msg, opts, flags, noReply, timeoutMs, resolve, reject);
   }
 
   /**
@@ -159,7 +169,8 @@ export class Calls {
           this.#sendingQueued = true;
           // Sent: from here the pending table's timer (the time left) is the caller's.
           clearTimeout(timer);
-          return this.#callNow(msg, { ...opts, fds }, flags, noReply, Math.max(left, 1));
+          return new Promise<CallResult>((resolve, reject) =>
+            this.#callNow(msg, { ...opts, fds }, flags, noReply, Math.max(left, 1), resolve, reject));
         } finally {
           this.#sendingQueued = false;
           sent();
@@ -190,43 +201,54 @@ export class Calls {
     );
   }
 
-  #callNow(msg: CallMessage, opts: CallOptions, flags: number, noReply: boolean, timeoutMs: number): Promise<CallResult> {
+  #callNow(
+    msg: CallMessage,
+    opts: CallOptions,
+    flags: number,
+    noReply: boolean,
+    timeoutMs: number,
+    resolve: (r: CallResult) => void,
+    reject: (e: unknown) => void,
+  ): void {
     const { view, limits } = this.#init;
-    return new Promise<CallResult>((resolve, reject) => {
-      let serial: number;
-      let sending = false;
-      try {
-        if (!noReply && this.#pending.size >= limits.maxPendingCalls) {
-          throw limitExceeded(limits, 'maxPendingCalls', `cannot call ${msg.destination} ${msg.member}: ${this.#pending.size} calls are waiting for replies`);
-        }
-        if (opts.serial !== undefined && !noReply) {
-          const target = msg.destination === BUS_NAME ? 0n : view.resolve(msg.destination);
-          if (target !== undefined && this.#pending.has(checkSerial(opts.serial), target)) {
-            throw new DBusError(
-              ErrorNames.InvalidArgs,
-              `serial ${opts.serial} is already waiting for a reply from ${msg.destination}: a sender's serials must be unique among its calls in flight`,
-            );
-          }
-        }
-        sending = true;
-        serial = this.#init.send({ ...msg, flags, type: MessageType.METHOD_CALL }, opts.fds, opts.serial);
-      } catch (e) {
-        // Refused before it went out (a limit): monitors see it and the bus's error.
-        if (!sending) this.#init.refused({ ...msg, flags, type: MessageType.METHOD_CALL }, opts.fds ?? [], opts.serial, e);
-        reject(e);
-        return;
+    // The caller's message itself when it is one as sent (a relay's): send() copies it anyway.
+    const out = msg.type === MessageType.METHOD_CALL && msg.flags === flags ? msg : { ...msg, flags, type: MessageType.METHOD_CALL };
+    let serial: number;
+    let sending = false;
+    try {
+      if (!noReply && this.#pending.size >= limits.maxPendingCalls) {
+        throw limitExceeded(limits, 'maxPendingCalls', `cannot call ${msg.destination} ${msg.member}: ${this.#pending.size} calls are waiting for replies`);
       }
-      if (noReply) {
-        resolve({
-          reply: { type: MessageType.METHOD_RETURN, flags: 0, serial: 0, replySerial: serial, signature: '', body: [] },
-          fds: [],
-        });
-        return;
+      if (opts.serial !== undefined && !noReply) {
+        const target = msg.destination === BUS_NAME ? 0n : view.resolve(msg.destination);
+        if (target !== undefined && this.#pending.has(checkSerial(opts.serial), target)) {
+          throw new DBusError(
+            ErrorNames.InvalidArgs,
+            `serial ${opts.serial} is already waiting for a reply from ${msg.destination}: a sender's serials must be unique among its calls in flight`,
+          );
+        }
       }
-      const target = msg.destination === BUS_NAME ? 0n : view.resolve(msg.destination) ?? 0n;
-      const call = { resolve, reject, target, destination: msg.destination, member: msg.member };
-      this.#pending.add(serial, msg.interface === undefined ? call : { ...call, interface: msg.interface }, timeoutMs);
-    });
+      sending = true;
+      serial = this.#init.send(out as Partial<Message> & Pick<Message, 'type'>, opts.fds, opts.serial);
+    } catch (e) {
+      // Refused before it went out (a limit): monitors see it and the bus's error.
+      if (!sending) this.#init.refused({ ...msg, flags, type: MessageType.METHOD_CALL }, opts.fds ?? [], opts.serial, e);
+      reject(e);
+      return;
+    }
+    if (noReply) {
+      resolve({
+        reply: { type: MessageType.METHOD_RETURN, flags: 0, serial: 0, replySerial: serial, signature: '', body: [] },
+        fds: [],
+      });
+      return;
+    }
+    const target = msg.destination === BUS_NAME ? 0n : view.resolve(msg.destination) ?? 0n;
+    try {
+      this.#pending.add(serial, { resolve, reject, target, destination: msg.destination, member: msg.member, interface: msg.interface }, timeoutMs);
+    } catch (e) {
+      reject(e);
+    }
   }
 
   /**

@@ -23,7 +23,7 @@ import { updateActivationEnv } from './activation/index.js';
 import { subOf } from './unique-name.js';
 
 
-export type { CallResult, CallOptions, ConnectionStats, IncomingCall, SendOptions };
+export type { CallMessage, CallResult, CallOptions, ConnectionStats, IncomingCall, SendOptions };
 
 /** A peer's datagram the transport refused ('rejected'): the peer broke the protocol; nobody else is affected. */
 export interface PeerRejection {
@@ -169,6 +169,11 @@ export class Connection extends EventEmitter implements DriverHost {
    */
   call(msg: CallMessage, opts: CallOptions = {}): Promise<CallResult> {
     return this.#calls.call(msg, opts);
+  }
+
+  /** call() with callbacks instead of a promise, for a relay's per-call path (see Calls.callThen). */
+  callThen(msg: CallMessage, opts: CallOptions, resolve: (r: CallResult) => void, reject: (e: unknown) => void): void {
+    this.#calls.callThen(msg, opts, resolve, reject);
   }
 
   /** METHOD_RETURN to `call`, unless it said NO_REPLY_EXPECTED. A caller gone meanwhile is not an error. */

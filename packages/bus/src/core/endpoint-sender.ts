@@ -61,7 +61,8 @@ export class EndpointSender {
       sender: this.#init.uniqueName,
     } as Message;
     if (fds !== undefined && fds.length > 0) full.unixFds = fds.length;
-    else delete full.unixFds;
+    // (A decoded message has the key, undefined: deleting it would cost the object its fast shape.)
+    else if (full.unixFds !== undefined) delete full.unixFds;
     return full;
   }
 

@@ -3,6 +3,7 @@ export { connect, type ConnectOptions } from './connect.js';
 export {
   Connection,
   type IncomingCall,
+  type CallMessage,
   type CallOptions,
   type SendOptions,
   type CallResult,

@@ -22,7 +22,7 @@
 // closed here once sent.
 import type { Logger } from 'pino';
 import { MessageFlags, MessageType, type Message } from '../wire/index.js';
-import { DBusError, ErrorNames, childLogger, closeFds, type Connection } from '../core/index.js';
+import { DBusError, ErrorNames, childLogger, closeFds, type CallMessage, type Connection } from '../core/index.js';
 import { peerCredentials, type PeerCredentials } from './peercred.js';
 import type { GatewayLimits } from './options.js';
 import { BUS_NAME, errorReply } from './driver-messages.js';
@@ -307,8 +307,9 @@ export class GatewayClient {
       return;
     }
     try {
-      // The client's serial goes with it, as dbus-daemon forwards it.
-      conn.send(outgoing(msg), fds.length > 0 ? fds : undefined, { serial: msg.serial });
+      // The client's serial goes with it, as dbus-daemon forwards it; core
+      // stamps the sender and the fd count on its own copy.
+      conn.send(msg, fds.length > 0 ? fds : undefined, { serial: msg.serial });
     } catch (err) {
       // Replies and signals to vanished peers are dropped as dbus-daemon does;
       // a no-reply call gets no error by definition.
@@ -319,36 +320,37 @@ export class GatewayClient {
   }
 
   /** A method call awaiting a reply: core tracks it, under the client's own serial. */
-  private forwardCall(msg: Message, fds: number[] = []): void {
-    const conn = this.conn!;
+  private forwardCall(msg: Message, fds: number[]): void {
     this.pendingCalls++;
-    const req = outgoing(msg) as Partial<Message> & { destination: string; path: string; member: string };
-    const pending = conn.call(req, {
-      timeoutMs: this.ctx.limits.callTimeoutMs,
-      serial: msg.serial,
-      ...(fds.length > 0 ? { fds } : {}),
-    });
+    // Callbacks, not a promise: the reply is written in the turn it arrives.
+    this.conn!.callThen(
+      msg as CallMessage,
+      { timeoutMs: this.ctx.limits.callTimeoutMs, serial: msg.serial, ...(fds.length > 0 ? { fds } : {}) },
+      (r) => this.callSettled(msg, r.reply, r.fds),
+      (err) => this.callSettled(msg, undefined, [], err),
+    );
     // call() has sent synchronously: the receiver holds its own references.
     closeFds(fds);
-    pending
-      .then(({ reply, fds: replyFds }) => {
-        this.deliver({ ...reply, replySerial: msg.serial, destination: this.uniqueName! }, replyFds);
-      })
-      .catch((err: unknown) => {
-        if (err instanceof DBusError && err.reply !== undefined) {
-          // A reply, or the error core makes up as the bus (a limit, the call timeout, the callee
-          // gone; calls.ts) and showed monitors: the client gets the message they saw.
-          this.deliver({ ...err.reply, replySerial: msg.serial, destination: this.uniqueName! });
-        } else if (err instanceof DBusError) {
-          this.deliver(errorReply(msg, err.name, err.message)); // our connection closed: nobody else sees it
-        } else {
-          this.deliver(errorReply(msg, ErrorNames.Failed, String(err)));
-        }
-      })
-      .finally(() => {
-        this.pendingCalls--;
-        this.updateFlow();
-      });
+  }
+
+  /** A forwarded call's reply (or the error for it) to the client: the message monitors saw. */
+  private callSettled(call: Message, reply: Message | undefined, fds: number[], err?: unknown): void {
+    this.pendingCalls--;
+    try {
+      if (reply === undefined && err instanceof DBusError && err.reply !== undefined) {
+        // An error reply, or the error core makes up as the bus (a limit, the call timeout, the
+        // callee gone; calls.ts) and showed monitors: the client gets the message they saw.
+        reply = err.reply;
+      }
+      if (reply !== undefined) this.deliver(asReplyTo(reply, call.serial, this.uniqueName!), fds);
+      else if (err instanceof DBusError) this.deliver(errorReply(call, err.name, err.message)); // our connection closed: nobody else sees it
+      else this.deliver(errorReply(call, ErrorNames.Failed, String(err)));
+      this.updateFlow();
+    } catch (e) {
+      // Called from core's receive path: a bug here must not unwind into it.
+      this.log.error({ err: e }, 'gateway bug while forwarding a reply');
+      this.close('internal error');
+    }
   }
 
   /** Messages core delivers to our member: signals here (a monitor: everything); calls via 'methodCall'; replies via call(). */
@@ -458,19 +460,8 @@ export class GatewayClient {
   }
 }
 
-/** The fields a member sends; SENDER is core's to set, SERIAL is passed beside (SendOptions). */
-function outgoing(msg: Message): Partial<Message> & Pick<Message, 'type'> {
-  const out: Partial<Message> & Pick<Message, 'type'> = {
-    type: msg.type,
-    flags: msg.flags,
-    signature: msg.signature,
-    body: msg.body,
-  };
-  if (msg.path !== undefined) out.path = msg.path;
-  if (msg.interface !== undefined) out.interface = msg.interface;
-  if (msg.member !== undefined) out.member = msg.member;
-  if (msg.errorName !== undefined) out.errorName = msg.errorName;
-  if (msg.replySerial !== undefined) out.replySerial = msg.replySerial;
-  if (msg.destination !== undefined) out.destination = msg.destination;
-  return out;
+/** `reply` addressed as its caller's client knows it (as core matched it, it already is: then no copy). */
+function asReplyTo(reply: Message, serial: number, destination: string): Message {
+  if (reply.replySerial === serial && reply.destination === destination) return reply;
+  return { ...reply, replySerial: serial, destination };
 }
