@@ -99,6 +99,21 @@ describe('method calls', () => {
     expect(reply.body).toEqual(['late']);
   });
 
+  it('times out calls that share a timeout length each at its own deadline (one timer for them all)', async () => {
+    const t0 = Date.now();
+    const first = errorOf(me.call({ ...T, destination: 'org.example.Server', member: 'Never' }, { timeoutMs: 400 }));
+    // Answered before its deadline: it leaves the timer's calls without firing anything.
+    const { reply } = await me.call({ ...T, destination: 'org.example.Server', member: 'Slow', signature: 'u', body: [100] }, { timeoutMs: 400 });
+    expect(reply.body).toEqual(['late']);
+    const t1 = Date.now();
+    const second = errorOf(me.call({ ...T, destination: 'org.example.Server', member: 'Never' }, { timeoutMs: 400 }));
+    expect((await first).name).toBe('org.freedesktop.DBus.Error.NoReply');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
+    // The timer that failed the first is armed again for the second's own deadline, not failing it early.
+    expect((await second).name).toBe('org.freedesktop.DBus.Error.NoReply');
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(390);
+  });
+
   it('fails pending calls with NoReply when the callee vanishes', async () => {
     const victim = await Member.start(fixture.bus.address);
     await victim.do('serve');
