@@ -35,7 +35,8 @@ interface Pending extends NewCall {
  * in the order they expire: one timer, armed for the first of them,
  * instead of a timer per call (a relay forwards every call with the same
  * timeout). A call answered first leaves the set; a timer that finds
- * nothing expired is armed again for the new first.
+ * nothing expired is armed again for the new first; one that finds no
+ * call left ends the group.
  */
 interface Deadlines {
   timeoutMs: number;
@@ -111,6 +112,7 @@ export class PendingCalls {
     this.#size++;
     group.calls.add(p);
     if (group.timer === undefined) this.#arm(group, timeoutMs);
+    else if (group.calls.size === 1) group.timer.ref();
   }
 
   #arm(group: Deadlines, ms: number): void {
@@ -120,11 +122,16 @@ export class PendingCalls {
   /** The group's timer: fails what has expired, in the order it was called, and re-arms for the rest. */
   #expire(group: Deadlines): void {
     group.timer = undefined;
+    if (group.calls.size === 0) {
+      this.#groups.delete(group.timeoutMs);
+      return;
+    }
     const now = performance.now();
     for (const p of group.calls) {
       // Timers run on the loop's millisecond clock: up to 1 ms early counts.
       if (p.deadline > now + 1) {
-        this.#arm(group, Math.ceil(p.deadline - now));
+        // (A call made from a rejection below armed it already.)
+        if (group.timer === undefined) this.#arm(group, Math.ceil(p.deadline - now));
         return;
       }
       this.#remove(p);
@@ -133,9 +140,10 @@ export class PendingCalls {
         `Did not receive a reply to ${p.interface ?? ''}.${p.member} from ${p.destination} within ${group.timeoutMs} ms`,
       ));
     }
+    if (group.timer === undefined) this.#groups.delete(group.timeoutMs);
   }
 
-  /** Takes `p` out of the table and its group (whose timer goes with its last call). */
+  /** Takes `p` out of the table and its group. */
   #remove(p: Pending): void {
     const head = this.#calls.get(p.serial);
     if (head === p) {
@@ -149,10 +157,9 @@ export class PendingCalls {
     this.#size--;
     const group = p.group;
     group.calls.delete(p);
-    if (group.calls.size === 0) {
-      clearTimeout(group.timer);
-      this.#groups.delete(group.timeoutMs);
-    }
+    // The timer stays for the next call (one in flight at a time: one timer per timeout
+    // length, not one per call), without keeping the process alive meanwhile.
+    if (group.calls.size === 0) group.timer?.unref();
   }
 
   /**
