@@ -145,7 +145,7 @@ export class GatewayClient {
     if (messages === undefined) return;
     for (const m of messages) this.queue.push(m);
     this.updateFlow();
-    void this.pump();
+    this.pump();
   }
 
   /** Pause reading when the client is ahead of the bus (or the bus is full); resume at half. */
@@ -165,33 +165,50 @@ export class GatewayClient {
     }
   }
 
-  private async pump(): Promise<void> {
+  /**
+   * Hands queued messages to the bus, BATCH per loop turn (the rest in a
+   * later turn, so one busy client cannot starve the others). Synchronous:
+   * called for every chunk read, it costs no promise.
+   */
+  private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    let yielded = false;
     try {
       let n = 0;
       while (this.queue.length > 0 && this.phase === 'messages') {
         // The transport queued our last send: hold the rest until 'drain'.
         if (this.conn?.backpressured === true) break;
+        if (n === BATCH) {
+          yielded = true;
+          setImmediate(this.pumpLater);
+          break;
+        }
+        n++;
         const { msg, fds } = this.queue.shift()!;
         if (this.conn === undefined) {
           closeFds(fds);
           this.beforeHello(msg);
         } else this.handle(msg, fds);
-        if (++n % BATCH === 0) {
-          this.updateFlow();
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
       }
     } catch (err) {
+      yielded = false;
       this.log.error({ err }, 'gateway bug while handling a client message');
       this.close('internal error');
     } finally {
-      this.pumping = false;
       this.updateFlow();
-      if (this.peerGone && this.queue.length === 0) this.close('client hung up', 'debug', true);
+      if (!yielded) {
+        this.pumping = false;
+        if (this.peerGone && this.queue.length === 0) this.close('client hung up', 'debug', true);
+      }
     }
   }
+
+  /** The pump's next batch, a loop turn later. */
+  private readonly pumpLater = (): void => {
+    this.pumping = false;
+    this.pump();
+  };
 
   private hangup(): void {
     this.peerGone = true;
@@ -243,7 +260,7 @@ export class GatewayClient {
     conn.on('disconnect', () => this.close('bus connection lost'));
     conn.on('drain', () => {
       this.updateFlow();
-      void this.pump();
+      this.pump();
     });
     conn.on('error', (err: Error) => this.log.warn({ err }, 'bus connection error'));
     this.log.debug({ uniqueName: conn.uniqueName, creds: this.creds }, 'client registered');
