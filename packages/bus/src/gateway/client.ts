@@ -300,7 +300,7 @@ export class GatewayClient {
     const conn = this.conn!;
     this.pendingCalls++;
     conn
-      .askBus(outgoing(msg), msg.serial)
+      .askBus(msg, msg.serial) // as is: core stamps its own copy
       .then((reply) => {
         if (reply !== undefined) this.deliver(reply);
       })
