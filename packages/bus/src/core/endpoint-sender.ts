@@ -52,18 +52,24 @@ export class EndpointSender {
 
   /** `msg` as this endpoint sends it: its serial (the given one or our next), its sender, its fd count. */
   #stamp(msg: Partial<Message> & Pick<Message, 'type'>, fds: readonly number[] | undefined, serial: number | undefined): Message {
-    const full: Message = {
-      flags: 0,
-      signature: '',
-      body: [],
-      ...msg,
+    // Every field named, in one order: one object shape for every message
+    // sent (a spread takes the shape of whatever it copies, and the send
+    // path then meets many).
+    return {
+      type: msg.type,
+      flags: msg.flags ?? 0,
       serial: serial === undefined ? this.#serials.next() : checkSerial(serial),
+      path: msg.path,
+      interface: msg.interface,
+      member: msg.member,
+      errorName: msg.errorName,
+      replySerial: msg.replySerial,
+      destination: msg.destination,
       sender: this.#init.uniqueName,
-    } as Message;
-    if (fds !== undefined && fds.length > 0) full.unixFds = fds.length;
-    // (A decoded message has the key, undefined: deleting it would cost the object its fast shape.)
-    else if (full.unixFds !== undefined) delete full.unixFds;
-    return full;
+      signature: msg.signature ?? '',
+      body: msg.body ?? [],
+      unixFds: fds !== undefined && fds.length > 0 ? fds.length : undefined,
+    };
   }
 
   /** See Connection.send. */
