@@ -111,8 +111,10 @@ export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer 
     if (present(msg.interface)) stringField(w, HeaderField.INTERFACE, CHAR_S, msg.interface!);
     if (present(msg.member)) stringField(w, HeaderField.MEMBER, CHAR_S, msg.member!);
     if (present(msg.errorName)) stringField(w, HeaderField.ERROR_NAME, CHAR_S, msg.errorName!);
+    let replySerialAt = -1;
     if (present(msg.replySerial)) {
       fieldStart(w, HeaderField.REPLY_SERIAL, CHAR_U);
+      replySerialAt = w.pos - (o + 12);
       encU(w, msg.replySerial);
     }
     if (present(msg.destination)) stringField(w, HeaderField.DESTINATION, CHAR_S, msg.destination!);
@@ -128,7 +130,7 @@ export function encodeMessage(msg: Message, opts?: { endian?: Endian }): Buffer 
     w.dv.setUint32(w.origin + 12, w.pos - w.origin - 16, le);
     w.align(8, 0);
     const bodyStart = w.pos;
-    if (msg.replySerial === undefined) rememberHeader(msg, le, w.buf.subarray(w.origin + 12, bodyStart), encoders);
+    rememberHeader(msg, le, w.buf.subarray(w.origin + 12, bodyStart), encoders, replySerialAt);
     return writeBody(w, le, bodyStart, encoders, body);
   } catch (e) {
     w.abandon();
@@ -165,38 +167,61 @@ interface EncodedHeader {
   le: boolean;
   bytes: Uint8Array;
   encoders: Encode[];
+  /** A reply's: where its REPLY_SERIAL value sits in `bytes`, written anew for each reply (-1: none). */
+  replySerialAt: number;
 }
 
-// A handful of slots, replaced round-robin. Replies and errors (unique
-// REPLY_SERIAL) are never cached, so they cannot push signals out.
+// A handful of slots, replaced round-robin. Replies and errors, whose
+// header differs from the last one's in REPLY_SERIAL alone when they answer
+// the same caller the same way (a relay forwarding a client's replies, a
+// service answering one caller), have slots of their own, so they cannot
+// push signals out.
 const HEADER_SLOTS = 8;
-const headers: (EncodedHeader | undefined)[] = new Array(HEADER_SLOTS).fill(undefined);
-let nextSlot = 0;
+class HeaderSlots {
+  readonly #slots: (EncodedHeader | undefined)[] = new Array(HEADER_SLOTS).fill(undefined);
+  #next = 0;
+
+  find(msg: Message, le: boolean): EncodedHeader | undefined {
+    for (let i = 0; i < HEADER_SLOTS; i++) {
+      const h = this.#slots[i];
+      if (h === undefined) return undefined;
+      if (
+        h.member === msg.member && h.path === msg.path && h.iface === msg.interface && h.type === msg.type &&
+        h.sender === msg.sender && h.destination === msg.destination && h.signature === msg.signature &&
+        h.errorName === msg.errorName && h.unixFds === msg.unixFds && h.le === le
+      ) {
+        return h;
+      }
+    }
+    return undefined;
+  }
+
+  add(h: EncodedHeader): void {
+    this.#slots[this.#next] = h;
+    this.#next = (this.#next + 1) % HEADER_SLOTS;
+  }
+}
+const signalHeaders = new HeaderSlots();
+const replyHeaders = new HeaderSlots();
 
 function findHeader(msg: Message, le: boolean): EncodedHeader | undefined {
-  if (msg === null || typeof msg !== 'object' || msg.replySerial !== undefined) return undefined;
-  for (let i = 0; i < HEADER_SLOTS; i++) {
-    const h = headers[i];
-    if (h === undefined) return undefined;
-    if (
-      h.member === msg.member && h.path === msg.path && h.iface === msg.interface && h.type === msg.type &&
-      h.sender === msg.sender && h.destination === msg.destination && h.signature === msg.signature &&
-      h.errorName === msg.errorName && h.unixFds === msg.unixFds && h.le === le
-    ) {
-      return h;
-    }
-  }
-  return undefined;
+  if (msg === null || typeof msg !== 'object') return undefined;
+  const rs = msg.replySerial;
+  if (rs === undefined) return signalHeaders.find(msg, le);
+  // The value is not in the cached bytes: checked here as validateHeader would.
+  if (typeof rs !== 'number' || rs >>> 0 !== rs || rs === 0) return undefined;
+  return replyHeaders.find(msg, le);
 }
 
-function rememberHeader(msg: Message, le: boolean, bytes: Uint8Array, encoders: Encode[]): void {
+function rememberHeader(msg: Message, le: boolean, bytes: Uint8Array, encoders: Encode[], replySerialAt: number): void {
   if (bytes.length > 512) return;
-  headers[nextSlot] = {
+  const h: EncodedHeader = {
     type: msg.type, path: msg.path, iface: msg.interface, member: msg.member, errorName: msg.errorName,
     destination: msg.destination, sender: msg.sender, signature: msg.signature, unixFds: msg.unixFds, le,
-    bytes: new Uint8Array(bytes), encoders,
+    bytes: new Uint8Array(bytes), encoders, replySerialAt,
   };
-  nextSlot = (nextSlot + 1) % HEADER_SLOTS;
+  if (replySerialAt < 0) signalHeaders.add(h);
+  else replyHeaders.add(h);
 }
 
 /** encodeMessage for a header seen before: only flags, serial and body are new. */
@@ -218,6 +243,7 @@ function encodeWithHeader(msg: Message, le: boolean, h: EncodedHeader): Buffer {
     buf[o + 3] = PROTOCOL_VERSION;
     w.dv.setUint32(o + 8, serial, le);
     buf.set(h.bytes, o + 12);
+    if (h.replySerialAt >= 0) w.dv.setUint32(o + 12 + h.replySerialAt, msg.replySerial!, le);
     w.pos = o + 12 + n;
     return writeBody(w, le, w.pos, h.encoders, body);
   } catch (e) {

@@ -112,6 +112,32 @@ describe('byte-for-byte equality with dbus-next', () => {
     expect(() => encodeMessage({ ...msg, body: [] })).toThrow(/bad-value/);
   });
 
+  it('repeated reply and error headers (the cache writes each REPLY_SERIAL anew) still match dbus-next', () => {
+    const msg: Message = sig(2, { replySerial: 7, destination: ':1.4.2', sender: ':1.9', signature: 's', body: ['x'] });
+    const variants: ((m: Message) => void)[] = [
+      (m) => { m.replySerial = (m.replySerial! % 1000) + 1; m.serial += 1; },
+      (m) => { m.replySerial = 0xffffffff; },
+      (m) => { m.destination = ':1.4.3'; },
+      (m) => { m.signature = ''; m.body = []; },
+      (m) => { m.type = 3; m.errorName = 'org.x.Error'; m.signature = 's'; m.body = ['why']; },
+      (m) => { m.errorName = 'org.x.Other'; m.replySerial = 3; },
+      (m) => { m.sender = undefined; },
+    ];
+    for (const change of [...variants, ...variants.slice().reverse()]) {
+      for (let i = 0; i < 2; i++) {
+        change(msg);
+        const ours = encodeMessage(msg);
+        expect(ours.toString('hex')).toBe(dbusNextEncode(msg as unknown as Record<string, unknown>).toString('hex'));
+        const back = decodeMessage(ours);
+        expect([back.type, back.serial, back.replySerial, back.errorName, back.destination, back.sender]).toEqual([msg.type, msg.serial, msg.replySerial, msg.errorName, msg.destination, msg.sender]);
+        expect(back.body).toEqual(msg.body);
+      }
+    }
+    // The reply serial, not in the cached bytes, is still checked.
+    expect(() => encodeMessage({ ...msg, replySerial: 0 })).toThrow(/bad-serial/);
+    expect(() => encodeMessage({ ...msg, replySerial: 2 ** 32 })).toThrow(/bad-serial/);
+  });
+
   it('bodies marshalled at an offset pad as dbus-next pads them at that offset', () => {
     const marshall = createRequire(import.meta.url)('dbus-next/lib/marshall.js') as (s: string, d: unknown[], o: number) => Buffer;
     const cases: [string, unknown[]][] = [['yi', [1, 2]], ['yx', [1, 5n]], ['ya(yi)', [1, [[2, 3]]]], ['ysaxd', [7, 'é', [1n], 0.5]], ['(yq)', [[1, 2]]]];
