@@ -73,7 +73,7 @@ export class Coalescer<X = undefined> {
     if (!this.fits(bloom, payload.length)) this.flush();
     this.batch ??= { builder: batchBuilderFor(payload.length, this.maxPayload), bloom, extra: open() };
     const record = this.batch.builder.append(payload);
-    this.turn.endSoon();
+    this.turn.batched();
     return { record, extra: this.batch.extra };
   }
 
