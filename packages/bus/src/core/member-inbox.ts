@@ -85,7 +85,9 @@ export class MemberInbox {
       for (const ep of this.#init.endpoints.values()) ep.dispatch(msg, [], false);
       return;
     }
-    this.deliverUnicast(msg, m.fds, this.#destinationOf(msg));
+    // The transport shares one frozen empty array among messages without
+    // fds; the application gets an array of its own.
+    this.deliverUnicast(msg, m.fds.length > 0 ? m.fds : [], this.#destinationOf(msg));
   }
 
   /** The endpoint of ours a unicast is for (its destination's; the member itself for anything else). */
