@@ -34,7 +34,8 @@ export function vouched(hostUid: number, claimed: EndpointCredentials | undefine
 }
 
 function hostedPath(liveDir: string, host: bigint, sub: number): string {
-  return join(liveDir, `${host}.${sub}`);
+  // Not path.join: liveDir is already normal, and this runs twice per client.
+  return `${liveDir}/${host}.${sub}`;
 }
 
 /** Records client `sub` of `host` in the bus directory, with the credentials it is vouched for. */
