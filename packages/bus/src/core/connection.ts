@@ -340,7 +340,8 @@ export class Connection extends EventEmitter implements DriverHost {
    * DBusError (Disconnected) when closed.
    */
   async askBus(msg: Partial<Message> & Pick<Message, 'type'>, serial: number): Promise<Message | undefined> {
-    const out = await this.#bus.respond(this.#sender.toBus(msg, serial));
+    if (this.#closed) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
+    const out = await this.#bus.respond(this.#sender.showOwn(msg, serial));
     if (out === undefined) return undefined;
     if (out.reply !== undefined) this.#member.monitors.copy(out.reply);
     if (out.becameMonitor) this.monitorReplied();

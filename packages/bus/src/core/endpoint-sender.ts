@@ -113,20 +113,6 @@ export class EndpointSender {
   }
 
   /**
-   * A relay's client's call to our bus driver (Connection.askBus), under
-   * the client's `serial`: stamped and shown to monitors, not answered
-   * here. Its header and body came off the wire, so it is not encoded
-   * again to check it (send() does, for what an application built).
-   */
-  toBus(msg: Partial<Message> & Pick<Message, 'type'>, serial: number): Message {
-    if (this.#init.closed()) throw new DBusError(ErrorNames.Disconnected, 'the connection is closed');
-    const full = this.#stamp(msg, undefined, serial);
-    const { monitors } = this.#init.member;
-    if (monitors.size > 0) monitors.copy(full);
-    return full;
-  }
-
-  /**
    * A call the bus refused before it went out (its service could not be
    * started: Calls): stamped as send() would have, and shown to monitors
    * with the bus's error.
@@ -145,10 +131,13 @@ export class EndpointSender {
   /**
    * Shows monitors a message of ours that core handles without sending it
    * (a native member's becomeMonitor(), a method here, a call to the bus
-   * on dbus-daemon): stamped as send() would, with our next serial.
+   * on dbus-daemon; a relay's client's call to our driver, Connection.askBus,
+   * under the client's `serial`): stamped as send() would, with our next
+   * serial unless given one. Not encoded to check it as send() does: it
+   * is core's own, or came off the wire.
    */
-  showOwn(msg: Partial<Message> & Pick<Message, 'type'>): Message {
-    const full = this.#stamp(msg, undefined, undefined);
+  showOwn(msg: Partial<Message> & Pick<Message, 'type'>, serial?: number): Message {
+    const full = this.#stamp(msg, undefined, serial);
     const { monitors } = this.#init.member;
     if (monitors.size > 0) monitors.copy(full);
     return full;

@@ -297,22 +297,13 @@ export class GatewayClient {
    * traffic.
    */
   private askBus(msg: Message): void {
-    const conn = this.conn!;
     this.pendingCalls++;
-    conn
-      .askBus(msg, msg.serial) // as is: core stamps its own copy
-      .then((reply) => {
-        if (reply !== undefined) this.deliver(reply);
-      })
-      .catch((err: unknown) => {
-        if ((msg.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0) return;
-        if (err instanceof DBusError) this.deliver(errorReply(msg, err.name, err.message));
-        else this.deliver(errorReply(msg, ErrorNames.Failed, String(err)));
-      })
-      .finally(() => {
-        this.pendingCalls--;
-        this.updateFlow();
-      });
+    const noReply = (msg.flags & MessageFlags.NO_REPLY_EXPECTED) !== 0;
+    // As is: core stamps its own copy. A call that asked for no reply gets no error either.
+    this.conn!.askBus(msg, msg.serial).then(
+      (reply) => this.callSettled(msg, reply, []),
+      (err: unknown) => this.callSettled(msg, undefined, [], noReply ? undefined : err),
+    );
   }
 
   /** Hands a message to the member; `fds` are sent with it, then our copies closed. */
@@ -350,7 +341,10 @@ export class GatewayClient {
     closeFds(fds);
   }
 
-  /** A forwarded call's reply (or the error for it) to the client: the message monitors saw. */
+  /**
+   * A call's reply (or the error for it) to the client: the message
+   * monitors saw. Neither (a call that asked for no reply): nothing.
+   */
   private callSettled(call: Message, reply: Message | undefined, fds: number[], err?: unknown): void {
     this.pendingCalls--;
     try {
@@ -361,7 +355,7 @@ export class GatewayClient {
       }
       if (reply !== undefined) this.deliver(asReplyTo(reply, call.serial, this.uniqueName!), fds);
       else if (err instanceof DBusError) this.deliver(errorReply(call, err.name, err.message)); // our connection closed: nobody else sees it
-      else this.deliver(errorReply(call, ErrorNames.Failed, String(err)));
+      else if (err !== undefined) this.deliver(errorReply(call, ErrorNames.Failed, String(err)));
       this.updateFlow();
     } catch (e) {
       // Called from core's receive path: a bug here must not unwind into it.
