@@ -14,6 +14,7 @@
 
 #include "addon.h"
 #include "cmsg.h"
+#include "receive.h"
 
 namespace ipnbus {
 
@@ -34,12 +35,11 @@ alignas(struct cmsghdr) uint8_t streamCtrl[kStreamCtrl];
 Napi::Value RecvStream(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int fd = ArgFd(info, 0);
-  int max = ArgInt(info, 1, "maxBytes");
-  if (max < 64 || max > 8 * 1024 * 1024) ThrowType(env, "maxBytes must be 64..8MiB");
+  size_t max = ArgSize(info, 1);
   if (!info[2].IsArray()) ThrowType(env, "fds must be an array");
   Napi::Array fds = info[2].As<Napi::Array>();
-  if (streamBytes.size() < (size_t)max) streamBytes.resize((size_t)max);
-  struct iovec iov = {streamBytes.data(), (size_t)max};
+  if (streamBytes.size() < max) streamBytes.resize(max);
+  struct iovec iov = {streamBytes.data(), max};
   struct msghdr mh = {};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
